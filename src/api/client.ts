@@ -1,0 +1,399 @@
+// The one HTTP client of tg: an undici keep-alive Pool, x-api-key auth, both group path versions,
+// retries for what is safe to retry, typed errors, and SSE streams.
+import { Pool } from 'undici';
+import { createParser } from 'eventsource-parser';
+import { ApiError, NetworkError, TgError, UnknownOutcomeError, EXIT, usageError } from '../errors';
+import { retryDelay, serverRetryAfterMs } from '../core/backoff';
+import { isLoopbackHost, redact, sleep } from '../core/util';
+import type {
+  GroupEvent,
+  Metadata,
+  TaskGroup,
+  TaskGroupRunResponse,
+  TaskRun,
+  TaskRunEvent,
+  TaskRunInput,
+  TaskRunResult,
+  TaskSpec,
+} from './types';
+
+export interface ClientOptions {
+  baseUrl: string;
+  apiKey: string;
+  apiVersion?: 'v1' | 'v1beta';
+  /** Request log sink (--verbose). Lines never contain the key. */
+  log?: (line: string) => void;
+  /** Retries for safe requests (GET, group create, SSE connects). */
+  maxRetries?: number;
+  connections?: number;
+  insecureHttp?: boolean;
+  random?: () => number;
+  userAgent?: string;
+}
+
+type Query = Record<string, string | number | boolean | null | undefined>;
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function errCode(e: unknown): string {
+  const any = e as { code?: string; cause?: { code?: string } };
+  return any?.code ?? any?.cause?.code ?? '';
+}
+
+export function buildQuery(q: Query | undefined): string {
+  if (!q) return '';
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(q)) {
+    if (v === undefined || v === null) continue;
+    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  }
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/** Parse the vendor error body; tolerate anything. */
+function parseErrorBody(text: string): { message: string; refId?: string; detail?: unknown } {
+  try {
+    const j = JSON.parse(text);
+    if (j && typeof j === 'object') {
+      if (j.error && typeof j.error === 'object') {
+        return { message: String(j.error.message ?? 'error'), refId: j.error.ref_id, detail: j.error.detail };
+      }
+      if (Array.isArray(j.detail)) {
+        const msg = j.detail.map((d: { loc?: unknown[]; msg?: string }) => `${(d.loc ?? []).join('.')}: ${d.msg}`).join('; ');
+        return { message: msg, detail: j.detail };
+      }
+      if (typeof j.message === 'string') return { message: j.message };
+    }
+  } catch {
+    /* not JSON */
+  }
+  return { message: text.slice(0, 300) || 'no body' };
+}
+
+export class ApiClient {
+  readonly baseUrl: URL;
+  readonly apiVersion: 'v1' | 'v1beta';
+  private readonly apiKey: string;
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly log?: (line: string) => void;
+  private readonly maxRetries: number;
+  private readonly random: () => number;
+  private readonly userAgent: string;
+  /** Count of 429 answers received (for benchmarks and progress). */
+  rateLimited = 0;
+
+  constructor(opts: ClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(opts.baseUrl);
+    } catch {
+      throw usageError(`--base-url is not a URL: "${opts.baseUrl}"`, 'Example: --base-url https://api.parallel.ai');
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw usageError(`--base-url must be http(s): "${opts.baseUrl}"`);
+    if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !opts.insecureHttp) {
+      throw usageError(
+        `refusing to send the API key over plain http to ${url.host}`,
+        'Use https, or pass --insecure-http if you really mean it.',
+      );
+    }
+    if (!opts.apiKey) throw new TgError('no_api_key', 'no API key', EXIT.USAGE, 'Set PARALLEL_API_KEY (export PARALLEL_API_KEY=...) or pass --api-key; for a demo without a key use --emulator.');
+    this.baseUrl = url;
+    this.basePath = url.pathname.replace(/\/+$/, '');
+    this.apiKey = opts.apiKey;
+    this.apiVersion = opts.apiVersion ?? 'v1';
+    this.log = opts.log;
+    this.maxRetries = opts.maxRetries ?? 6;
+    this.random = opts.random ?? Math.random;
+    this.userAgent = opts.userAgent ?? 'tg';
+    this.pool = new Pool(url.origin, {
+      connections: opts.connections ?? 32,
+      keepAliveTimeout: 30_000,
+      headersTimeout: 60_000,
+      bodyTimeout: 120_000,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close().catch(() => undefined);
+  }
+
+  destroy(): void {
+    this.pool.destroy().catch(() => undefined);
+  }
+
+  groupsPath(suffix = ''): string {
+    return `/${this.apiVersion}/tasks/groups${suffix}`;
+  }
+
+  private headers(extra?: Record<string, string>): Record<string, string> {
+    return { 'x-api-key': this.apiKey, accept: 'application/json', 'user-agent': this.userAgent, ...extra };
+  }
+
+  private logLine(method: string, path: string, status: number | string, t0: number) {
+    if (this.log) this.log(redact(`${method} ${path} ${status} ${Date.now() - t0}ms`, this.apiKey));
+  }
+
+  /** One HTTP exchange, body read in full. Throws NetworkError on connection failures. */
+  private async once(method: string, path: string, body?: unknown, signal?: AbortSignal, headersTimeout?: number): Promise<RawResponse> {
+    const t0 = Date.now();
+    const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    try {
+      const res = await this.pool.request({
+        method: method as 'GET',
+        path: this.basePath + path,
+        headers: this.headers(payload !== undefined ? { 'content-type': 'application/json' } : undefined),
+        body: payload,
+        signal,
+        headersTimeout,
+      });
+      const text = await res.body.text();
+      this.logLine(method, path, res.statusCode, t0);
+      return { status: res.statusCode, headers: res.headers as RawResponse['headers'], text };
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason ?? e;
+      this.logLine(method, path, errCode(e) || 'error', t0);
+      const code = errCode(e);
+      throw new NetworkError(`${method} ${path}: ${redact(String((e as Error).message ?? e), this.apiKey)}${code ? ` (${code})` : ''}`, !NOT_SENT_CODES.has(code));
+    }
+  }
+
+  /** Turn a non-2xx answer into the typed error of the contract. */
+  errorFor(method: string, path: string, r: RawResponse): ApiError {
+    const { message, refId, detail } = parseErrorBody(r.text);
+    const ref = refId ? ` (ref ${refId})` : '';
+    const what = `${method} ${path} → ${r.status}: ${redact(message, this.apiKey)}${ref}`;
+    const retryAfterMs = serverRetryAfterMs(r.headers, Date.now());
+    switch (r.status) {
+      case 401:
+        return new ApiError('unauthorized', what, 401, EXIT.AUTH, { refId, detail, hint: 'The API key was refused: check PARALLEL_API_KEY (or --api-key) and that the key is active.' });
+      case 403:
+        return new ApiError('forbidden', what, 403, EXIT.AUTH, {
+          refId,
+          detail,
+          hint: /processor/i.test(message) ? 'Check --processor: lite, base, core, core2x, pro, ultra… (and their -fast variants).' : 'The key lacks permission for this request.',
+        });
+      case 402:
+        return new ApiError('payment_required', what, 402, EXIT.API, { refId, detail, hint: 'Add credit to the account, then rerun the same command: it resumes.' });
+      case 404:
+        return new ApiError('not_found', what, 404, EXIT.USAGE, { refId, detail, hint: 'Check the id. `tg create` makes a group; `tg submit` prints the group id it used.' });
+      case 422:
+        return new ApiError('validation', what, 422, EXIT.USAGE, { refId, detail, hint: 'The API rejected the request as invalid; see the message.' });
+      case 429:
+        return new ApiError('rate_limited', what, 429, EXIT.API, { refId, detail, retryAfterMs, hint: 'Too many requests: lower --rate, or rerun later; the same command resumes.' });
+      default:
+        return new ApiError(r.status >= 500 ? 'server_error' : 'http_error', what, r.status, EXIT.API, { refId, detail, retryAfterMs, hint: 'Rerun the same command later: it resumes.' });
+    }
+  }
+
+  static retryableStatus(status: number): boolean {
+    return status === 408 || status === 409 || status === 429 || status >= 500;
+  }
+
+  /** A request that is safe to repeat: retried on connection errors, 408, 409, 429 and 5xx. */
+  async requestJson<T>(method: string, path: string, opts: { body?: unknown; signal?: AbortSignal; retries?: number; headersTimeout?: number } = {}): Promise<T> {
+    const retries = opts.retries ?? this.maxRetries;
+    for (let attempt = 0; ; attempt++) {
+      let r: RawResponse;
+      try {
+        r = await this.once(method, path, opts.body, opts.signal, opts.headersTimeout);
+      } catch (e) {
+        if (e instanceof NetworkError && attempt < retries) {
+          await sleep(retryDelay(attempt, undefined, this.random), opts.signal);
+          continue;
+        }
+        throw e;
+      }
+      if (r.status >= 200 && r.status < 300) {
+        try {
+          return JSON.parse(r.text) as T;
+        } catch {
+          throw new ApiError('bad_response', `${method} ${path}: the server's answer is not JSON`, r.status, EXIT.API);
+        }
+      }
+      if (r.status === 429) this.rateLimited++;
+      const err = this.errorFor(method, path, r);
+      if (ApiClient.retryableStatus(r.status) && attempt < retries) {
+        await sleep(retryDelay(attempt, err.retryAfterMs, this.random), opts.signal);
+        continue;
+      }
+      throw err;
+    }
+  }
+
+  // ----- groups -----
+  createGroup(metadata?: Metadata, signal?: AbortSignal): Promise<TaskGroup> {
+    return this.requestJson<TaskGroup>('POST', this.groupsPath(), { body: metadata ? { metadata } : {}, signal });
+  }
+
+  getGroup(id: string, signal?: AbortSignal): Promise<TaskGroup> {
+    return this.requestJson<TaskGroup>('GET', this.groupsPath(`/${encodeURIComponent(id)}`), { signal });
+  }
+
+  /**
+   * Add runs. Never retried here: a definite refusal throws ApiError (429 carries retryAfterMs,
+   * nothing was created); a request that may have been carried out throws UnknownOutcomeError;
+   * a connection that never reached the server throws NetworkError with sent=false.
+   */
+  async addRuns(id: string, inputs: TaskRunInput[] | string, defaultTaskSpec?: TaskSpec | null, signal?: AbortSignal): Promise<TaskGroupRunResponse> {
+    const path = this.groupsPath(`/${encodeURIComponent(id)}/runs`) + '?refresh_status=false';
+    const body = typeof inputs === 'string' ? inputs : JSON.stringify(defaultTaskSpec ? { inputs, default_task_spec: defaultTaskSpec } : { inputs });
+    let r: RawResponse;
+    try {
+      r = await this.once('POST', path, body, signal);
+    } catch (e) {
+      if (e instanceof NetworkError && e.sent) throw new UnknownOutcomeError(`add-runs POST to ${id}: ${e.message}`, e);
+      throw e;
+    }
+    if (r.status >= 200 && r.status < 300) {
+      try {
+        return JSON.parse(r.text) as TaskGroupRunResponse;
+      } catch {
+        throw new UnknownOutcomeError(`add-runs POST to ${id}: unreadable answer`);
+      }
+    }
+    if (r.status === 429) this.rateLimited++;
+    const err = this.errorFor('POST', path, r);
+    // 5xx and 408: the server may have acted before failing.
+    if (r.status >= 500 || r.status === 408) throw new UnknownOutcomeError(err.message, err);
+    throw err;
+  }
+
+  // ----- runs -----
+  getRun(runId: string, signal?: AbortSignal): Promise<TaskRun> {
+    return this.requestJson<TaskRun>('GET', `/v1/tasks/runs/${encodeURIComponent(runId)}`, { signal });
+  }
+
+  getRunInput(runId: string, signal?: AbortSignal): Promise<TaskRunInput> {
+    return this.requestJson<TaskRunInput>('GET', `/v1/tasks/runs/${encodeURIComponent(runId)}/input`, { signal });
+  }
+
+  /**
+   * The run's result. Waits server-side up to timeoutS. Resolves null when the run failed or was
+   * cancelled (404 for a run known to exist), throws on other errors.
+   */
+  async getResult(runId: string, timeoutS = 30, signal?: AbortSignal): Promise<TaskRunResult | null> {
+    const path = `/v1/tasks/runs/${encodeURIComponent(runId)}/result${buildQuery({ timeout: timeoutS })}`;
+    try {
+      return await this.requestJson<TaskRunResult>('GET', path, { signal, headersTimeout: (timeoutS + 30) * 1000 });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return null;
+      throw e;
+    }
+  }
+
+  // ----- SSE -----
+  /**
+   * One SSE connection. Yields parsed JSON payloads in order. Returns normally when the server
+   * ends the stream cleanly; throws NetworkError if the connection breaks (an event received only
+   * in part is dropped), ApiError for a non-2xx answer.
+   */
+  async *sseOnce(path: string, query: Query, signal?: AbortSignal): AsyncGenerator<GroupEvent> {
+    const full = path + buildQuery(query);
+    const t0 = Date.now();
+    let res;
+    try {
+      res = await this.pool.request({
+        method: 'GET',
+        path: this.basePath + full,
+        headers: this.headers({ accept: 'text/event-stream' }),
+        signal,
+        bodyTimeout: 300_000,
+      });
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason ?? e;
+      this.logLine('GET', full, errCode(e) || 'error', t0);
+      throw new NetworkError(`GET ${full}: ${redact(String((e as Error).message), this.apiKey)}`, true);
+    }
+    this.logLine('GET', full, res.statusCode, t0);
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const text = await res.body.text().catch(() => '');
+      if (res.statusCode === 429) this.rateLimited++;
+      throw this.errorFor('GET', full, { status: res.statusCode, headers: res.headers as RawResponse['headers'], text });
+    }
+    const queue: GroupEvent[] = [];
+    let bad: Error | undefined;
+    const parser = createParser({
+      onEvent: (ev) => {
+        if (!ev.data) return; // keep-alive or empty event
+        try {
+          queue.push(JSON.parse(ev.data) as GroupEvent);
+        } catch {
+          bad = new Error(`unparsable SSE data: ${ev.data.slice(0, 120)}`);
+        }
+      },
+    });
+    res.body.setEncoding('utf8');
+    try {
+      for await (const chunk of res.body as AsyncIterable<string>) {
+        parser.feed(chunk);
+        if (bad) throw new NetworkError(`GET ${full}: ${bad.message}`, true);
+        while (queue.length) yield queue.shift()!;
+      }
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason ?? e;
+      if (e instanceof TgError) throw e;
+      throw new NetworkError(`stream ${path} broke: ${redact(String((e as Error).message), this.apiKey)}`, true);
+    } finally {
+      if (!res.body.destroyed) res.body.destroy();
+    }
+    // Whatever is left in the parser is a half-received event: dropped.
+  }
+
+  /**
+   * A resumable stream: reconnects with last_event_id after any break, with backoff, until the
+   * server ends a connection cleanly. `giveUpMs` bounds a sustained outage (then it throws).
+   */
+  async *resumable(
+    path: string,
+    query: Query,
+    opts: { lastEventId?: string | null; signal?: AbortSignal; giveUpMs?: number; onReconnect?: (err: unknown) => void } = {},
+  ): AsyncGenerator<GroupEvent> {
+    let last = opts.lastEventId ?? undefined;
+    let failures = 0;
+    let outageStart = 0;
+    for (;;) {
+      try {
+        for await (const ev of this.sseOnce(path, { ...query, last_event_id: last }, opts.signal)) {
+          failures = 0;
+          outageStart = 0;
+          const id = (ev as { event_id?: string | null }).event_id;
+          if (typeof id === 'string' && id !== '') last = id;
+          yield ev;
+        }
+        return;
+      } catch (e) {
+        if (opts.signal?.aborted) throw e;
+        const retryable = e instanceof NetworkError || (e instanceof ApiError && ApiClient.retryableStatus(e.status));
+        if (!retryable) throw e;
+        if (!outageStart) outageStart = Date.now();
+        if (Date.now() - outageStart > (opts.giveUpMs ?? 120_000)) throw e;
+        opts.onReconnect?.(e);
+        await sleep(retryDelay(failures++, e instanceof ApiError ? e.retryAfterMs : undefined, this.random, { baseMs: 250, capMs: 15_000 }), opts.signal);
+      }
+    }
+  }
+
+  /** Snapshot of the group's runs (in creation order), resumed after breaks. */
+  streamRuns(
+    groupId: string,
+    opts: { lastEventId?: string | null; includeInput?: boolean; includeOutput?: boolean; status?: string; signal?: AbortSignal; giveUpMs?: number } = {},
+  ): AsyncGenerator<TaskRunEvent> {
+    return this.resumable(
+      this.groupsPath(`/${encodeURIComponent(groupId)}/runs`),
+      { include_input: opts.includeInput || undefined, include_output: opts.includeOutput || undefined, status: opts.status },
+      opts,
+    ) as AsyncGenerator<TaskRunEvent>;
+  }
+
+  /** The group's events; one pass until the server closes cleanly (reconnecting through breaks). */
+  streamEvents(groupId: string, opts: { lastEventId?: string | null; timeoutS?: number; signal?: AbortSignal; giveUpMs?: number; onReconnect?: (e: unknown) => void } = {}): AsyncGenerator<GroupEvent> {
+    return this.resumable(this.groupsPath(`/${encodeURIComponent(groupId)}/events`), { timeout: opts.timeoutS }, opts);
+  }
+}

@@ -1,0 +1,11 @@
+// `tg create`: make a task group.
+import type { Context } from '../context';
+import { parseKeyValues } from '../core/kv';
+
+export async function create(opts: { metadata?: string[] }, ctx: Context): Promise<number> {
+  const metadata = parseKeyValues(opts.metadata, '--metadata');
+  const client = await ctx.client();
+  const group = await client.createGroup(Object.keys(metadata).length ? metadata : undefined, ctx.signal);
+  ctx.io.stdout.write(ctx.global.json ? JSON.stringify(group) + '\n' : group.taskgroup_id + '\n');
+  return 0;
+}

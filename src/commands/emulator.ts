@@ -1,0 +1,71 @@
+// `tg emulator`: run the local API until SIGINT/SIGTERM.
+import type { Context } from '../context';
+import { usageError } from '../errors';
+import { parseDuration, parseRate } from '../core/rateBudget';
+
+export interface EmulatorCommandOptions {
+  host: string;
+  port: number;
+  apiKey?: string;
+  rateLimit: string;
+  latency: string;
+  failRate: number;
+  errorRate: number;
+  dropStreamsAfter?: number;
+  loseResponses: number;
+  seed?: number;
+}
+
+export function parseLatency(text: string): [number, number] {
+  const parts = text.split('..');
+  try {
+    if (parts.length === 1) {
+      const d = parseDuration(parts[0]);
+      return [d, d];
+    }
+    if (parts.length !== 2) throw new RangeError('x');
+    const lo = parseDuration(parts[0]);
+    const hi = parseDuration(parts[1]);
+    if (hi < lo) throw new RangeError('x');
+    return [lo, hi];
+  } catch {
+    throw usageError(`--latency must be <min>..<max>, e.g. 1s..5s or 200ms..6s (got "${text}")`);
+  }
+}
+
+export async function emulator(opts: EmulatorCommandOptions, ctx: Context): Promise<number> {
+  let rateLimit;
+  try {
+    rateLimit = parseRate(opts.rateLimit);
+  } catch (e) {
+    throw usageError(`--rate-limit: ${(e as Error).message}`);
+  }
+  const latencyMs = parseLatency(opts.latency);
+  const { startEmulator } = await import('../emulator/server');
+  const verbose = ctx.global.verbose || ctx.io.env.TG_VERBOSE === '1';
+  const handle = await startEmulator({
+    host: opts.host,
+    port: opts.port,
+    apiKey: opts.apiKey ?? ctx.global.apiKey,
+    rateLimit,
+    latencyMs,
+    failRate: opts.failRate,
+    errorRate: opts.errorRate,
+    dropStreamsAfter: opts.dropStreamsAfter,
+    loseResponses: opts.loseResponses,
+    seed: opts.seed,
+    log: verbose ? (l) => ctx.warn(`emulator: ${l}`) : undefined,
+  }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'EADDRINUSE') throw usageError(`port ${opts.port} is in use`, 'Pick another with --port, or --port 0 for any free port.');
+    throw e;
+  });
+  ctx.io.stdout.write(`listening on ${handle.url}\n`);
+  ctx.info(`tg emulator: rate limit ${opts.rateLimit}, latency ${opts.latency}; Ctrl-C stops it`);
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) return resolve();
+    ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await handle.close();
+  ctx.info('tg emulator: stopped');
+  return 0;
+}

@@ -1,0 +1,48 @@
+// `tg status`: counts by status; --wait blocks until the group is inactive.
+import type { Context } from '../context';
+import { EXIT, usageError } from '../errors';
+import { sleep } from '../core/util';
+import type { TaskGroup } from '../api/types';
+
+export function formatCounts(g: TaskGroup): string {
+  const c = g.status.task_run_status_counts;
+  const order = ['queued', 'running', 'completed', 'failed', 'cancelled', 'cancelling', 'action_required'];
+  const lines = [`group     ${g.taskgroup_id}`, `runs      ${g.status.num_task_runs}`, `active    ${g.status.is_active ? 'yes' : 'no'}`];
+  for (const k of order) if ((c as Record<string, number>)[k]) lines.push(`${k.padEnd(9)} ${(c as Record<string, number>)[k]}`);
+  if (g.status.status_message) lines.push(`message   ${g.status.status_message}`);
+  return lines.join('\n') + '\n';
+}
+
+export function exitCodeFor(g: TaskGroup): number {
+  const c = g.status.task_run_status_counts as Record<string, number>;
+  return (c.failed ?? 0) + (c.cancelled ?? 0) > 0 ? EXIT.RUNS_FAILED : EXIT.OK;
+}
+
+export function parseTimeout(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw usageError(`--timeout must be a positive number of seconds, not "${v}"`);
+  return n * 1000;
+}
+
+export async function status(opts: { group: string; wait?: boolean; timeout?: string }, ctx: Context): Promise<number> {
+  const timeoutMs = parseTimeout(opts.timeout);
+  const client = await ctx.client();
+  const t0 = ctx.clock.now();
+  let g = await client.getGroup(opts.group, ctx.signal);
+  if (opts.wait) {
+    let delay = 1000;
+    while (g.status.is_active) {
+      if (timeoutMs !== undefined && ctx.clock.now() - t0 >= timeoutMs) {
+        ctx.io.stdout.write(ctx.global.json ? JSON.stringify(g.status) + '\n' : formatCounts(g));
+        ctx.warn(`tg: group ${opts.group} still active after --timeout ${opts.timeout}s`);
+        return EXIT.PENDING;
+      }
+      await sleep(Math.min(delay, timeoutMs !== undefined ? Math.max(10, t0 + timeoutMs - ctx.clock.now()) : delay), ctx.signal);
+      delay = Math.min(delay * 1.5, 10_000);
+      g = await client.getGroup(opts.group, ctx.signal);
+    }
+  }
+  ctx.io.stdout.write(ctx.global.json ? JSON.stringify(g.status) + '\n' : formatCounts(g));
+  return g.status.is_active ? EXIT.OK : exitCodeFor(g);
+}

@@ -1,0 +1,2 @@
+import type { Context } from '../context';
+export async function submit(_o: unknown, _ctx: Context): Promise<number> { throw new Error('todo'); }

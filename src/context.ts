@@ -1,0 +1,91 @@
+// What every command receives: io, clock, the API client factory and the abort signal.
+import type { ApiClient } from './api/client';
+import { TgError, EXIT } from './errors';
+import { redact } from './core/util';
+
+export interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+  stderrIsTTY: boolean;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export interface GlobalOptions {
+  apiKey?: string;
+  baseUrl?: string;
+  apiVersion?: string;
+  emulator?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  progressInterval?: string;
+  insecureHttp?: boolean;
+}
+
+export interface Context {
+  io: Io;
+  clock: Clock;
+  global: GlobalOptions;
+  signal: AbortSignal;
+  /** The API client (created on first use; starts the in-process emulator with --emulator). */
+  client(): Promise<ApiClient>;
+  /** Human line on stderr (suppressed by --quiet). */
+  info(line: string): void;
+  /** Warning on stderr (always). */
+  warn(line: string): void;
+  close(): Promise<void>;
+}
+
+export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal): Context {
+  let clientP: Promise<ApiClient> | null = null;
+  let closers: (() => Promise<void>)[] = [];
+  const apiKey = global.apiKey ?? io.env.PARALLEL_API_KEY;
+  const say = (line: string) => io.stderr.write(redact(line, apiKey) + '\n');
+  const ctx: Context = {
+    io,
+    clock: { now: () => Date.now() },
+    global,
+    signal,
+    info: (line) => {
+      if (!global.quiet) say(line);
+    },
+    warn: say,
+    client() {
+      if (!clientP) clientP = makeClient();
+      return clientP;
+    },
+    async close() {
+      for (const c of closers) await c().catch(() => undefined);
+      closers = [];
+    },
+  };
+  async function makeClient(): Promise<ApiClient> {
+    const { ApiClient } = await import('./api/client');
+    const apiVersion = (global.apiVersion ?? io.env.TG_API_VERSION ?? 'v1') as 'v1' | 'v1beta';
+    if (apiVersion !== 'v1' && apiVersion !== 'v1beta') throw new TgError('usage', `--api-version must be v1 or v1beta, not "${apiVersion}"`, EXIT.USAGE);
+    const verbose = global.verbose || io.env.TG_VERBOSE === '1';
+    const log = verbose ? (l: string) => say(`tg: http ${l}`) : undefined;
+    if (global.emulator) {
+      const { startEmulator } = await import('./emulator/server');
+      const emu = await startEmulator({ port: 0, host: '127.0.0.1' });
+      const client = new ApiClient({ baseUrl: emu.url, apiKey: apiKey || 'emulator', apiVersion, log });
+      closers.push(async () => {
+        await client.close();
+        await emu.close();
+      });
+      ctx.info(`tg: using the built-in emulator at ${emu.url}`);
+      return client;
+    }
+    const baseUrl = global.baseUrl ?? io.env.PARALLEL_BASE_URL ?? 'https://api.parallel.ai';
+    const client = new ApiClient({ baseUrl, apiKey: apiKey ?? '', apiVersion, log, insecureHttp: global.insecureHttp });
+    closers.push(() => client.close());
+    return client;
+  }
+  return ctx;
+}

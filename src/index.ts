@@ -1,0 +1,10 @@
+// Bundle entry. `run` is the CLI; the rest is exported for tests and for users who embed tg.
+export { run, buildProgram, VERSION } from './cli';
+export * from './errors';
+export * from './core/backoff';
+export * from './core/rateBudget';
+export * from './core/plan';
+export * from './core/util';
+export { ApiClient } from './api/client';
+export { startEmulator, createEmulator } from './emulator/server';
+export { generateOutput } from './emulator/outputs';

@@ -329,10 +329,10 @@ export class ApiClient {
         }
       },
     });
-    res.body.setEncoding('utf8');
+    const dec = new TextDecoder('utf-8');
     try {
-      for await (const chunk of res.body as AsyncIterable<string>) {
-        parser.feed(chunk);
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        parser.feed(dec.decode(chunk, { stream: true }));
         if (bad) throw new NetworkError(`GET ${full}: ${bad.message}`, true);
         while (queue.length) yield queue.shift()!;
       }

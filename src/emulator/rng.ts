@@ -1,6 +1,7 @@
 // Deterministic randomness for the emulator: a seeded stream for faults, and a hash that
 // derives per-run values (latency, failure, output) from (seed, run number) alone, so they do
 // not depend on how requests interleave.
+export { hash32 } from '../core/hash';
 
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -11,21 +12,6 @@ export function mulberry32(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** 32-bit hash of a string (FNV-1a, then mixed). */
-export function hash32(s: string, seed = 0): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /** A value in [0,1) fixed by (seed, n, salt). */

@@ -1,0 +1,111 @@
+// Durable files: an append-only JSON-lines journal (append, fsync), atomic state files (temp,
+// fsync, rename), and recovery of a half-written last line.
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Write a whole file atomically: temp file, fsync, rename, fsync the directory. Mode 0600. */
+export function writeFileAtomic(file: string, data: string): void {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  const fd = fs.openSync(tmp, 'w', 0o600);
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  try {
+    const dfd = fs.openSync(dir, 'r');
+    fs.fsyncSync(dfd);
+    fs.closeSync(dfd);
+  } catch {
+    /* some filesystems do not allow fsync on directories */
+  }
+}
+
+/**
+ * Length of the file up to and including its last newline: a half-written last line (a kill in
+ * the middle of an append) lies beyond it and is to be dropped.
+ */
+export function completeLength(file: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw e;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.alloc(64 * 1024);
+    let end = size;
+    while (end > 0) {
+      const start = Math.max(0, end - buf.length);
+      const n = fs.readSync(fd, buf, 0, end - start, start);
+      const i = buf.subarray(0, n).lastIndexOf(10);
+      if (i >= 0) return start + i + 1;
+      end = start;
+    }
+    return 0;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** An append-only JSON-lines file; every append is fsynced before it returns. */
+export class AppendLog {
+  private fd: number;
+  readonly file: string;
+  constructor(file: string) {
+    this.file = file;
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const good = completeLength(file);
+    this.fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_WRONLY, 0o600);
+    if (fs.fstatSync(this.fd).size !== good) fs.ftruncateSync(this.fd, good);
+    try {
+      fs.fchmodSync(this.fd, 0o600);
+    } catch {
+      /* not ours to change */
+    }
+    this.pos = good;
+  }
+  private pos: number;
+
+  append(records: unknown[] | unknown): void {
+    const list = Array.isArray(records) ? records : [records];
+    const text = list.map((r) => JSON.stringify(r) + '\n').join('');
+    const b = Buffer.from(text);
+    let off = 0;
+    while (off < b.length) off += fs.writeSync(this.fd, b, off, b.length - off, this.pos + off);
+    this.pos += b.length;
+    fs.fsyncSync(this.fd);
+  }
+
+  close(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      /* already closed */
+    }
+  }
+}
+
+/** Read every complete JSON line of a file (the half-written tail, if any, is ignored). */
+export async function* readJsonLines<T = unknown>(file: string): AsyncGenerator<T> {
+  const end = completeLength(file);
+  if (end === 0) return;
+  const stream = fs.createReadStream(file, { start: 0, end: end - 1, encoding: 'utf8', highWaterMark: 256 * 1024 });
+  let buf = '';
+  for await (const chunk of stream as AsyncIterable<string>) {
+    buf += chunk;
+    let from = 0;
+    let i: number;
+    while ((i = buf.indexOf('\n', from)) >= 0) {
+      const line = buf.slice(from, i);
+      from = i + 1;
+      if (line.trim()) yield JSON.parse(line) as T;
+    }
+    buf = buf.slice(from);
+  }
+}

@@ -1,0 +1,196 @@
+// A results file that resumes exactly: lines are appended and fsynced, then a sidecar cursor
+// (`<file>.tg.json`, atomic) records the stream position and the file length they cover. On
+// resume the file is cut back to that length (dropping a half-written line, or lines whose
+// cursor was never saved: the stream replays them), so nothing is lost or written twice.
+import fs from 'node:fs';
+import path from 'node:path';
+import { inputError, usageError } from '../errors';
+import { writeFileAtomic } from './durable';
+
+export interface CursorState {
+  tg: 'cursor';
+  v: 1;
+  kind: string; // 'watch' | 'fetch-jsonl' | 'fetch-csv'
+  group: string;
+  last_event_id: string | null;
+  bytes: number;
+  lines: number;
+  counts: Record<string, number>;
+  extra?: Record<string, unknown>;
+  updated_at?: string;
+}
+
+export const cursorPath = (file: string) => `${file}.tg.json`;
+
+export interface OutputSink {
+  /** Queue one line (without newline) that covers the stream up to eventId. */
+  line(text: string, status?: string): void;
+  /** Advance the cursor past an event that writes no line (e.g. a group status event). */
+  skip(eventId: string): void;
+  setEventId(eventId: string | null): void;
+  /** Make queued lines durable and save the cursor. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  readonly state: CursorState;
+  pendingLines(): number;
+}
+
+/** Lines to stdout: no cursor, no resume. */
+export class StdoutSink implements OutputSink {
+  state: CursorState;
+  private buf: string[] = [];
+  constructor(private readonly out: NodeJS.WritableStream, kind: string, group: string) {
+    this.state = { tg: 'cursor', v: 1, kind, group, last_event_id: null, bytes: 0, lines: 0, counts: {} };
+  }
+  line(text: string, status?: string) {
+    this.buf.push(text + '\n');
+    this.state.lines++;
+    if (status) this.state.counts[status] = (this.state.counts[status] ?? 0) + 1;
+    if (this.buf.length >= 256) void this.flush();
+  }
+  skip(eventId: string) {
+    this.state.last_event_id = eventId;
+  }
+  setEventId(id: string | null) {
+    if (id) this.state.last_event_id = id;
+  }
+  pendingLines() {
+    return this.buf.length;
+  }
+  async flush() {
+    if (!this.buf.length) return;
+    const chunk = this.buf.join('');
+    this.buf = [];
+    if (!this.out.write(chunk)) await new Promise<void>((r) => this.out.once('drain', () => r()));
+  }
+  async close() {
+    await this.flush();
+  }
+}
+
+export class FileSink implements OutputSink {
+  state: CursorState;
+  private fd: number;
+  private buf: string[] = [];
+  private bufBytes = 0;
+  readonly file: string;
+  readonly resumed: boolean;
+
+  private constructor(file: string, state: CursorState, fd: number, resumed: boolean) {
+    this.file = file;
+    this.state = state;
+    this.fd = fd;
+    this.resumed = resumed;
+  }
+
+  /**
+   * Open (or resume) a results file. A file that exists without a cursor, or whose cursor belongs
+   * to another group or kind, is refused rather than overwritten.
+   */
+  static open(file: string, kind: string, group: string, extraCheck?: (s: CursorState) => void): FileSink {
+    const dir = path.dirname(file);
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.accessSync(dir, fs.constants.W_OK);
+    } catch {
+      throw usageError(`cannot write to ${dir}/ (for -o ${file})`, 'Pick a writable place for -o.');
+    }
+    const cfile = cursorPath(file);
+    let state: CursorState | null = null;
+    if (fs.existsSync(cfile)) {
+      try {
+        state = JSON.parse(fs.readFileSync(cfile, 'utf8')) as CursorState;
+      } catch {
+        throw inputError(`${cfile}: cursor file is unreadable`, `Delete ${cfile} and ${file} to start over.`);
+      }
+      if (state.tg !== 'cursor') throw inputError(`${cfile} is not a tg cursor file`);
+      if (state.group !== group) throw inputError(`${file} holds results of group ${state.group}, not ${group}`, 'Pick another -o file.');
+      if (state.kind !== kind) throw inputError(`${file} was written by \`tg ${state.kind.replace('-', ' --format ')}\`, not this command`, 'Pick another -o file.');
+      extraCheck?.(state);
+    }
+    let size = 0;
+    try {
+      const st = fs.statSync(file);
+      if (st.isDirectory()) throw usageError(`-o ${file} is a directory`);
+      size = st.size;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    if (!state && size > 0) {
+      throw inputError(`${file} exists and is not a tg output (no ${path.basename(cfile)} beside it)`, 'Pick another -o file, or delete it first.');
+    }
+    const fresh: CursorState = { tg: 'cursor', v: 1, kind, group, last_event_id: null, bytes: 0, lines: 0, counts: {} };
+    const resumed = Boolean(state);
+    state = state ?? fresh;
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_WRONLY, 0o644);
+    } catch (e) {
+      throw usageError(`cannot open -o ${file} for writing (${(e as NodeJS.ErrnoException).code})`);
+    }
+    const actual = fs.fstatSync(fd).size;
+    if (actual < state.bytes) {
+      fs.closeSync(fd);
+      throw inputError(`${file} is shorter than its cursor says (${actual} < ${state.bytes} bytes): it was changed outside tg`, `Delete ${file} and ${cfile} to start over.`);
+    }
+    if (actual > state.bytes) fs.ftruncateSync(fd, state.bytes); // lines past the cursor are replayed
+    const sink = new FileSink(file, state, fd, resumed);
+    if (!resumed) sink.saveCursor(); // the cursor exists before the first line does
+    return sink;
+  }
+
+  private saveCursor() {
+    this.state.updated_at = new Date().toISOString();
+    writeFileAtomic(cursorPath(this.file), JSON.stringify(this.state) + '\n');
+  }
+
+  line(text: string, status?: string) {
+    const s = text + '\n';
+    this.buf.push(s);
+    this.bufBytes += Buffer.byteLength(s);
+    this.pendingCounts.push(status ?? '');
+  }
+  private pendingCounts: string[] = [];
+  private pendingEventId: string | null = null;
+
+  skip(eventId: string) {
+    this.pendingEventId = eventId;
+  }
+  setEventId(id: string | null) {
+    if (id) this.pendingEventId = id;
+  }
+  pendingLines() {
+    return this.buf.length;
+  }
+
+  async flush() {
+    if (!this.buf.length && (this.pendingEventId === null || this.pendingEventId === this.state.last_event_id)) return;
+    if (this.buf.length) {
+      const b = Buffer.from(this.buf.join(''));
+      let off = 0;
+      while (off < b.length) off += fs.writeSync(this.fd, b, off, b.length - off, this.state.bytes + off);
+      fs.fsyncSync(this.fd);
+      this.state.bytes += b.length;
+      this.state.lines += this.buf.length;
+      for (const st of this.pendingCounts) if (st) this.state.counts[st] = (this.state.counts[st] ?? 0) + 1;
+      this.buf = [];
+      this.bufBytes = 0;
+      this.pendingCounts = [];
+    }
+    if (this.pendingEventId !== null) this.state.last_event_id = this.pendingEventId;
+    this.saveCursor();
+  }
+
+  bufferedBytes() {
+    return this.bufBytes;
+  }
+
+  async close() {
+    await this.flush();
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      /* closed */
+    }
+  }
+}

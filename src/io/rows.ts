@@ -1,0 +1,294 @@
+// Streaming readers for CSV, JSONL and JSON arrays (optionally gzip), yielding one row at a time
+// with the line it starts on. Constant memory: nothing holds the whole input.
+import fs from 'node:fs';
+import zlib from 'node:zlib';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { inputError } from '../errors';
+
+export type Format = 'csv' | 'json' | 'jsonl';
+
+export interface Row {
+  /** 0-based position among data rows. */
+  index: number;
+  /** 1-based line of the file where the row starts. */
+  line: number;
+  value: unknown;
+}
+
+export function detectFormat(file: string, explicit?: string): Format {
+  if (explicit) return explicit as Format;
+  if (file === '-') throw inputError('reading stdin needs --format csv|json|jsonl');
+  const name = file.toLowerCase().replace(/\.gz$/, '');
+  if (name.endsWith('.csv')) return 'csv';
+  if (name.endsWith('.jsonl') || name.endsWith('.ndjson')) return 'jsonl';
+  if (name.endsWith('.json')) return 'json';
+  throw inputError(`${file}: cannot tell the format from the extension`, 'Name it .csv, .json or .jsonl (optionally .gz), or pass --format.');
+}
+
+/** Position of the first byte that is not valid UTF-8, or -1. */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    let n = 0;
+    if (c < 0x80) n = 0;
+    else if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) n = 2;
+    else if (c >= 0xf0 && c <= 0xf4) n = 3;
+    else return i;
+    if (i + n >= b.length + (n ? 0 : 1)) return i + n < b.length ? i : -2; // truncated at end: caller decides
+    for (let k = 1; k <= n; k++) if ((b[i + k] & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return -1;
+}
+
+/**
+ * Decoded text chunks of a file (gunzipped when it is gzip), failing with file:line on bytes
+ * that are not UTF-8. `onBytes` sees the raw file bytes (for hashing).
+ */
+export async function* textChunks(file: string, onBytes?: (b: Buffer) => void): AsyncGenerator<string> {
+  let raw: fs.ReadStream;
+  try {
+    raw = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
+    await new Promise<void>((resolve, reject) => {
+      raw.once('open', () => resolve());
+      raw.once('error', reject);
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw inputError(`${file}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code})`);
+  }
+  const head = await new Promise<Buffer | null>((resolve) => {
+    raw.once('readable', () => resolve(raw.read(2) as Buffer | null));
+    raw.once('end', () => resolve(null));
+  });
+  if (head) raw.unshift(head);
+  const gz = head !== null && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  if (onBytes) raw.on('data', (b) => onBytes(b as Buffer));
+  const stream: NodeJS.ReadableStream = gz ? raw.pipe(zlib.createGunzip()) : raw;
+  if (gz) raw.on('error', (e) => (stream as zlib.Gunzip).destroy(e));
+  const dec = new TextDecoder('utf-8', { fatal: true });
+  let lines = 1;
+  let carry: Buffer | null = null;
+  try {
+    for await (const c of stream as AsyncIterable<Buffer>) {
+      const buf: Buffer = carry ? Buffer.concat([carry, c]) : c;
+      carry = null;
+      let text: string;
+      try {
+        text = dec.decode(buf, { stream: true });
+      } catch {
+        const at = firstInvalidUtf8(buf);
+        const upto = buf.subarray(0, Math.max(0, at));
+        for (const byte of upto) if (byte === 10) lines++;
+        throw inputError(`${file}:${lines}: bytes that are not UTF-8 (byte 0x${buf[Math.max(0, at)].toString(16)})`, 'Save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8).');
+      }
+      for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lines++;
+      if (text) yield text;
+    }
+    const tail = dec.decode();
+    if (tail) yield tail;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'Z_DATA_ERROR' || (e as { errno?: number }).errno === -3) throw inputError(`${file}: gzip data is corrupt (${(e as Error).message})`);
+    if (e instanceof TypeError && /decode/i.test(String(e.message))) throw inputError(`${file}:${lines}: the file ends in the middle of a UTF-8 character`);
+    throw e;
+  } finally {
+    raw.destroy();
+  }
+}
+
+async function* csvRows(file: string, chunks: AsyncIterable<string>): AsyncGenerator<Row> {
+  const { parse } = await import('csv-parse');
+  const seen = new Set<string>();
+  const parser = parse({
+    bom: true,
+    info: true,
+    raw: true,
+    skip_empty_lines: true,
+    columns: (header: string[]) => {
+      header.forEach((h, i) => {
+        const name = String(h).trim();
+        if (!name) throw inputError(`${file}:1: column ${i + 1} of the header row has no name`);
+        if (seen.has(name)) throw inputError(`${file}:1: duplicate column name "${name}" in the header row`, 'Rename one of the columns.');
+        seen.add(name);
+      });
+      return header.map((h) => String(h).trim());
+    },
+  });
+  const feed = (async () => {
+    try {
+      for await (const t of chunks) if (!parser.write(t)) await new Promise((r) => parser.once('drain', r));
+      parser.end();
+    } catch (e) {
+      parser.destroy(e as Error);
+    }
+  })();
+  let index = 0;
+  try {
+    for await (const rec of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number }; raw: string }>) {
+      const rawBody = rec.raw.replace(/\r?\n?$/, '');
+      let nl = 0;
+      for (let i = 0; i < rawBody.length; i++) if (rawBody.charCodeAt(i) === 10) nl++;
+      yield { index: index++, line: rec.info.lines - nl, value: rec.record };
+    }
+  } catch (e) {
+    if ((e as { code?: string }).code?.startsWith('CSV_')) {
+      const err = e as { code: string; message: string; lines?: number };
+      const msg = err.message.replace(/^Invalid (Opening|Closing) Quote: /, '').replace(/ at line \d+.*$| on line \d+.*$/, '');
+      const rule: Record<string, string> = {
+        CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed',
+        CSV_RECORD_INCONSISTENT_COLUMNS: 'the row has a different number of fields than the header',
+        CSV_INVALID_CLOSING_QUOTE: 'a quote inside a field is not escaped (double it: "")',
+        CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'characters after a closing quote',
+      };
+      throw inputError(`${file}:${err.lines ?? '?'}: ${rule[err.code] ?? 'malformed CSV'} (${msg})`, 'Fix the row, or export the CSV again from its source.');
+    }
+    throw e;
+  } finally {
+    await feed;
+  }
+  if (index === 0 && seen.size === 0) throw inputError(`${file}: the file is empty`, 'A CSV needs a header row and at least one data row.');
+}
+
+async function* jsonlRows(file: string, chunks: AsyncIterable<string>): AsyncGenerator<Row> {
+  let buf = '';
+  let line = 0;
+  let index = 0;
+  const one = (text: string, ln: number): Row | null => {
+    const t = text.replace(/\r$/, '').replace(/^\ufeff/, '');
+    if (!t.trim()) return null;
+    try {
+      return { index: index++, line: ln, value: JSON.parse(t) };
+    } catch (e) {
+      throw inputError(`${file}:${ln}: not valid JSON (${(e as Error).message.replace(/^JSON\.parse: /, '')})`, 'Each line of a JSONL file must be one JSON value.');
+    }
+  };
+  for await (const t of chunks) {
+    buf += t;
+    let from = 0;
+    let i: number;
+    while ((i = buf.indexOf('\n', from)) >= 0) {
+      line++;
+      const r = one(buf.slice(from, i), line);
+      from = i + 1;
+      if (r) yield r;
+    }
+    buf = buf.slice(from);
+  }
+  if (buf.length) {
+    const r = one(buf, ++line);
+    if (r) yield r;
+  }
+}
+
+/** Streams the elements of a top-level JSON array without holding the whole document. */
+async function* jsonArrayRows(file: string, chunks: AsyncIterable<string>): AsyncGenerator<Row> {
+  let state: 'start' | 'between' | 'elem' | 'end' = 'start';
+  let depth = 0;
+  let inStr = false;
+  let esc = false;
+  let elem: string[] = [];
+  let elemStartLine = 1;
+  let line = 1;
+  let index = 0;
+  let expectValue = true;
+  const fail = (msg: string) => inputError(`${file}:${line}: ${msg}`, 'A .json input must be one JSON array of rows.');
+  const finish = (text: string): Row => {
+    try {
+      return { index: index++, line: elemStartLine, value: JSON.parse(text) };
+    } catch (e) {
+      throw inputError(`${file}:${elemStartLine}: not valid JSON (${(e as Error).message})`);
+    }
+  };
+  let first = true;
+  for await (let t of chunks) {
+    if (first) {
+      t = t.replace(/^\ufeff/, '');
+      first = false;
+    }
+    let segStart = 0;
+    for (let i = 0; i < t.length; i++) {
+      const ch = t[i];
+      if (ch === '\n') line++;
+      if (state === 'elem') {
+        if (inStr) {
+          if (esc) esc = false;
+          else if (ch === '\\') esc = true;
+          else if (ch === '"') inStr = false;
+          continue;
+        }
+        if (ch === '"') inStr = true;
+        else if (ch === '{' || ch === '[') depth++;
+        else if (ch === '}' || ch === ']') {
+          if (depth === 0) {
+            if (ch === '}') throw fail('unbalanced }');
+            elem.push(t.slice(segStart, i));
+            yield finish(elem.join(''));
+            elem = [];
+            state = 'end';
+            continue;
+          }
+          depth--;
+        } else if (ch === ',' && depth === 0) {
+          elem.push(t.slice(segStart, i));
+          yield finish(elem.join(''));
+          elem = [];
+          state = 'between';
+          expectValue = true;
+        }
+        continue;
+      }
+      if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n') continue;
+      if (state === 'start') {
+        if (ch !== '[') throw fail(`expected a JSON array, found "${ch}"`);
+        state = 'between';
+        expectValue = true;
+        continue;
+      }
+      if (state === 'end') throw fail(`unexpected "${ch}" after the end of the array`);
+      // between elements
+      if (ch === ']') {
+        if (index > 0 && expectValue) throw fail('trailing comma before ]');
+        state = 'end';
+        continue;
+      }
+      if (ch === ',') throw fail('unexpected comma');
+      state = 'elem';
+      expectValue = false;
+      depth = 0;
+      inStr = false;
+      esc = false;
+      elemStartLine = line;
+      segStart = i;
+      i--; // re-read this (non-blank) char in elem state
+    }
+    if (state === 'elem') elem.push(t.slice(segStart));
+  }
+  if ((state as string) === 'start') throw inputError(`${file}: the file is empty`);
+  if ((state as string) !== 'end') throw fail('the JSON array is not closed (file truncated?)');
+}
+
+export function rowsOf(file: string, format: Format, chunks: AsyncIterable<string>): AsyncGenerator<Row> {
+  if (format === 'csv') return csvRows(file, chunks);
+  if (format === 'jsonl') return jsonlRows(file, chunks);
+  return jsonArrayRows(file, chunks);
+}
+
+/** Read rows of a file; sha256 of its raw bytes available through the returned hash object after the loop. */
+export function readRows(file: string, format: Format): { rows: AsyncGenerator<Row>; digest: () => string } {
+  const h = createHash('sha256');
+  const rows = rowsOf(file, format, textChunks(file, (b) => h.update(b)));
+  return { rows, digest: () => h.digest('hex') };
+}
+
+/** Copy stdin to a spool file (so the input can be read twice: validate, then send). */
+export async function spoolStdin(stdin: NodeJS.ReadableStream, dir: string): Promise<string> {
+  await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, `stdin-${process.pid}-${Date.now()}.spool`);
+  const out = fs.createWriteStream(file, { mode: 0o600 });
+  const { pipeline } = await import('node:stream/promises');
+  await pipeline(stdin, out);
+  return file;
+}

@@ -8,3 +8,6 @@ export * from './core/util';
 export { ApiClient } from './api/client';
 export { startEmulator, createEmulator } from './emulator/server';
 export { generateOutput } from './emulator/outputs';
+export { flatten, csvLine, orderColumns } from './core/flatten';
+export { prepareRow, loadSpec, formatIssue } from './core/spec';
+export { replayJournal } from './commands/submit';

@@ -1,0 +1,122 @@
+// Pure core: retry maths, rate budget, plans, flattening, row preparation, journal replay.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tg } from './helpers.mjs';
+
+test('backoff grows, is capped and jittered down by at most 25%', () => {
+  const d = [0, 1, 2, 3, 10].map((a) => tg.backoffDelay(a, () => 0));
+  assert.deepEqual(d, [500, 1000, 2000, 4000, 30000]);
+  assert.equal(tg.backoffDelay(1, () => 0.9999), Math.round(1000 * (1 - 0.9999 * 0.25)));
+});
+
+test('retry-after: ms header first, then seconds, then HTTP date; never shortened', () => {
+  assert.equal(tg.serverRetryAfterMs({ 'retry-after-ms': '1500', 'retry-after': '9' }, 0), 1500);
+  assert.equal(tg.serverRetryAfterMs({ 'retry-after': '90' }, 0), 90000);
+  assert.equal(tg.serverRetryAfterMs({ 'retry-after': new Date(10_000).toUTCString() }, 4000), 6000);
+  assert.equal(tg.serverRetryAfterMs({}, 0), undefined);
+  assert.equal(tg.retryDelay(0, 120000, Math.random), 120000);
+});
+
+test('RunBudget never exceeds the limit in any window and reaches it exactly', () => {
+  const b = new tg.RunBudget(2000, 6000);
+  let now = 0;
+  const sends = [];
+  for (let i = 0; i < 20; i++) {
+    now += b.waitMs(1000, now);
+    const r = b.reserve(1000, now);
+    b.commit(r, now);
+    sends.push(now);
+  }
+  // Two batches per window: the 20th batch goes at 9 windows.
+  assert.equal(sends.at(-1), 54000);
+  for (const t of sends) assert.ok(sends.filter((s) => s > t - 6000 && s <= t).length * 1000 <= 2000);
+  const c = new tg.RunBudget(10, 1000);
+  const r = c.reserve(10, 0);
+  assert.equal(c.waitMs(5, 0), 1000);
+  c.cancel(r);
+  assert.equal(c.waitMs(5, 0), 0);
+});
+
+test('parseRate and parseDuration', () => {
+  assert.deepEqual(tg.parseRate('2000'), { limit: 2000, windowMs: 60000 });
+  assert.deepEqual(tg.parseRate('2500/5s'), { limit: 2500, windowMs: 5000 });
+  assert.deepEqual(tg.parseRate('100/500ms'), { limit: 100, windowMs: 500 });
+  assert.equal(tg.parseRate('off'), null);
+  assert.throws(() => tg.parseRate('fast'));
+  assert.equal(tg.parseDuration('200ms'), 200);
+  assert.equal(tg.parseDuration('6s'), 6000);
+});
+
+test('plan: batches and minimum duration at the rate limit', () => {
+  assert.deepEqual(tg.planBatches(20000, 1000, { limit: 2000, windowMs: 6000 }), { rows: 20000, batchSize: 1000, batches: 20, minDurationMs: 54000 });
+  assert.equal(tg.planBatches(1500, 1000, { limit: 2000, windowMs: 60000 }).minDurationMs, 0);
+  assert.equal(tg.planBatches(0, 1000, null).batches, 0);
+  assert.equal(tg.formatDuration(3_723_000), '1h02m');
+});
+
+test('progress maths uses the budget when faster than observed', () => {
+  const s = tg.progressStats(500, 2500, 0, 15000, 2000);
+  assert.equal(Math.round(s.perMin), 2000);
+  assert.equal(Math.round(s.etaMs), 60000);
+  assert.equal(tg.progressStats(10, 10, 0, 1000).etaMs, 0);
+});
+
+test('CSV flattening: input.*, output.*, run_id, status, error; nested values as JSON', () => {
+  const flat = tg.flatten({
+    input: { input: { name: 'Acme, Inc.' } },
+    run: { run_id: 'trun_1', status: 'completed', error: null },
+    output: { type: 'json', content: { tags: ['a', 'b'], n: 3 } },
+  });
+  assert.deepEqual(flat, { 'input.name': 'Acme, Inc.', 'output.tags': ['a', 'b'], 'output.n': 3, run_id: 'trun_1', status: 'completed', error: null });
+  assert.equal(tg.csvLine(['Acme, Inc.', ['a'], 'say "hi"', null, 3]), '"Acme, Inc.","[""a""]","say ""hi""",,3');
+  assert.deepEqual(tg.orderColumns(['run_id', 'output.x', 'error', 'input.a', 'status']), ['input.a', 'output.x', 'run_id', 'status', 'error']);
+});
+
+test('prepareRow: coercion, required fields, keys, size limit', async () => {
+  const spec = await tg.loadSpec('s.json', JSON.stringify({
+    input_schema: { type: 'json', json_schema: { type: 'object', properties: { name: { type: 'string' }, n: { type: 'integer' } }, required: ['name', 'n'] } },
+    output_schema: { type: 'json', json_schema: { type: 'object', properties: { x: { type: 'string' } } } },
+  }), true);
+  const ok = tg.prepareRow({ name: 'A', n: '7', extra: 'dropped' }, 0, { format: 'csv', spec });
+  assert.deepEqual(ok, { ok: true, key: '1', input: { name: 'A', n: 7 }, chars: 18 });
+  const bad = tg.prepareRow({ name: 'A', n: 'seven' }, 4, { format: 'csv', spec });
+  assert.equal(bad.ok, false);
+  assert.equal(tg.formatIssue('f.csv', 6, bad.issues[0], 'csv'), 'f.csv:6: column "n": must be integer (type)');
+  const miss = tg.prepareRow({ n: '1', name: '' }, 0, { format: 'csv', spec });
+  assert.equal(miss.issues[0].field, 'name');
+  assert.equal(miss.issues[0].rule, 'required');
+  const big = tg.prepareRow({ q: 'x'.repeat(25001) }, 0, { format: 'jsonl', spec: null });
+  assert.equal(big.issues[0].rule, 'size');
+  const keyed = tg.prepareRow({ id: 42, q: 'x' }, 0, { format: 'jsonl', keyColumn: 'id', spec: null });
+  assert.equal(keyed.key, '42');
+  assert.equal(tg.prepareRow('just text', 2, { format: 'jsonl', spec: null }).input, 'just text');
+});
+
+test('spec errors are clear', async () => {
+  await assert.rejects(tg.loadSpec('s.json', '{"output_schema": ', false), /s\.json.*not valid JSON/);
+  await assert.rejects(tg.loadSpec('s.json', '[]', false), /must be a JSON object/);
+  await assert.rejects(tg.loadSpec('s.json', JSON.stringify({ output_schema: { type: 'json', json_schema: { type: 'array' } } }), false), /root must have "type": "object"/);
+  await assert.rejects(
+    tg.loadSpec('s.json', JSON.stringify({ output_schema: { type: 'json', json_schema: { type: 'object', properties: { a: { type: 'string', colour: 1 } } } } }), false),
+    /unknown keyword: "colour"/,
+  );
+});
+
+test('journal replay: sent, pending and partially reconciled batches', () => {
+  const r = tg.replayJournal([
+    { t: 'header', nonce: 'n' },
+    { t: 'group', id: 'g' },
+    { t: 'sending', b: 0, first: 0, n: 3 },
+    { t: 'sent', b: 0, run_ids: ['a', 'b', 'c'], run_cursor: null, event_cursor: null },
+    { t: 'sending', b: 1, first: 3, n: 3 },
+    { t: 'sent', b: 1, run_ids: ['d', 'e', 'f'], run_cursor: 'r.3', event_cursor: 'e.2' },
+    { t: 'sending', b: 2, first: 6, n: 3 },
+    { t: 'found', b: 2, offsets: [0], run_ids: ['g'] },
+    { t: 'sending', b: 2, first: 6, n: 3, offsets: [1, 2] },
+  ]);
+  assert.equal(r.group, 'g');
+  assert.equal(r.batches.get(0).covered, 'all');
+  assert.equal(r.batches.get(2).pending, true);
+  assert.equal(r.batches.get(2).scanFrom, 'r.3');
+  assert.deepEqual([...r.batches.get(2).covered], [0]);
+});

@@ -1,0 +1,48 @@
+// Shared test helpers: the built bundle, the emulator on port 0, child processes of bin/tg.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const tg = require(path.join(root, 'dist/tg.cjs'));
+export const BIN = path.join(root, 'bin/tg');
+export const fixture = (name) => path.join(root, 'fixtures', name);
+export const tmp = () => mkdtempSync(path.join(tmpdir(), 'tg-test-'));
+
+export async function emulator(opts = {}) {
+  return tg.startEmulator({ port: 0, latencyMs: [50, 150], seed: 1, ...opts });
+}
+
+/** Run bin/tg as a child process; resolves {code, signal, stdout, stderr}. */
+export function runTg(args, { cwd, env = {}, input, killAfterMs } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, PARALLEL_API_KEY: 'test-key-123456', NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    if (input !== undefined) child.stdin.end(input);
+    else child.stdin.end();
+    let timer;
+    if (killAfterMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** Every run of a group, via the API's run stream. */
+export async function groupRuns(url, group, key = 'test-key-123456') {
+  const res = await fetch(`${url}/v1/tasks/groups/${group}/runs?include_input=true`, { headers: { 'x-api-key': key } });
+  const text = await res.text();
+  return text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+}
+
+export function csvRows(file) {
+  return readFileSync(file, 'utf8').trim().split('\n').length - 1;
+}

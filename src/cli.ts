@@ -132,7 +132,7 @@ export function buildProgram(onAction: (global: GlobalOptions, action: Action, a
     .description("Fetch a group's runs with inputs and outputs as JSONL or CSV; --join writes your input rows with output columns.")
     .argument('[group]', 'taskgroup_id')
     .option('-o, --output <file>', 'output file; a rerun resumes from it')
-    .addOption(new Option('--format <fmt>', 'output format').choices(['jsonl', 'csv']).default('jsonl'))
+    .addOption(new Option('--format <fmt>', 'output format (default jsonl; with --join, that of the input)').choices(['jsonl', 'csv']))
     .addOption(new Option('--status <s>', 'only runs with this status').choices(['queued', 'running', 'completed', 'failed', 'cancelled', 'action_required', 'cancelling']))
     .option('--join <input>', 'write the original input rows, in order, with output columns appended (matched by tg_key)')
     .option('--key <column>', 'with --join: the --key column used at submit')

@@ -38,8 +38,18 @@ export function runTg(args, { cwd, env = {}, input, killAfterMs } = {}) {
 
 /** Every run of a group, via the API's run stream. */
 export async function groupRuns(url, group, key = 'test-key-123456') {
-  const res = await fetch(`${url}/v1/tasks/groups/${group}/runs?include_input=true`, { headers: { 'x-api-key': key } });
-  const text = await res.text();
+  let text;
+  for (let attempt = 0; ; attempt++) {
+    // The emulator may be injecting faults: retry until a whole stream arrives.
+    try {
+      const res = await fetch(`${url}/v1/tasks/groups/${group}/runs?include_input=true`, { headers: { 'x-api-key': key } });
+      if (res.status !== 200) throw new Error(`status ${res.status}`);
+      text = await res.text();
+      break;
+    } catch (e) {
+      if (attempt > 20) throw e;
+    }
+  }
   return text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
 }
 

@@ -14,7 +14,7 @@ import type { TaskRunEvent } from '../api/types';
 export interface FetchOptions {
   group?: string;
   output?: string;
-  format: 'jsonl' | 'csv';
+  format?: 'jsonl' | 'csv';
   status?: string;
   join?: string;
   key?: string;
@@ -27,6 +27,7 @@ export async function fetch(o: FetchOptions, ctx: Context): Promise<number> {
   if (o.run) return fetchRun(o.run, ctx);
   if (!o.group) throw usageError('tg fetch needs a group id (or --run <run_id>)', 'Example: tg fetch tgrp_123 -o results.jsonl');
   if (o.join) return fetchJoin(o as FetchOptions & { group: string; join: string }, ctx);
+  o.format = o.format ?? 'jsonl';
   const client = await ctx.client();
   const group = await client.getGroup(o.group, ctx.signal);
   const kind = `fetch-${o.format}${o.status ? `-${o.status}` : ''}`;
@@ -108,7 +109,7 @@ async function fetchJoin(o: FetchOptions & { group: string; join: string }, ctx:
   const client = await ctx.client();
   await client.getGroup(o.group, ctx.signal);
   const inFormat = detectFormat(o.join);
-  const outFormat = o.format === 'csv' || (inFormat === 'csv' && o.format !== 'jsonl') ? 'csv' : 'jsonl';
+  const outFormat = o.format ?? (inFormat === 'csv' ? 'csv' : 'jsonl');
   const file = path.resolve(ctx.io.cwd, o.join);
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-join-'));
   const store = path.join(tmpDir, 'runs.jsonl');

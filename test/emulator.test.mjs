@@ -11,7 +11,7 @@ import { root, emulator } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const Ajv2020 = require('ajv/dist/2020').default;
-const spec = JSON.parse(readFileSync(path.join(root, '..', 'shared', 'openapi', 'parallel-openapi.json'), 'utf8'));
+const spec = JSON.parse(readFileSync(path.join(root, 'test', 'openapi', 'parallel-openapi.json'), 'utf8'));
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addKeyword('discriminator');
 ajv.addSchema({ $id: 'openapi', components: spec.components });

@@ -1,5 +1,6 @@
 // The command-line table: wires commander to the command functions, and the one exit point that
 // maps typed errors to messages and exit codes. Importing this module has no side effects.
+import { setMaxListeners } from 'node:events';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { TgError, EXIT, InterruptedError, isTgError } from './errors';
 import { createContext, type Context, type GlobalOptions, type Io } from './context';
@@ -210,6 +211,7 @@ export async function run(argv: string[], ioIn?: Partial<Io>): Promise<number> {
     cwd: ioIn?.cwd ?? process.cwd(),
   };
   const ac = new AbortController();
+  setMaxListeners(0, ac.signal); // requests and sleeps each listen for the interrupt
   let interrupts = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;

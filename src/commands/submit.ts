@@ -5,6 +5,7 @@
 // reconciled by listing the group's runs after the last known cursor and matching the
 // (tg_src, tg_key) metadata of its rows; only rows not found are sent again.
 import fs from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Context } from '../context';
@@ -139,6 +140,7 @@ export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
 async function submitAndWatch(o: SubmitOptions, ctx: Context): Promise<number> {
   const { watch } = await import('./watch');
   const child = new AbortController();
+  setMaxListeners(0, child.signal);
   const onAbort = () => child.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const wctx: Context = { ...ctx, signal: child.signal };

@@ -4,6 +4,7 @@
 // window) but lines are written in event order, so the saved cursor never passes an event whose
 // line is not durable.
 import path from 'node:path';
+import { setMaxListeners } from 'node:events';
 import type { Context } from '../context';
 import { EXIT, TgError, InterruptedError, ApiError } from '../errors';
 import { sleep, TERMINAL_STATUSES } from '../core/util';
@@ -50,6 +51,7 @@ export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {
   const total = () => Math.max(status.num_task_runs, hooks.expected?.() ?? 0);
   const progress = await Progress.start(ctx, { label: 'results', unit: 'runs', total: total(), done: sink.state.lines });
   const deadlineAc = new AbortController();
+  setMaxListeners(0, deadlineAc.signal); // one listener per in-flight result fetch
   const onAbort = () => deadlineAc.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   let timer: NodeJS.Timeout | null = null;

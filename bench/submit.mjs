@@ -1,0 +1,113 @@
+// npm run bench:submit — side by side on one emulator process:
+//   1. tg vs the seed-002 "Bash Script Pattern for Large Datasets" (curl + jq, body corrected to
+//      `inputs`) vs a plain loop over the official SDK's taskGroup.addRuns: N rows, limit off.
+//   2. tg at a compressed window (emulator --rate-limit 2000/6s, tg --rate 2000/6s), 20k rows:
+//      elapsed ÷ theoretical minimum, and 429s.
+//   3. tg peak RSS submitting 100k and 1M generated rows.
+// Usage: node bench/submit.mjs [rows=100000] [--skip-1m]
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Parallel from 'parallel-web';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(root, 'bin/tg');
+const N = Number(process.argv[2] ?? 100_000);
+const skip1m = process.argv.includes('--skip-1m');
+const dir = mkdtempSync(path.join(tmpdir(), 'tg-bench-'));
+
+async function emulator(args) {
+  const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--latency', '1s..2s', '--seed', '1', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const url = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(/listening on (\S+)/.exec(String(d))[1])));
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+async function csv(n) {
+  const f = path.join(dir, `${n}.csv`);
+  const w = createWriteStream(f);
+  w.write('company_name,company_website\n');
+  for (let i = 1; i <= n; i += 10_000) {
+    let s = '';
+    for (let k = i; k < i + 10_000 && k <= n; k++) s += `Company ${k},https://c${k}.example\n`;
+    if (!w.write(s)) await new Promise((r) => w.once('drain', r));
+  }
+  await new Promise((r) => w.end(r));
+  return f;
+}
+
+function timeTg(args, env = {}) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, BIN, ...args, '--restart'], { cwd: dir, env: { ...process.env, PARALLEL_API_KEY: 'bench', ...env }, encoding: 'utf8' });
+  const [secs, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+  if (r.status !== 0) throw new Error(`tg ${args.join(' ')} failed: ${r.stderr}`);
+  return { secs, rssMb: kb / 1024, stdout: r.stdout, stderr: r.stderr };
+}
+
+const rows = [];
+const row = (...a) => rows.push(`| ${a.join(' | ')} |`);
+
+// 1. throughput, limit off
+{
+  const emu = await emulator(['--rate-limit', 'off']);
+  const f = await csv(N);
+  const t = timeTg(['submit', f, '--rate', 'off', '-q', '--base-url', emu.url]);
+  const tgRate = N / t.secs;
+  row(`tg submit, ${N} rows, limit off`, `${t.secs.toFixed(2)} s`, `${Math.round(tgRate)} rows/s`, '1.00×', `${t.rssMb.toFixed(0)} MB`);
+
+  // seed 002 bash pattern (curl + jq), body corrected to `inputs`
+  const items = path.join(dir, 'items.json');
+  writeFileSync(items, JSON.stringify(Array.from({ length: N }, (_, i) => ({ company_name: `Company ${i + 1}`, company_website: `https://c${i + 1}.example` }))));
+  const script = path.join(dir, 'batch-process.sh');
+  writeFileSync(script, `#!/bin/bash
+ITEMS_FILE="$1"; PROCESSOR=base; BATCH_SIZE=1000; BASE="$2"
+GROUP_ID=$(curl -s -X POST "$BASE/v1beta/tasks/groups" -H "x-api-key: \${PARALLEL_API_KEY}" -H "Content-Type: application/json" -d '{}' | jq -r '.taskgroup_id')
+TOTAL=$(jq length "$ITEMS_FILE")
+for ((i=0; i<TOTAL; i+=BATCH_SIZE)); do
+  BATCH=$(jq ".[$i:$((i+BATCH_SIZE))] | map({input: ., processor: \\"$PROCESSOR\\"})" "$ITEMS_FILE")
+  curl -s -X POST "$BASE/v1beta/tasks/groups/\${GROUP_ID}/runs" -H "x-api-key: \${PARALLEL_API_KEY}" -H "Content-Type: application/json" -d "{\\"inputs\\": \${BATCH}}" > /dev/null
+done
+echo "$GROUP_ID"
+`);
+  let t0 = Date.now();
+  const b = spawnSync('bash', [script, items, emu.url], { env: { ...process.env, PARALLEL_API_KEY: 'bench' }, encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (b.status !== 0) throw new Error(`bash: ${b.stderr}`);
+  const bashS = (Date.now() - t0) / 1000;
+  row('seed 002 bash (curl + jq)', `${bashS.toFixed(2)} s`, `${Math.round(N / bashS)} rows/s`, `tg ÷ this: ${(tgRate / (N / bashS)).toFixed(2)}×`, '—');
+
+  const sdk = new Parallel({ apiKey: 'bench', baseURL: emu.url });
+  t0 = Date.now();
+  const g = await sdk.taskGroup.create({});
+  for (let i = 0; i < N; i += 1000) {
+    const inputs = [];
+    for (let k = i; k < Math.min(N, i + 1000); k++) inputs.push({ input: { company_name: `Company ${k + 1}`, company_website: `https://c${k + 1}.example` }, processor: 'base' });
+    await sdk.taskGroup.addRuns(g.taskgroup_id, { inputs, refresh_status: false });
+  }
+  const sdkS = (Date.now() - t0) / 1000;
+  row('SDK taskGroup.addRuns loop', `${sdkS.toFixed(2)} s`, `${Math.round(N / sdkS)} rows/s`, `tg ÷ this: ${(tgRate / (N / sdkS)).toFixed(2)}×`, '(in bench process)');
+  emu.stop();
+}
+
+// 2. compressed window
+{
+  const emu = await emulator(['--rate-limit', '2000/6s']);
+  const f = await csv(20_000);
+  const t = timeTg(['submit', f, '--rate', '2000/6s', '--base-url', emu.url]);
+  const min = (Math.ceil(20_000 / 2000) - 1) * 6;
+  const m = /answers were 429/.test(t.stderr) ? /\((\d+) answers were 429\)/.exec(t.stderr)[1] : '0';
+  row('tg, 20k rows, 2000/6s window', `${t.secs.toFixed(2)} s`, `min ${min} s → ratio ${(t.secs / min).toFixed(3)}`, `429s: ${m}`, `${t.rssMb.toFixed(0)} MB`);
+  emu.stop();
+}
+
+// 3. RSS 100k vs 1M
+if (!skip1m) {
+  const emu = await emulator(['--rate-limit', 'off']);
+  const a = timeTg(['submit', await csv(100_000), '--rate', 'off', '-q', '--base-url', emu.url]);
+  const b = timeTg(['submit', await csv(1_000_000), '--rate', 'off', '-q', '--base-url', emu.url]);
+  row('tg peak RSS 100k / 1M rows', `${a.rssMb.toFixed(0)} MB / ${b.rssMb.toFixed(0)} MB`, `ratio ${(b.rssMb / a.rssMb).toFixed(2)}`, `1M at ${Math.round(1e6 / b.secs)} rows/s`, '');
+  emu.stop();
+}
+
+console.log(`\ntg submit benchmark (node ${process.version}, emulator on loopback)\n`);
+console.log('| case | elapsed | throughput | comparison | tg peak RSS |\n| --- | --- | --- | --- | --- |');
+console.log(rows.join('\n'));

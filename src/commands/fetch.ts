@@ -9,6 +9,7 @@ import { FileSink, StdoutSink, type OutputSink } from '../io/output';
 import { Progress } from '../io/progress';
 import { csvLine, flatten, orderColumns } from '../core/flatten';
 import { detectFormat, readRows } from '../io/rows';
+import { failedCount } from '../core/util';
 import type { TaskRunEvent } from '../api/types';
 
 export interface FetchOptions {
@@ -35,7 +36,7 @@ export async function fetch(o: FetchOptions, ctx: Context): Promise<number> {
   const progress = await Progress.start(ctx, { label: 'fetch', unit: 'runs', total: group.status.num_task_runs, done: sink.state.lines });
   const t0 = ctx.clock.now();
   let columns: string[] | null = (sink.state.extra?.columns as string[] | undefined) ?? null;
-  let extraKeys = new Set<string>();
+  const extraKeys = new Set<string>();
   const peek: TaskRunEvent[] = [];
   const writeCsv = (ev: TaskRunEvent) => {
     const flat = flatten(ev);
@@ -74,7 +75,7 @@ export async function fetch(o: FetchOptions, ctx: Context): Promise<number> {
     if (extraKeys.size) ctx.warn(`tg: ${[...extraKeys].slice(0, 5).join(', ')}: columns seen after the header was written were left out; use --format jsonl for every field`);
     const c = sink.state.counts;
     ctx.info(`tg: ${o.group}: ${lines} runs${o.output ? ` in ${o.output}` : ''} (${Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}) in ${((ctx.clock.now() - t0) / 1000).toFixed(1)}s`);
-    return (c.failed ?? 0) + (c.cancelled ?? 0) > 0 ? EXIT.RUNS_FAILED : EXIT.OK;
+    return failedCount(c) > 0 ? EXIT.RUNS_FAILED : EXIT.OK;
   } catch (e) {
     progress.stop(false);
     await sink.close().catch(() => undefined);

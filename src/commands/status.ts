@@ -1,7 +1,7 @@
 // `tg status`: counts by status; --wait blocks until the group is inactive.
 import type { Context } from '../context';
 import { EXIT, usageError } from '../errors';
-import { sleep } from '../core/util';
+import { failedCount, sleep } from '../core/util';
 import type { TaskGroup } from '../api/types';
 
 export function formatCounts(g: TaskGroup): string {
@@ -14,8 +14,7 @@ export function formatCounts(g: TaskGroup): string {
 }
 
 export function exitCodeFor(g: TaskGroup): number {
-  const c = g.status.task_run_status_counts as Record<string, number>;
-  return (c.failed ?? 0) + (c.cancelled ?? 0) > 0 ? EXIT.RUNS_FAILED : EXIT.OK;
+  return failedCount(g.status.task_run_status_counts) > 0 ? EXIT.RUNS_FAILED : EXIT.OK;
 }
 
 export function parseTimeout(v: string | undefined): number | undefined {

@@ -18,7 +18,7 @@ import { planBatches, formatDuration } from '../core/plan';
 import { backoffDelay } from '../core/backoff';
 import { hash52 } from '../core/hash';
 import { sleep } from '../core/util';
-import { AppendLog, readJsonLines, writeFileAtomic } from '../io/durable';
+import { AppendLog, readJsonLines } from '../io/durable';
 import { Progress } from '../io/progress';
 import type { ApiClient } from '../api/client';
 import type { TaskGroupRunResponse } from '../api/types';
@@ -498,7 +498,6 @@ async function sendPass(file: string, format: Format, cfg: PrepareConfig, batchS
 
 class Sender {
   sentRows = 0;
-  private doneRows = 0;
   onProgress: (n: number) => void = () => undefined;
   private readonly budget: RunBudget | null;
   private lastSentCursor: string | null;
@@ -549,7 +548,6 @@ class Sender {
       }
       if (st.covered === 'all') return;
       offsets = offsets.filter((x) => !(st.covered as Set<number>).has(x));
-      this.doneRows += items.length - offsets.length;
     }
     await this.send(b, first, items, offsets);
   }
@@ -605,7 +603,6 @@ class Sender {
       this.journal.append({ t: 'sent', b, ...(all ? {} : { offsets }), run_ids: answer.run_ids, run_cursor: answer.run_cursor, event_cursor: answer.event_cursor });
       if (answer.run_cursor !== undefined) this.lastSentCursor = answer.run_cursor ?? this.lastSentCursor;
       this.sentRows += offsets.length;
-      this.doneRows += offsets.length;
       this.onProgress(this.sentRows);
       offsets = [];
     }
@@ -628,8 +625,7 @@ class Sender {
       found.push(off);
       runIds.push(ev.run.run_id);
     }
-    if (found.length) this.journal.append({ t: 'found', b, offsets: found, run_ids: runIds });
-    else this.journal.append({ t: 'found', b, offsets: [], run_ids: [] });
+    this.journal.append({ t: 'found', b, offsets: found, run_ids: runIds }); // resolves the pending "sending", even when nothing was found
     if (found.length) this.ctx.info(`tg: batch ${b}: ${found.length} of ${offsets.length} rows already existed after an unknown outcome; ${offsets.length - found.length} to send`);
     return found;
   }

@@ -7,12 +7,12 @@ import path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import type { Context } from '../context';
 import { EXIT, TgError, InterruptedError, ApiError } from '../errors';
-import { sleep, TERMINAL_STATUSES } from '../core/util';
+import { failedCount, sleep, TERMINAL_STATUSES } from '../core/util';
 import { FileSink, StdoutSink, type OutputSink } from '../io/output';
 import { Progress } from '../io/progress';
 import { parseTimeout } from './status';
 import type { ApiClient } from '../api/client';
-import type { GroupEvent, TaskRunEvent, TaskGroupStatus } from '../api/types';
+import type { TaskRunEvent, TaskGroupStatus } from '../api/types';
 
 export interface WatchOptions {
   group: string;
@@ -163,7 +163,7 @@ export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {
     if (drainError) throw drainError;
     progress.stop();
     await sink.close();
-    const failed = (sink.state.counts.failed ?? 0) + (sink.state.counts.cancelled ?? 0);
+    const failed = failedCount(sink.state.counts);
     ctx.info(`tg: ${o.group}: ${sink.state.lines} results${failed ? `, ${failed} failed or cancelled` : ''}${o.output ? ` in ${o.output}` : ''} (${Math.round((ctx.clock.now() - t0) / 1000)}s)`);
     return failed ? EXIT.RUNS_FAILED : EXIT.OK;
   } catch (e) {
@@ -214,4 +214,3 @@ async function lineFor(client: ApiClient, ev: TaskRunEvent, signal: AbortSignal)
   return { text: JSON.stringify(out), status: out.run.status };
 }
 
-export type { GroupEvent };

@@ -28,3 +28,8 @@ export function redact(text: string, secret: string | undefined): string {
 
 export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
 export const ACTIVE_STATUSES = new Set(['queued', 'running', 'cancelling']);
+
+/** Runs that ended without a result (exit code 1 when any). */
+export function failedCount(counts: Partial<Record<string, number>>): number {
+  return (counts.failed ?? 0) + (counts.cancelled ?? 0);
+}

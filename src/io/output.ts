@@ -25,8 +25,6 @@ export const cursorPath = (file: string) => `${file}.tg.json`;
 export interface OutputSink {
   /** Queue one line (without newline) that covers the stream up to eventId. */
   line(text: string, status?: string): void;
-  /** Advance the cursor past an event that writes no line (e.g. a group status event). */
-  skip(eventId: string): void;
   setEventId(eventId: string | null): void;
   /** Make queued lines durable and save the cursor. */
   flush(): Promise<void>;
@@ -47,9 +45,6 @@ export class StdoutSink implements OutputSink {
     this.state.lines++;
     if (status) this.state.counts[status] = (this.state.counts[status] ?? 0) + 1;
     if (this.buf.length >= 256) void this.flush();
-  }
-  skip(eventId: string) {
-    this.state.last_event_id = eventId;
   }
   setEventId(id: string | null) {
     if (id) this.state.last_event_id = id;
@@ -72,7 +67,6 @@ export class FileSink implements OutputSink {
   state: CursorState;
   private fd: number;
   private buf: string[] = [];
-  private bufBytes = 0;
   readonly file: string;
   readonly resumed: boolean;
 
@@ -147,15 +141,11 @@ export class FileSink implements OutputSink {
   line(text: string, status?: string) {
     const s = text + '\n';
     this.buf.push(s);
-    this.bufBytes += Buffer.byteLength(s);
     this.pendingCounts.push(status ?? '');
   }
   private pendingCounts: string[] = [];
   private pendingEventId: string | null = null;
 
-  skip(eventId: string) {
-    this.pendingEventId = eventId;
-  }
   setEventId(id: string | null) {
     if (id) this.pendingEventId = id;
   }
@@ -174,15 +164,10 @@ export class FileSink implements OutputSink {
       this.state.lines += this.buf.length;
       for (const st of this.pendingCounts) if (st) this.state.counts[st] = (this.state.counts[st] ?? 0) + 1;
       this.buf = [];
-      this.bufBytes = 0;
       this.pendingCounts = [];
     }
     if (this.pendingEventId !== null) this.state.last_event_id = this.pendingEventId;
     this.saveCursor();
-  }
-
-  bufferedBytes() {
-    return this.bufBytes;
   }
 
   async close() {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-export const tg = require(path.join(root, 'dist/tg.cjs'));
+export const tg = require(path.join(root, 'dist/lib.cjs'));
 export const BIN = path.join(root, 'bin/tg');
 export const fixture = (name) => path.join(root, 'fixtures', name);
 export const tmp = () => mkdtempSync(path.join(tmpdir(), 'tg-test-'));

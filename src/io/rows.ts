@@ -1,5 +1,6 @@
 // Streaming readers for CSV, JSONL and JSON arrays (optionally gzip), yielding one row at a time
 // with the line it starts on. Constant memory: nothing holds the whole input.
+import { pipeline } from 'node:stream/promises';
 import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -288,7 +289,6 @@ export async function spoolStdin(stdin: NodeJS.ReadableStream, dir: string): Pro
   await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
   const file = path.join(dir, `stdin-${process.pid}-${Date.now()}.spool`);
   const out = fs.createWriteStream(file, { mode: 0o600 });
-  const { pipeline } = await import('node:stream/promises');
   await pipeline(stdin, out);
   return file;
 }

@@ -31,8 +31,18 @@ export interface RunResult {
 
 type Action = (ctx: Context, args: unknown[], opts: Record<string, unknown>) => Promise<number>;
 
-export function buildProgram(onAction: (global: GlobalOptions, action: Action, args: unknown[], opts: Record<string, unknown>) => Promise<void>): Command {
+export function buildProgram(
+  onAction: (global: GlobalOptions, action: Action, args: unknown[], opts: Record<string, unknown>) => Promise<void>,
+  out: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } } = { stdout: process.stdout, stderr: process.stderr },
+): Command {
   const program = new Command('tg');
+  // Set before the subcommands are added, so they inherit it: errors throw (never process.exit)
+  // and usage errors read "tg: …" like every other error.
+  program.exitOverride().configureOutput({
+    writeOut: (s) => void out.stdout.write(s),
+    writeErr: (s) => void out.stderr.write(s),
+    outputError: (s, write) => write(s.replace(/^error: /, 'tg: ')),
+  });
   program
     .description('Batch runner for the Parallel Task Group API: every row exactly once, at the rate limit, resumable.')
     .version(VERSION, '-V, --version', 'print the version')
@@ -232,12 +242,14 @@ export async function run(argv: string[], ioIn?: Partial<Io>): Promise<number> {
     apiKey = global.apiKey ?? io.env.PARALLEL_API_KEY;
     ctx = createContext(global, io, ac.signal);
     exitCode = await action(ctx, args, opts);
-  });
-  program.exitOverride();
-  program.configureOutput({
-    writeOut: (s) => io.stdout.write(s),
-    writeErr: (s) => io.stderr.write(s),
-  });
+  }, io);
+  // If the event loop ever empties while the command is still pending, that is a bug (a promise
+  // nobody will settle); say so and fail instead of exiting 0 silently.
+  const onBeforeExit = () => {
+    io.stderr.write('tg: internal error: the command stopped without finishing\ntg: hint: This is a bug in tg; please report it with the command you ran.\n');
+    process.exit(EXIT.API);
+  };
+  process.on('beforeExit', onBeforeExit);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
@@ -245,6 +257,7 @@ export async function run(argv: string[], ioIn?: Partial<Io>): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('beforeExit', onBeforeExit);
     await ctx?.close();
   }
   return exitCode;

@@ -14,7 +14,7 @@ export const EXIT = {
 export class TgError extends Error {
   readonly code: string;
   readonly exitCode: number;
-  readonly hint?: string;
+  hint?: string;
   readonly detail?: unknown;
   constructor(code: string, message: string, exitCode: number, hint?: string, detail?: unknown) {
     super(message);

@@ -103,7 +103,7 @@ export class ApiClient {
         'Use https, or pass --insecure-http if you really mean it.',
       );
     }
-    if (!opts.apiKey) throw new TgError('no_api_key', 'no API key', EXIT.USAGE, 'Set PARALLEL_API_KEY (export PARALLEL_API_KEY=...) or pass --api-key; for a demo without a key use --emulator.');
+    if (!opts.apiKey) throw new TgError('no_api_key', 'no API key: PARALLEL_API_KEY is not set and --api-key was not given', EXIT.USAGE, 'Set PARALLEL_API_KEY (export PARALLEL_API_KEY=...) or pass --api-key; for a demo without a key use --emulator.');
     this.baseUrl = url;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.apiKey = opts.apiKey;
@@ -174,11 +174,9 @@ export class ApiClient {
       case 401:
         return new ApiError('unauthorized', what, 401, EXIT.AUTH, { refId, detail, hint: 'The API key was refused: check PARALLEL_API_KEY (or --api-key) and that the key is active.' });
       case 403:
-        return new ApiError('forbidden', what, 403, EXIT.AUTH, {
-          refId,
-          detail,
-          hint: /processor/i.test(message) ? 'Check --processor: lite, base, core, core2x, pro, ultra… (and their -fast variants).' : 'The key lacks permission for this request.',
-        });
+        if (/processor/i.test(message))
+          return new ApiError('invalid_processor', what, 403, EXIT.USAGE, { refId, detail, hint: 'Check --processor: lite, base, core, core2x, pro, ultra, ultra2x, ultra4x, ultra8x (and their -fast variants).' });
+        return new ApiError('forbidden', what, 403, EXIT.AUTH, { refId, detail, hint: 'The key lacks permission for this request: check PARALLEL_API_KEY and the account.' });
       case 402:
         return new ApiError('payment_required', what, 402, EXIT.API, { refId, detail, hint: 'Add credit to the account, then rerun the same command: it resumes.' });
       case 404:

@@ -29,10 +29,12 @@ export async function fetch(o: FetchOptions, ctx: Context): Promise<number> {
   if (!o.group) throw usageError('tg fetch needs a group id (or --run <run_id>)', 'Example: tg fetch tgrp_123 -o results.jsonl');
   if (o.join) return fetchJoin(o as FetchOptions & { group: string; join: string }, ctx);
   o.format = o.format ?? 'jsonl';
+  const kind = `fetch-${o.format}${o.status ? `-${o.status}` : ''}`;
+  const out = o.output ? path.resolve(ctx.io.cwd, o.output) : null;
+  if (out) FileSink.check(out, kind, o.group); // a bad -o fails before any request
   const client = await ctx.client();
   const group = await client.getGroup(o.group, ctx.signal);
-  const kind = `fetch-${o.format}${o.status ? `-${o.status}` : ''}`;
-  const sink: OutputSink = o.output ? FileSink.open(path.resolve(ctx.io.cwd, o.output), kind, o.group) : new StdoutSink(ctx.io.stdout, kind, o.group);
+  const sink: OutputSink = out ? FileSink.open(out, kind, o.group) : new StdoutSink(ctx.io.stdout, kind, o.group);
   const progress = await Progress.start(ctx, { label: 'fetch', unit: 'runs', total: group.status.num_task_runs, done: sink.state.lines });
   const t0 = ctx.clock.now();
   let columns: string[] | null = (sink.state.extra?.columns as string[] | undefined) ?? null;
@@ -107,9 +109,9 @@ async function fetchRun(runId: string, ctx: Context): Promise<number> {
  * result. The output is written to a temporary file and renamed, so a rerun simply starts over.
  */
 async function fetchJoin(o: FetchOptions & { group: string; join: string }, ctx: Context): Promise<number> {
+  const inFormat = detectFormat(o.join);
   const client = await ctx.client();
   await client.getGroup(o.group, ctx.signal);
-  const inFormat = detectFormat(o.join);
   const outFormat = o.format ?? (inFormat === 'csv' ? 'csv' : 'jsonl');
   const file = path.resolve(ctx.io.cwd, o.join);
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-join-'));

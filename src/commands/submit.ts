@@ -198,6 +198,16 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
     throw usageError(`--rate: ${(e as Error).message}`);
   }
   const userMeta = parseKeyValues(o.metadata, '--metadata');
+  if (o.input !== '-') {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(path.resolve(ctx.io.cwd, o.input));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw inputError(`${o.input}: cannot read the input (${code === 'ENOENT' ? 'no such file' : code})`, code === 'ENOENT' ? 'Check the path; use - to read stdin.' : undefined);
+    }
+    if (st.isDirectory()) throw inputError(`${o.input}: is a directory, not an input file`, 'Pass a .csv, .json or .jsonl file (optionally .gz), or - for stdin.');
+  }
   const format = detectFormat(o.input, o.format);
   const stateDir = path.join(ctx.io.cwd, '.tg');
 
@@ -217,7 +227,8 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
       try {
         text = fs.readFileSync(path.resolve(ctx.io.cwd, o.spec), 'utf8');
       } catch (e) {
-        throw inputError(`${o.spec}: cannot read the spec (${(e as NodeJS.ErrnoException).code})`);
+        const code = (e as NodeJS.ErrnoException).code;
+        throw inputError(`${o.spec}: cannot read the spec (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code})`, 'Pass --spec a TaskSpec JSON file: {"input_schema": …, "output_schema": …}.');
       }
       spec = await loadSpec(o.spec, text, format === 'csv');
       for (const w of spec.warnings) ctx.warn(`tg: warning: ${w}`);
@@ -231,14 +242,9 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
 
     // ----- pass 1: parse and validate every row; nothing is sent before this ends -----
     const v = await validatePass(file, shown, format, cfg, Boolean(o.skipInvalid && !o.dryRun), rejectsPath, ctx);
-    if (v.errors.length && !o.skipInvalid) {
-      const more = v.invalid > v.errors.length ? `\n  … and ${v.invalid - v.errors.length} more invalid rows` : '';
-      throw inputError(
-        `${v.invalid} invalid row${v.invalid === 1 ? '' : 's'} in ${shown}; nothing was sent:\n  ${v.errors.join('\n  ')}${more}`,
-        'Fix the rows, or pass --skip-invalid to send the valid ones and write the rejects to a file.',
-      );
-    }
-    if (v.valid === 0) throw inputError(`${shown}: no valid rows to send${v.invalid ? ` (${v.invalid} invalid)` : ''}`, v.rows === 0 ? 'The input has no data rows.' : undefined);
+    if (v.errors.length && !o.skipInvalid) throw rowErrors(v.errors, v.invalid, 'invalid row', shown, 'Fix the rows, or pass --skip-invalid to send the valid ones and write the rejects to a file.');
+    if (v.rows === 0) throw inputError(`${shown}: no data rows${format === 'csv' ? ' (a header row at most)' : ' (the input is empty)'}`, 'Nothing to send: check that this is the file you meant.');
+    if (v.valid === 0) throw inputError(`${shown}: no valid rows to send (${v.invalid} invalid)`);
 
     const options = {
       format,
@@ -356,6 +362,15 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
       };
       try {
         if (!replay.done) await sendPass(file, format, cfg, batchSize, v.valid, sender, ctx);
+      } catch (e) {
+        // A definite refusal (e.g. 403 for an unknown processor, 422) before any row was sent:
+        // drop the journal so the corrected command starts clean instead of "options changed".
+        if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 429 && sender.sentRows === 0 && skipped === 0) {
+          journal.close();
+          fs.rmSync(statePath, { force: true });
+          e.hint = `${e.hint ? `${e.hint} ` : ''}Nothing was sent (group ${groupId} is empty); fix the command and run it again.`;
+        }
+        throw e;
       } finally {
         progress.stop();
       }
@@ -402,8 +417,16 @@ interface Validation {
   dropped: string[];
 }
 
+/** A CSV's --key and --input-column must be columns of its header (one clear error, not one per row). */
+function checkHeader(shown: string, columns: string[], cfg: PrepareConfig): void {
+  for (const [opt, col] of [['--key', cfg.keyColumn], ['--input-column', cfg.inputColumn]] as const) {
+    if (col !== undefined && !columns.includes(col))
+      throw inputError(`${shown}:1: the header has no column "${col}" (${opt}); it has: ${columns.map((c) => `"${c}"`).join(', ')}`, `Pass ${opt} one of the header's column names (case matters).`);
+  }
+}
+
 async function validatePass(file: string, shown: string, format: Format, cfg: PrepareConfig, writeRejects: boolean, rejectsPath: string, ctx: Context): Promise<Validation> {
-  const { rows, digest } = readRows(file, format);
+  const { rows, digest } = readRows(file, format, shown);
   const errors: string[] = [];
   let valid = 0;
   let invalid = 0;
@@ -424,6 +447,7 @@ async function validatePass(file: string, shown: string, format: Format, cfg: Pr
   };
   for await (const row of rows) {
     count++;
+    if (count === 1 && format === 'csv') checkHeader(shown, Object.keys(row.value as object), cfg);
     if (cfg.spec?.inputProps && count === 1 && row.value && typeof row.value === 'object' && !Array.isArray(row.value)) {
       for (const k of Object.keys(row.value)) if (!cfg.spec.inputProps.includes(k) && k !== cfg.keyColumn) dropped.add(k);
     }
@@ -445,7 +469,7 @@ async function validatePass(file: string, shown: string, format: Format, cfg: Pr
     const firstLine = new Map<string, number>();
     const dupErrors: string[] = [];
     let dupCount = 0;
-    const again = readRows(file, format);
+    const again = readRows(file, format, shown);
     for await (const row of again.rows) {
       const p = prepareRow(row.value, row.index, cfg);
       if (!p.ok || !suspects.has(p.key)) continue;
@@ -457,9 +481,7 @@ async function validatePass(file: string, shown: string, format: Format, cfg: Pr
       }
     }
     again.digest();
-    if (dupCount) {
-      throw inputError(`${dupCount} duplicate --key value${dupCount === 1 ? '' : 's'} in ${shown}; nothing was sent:\n  ${dupErrors.join('\n  ')}`, `Every row needs a unique "${cfg.keyColumn}"; fix the input or pick another --key column.`);
-    }
+    if (dupCount) throw rowErrors(dupErrors, dupCount, 'duplicate --key value', shown, `Every row needs a unique "${cfg.keyColumn}"; fix the input or pick another --key column.`);
   }
   if (rejects) {
     await new Promise<void>((resolve, reject) => rejects!.end((err?: Error | null) => (err ? reject(err) : resolve())));
@@ -629,4 +651,11 @@ class Sender {
     if (found.length) this.ctx.info(`tg: batch ${b}: ${found.length} of ${offsets.length} rows already existed after an unknown outcome; ${offsets.length - found.length} to send`);
     return found;
   }
+}
+
+/** The first error on the first line (file:line: what and why), the rest below, then the count. */
+function rowErrors(errors: string[], count: number, what: string, shown: string, hint: string) {
+  const more = count > errors.length ? [`… and ${count - errors.length} more`] : [];
+  const lines = [errors[0], ...errors.slice(1).map((e) => `  ${e}`), ...more.map((m) => `  ${m}`), `${count} ${what}${count === 1 ? '' : 's'} in ${shown}; nothing was sent.`];
+  return inputError(lines.join('\n'), hint);
 }

@@ -37,12 +37,14 @@ class Deadline extends Error {}
 
 export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {}): Promise<number> {
   const timeoutMs = parseTimeout(o.timeout);
+  const out = o.output ? path.resolve(ctx.io.cwd, o.output) : null;
+  if (out) FileSink.check(out, 'watch', o.group); // a bad -o fails before any request
   const client = await ctx.client();
   const t0 = ctx.clock.now();
-  const sink: OutputSink = o.output ? FileSink.open(path.resolve(ctx.io.cwd, o.output), 'watch', o.group) : new StdoutSink(ctx.io.stdout, 'watch', o.group);
-  if (o.output && (sink as FileSink).resumed) ctx.info(`tg: resuming ${o.output}: ${sink.state.lines} results already there`);
-  // Group check up front: a wrong id or key fails here, with nothing written.
+  // Group check before the file is opened: a wrong id or key fails here, with nothing written.
   let status: TaskGroupStatus = (await client.getGroup(o.group, ctx.signal)).status;
+  const sink: OutputSink = out ? FileSink.open(out, 'watch', o.group) : new StdoutSink(ctx.io.stdout, 'watch', o.group);
+  if (o.output && (sink as FileSink).resumed) ctx.info(`tg: resuming ${o.output}: ${sink.state.lines} results already there`);
   let submitDone = !hooks.submitting;
   hooks.submitting?.then(
     () => (submitDone = true),

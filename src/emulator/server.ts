@@ -33,6 +33,8 @@ export interface EmulatorHandle {
 
 export interface EmulatorStats {
   requests: number;
+  /** POSTs to .../runs (group add-runs or a single run), counted before auth and validation. */
+  runCreateRequests: number;
   runsCreated: number;
   addRunsPosts: number;
   rateLimited: number;
@@ -207,7 +209,7 @@ export function createEmulator(opts: EmulatorOptions = {}) {
   const faults = mulberry32(seed ^ 0x5eed);
   const rateLimit = opts.rateLimit === undefined ? { limit: 2000, windowMs: 60_000 } : opts.rateLimit;
   const windows = new Map<string, { t: number; n: number }[]>();
-  const stats: EmulatorStats = { requests: 0, runsCreated: 0, addRunsPosts: 0, rateLimited: 0, errorsInjected: 0, responsesLost: 0, streamsDropped: 0 };
+  const stats: EmulatorStats = { requests: 0, runCreateRequests: 0, runsCreated: 0, addRunsPosts: 0, rateLimited: 0, errorsInjected: 0, responsesLost: 0, streamsDropped: 0 };
   const openStreams = new Set<http.ServerResponse>();
 
   /** Count n run creates for key; throws 429 (nothing created) when over the limit. */
@@ -433,6 +435,7 @@ export function createEmulator(opts: EmulatorOptions = {}) {
     const key = req.headers['x-api-key'];
     const keyStr = Array.isArray(key) ? key[0] : key;
     if (path === '/' || path === '/healthz') return { status: 200, body: '{"ok":true}' };
+    if (method === 'POST' && path.endsWith('/runs')) stats.runCreateRequests++; // any request that could create runs
     if (!keyStr || (opts.apiKey !== undefined && keyStr !== opts.apiKey)) throw new HttpFail(401, 'Unauthorized: invalid or missing credentials');
     if ((opts.errorRate ?? 0) > 0 && faults() < opts.errorRate!) {
       stats.errorsInjected++;

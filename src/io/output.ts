@@ -82,12 +82,38 @@ export class FileSink implements OutputSink {
    * to another group or kind, is refused rather than overwritten.
    */
   static open(file: string, kind: string, group: string, extraCheck?: (s: CursorState) => void): FileSink {
+    const { state: prior, cfile } = FileSink.check(file, kind, group, extraCheck);
+    const fresh: CursorState = { tg: 'cursor', v: 1, kind, group, last_event_id: null, bytes: 0, lines: 0, counts: {} };
+    const resumed = Boolean(prior);
+    const state = prior ?? fresh;
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_WRONLY, 0o644);
+    } catch (e) {
+      throw usageError(`${file}: cannot open for writing (${(e as NodeJS.ErrnoException).code})`, 'Pick a writable place for -o.');
+    }
+    const actual = fs.fstatSync(fd).size;
+    if (actual < state.bytes) {
+      fs.closeSync(fd);
+      throw inputError(`${file} is shorter than its cursor says (${actual} < ${state.bytes} bytes): it was changed outside tg`, `Delete ${file} and ${cfile} to start over.`);
+    }
+    if (actual > state.bytes) fs.ftruncateSync(fd, state.bytes); // lines past the cursor are replayed
+    const sink = new FileSink(file, state, fd, resumed);
+    if (!resumed) sink.saveCursor(); // the cursor exists before the first line does
+    return sink;
+  }
+
+  /**
+   * Every check `open` makes, writing nothing: run it before the first request so a bad -o fails
+   * at once, and open only after the group is known to exist.
+   */
+  static check(file: string, kind: string, group: string, extraCheck?: (s: CursorState) => void): { state: CursorState | null; cfile: string } {
     const dir = path.dirname(file);
     try {
       fs.mkdirSync(dir, { recursive: true });
       fs.accessSync(dir, fs.constants.W_OK);
-    } catch {
-      throw usageError(`cannot write to ${dir}/ (for -o ${file})`, 'Pick a writable place for -o.');
+    } catch (e) {
+      throw usageError(`${file}: cannot write there (${(e as NodeJS.ErrnoException).code}: ${dir} is not a writable directory)`, 'Pick a writable place for -o.');
     }
     const cfile = cursorPath(file);
     let state: CursorState | null = null;
@@ -111,26 +137,9 @@ export class FileSink implements OutputSink {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     if (!state && size > 0) {
-      throw inputError(`${file} exists and is not a tg output (no ${path.basename(cfile)} beside it)`, 'Pick another -o file, or delete it first.');
+      throw inputError(`${file}: the file exists and is not a tg output (no ${path.basename(cfile)} beside it); not touching it`, 'Pick another -o file, or move this one away first.');
     }
-    const fresh: CursorState = { tg: 'cursor', v: 1, kind, group, last_event_id: null, bytes: 0, lines: 0, counts: {} };
-    const resumed = Boolean(state);
-    state = state ?? fresh;
-    let fd: number;
-    try {
-      fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_WRONLY, 0o644);
-    } catch (e) {
-      throw usageError(`cannot open -o ${file} for writing (${(e as NodeJS.ErrnoException).code})`);
-    }
-    const actual = fs.fstatSync(fd).size;
-    if (actual < state.bytes) {
-      fs.closeSync(fd);
-      throw inputError(`${file} is shorter than its cursor says (${actual} < ${state.bytes} bytes): it was changed outside tg`, `Delete ${file} and ${cfile} to start over.`);
-    }
-    if (actual > state.bytes) fs.ftruncateSync(fd, state.bytes); // lines past the cursor are replayed
-    const sink = new FileSink(file, state, fd, resumed);
-    if (!resumed) sink.saveCursor(); // the cursor exists before the first line does
-    return sink;
+    return { state, cfile };
   }
 
   private saveCursor() {

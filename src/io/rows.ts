@@ -49,7 +49,7 @@ export function firstInvalidUtf8(b: Uint8Array): number {
  * Decoded text chunks of a file (gunzipped when it is gzip), failing with file:line on bytes
  * that are not UTF-8. `onBytes` sees the raw file bytes (for hashing).
  */
-export async function* textChunks(file: string, onBytes?: (b: Buffer) => void): AsyncGenerator<string> {
+export async function* textChunks(file: string, onBytes?: (b: Buffer) => void, shown = file): AsyncGenerator<string> {
   let raw: fs.ReadStream;
   try {
     raw = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
@@ -59,7 +59,7 @@ export async function* textChunks(file: string, onBytes?: (b: Buffer) => void): 
     });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw inputError(`${file}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code})`);
+    throw inputError(`${shown}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code})`);
   }
   const head = await new Promise<Buffer | null>((resolve) => {
     raw.once('readable', () => resolve(raw.read(2) as Buffer | null));
@@ -84,7 +84,7 @@ export async function* textChunks(file: string, onBytes?: (b: Buffer) => void): 
         const at = firstInvalidUtf8(buf);
         const upto = buf.subarray(0, Math.max(0, at));
         for (const byte of upto) if (byte === 10) lines++;
-        throw inputError(`${file}:${lines}: bytes that are not UTF-8 (byte 0x${buf[Math.max(0, at)].toString(16)})`, 'Save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8).');
+        throw inputError(`${shown}:${lines}: bytes that are not UTF-8 (byte 0x${buf[Math.max(0, at)].toString(16)})`, 'Save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8).');
       }
       for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lines++;
       if (text) yield text;
@@ -92,11 +92,43 @@ export async function* textChunks(file: string, onBytes?: (b: Buffer) => void): 
     const tail = dec.decode();
     if (tail) yield tail;
   } catch (e) {
-    if ((e as { code?: string }).code === 'Z_DATA_ERROR' || (e as { errno?: number }).errno === -3) throw inputError(`${file}: gzip data is corrupt (${(e as Error).message})`);
-    if (e instanceof TypeError && /decode/i.test(String(e.message))) throw inputError(`${file}:${lines}: the file ends in the middle of a UTF-8 character`);
+    const zcode = (e as { code?: string }).code;
+    if (zcode === 'Z_DATA_ERROR' || zcode === 'Z_BUF_ERROR' || (e as { errno?: number }).errno === -3)
+      throw inputError(`${shown}: the gzip data is corrupt or truncated (${(e as Error).message})`, 'Check the file with `gzip -t`, or compress it again.');
+    if (e instanceof TypeError && /decode/i.test(String(e.message))) throw inputError(`${shown}:${lines}: the file ends in the middle of a UTF-8 character`);
     throw e;
   } finally {
     raw.destroy();
+  }
+}
+
+interface CsvParseError {
+  code: string;
+  message: string;
+  lines?: number;
+  record?: unknown[];
+  columns?: unknown[];
+}
+
+/** csv-parse's error → file:line, what is wrong, and how to fix it. `start` is the line the bad record starts on. */
+function csvError(file: string, err: CsvParseError, start: number) {
+  const hint = 'Fix the row, or export the CSV again from its source.';
+  switch (err.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return inputError(`${file}:${start}: a quoted field opened on this line is never closed (the file ends inside it)`, 'Close the quote, or double any quote inside a quoted field ("").');
+    case 'CSV_RECORD_INCONSISTENT_COLUMNS': {
+      const got = err.record?.length ?? 0;
+      const want = err.columns?.length ?? 0;
+      return inputError(`${file}:${err.lines ?? start}: the row has ${got} field${got === 1 ? '' : 's'}; the header has ${want}`, 'Quote fields that contain commas, or fix the row.');
+    }
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return inputError(`${file}:${err.lines ?? start}: a quote inside a field is not escaped`, 'Double quotes inside a quoted field (""), or quote the whole field.');
+    case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
+      return inputError(`${file}:${err.lines ?? start}: characters after a closing quote`, hint);
+    default: {
+      const msg = err.message.replace(/ at line \d+.*$| on line \d+.*$/, '');
+      return inputError(`${file}:${err.lines ?? start}: malformed CSV (${msg})`, hint);
+    }
   }
 }
 
@@ -118,36 +150,34 @@ async function* csvRows(file: string, chunks: AsyncIterable<string>): AsyncGener
       return header.map((h) => String(h).trim());
     },
   });
+  // Feeds the parser; stops when the parser is done or destroyed (an error while the consumer
+  // reads must not leave this waiting for a 'drain' that never comes).
   const feed = (async () => {
     try {
-      for await (const t of chunks) if (!parser.write(t)) await new Promise((r) => parser.once('drain', r));
-      parser.end();
+      for await (const t of chunks) {
+        if (parser.destroyed) return;
+        if (!parser.write(t)) await new Promise((r) => { parser.once('drain', r); parser.once('close', r); });
+      }
+      if (!parser.destroyed) parser.end();
     } catch (e) {
       parser.destroy(e as Error);
     }
   })();
   let index = 0;
+  let lastEnd = 1; // the line the last good record ended on
   try {
     for await (const rec of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number }; raw: string }>) {
       const rawBody = rec.raw.replace(/\r?\n?$/, '');
       let nl = 0;
       for (let i = 0; i < rawBody.length; i++) if (rawBody.charCodeAt(i) === 10) nl++;
+      lastEnd = rec.info.lines;
       yield { index: index++, line: rec.info.lines - nl, value: rec.record };
     }
   } catch (e) {
-    if ((e as { code?: string }).code?.startsWith('CSV_')) {
-      const err = e as { code: string; message: string; lines?: number };
-      const msg = err.message.replace(/^Invalid (Opening|Closing) Quote: /, '').replace(/ at line \d+.*$| on line \d+.*$/, '');
-      const rule: Record<string, string> = {
-        CSV_QUOTE_NOT_CLOSED: 'a quoted field is never closed',
-        CSV_RECORD_INCONSISTENT_COLUMNS: 'the row has a different number of fields than the header',
-        CSV_INVALID_CLOSING_QUOTE: 'a quote inside a field is not escaped (double it: "")',
-        CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE: 'characters after a closing quote',
-      };
-      throw inputError(`${file}:${err.lines ?? '?'}: ${rule[err.code] ?? 'malformed CSV'} (${msg})`, 'Fix the row, or export the CSV again from its source.');
-    }
+    if ((e as { code?: string }).code?.startsWith('CSV_')) throw csvError(file, e as CsvParseError, lastEnd + 1);
     throw e;
   } finally {
+    if (!parser.destroyed) parser.destroy();
     await feed;
   }
   if (index === 0 && seen.size === 0) throw inputError(`${file}: the file is empty`, 'A CSV needs a header row and at least one data row.');
@@ -278,9 +308,9 @@ export function rowsOf(file: string, format: Format, chunks: AsyncIterable<strin
 }
 
 /** Read rows of a file; sha256 of its raw bytes available through the returned hash object after the loop. */
-export function readRows(file: string, format: Format): { rows: AsyncGenerator<Row>; digest: () => string } {
+export function readRows(file: string, format: Format, shown = file): { rows: AsyncGenerator<Row>; digest: () => string } {
   const h = createHash('sha256');
-  const rows = rowsOf(file, format, textChunks(file, (b) => h.update(b)));
+  const rows = rowsOf(shown, format, textChunks(file, (b) => h.update(b), shown));
   return { rows, digest: () => h.digest('hex') };
 }
 

@@ -17,7 +17,7 @@ const main = path.join(dist, 'tg-sea.cjs');
 await build({
   stdin: {
     // In a single executable, process.argv is [binary, binary-as-typed, ...args].
-    contents: "require('./src/main.ts').run(process.argv.slice(2)).then((code) => { process.exitCode = code; });",
+    contents: "require('./src/main.ts').main(process.argv.slice(2));",
     resolveDir: root,
     sourcefile: 'sea-main.js',
     loader: 'js',

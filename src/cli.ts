@@ -255,8 +255,10 @@ export async function run(argv: string[], ioIn?: Partial<Io>): Promise<number> {
   } catch (e) {
     exitCode = report(e);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (interrupts === 0) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    } // else keep them: a second signal while exiting still means "exit 130 now"
     process.off('beforeExit', onBeforeExit);
     await ctx?.close();
   }

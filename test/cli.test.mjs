@@ -4,25 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync, existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runTg, groupRuns, fixture, tmp } from './helpers.mjs';
-
-function makeCsv(dir, n) {
-  const lines = ['name,website'];
-  for (let i = 1; i <= n; i++) lines.push(`Company ${i},https://c${i}.example`);
-  const f = path.join(dir, 'rows.csv');
-  writeFileSync(f, lines.join('\n') + '\n');
-  return f;
-}
-
-function assertExactlyOnce(runs, n) {
-  const keys = runs.map((r) => r.run.metadata.tg_key);
-  assert.equal(runs.length, n, `runs: ${runs.length}, rows: ${n}`);
-  assert.equal(new Set(keys).size, n, 'no duplicate tg_key');
-  for (const r of runs) {
-    const i = Number(r.run.metadata.tg_key);
-    assert.deepEqual(r.input.input, { name: `Company ${i}`, website: `https://c${i}.example` });
-  }
-}
+import { emulator, runTg, groupRuns, fixture, tmp, makeCsv, assertExactlyOnce } from './helpers.mjs';
 
 test('--help lists every command; --version works', async () => {
   const h = await runTg(['--help']);

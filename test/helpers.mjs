@@ -1,6 +1,7 @@
 // Shared test helpers: the built bundle, the emulator on port 0, child processes of bin/tg.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -17,8 +18,8 @@ export async function emulator(opts = {}) {
   return tg.startEmulator({ port: 0, latencyMs: [50, 150], seed: 1, ...opts });
 }
 
-/** Run bin/tg as a child process; resolves {code, signal, stdout, stderr}. */
-export function runTg(args, { cwd, env = {}, input, killAfterMs } = {}) {
+/** Run bin/tg as a child process; resolves {code, signal, stdout, stderr}. `signals`: [[ms, 'SIGINT'], …] sent at those times. */
+export function runTg(args, { cwd, env = {}, input, killAfterMs, signals = [] } = {}) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, PARALLEL_API_KEY: 'test-key-123456', NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -27,10 +28,10 @@ export function runTg(args, { cwd, env = {}, input, killAfterMs } = {}) {
     child.stderr.on('data', (d) => (stderr += d));
     if (input !== undefined) child.stdin.end(input);
     else child.stdin.end();
-    let timer;
-    if (killAfterMs !== undefined) timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    const timers = signals.map(([ms, sig]) => setTimeout(() => child.kill(sig), ms));
+    if (killAfterMs !== undefined) timers.push(setTimeout(() => child.kill('SIGKILL'), killAfterMs));
     child.on('close', (code, signal) => {
-      clearTimeout(timer);
+      timers.forEach(clearTimeout);
       resolve({ code, signal, stdout, stderr });
     });
   });
@@ -55,4 +56,24 @@ export async function groupRuns(url, group, key = 'test-key-123456') {
 
 export function csvRows(file) {
   return readFileSync(file, 'utf8').trim().split('\n').length - 1;
+}
+
+/** rows.csv in dir: header name,website and n rows "Company i", "https://ci.example". */
+export function makeCsv(dir, n) {
+  const lines = ['name,website'];
+  for (let i = 1; i <= n; i++) lines.push(`Company ${i},https://c${i}.example`);
+  const f = path.join(dir, 'rows.csv');
+  writeFileSync(f, lines.join('\n') + '\n');
+  return f;
+}
+
+/** One run per row of makeCsv(n), inputs equal to the rows. */
+export function assertExactlyOnce(runs, n) {
+  const keys = runs.map((r) => r.run.metadata.tg_key);
+  assert.equal(runs.length, n, `runs: ${runs.length}, rows: ${n}`);
+  assert.equal(new Set(keys).size, n, 'no duplicate tg_key');
+  for (const r of runs) {
+    const i = Number(r.run.metadata.tg_key);
+    assert.deepEqual(r.input.input, { name: `Company ${i}`, website: `https://c${i}.example` });
+  }
 }

@@ -1,0 +1,135 @@
+// Secrets and files: the API key appears nowhere tg writes, state files are 0600, plain http to
+// a non-loopback host is refused, the emulator binds loopback. Signals: SIGINT/SIGTERM during
+// submit, watch and fetch → exit 130 with a resume hint, files intact; a second SIGINT exits at once.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { emulator, runTg, groupRuns, tmp, makeCsv, assertExactlyOnce, BIN } from './helpers.mjs';
+
+const KEY = 'sk-hygiene-SECRET-7f3a9c2e51';
+
+function walk(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]));
+}
+
+function jsonLines(file) {
+  const text = readFileSync(file, 'utf8');
+  assert.ok(text === '' || text.endsWith('\n'), `${file}: no partial last line`);
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+test('the API key never appears in output, logs, state, journal, results or rejects; state files are 0600', async () => {
+  const e = await emulator({ apiKey: KEY, latencyMs: [20, 200], failRate: 0.2, seed: 3 });
+  try {
+    const d = tmp();
+    const f = makeCsv(d, 40);
+    writeFileSync(f, readFileSync(f, 'utf8') + 'Bad row with too many,https://x.example,extra\n'.replace(',extra', '')); // a valid extra row
+    const bad = path.join(d, 'some-bad.jsonl');
+    writeFileSync(bad, '{"name":"ok","website":"w"}\n[1,2]\n');
+    const env = { PARALLEL_API_KEY: KEY };
+    const outs = [];
+    const run = async (args, extraEnv = env) => {
+      const r = await runTg([...args, '--base-url', e.url, '--verbose'], { cwd: d, env: { ...extraEnv, TG_VERBOSE: '1' } });
+      outs.push(r.stdout, r.stderr);
+      return r;
+    };
+    const s = await run(['submit', f, '--json', '--rate', 'off']);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stderr, /POST \/v1\/tasks\/groups/, '--verbose logs requests');
+    const group = JSON.parse(s.stdout).taskgroup_id;
+    assert.ok([0, 1].includes((await run(['submit', bad, '--skip-invalid', '--json'])).code));
+    assert.ok([0, 1].includes((await run(['watch', group, '-o', 'w.jsonl'])).code));
+    assert.ok([0, 1].includes((await run(['fetch', group, '-o', 'f.csv', '--format', 'csv'])).code));
+    assert.ok([0, 1].includes((await run(['fetch', group, '--join', f, '-o', 'joined.csv'])).code));
+    await run(['status', group, '--json']);
+    // The key passed as a flag, a wrong key, and a key with an http URL: still never echoed.
+    await run(['status', group, '--api-key', KEY]);
+    const wrong = await runTg(['status', group, '--base-url', e.url, '--verbose'], { cwd: d, env: { PARALLEL_API_KEY: `${KEY}-wrong` } });
+    outs.push(wrong.stdout, wrong.stderr);
+    assert.equal(wrong.code, 3);
+    const files = walk(d);
+    assert.ok(files.some((p) => p.endsWith('.rejects.jsonl')), 'a rejects file was written');
+    for (const p of files) assert.ok(!readFileSync(p, 'latin1').includes(KEY), `${path.relative(d, p)} holds the key`);
+    outs.forEach((o, i) => assert.ok(!o.includes(KEY), `output ${i} holds the key`));
+    // State files: journals, cursors, rejects are 0600.
+    const state = files.filter((p) => /\.tg\/.*\.json$|\.tg\.json$|\.rejects\.jsonl$/.test(p));
+    assert.ok(state.length >= 4, state.join(' '));
+    for (const p of state) assert.equal(statSync(p).mode & 0o777, 0o600, `${path.relative(d, p)} mode ${(statSync(p).mode & 0o777).toString(8)}`);
+  } finally {
+    await e.close();
+  }
+});
+
+test('plain http to a non-loopback host is refused; the emulator binds loopback by default', async () => {
+  const r = await runTg(['status', 'tgrp_x', '--base-url', 'http://10.1.2.3:8080'], { env: { PARALLEL_API_KEY: KEY } });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /refusing to send the API key over plain http/);
+  assert.ok(!r.stderr.includes(KEY));
+  const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout.on('data', (b) => (text += b));
+  child.stderr.on('data', (b) => (text += b));
+  for (let i = 0; i < 100 && !/listening on/.test(text); i++) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGTERM');
+  assert.match(text, /listening on http:\/\/127\.0\.0\.1:\d+/);
+});
+
+test('SIGINT/SIGTERM during submit, watch and fetch: exit 130, resume hint, a rerun finishes exactly once', async () => {
+  const e = await emulator({ latencyMs: [300, 1500], seed: 5, rateLimit: null });
+  try {
+    const d = tmp();
+    const n = 3000;
+    const f = makeCsv(d, n);
+    // submit at 600 runs/s in batches of 100: about five seconds of sending to interrupt.
+    const args = ['submit', f, '--batch-size', '100', '--rate', '600/1s', '--json', '--base-url', e.url];
+    const a = await runTg(args, { cwd: d, signals: [[700, 'SIGINT']] });
+    assert.equal(a.code, 130, a.stderr);
+    assert.match(a.stderr, /interrupted/);
+    assert.match(a.stderr, /rerun|resume/i);
+    const b = await runTg(args, { cwd: d, signals: [[500, 'SIGTERM']] });
+    assert.equal(b.code, 130, b.stderr);
+    const c = await runTg(args, { cwd: d });
+    assert.equal(c.code, 0, c.stderr);
+    const group = JSON.parse(c.stdout).taskgroup_id;
+    assertExactlyOnce(await groupRuns(e.url, group), n);
+    // watch and fetch, each interrupted by SIGINT then SIGTERM, then finished.
+    for (const cmd of [['watch', group, '-o', 'w.jsonl'], ['fetch', group, '-o', 'f.jsonl']]) {
+      for (const sig of ['SIGINT', 'SIGTERM']) {
+        const r = await runTg([...cmd, '--base-url', e.url], { cwd: d, signals: [[cmd[0] === 'watch' ? 600 : 150, sig]] });
+        if (r.code === 0) break; // finished before the signal arrived
+        assert.equal(r.code, 130, `${cmd[0]} ${sig}: ${r.stderr}`);
+        assert.match(r.stderr, /resume|again/i);
+        jsonLines(path.join(d, cmd[3]));
+      }
+      const done = await runTg([...cmd, '--base-url', e.url], { cwd: d });
+      assert.equal(done.code, 0, done.stderr);
+      const lines = jsonLines(path.join(d, cmd[3]));
+      assert.equal(lines.length, n, cmd[0]);
+      assert.equal(new Set(lines.map((l) => l.run.run_id)).size, n, `${cmd[0]}: no duplicates`);
+    }
+  } finally {
+    await e.close();
+  }
+});
+
+test('a second SIGINT exits at once; the files stay consistent and a rerun completes', async () => {
+  const e = await emulator({ latencyMs: [300, 1500], seed: 6, rateLimit: null });
+  try {
+    const d = tmp();
+    const n = 1000;
+    const f = makeCsv(d, n);
+    const args = ['submit', f, '--batch-size', '50', '--rate', '500/1s', '--json', '--base-url', e.url];
+    const t = Date.now();
+    const a = await runTg(args, { cwd: d, signals: [[600, 'SIGINT'], [610, 'SIGINT']] });
+    assert.equal(a.code, 130, a.stderr);
+    assert.ok(Date.now() - t < 5000);
+    assert.match(a.stderr, /again: exiting now|interrupted/);
+    const c = await runTg(args, { cwd: d });
+    assert.equal(c.code, 0, c.stderr);
+    assertExactlyOnce(await groupRuns(e.url, JSON.parse(c.stdout).taskgroup_id), n);
+  } finally {
+    await e.close();
+  }
+});

@@ -43,6 +43,7 @@ export function buildProgram(
     writeErr: (s) => void out.stderr.write(s),
     outputError: (s, write) => write(s.replace(/^error: /, 'tg: ')),
   });
+  program.configureHelp({ showGlobalOptions: true }); // each command's --help lists --api-key, --emulator, …
   program
     .description('Batch runner for the Parallel Task Group API: every row exactly once, at the rate limit, resumable.')
     .version(VERSION, '-V, --version', 'print the version')
@@ -113,7 +114,7 @@ export function buildProgram(
         'tg submit companies.csv --spec company-spec.json',
         'tg submit companies.csv --spec company-spec.json --watch -o results.jsonl',
         'cat rows.jsonl | tg submit - --format jsonl --state rows.state.json --json',
-        'tg submit companies.csv --key website --dry-run',
+        'tg submit companies.csv --key company_website --dry-run',
       ]),
     )
     .action(

@@ -38,12 +38,12 @@ export function runTg(args, { cwd, env = {}, input, killAfterMs, signals = [] } 
 }
 
 /** Every run of a group, via the API's run stream. */
-export async function groupRuns(url, group, key = 'test-key-123456') {
+export async function groupRuns(url, group, key = 'test-key-123456', { output = false } = {}) {
   let text;
   for (let attempt = 0; ; attempt++) {
     // The emulator may be injecting faults: retry until a whole stream arrives.
     try {
-      const res = await fetch(`${url}/v1/tasks/groups/${group}/runs?include_input=true`, { headers: { 'x-api-key': key } });
+      const res = await fetch(`${url}/v1/tasks/groups/${group}/runs?include_input=true${output ? '&include_output=true' : ''}`, { headers: { 'x-api-key': key } });
       if (res.status !== 200) throw new Error(`status ${res.status}`);
       text = await res.text();
       break;

@@ -28,6 +28,8 @@ export interface EmulatorHandle {
   port: number;
   store: Store;
   stats: EmulatorStats;
+  /** Change request-level faults while running (e.g. switch them off to read a reference copy). */
+  setFaults(f: Pick<EmulatorOptions, 'errorRate' | 'loseResponses' | 'dropStreamsAfter'>): void;
   close(): Promise<void>;
 }
 
@@ -204,6 +206,7 @@ class SseWriter {
 }
 
 export function createEmulator(opts: EmulatorOptions = {}) {
+  opts = { ...opts }; // ours to change (setFaults)
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
   const store = new Store({ seed, latencyMs: opts.latencyMs ?? [1000, 5000], failRate: opts.failRate ?? 0, now: opts.now });
   const faults = mulberry32(seed ^ 0x5eed);
@@ -558,6 +561,7 @@ export function createEmulator(opts: EmulatorOptions = {}) {
         port: addr.port,
         store,
         stats,
+        setFaults: (f) => void Object.assign(opts, f),
         close: () =>
           new Promise<void>((resolve) => {
             store.stopTimers();

@@ -1,0 +1,14 @@
+// The chaos suite's short form for CI (the long form is `npm run chaos`, 50 trials): two trials
+// with random seeds (printed, so a failure replays with `npm run chaos -- --seed S --trials 1`).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { trial } from './chaos/harness.mjs';
+
+const first = Number(process.env.TG_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+for (const seed of [first, (first + 1) >>> 0]) {
+  test(`chaos trial, seed ${seed}: SIGKILLs under combined faults; every row one run, every terminal run one line`, { timeout: 240_000 }, async (t) => {
+    const s = await trial(seed);
+    t.diagnostic(`seed ${seed}: ${s.rows} rows; faults: ${s.faults}; SIGKILLs: ${JSON.stringify(s.kills)}`);
+    assert.deepEqual(s.problems, [], `replay: npm run chaos -- --seed ${seed} --trials 1`);
+  });
+}

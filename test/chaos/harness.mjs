@@ -1,0 +1,160 @@
+// The chaos harness: one trial = one emulator with combined faults, one generated input, and
+// submit / watch / fetch each SIGKILLed at random moments and rerun until they finish. Then the
+// invariants, checked through the API (faults switched off) and the files:
+//   - every input row → exactly one run (tg_key, input equal to the row);
+//   - every terminal run → exactly one line in each results file; no partial line;
+//   - the results equal, as sets, a fault-free read of the group (run id, status, output, error).
+// Everything random comes from the trial's seed, printed first, so a failure can be replayed
+// (kill moments are wall-clock based, so a replay reproduces the faults, not the exact interleaving).
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { emulator, runTg, groupRuns, tmp, makeCsv } from '../helpers.mjs';
+
+function mulberry32(a) {
+  return () => {
+    a |= 0;
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The faults, sizes and kill schedule of a trial, all from its seed. */
+export function plan(seed) {
+  const r = mulberry32(seed);
+  const pick = (xs) => xs[Math.floor(r() * xs.length)];
+  const on = (p) => r() < p;
+  const faults = {
+    loseResponses: on(0.7) ? +(0.05 + r() * 0.25).toFixed(2) : 0,
+    errorRate: on(0.7) ? +(0.03 + r() * 0.12).toFixed(2) : 0,
+    dropStreamsAfter: on(0.7) ? 10 + Math.floor(r() * 90) : 0,
+    failRate: on(0.7) ? +(0.05 + r() * 0.2).toFixed(2) : 0,
+    // a server window tighter than the client budget → 429 storms
+    rateLimit: on(0.5) ? { limit: 300, windowMs: 1000 } : null,
+  };
+  return {
+    seed,
+    faults,
+    rows: 300 + Math.floor(r() * 900),
+    batchSize: pick([25, 50, 100, 250]),
+    rate: faults.rateLimit ? '500/1s' : pick(['off', '1000/1s']),
+    together: on(0.5), // submit --watch -o instead of submit, then watch
+    killMs: () => 150 + Math.floor(r() * 1350),
+  };
+}
+
+const project = (l) => JSON.stringify([l.run.run_id, l.run.status, l.output?.content ?? null, l.run.error?.message ?? null]);
+
+function readLines(file, problems, what) {
+  if (!existsSync(file)) {
+    problems.push(`${what}: no file`);
+    return [];
+  }
+  const text = readFileSync(file, 'utf8');
+  if (text && !text.endsWith('\n')) problems.push(`${what}: partial last line`);
+  const out = [];
+  text.split('\n').forEach((l, i) => {
+    if (!l) return;
+    try {
+      out.push(JSON.parse(l));
+    } catch {
+      problems.push(`${what}:${i + 1}: not JSON`);
+    }
+  });
+  return out;
+}
+
+/** Run a command, SIGKILLing it at planned moments, until it exits by itself (or maxKills). */
+async function untilDone(args, opts, p, counts, name, maxKills = 5) {
+  for (let k = 0; ; k++) {
+    const r = await runTg(args, { ...opts, killAfterMs: k < maxKills ? p.killMs() : undefined });
+    if (r.signal === 'SIGKILL') {
+      counts[name] = (counts[name] ?? 0) + 1;
+      continue;
+    }
+    return r;
+  }
+}
+
+export async function trial(seed, log = () => {}) {
+  const p = plan(seed);
+  const { faults } = p;
+  const e = await emulator({ seed, latencyMs: [100, 1500], ...faults });
+  const kills = {};
+  const problems = [];
+  try {
+    const d = tmp();
+    const f = makeCsv(d, p.rows);
+    const base = ['--base-url', e.url];
+    const submit = ['submit', f, '--batch-size', String(p.batchSize), '--rate', p.rate, '--json', '-q', ...base];
+    let group;
+    const results = path.join(d, 'results.jsonl');
+    if (p.together) {
+      const s = await untilDone([...submit, '--watch', '-o', results], { cwd: d }, p, kills, 'submit --watch');
+      if (![0, 1].includes(s.code)) problems.push(`submit --watch: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
+      group = journalGroup(d);
+    } else {
+      const s = await untilDone(submit, { cwd: d }, p, kills, 'submit');
+      if (s.code !== 0) problems.push(`submit: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
+      group = JSON.parse(s.stdout).taskgroup_id;
+      const w = await untilDone(['watch', group, '-o', results, '-q', ...base], { cwd: d }, p, kills, 'watch');
+      if (![0, 1].includes(w.code)) problems.push(`watch: exit ${w.code}: ${w.stderr.trim().split('\n').at(-1)}`);
+    }
+    const fetched = path.join(d, 'fetched.jsonl');
+    const fr = await untilDone(['fetch', group, '-o', fetched, '-q', ...base], { cwd: d }, p, kills, 'fetch');
+    if (![0, 1].includes(fr.code)) problems.push(`fetch: exit ${fr.code}: ${fr.stderr.trim().split('\n').at(-1)}`);
+
+    // The reference: the group read with faults off.
+    e.setFaults({ errorRate: 0, loseResponses: 0, dropStreamsAfter: 0 });
+    const runs = await groupRuns(e.url, group, undefined, { output: true });
+    const keys = runs.map((x) => x.run.metadata?.tg_key);
+    if (runs.length !== p.rows) problems.push(`runs: ${runs.length} for ${p.rows} rows`);
+    const dup = keys.length - new Set(keys).size;
+    if (dup) problems.push(`duplicate runs: ${dup}`);
+    for (const x of runs) {
+      const i = Number(x.run.metadata?.tg_key);
+      const want = JSON.stringify({ name: `Company ${i}`, website: `https://c${i}.example` });
+      if (JSON.stringify(x.input?.input) !== want) {
+        problems.push(`run ${x.run.run_id}: input ${JSON.stringify(x.input?.input)} is not row ${i}`);
+        break;
+      }
+    }
+    const missing = p.rows - new Set(keys).size;
+    if (missing > 0) problems.push(`rows without a run: ${missing}`);
+    const terminal = runs.filter((x) => ['completed', 'failed', 'cancelled'].includes(x.run.status));
+    const ref = new Set(terminal.map(project));
+    for (const [what, file] of [['watch', results], ['fetch', fetched]]) {
+      const lines = readLines(file, problems, what);
+      const got = lines.map(project);
+      const ids = lines.map((l) => l.run.run_id);
+      if (ids.length !== new Set(ids).size) problems.push(`${what}: ${ids.length - new Set(ids).size} duplicate lines`);
+      const missingLines = [...ref].filter((x) => !got.includes(x)).length;
+      const extra = got.filter((x) => !ref.has(x)).length;
+      if (lines.length !== terminal.length || missingLines || extra) problems.push(`${what}: ${lines.length} lines for ${terminal.length} terminal runs (${missingLines} missing or different, ${extra} unexpected)`);
+    }
+    const failed = terminal.filter((x) => x.run.status !== 'completed').length;
+    const summary = { seed, rows: p.rows, batch: p.batchSize, rate: p.rate, together: p.together, faults: fmtFaults(faults), kills, failed, stats: { ...e.stats }, problems };
+    log(summary);
+    return summary;
+  } finally {
+    await e.close();
+  }
+}
+
+/** The group id, from the submit journal in <dir>/.tg/. */
+function journalGroup(d) {
+  const name = readdirSync(path.join(d, '.tg')).find((n) => n.endsWith('.json'));
+  const rec = readFileSync(path.join(d, '.tg', name), 'utf8').split('\n').find((l) => l.includes('"t":"group"'));
+  return JSON.parse(rec).id;
+}
+
+export function fmtFaults(f) {
+  const parts = [];
+  if (f.loseResponses) parts.push(`lose-responses ${f.loseResponses}`);
+  if (f.errorRate) parts.push(`error-rate ${f.errorRate}`);
+  if (f.dropStreamsAfter) parts.push(`drop-streams-after ${f.dropStreamsAfter}`);
+  if (f.failRate) parts.push(`fail-rate ${f.failRate}`);
+  if (f.rateLimit) parts.push(`rate-limit ${f.rateLimit.limit}/${f.rateLimit.windowMs / 1000}s`);
+  return parts.join(', ') || 'none';
+}

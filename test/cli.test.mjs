@@ -220,3 +220,30 @@ test('the main job on the built-in emulator: stdin JSONL, --emulator, no key', a
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readFileSync(path.join(d, 'out.jsonl'), 'utf8').trim().split('\n').length, 3);
 });
+
+test('inputs: .csv.gz, a JSON array, JSONL and gzipped stdin all give the rows they hold', async () => {
+  const e = await emulator({ latencyMs: [10, 20] });
+  try {
+    const { gzipSync } = await import('node:zlib');
+    const d = tmp();
+    const spec = fixture('company-spec.json');
+    const inputsOf = async (r) => {
+      assert.equal(r.code, 0, r.stderr);
+      const runs = await groupRuns(e.url, JSON.parse(r.stdout).taskgroup_id);
+      return runs.sort((a, b) => Number(a.run.metadata.tg_key) - Number(b.run.metadata.tg_key)).map((x) => x.input.input);
+    };
+    const csv = await inputsOf(await runTg(['submit', fixture('companies.csv'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
+    const gz = await inputsOf(await runTg(['submit', fixture('companies.csv.gz'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
+    assert.equal(csv.length, 60);
+    assert.deepEqual(gz, csv);
+    const json = await inputsOf(await runTg(['submit', fixture('companies.json'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
+    const jsonl = await inputsOf(await runTg(['submit', fixture('companies.jsonl'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
+    const want = JSON.parse(readFileSync(fixture('companies.json'), 'utf8')).map((o) => ({ company_name: o.company_name, company_website: o.company_website }));
+    assert.deepEqual(json, want);
+    assert.deepEqual(jsonl, readFileSync(fixture('companies.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
+    const stdin = await inputsOf(await runTg(['submit', '-', '--format', 'jsonl', '--spec', spec, '--json', '--base-url', e.url], { cwd: d, input: gzipSync(readFileSync(fixture('companies.jsonl'))) }));
+    assert.deepEqual(stdin, jsonl);
+  } finally {
+    await e.close();
+  }
+});

@@ -501,10 +501,16 @@ async function sendPass(file: string, format: Format, cfg: PrepareConfig, batchS
   let items: Item[] = [];
   const flush = async () => {
     const first = b * batchSize;
-    await sender.batch(b, first, items);
+    // One POST in flight at a time (the journal stays in batch order), but the next batch is
+    // read and prepared while it is: wait for the previous POST only when this one is ready.
+    if (inFlight) await inFlight;
+    const p = sender.batch(b, first, items);
+    p.catch(() => undefined); // observed by the next await; no unhandled rejection meanwhile
+    inFlight = p;
     b++;
     items = [];
   };
+  let inFlight: Promise<void> | null = null;
   let valid = 0;
   for await (const row of rows) {
     const p = prepareRow(row.value, row.index, cfg);
@@ -512,9 +518,13 @@ async function sendPass(file: string, format: Format, cfg: PrepareConfig, batchS
     valid++;
     items.push({ key: p.key, input: p.input });
     if (items.length === batchSize) await flush();
-    if (ctx.signal.aborted) throw new InterruptedError();
+    if (ctx.signal.aborted) {
+      if (inFlight) await inFlight;
+      throw new InterruptedError();
+    }
   }
   if (items.length) await flush();
+  if (inFlight) await inFlight;
   if (valid !== total) throw inputError(`the input changed while tg was reading it (${valid} valid rows now, ${total} before)`);
 }
 

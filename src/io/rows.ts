@@ -156,7 +156,16 @@ async function* csvRows(file: string, chunks: AsyncIterable<string>): AsyncGener
     try {
       for await (const t of chunks) {
         if (parser.destroyed) return;
-        if (!parser.write(t)) await new Promise((r) => { parser.once('drain', r); parser.once('close', r); });
+        if (!parser.write(t))
+          await new Promise<void>((r) => {
+            const go = () => {
+              parser.off('drain', go);
+              parser.off('close', go);
+              r();
+            };
+            parser.on('drain', go);
+            parser.on('close', go);
+          });
       }
       if (!parser.destroyed) parser.end();
     } catch (e) {

@@ -11,3 +11,4 @@ export { generateOutput } from './emulator/outputs';
 export { flatten, csvLine, orderColumns } from './core/flatten';
 export { prepareRow, loadSpec, formatIssue } from './core/spec';
 export { replayJournal } from './commands/submit';
+export { peekEvent } from './core/peek';

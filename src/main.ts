@@ -26,5 +26,5 @@ export function main(argv: string[]): Promise<void> {
 function tuneHeap() {
   if (process.env.TG_NO_TUNE_HEAP) return;
   setFlagsFromString('--liftoff-only');
-  setFlagsFromString('--heap-growing-percent=10');
+  setFlagsFromString('--heap-growing-percent=25');
 }

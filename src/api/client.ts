@@ -1,20 +1,22 @@
 // The one HTTP client of tg: an undici keep-alive Pool, x-api-key auth, both group path versions,
 // retries for what is safe to retry, typed errors, and SSE streams.
 import { Pool } from 'undici';
+import { peekEvent } from '../core/peek';
 import { createParser } from 'eventsource-parser';
 import { ApiError, NetworkError, TgError, UnknownOutcomeError, EXIT, usageError } from '../errors';
 import { retryDelay, serverRetryAfterMs } from '../core/backoff';
 import { isLoopbackHost, redact, sleep } from '../core/util';
-import type {
-  GroupEvent,
-  Metadata,
-  TaskGroup,
-  TaskGroupRunResponse,
-  TaskRun,
-  TaskRunEvent,
-  TaskRunInput,
-  TaskRunResult,
-  TaskSpec,
+import {
+  RAW,
+  type GroupEvent,
+  type Metadata,
+  type TaskGroup,
+  type TaskGroupRunResponse,
+  type TaskRun,
+  type TaskRunEvent,
+  type TaskRunInput,
+  type TaskRunResult,
+  type TaskSpec,
 } from './types';
 
 export interface ClientOptions {
@@ -292,7 +294,7 @@ export class ApiClient {
    * ends the stream cleanly; throws NetworkError if the connection breaks (an event received only
    * in part is dropped), ApiError for a non-2xx answer.
    */
-  async *sseOnce(path: string, query: Query, signal?: AbortSignal): AsyncGenerator<GroupEvent> {
+  async *sseOnce(path: string, query: Query, signal?: AbortSignal, lite = false): AsyncGenerator<GroupEvent> {
     const full = path + buildQuery(query);
     const t0 = Date.now();
     let res;
@@ -321,7 +323,12 @@ export class ApiClient {
       onEvent: (ev) => {
         if (!ev.data) return; // keep-alive or empty event
         try {
-          queue.push(JSON.parse(ev.data) as GroupEvent);
+          // `lite`: the caller writes the payload unchanged (fetch → JSONL), so only type,
+          // event_id and run are read, and the wire text is kept (when it is one line).
+          const oneLine = ev.data.indexOf('\n') < 0;
+          const obj = ((lite && oneLine && peekEvent(ev.data)) || JSON.parse(ev.data)) as GroupEvent;
+          if (oneLine) Object.defineProperty(obj, RAW, { value: ev.data });
+          queue.push(obj);
         } catch {
           bad = new Error(`unparsable SSE data: ${ev.data.slice(0, 120)}`);
         }
@@ -351,14 +358,14 @@ export class ApiClient {
   async *resumable(
     path: string,
     query: Query,
-    opts: { lastEventId?: string | null; signal?: AbortSignal; giveUpMs?: number; onReconnect?: (err: unknown) => void } = {},
+    opts: { lastEventId?: string | null; signal?: AbortSignal; giveUpMs?: number; onReconnect?: (err: unknown) => void; lite?: boolean } = {},
   ): AsyncGenerator<GroupEvent> {
     let last = opts.lastEventId ?? undefined;
     let failures = 0;
     let outageStart = 0;
     for (;;) {
       try {
-        for await (const ev of this.sseOnce(path, { ...query, last_event_id: last }, opts.signal)) {
+        for await (const ev of this.sseOnce(path, { ...query, last_event_id: last }, opts.signal, opts.lite)) {
           failures = 0;
           outageStart = 0;
           const id = (ev as { event_id?: string | null }).event_id;
@@ -381,7 +388,7 @@ export class ApiClient {
   /** Snapshot of the group's runs (in creation order), resumed after breaks. */
   streamRuns(
     groupId: string,
-    opts: { lastEventId?: string | null; includeInput?: boolean; includeOutput?: boolean; status?: string; signal?: AbortSignal; giveUpMs?: number } = {},
+    opts: { lastEventId?: string | null; includeInput?: boolean; includeOutput?: boolean; status?: string; signal?: AbortSignal; giveUpMs?: number; lite?: boolean } = {},
   ): AsyncGenerator<TaskRunEvent> {
     return this.resumable(
       this.groupsPath(`/${encodeURIComponent(groupId)}/runs`),

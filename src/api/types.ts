@@ -90,3 +90,6 @@ export interface TaskRunResult {
   run: TaskRun;
   output: RunOutput;
 }
+
+/** On events from the SSE reader: the payload's JSON text as received (set only when it is one line). */
+export const RAW: unique symbol = Symbol('tg.raw');

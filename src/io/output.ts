@@ -63,6 +63,9 @@ export class StdoutSink implements OutputSink {
   }
 }
 
+/** Buffered output is written (not yet fsynced) once it reaches this many characters. */
+const WRITE_AHEAD_CHARS = 256 * 1024;
+
 export class FileSink implements OutputSink {
   state: CursorState;
   private fd: number;
@@ -148,31 +151,50 @@ export class FileSink implements OutputSink {
   }
 
   line(text: string, status?: string) {
-    const s = text + '\n';
-    this.buf.push(s);
+    this.buf.push(text + '\n');
+    this.bufChars += text.length + 1;
     this.pendingCounts.push(status ?? '');
+    if (this.bufChars >= WRITE_AHEAD_CHARS) this.writeAhead();
   }
   private pendingCounts: string[] = [];
+  private bufChars = 0;
+  /** Bytes written past state.bytes but not yet fsynced nor covered by the cursor. */
+  private unsynced = 0;
+  private unsyncedLines = 0;
+
+  /**
+   * Write buffered lines to the file without moving the cursor: keeps memory flat between
+   * flushes. A kill before the next flush leaves bytes past the cursor, cut off on resume.
+   */
+  private writeAhead() {
+    if (!this.buf.length) return;
+    const b = Buffer.from(this.buf.join(''));
+    let off = 0;
+    while (off < b.length) off += fs.writeSync(this.fd, b, off, b.length - off, this.state.bytes + this.unsynced + off);
+    this.unsynced += b.length;
+    this.unsyncedLines += this.buf.length;
+    this.buf = [];
+    this.bufChars = 0;
+  }
   private pendingEventId: string | null = null;
 
   setEventId(id: string | null) {
     if (id) this.pendingEventId = id;
   }
   pendingLines() {
-    return this.buf.length;
+    return this.buf.length + this.unsyncedLines;
   }
 
   async flush() {
-    if (!this.buf.length && (this.pendingEventId === null || this.pendingEventId === this.state.last_event_id)) return;
-    if (this.buf.length) {
-      const b = Buffer.from(this.buf.join(''));
-      let off = 0;
-      while (off < b.length) off += fs.writeSync(this.fd, b, off, b.length - off, this.state.bytes + off);
+    if (!this.buf.length && !this.unsynced && (this.pendingEventId === null || this.pendingEventId === this.state.last_event_id)) return;
+    this.writeAhead();
+    if (this.unsynced) {
       fs.fsyncSync(this.fd);
-      this.state.bytes += b.length;
-      this.state.lines += this.buf.length;
+      this.state.bytes += this.unsynced;
+      this.state.lines += this.unsyncedLines;
       for (const st of this.pendingCounts) if (st) this.state.counts[st] = (this.state.counts[st] ?? 0) + 1;
-      this.buf = [];
+      this.unsynced = 0;
+      this.unsyncedLines = 0;
       this.pendingCounts = [];
     }
     if (this.pendingEventId !== null) this.state.last_event_id = this.pendingEventId;

@@ -1,7 +1,6 @@
 // The one HTTP client of tg: an undici keep-alive Pool, x-api-key auth, both group path versions,
 // retries for what is safe to retry, typed errors, and SSE streams.
 import { Pool } from 'undici';
-import { peekEvent } from '../core/peek';
 import { createParser } from 'eventsource-parser';
 import { ApiError, NetworkError, TgError, UnknownOutcomeError, EXIT, usageError } from '../errors';
 import { retryDelay, serverRetryAfterMs } from '../core/backoff';
@@ -294,7 +293,7 @@ export class ApiClient {
    * ends the stream cleanly; throws NetworkError if the connection breaks (an event received only
    * in part is dropped), ApiError for a non-2xx answer.
    */
-  async *sseOnce(path: string, query: Query, signal?: AbortSignal, lite = false): AsyncGenerator<GroupEvent> {
+  async *sseOnce(path: string, query: Query, signal?: AbortSignal, lite?: (data: string) => unknown): AsyncGenerator<GroupEvent> {
     const full = path + buildQuery(query);
     const t0 = Date.now();
     let res;
@@ -323,10 +322,12 @@ export class ApiClient {
       onEvent: (ev) => {
         if (!ev.data) return; // keep-alive or empty event
         try {
-          // `lite`: the caller writes the payload unchanged (fetch → JSONL), so only type,
-          // event_id and run are read, and the wire text is kept (when it is one line).
+          // `lite`: a partial reader for callers that need only some fields (fetch → JSONL uses
+          // peekEvent and writes the wire text unchanged). It returns null for anything
+          // unusual, which is then parsed in full. (A partial reader for CSV was slower than
+          // JSON.parse: the output's many small strings cost more to skip than to parse.)
           const oneLine = ev.data.indexOf('\n') < 0;
-          const obj = ((lite && oneLine && peekEvent(ev.data)) || JSON.parse(ev.data)) as GroupEvent;
+          const obj = ((lite && oneLine && lite(ev.data)) || JSON.parse(ev.data)) as GroupEvent;
           if (oneLine) Object.defineProperty(obj, RAW, { value: ev.data });
           queue.push(obj);
         } catch {
@@ -358,7 +359,7 @@ export class ApiClient {
   async *resumable(
     path: string,
     query: Query,
-    opts: { lastEventId?: string | null; signal?: AbortSignal; giveUpMs?: number; onReconnect?: (err: unknown) => void; lite?: boolean } = {},
+    opts: { lastEventId?: string | null; signal?: AbortSignal; giveUpMs?: number; onReconnect?: (err: unknown) => void; lite?: (data: string) => unknown } = {},
   ): AsyncGenerator<GroupEvent> {
     let last = opts.lastEventId ?? undefined;
     let failures = 0;
@@ -388,7 +389,7 @@ export class ApiClient {
   /** Snapshot of the group's runs (in creation order), resumed after breaks. */
   streamRuns(
     groupId: string,
-    opts: { lastEventId?: string | null; includeInput?: boolean; includeOutput?: boolean; status?: string; signal?: AbortSignal; giveUpMs?: number; lite?: boolean } = {},
+    opts: { lastEventId?: string | null; includeInput?: boolean; includeOutput?: boolean; status?: string; signal?: AbortSignal; giveUpMs?: number; lite?: (data: string) => unknown } = {},
   ): AsyncGenerator<TaskRunEvent> {
     return this.resumable(
       this.groupsPath(`/${encodeURIComponent(groupId)}/runs`),

@@ -10,6 +10,7 @@ import { Progress } from '../io/progress';
 import { csvLine, flatten, orderColumns } from '../core/flatten';
 import { detectFormat, readRows } from '../io/rows';
 import { failedCount } from '../core/util';
+import { peekEvent } from '../core/peek';
 import { RAW, type TaskRunEvent } from '../api/types';
 
 export interface FetchOptions {
@@ -56,7 +57,7 @@ export async function fetch(o: FetchOptions, ctx: Context): Promise<number> {
   };
   try {
     let n = 0;
-    for await (const ev of client.streamRuns(o.group, { lastEventId: sink.state.last_event_id, includeInput: true, includeOutput: true, status: o.status, signal: ctx.signal, giveUpMs: 10 * 60_000, lite: o.format === 'jsonl' })) {
+    for await (const ev of client.streamRuns(o.group, { lastEventId: sink.state.last_event_id, includeInput: true, includeOutput: true, status: o.status, signal: ctx.signal, giveUpMs: 10 * 60_000, lite: o.format === 'jsonl' ? peekEvent : undefined })) {
       if (ev.type !== 'task_run.state') continue;
       if (o.format === 'jsonl') sink.line((ev as { [RAW]?: string })[RAW] ?? JSON.stringify(ev), ev.run.status);
       else if (!columns) {

@@ -53,24 +53,25 @@ function skipValue(text: string, i: number): number {
   return j > i ? j : -1;
 }
 
-export function peekEvent(text: string): PeekedEvent | null {
-  let i = 0;
-  const n = text.length;
+/**
+ * The top-level members of a JSON object text, as [start, end) spans of their values, without
+ * parsing them; null if the text is not one well-formed object at this level.
+ */
+export function members(text: string, from = 0, to = text.length): Map<string, [number, number]> | null {
+  let i = from;
   const ws = () => {
-    while (i < n && isWs(text.charCodeAt(i))) i++;
+    while (i < to && isWs(text.charCodeAt(i))) i++;
   };
+  const out = new Map<string, [number, number]>();
   ws();
   if (text.charCodeAt(i) !== 123) return null;
   i++;
-  let type: unknown;
-  let eventId: unknown;
-  let run: unknown;
   for (let first = true; ; first = false) {
     ws();
     if (first && text.charCodeAt(i) === 125) break; // {} (no trailing comma allowed later)
     if (text.charCodeAt(i) !== 34) return null;
     const kEnd = skipString(text, i);
-    if (kEnd < 0) return null;
+    if (kEnd < 0 || kEnd > to) return null;
     const key = text.slice(i + 1, kEnd - 1);
     if (key.includes('\\')) return null;
     i = kEnd;
@@ -79,18 +80,8 @@ export function peekEvent(text: string): PeekedEvent | null {
     i++;
     ws();
     const vEnd = skipValue(text, i);
-    if (vEnd < 0) return null;
-    if (key === 'type' || key === 'event_id' || key === 'run') {
-      let v: unknown;
-      try {
-        v = JSON.parse(text.slice(i, vEnd));
-      } catch {
-        return null;
-      }
-      if (key === 'type') type = v;
-      else if (key === 'event_id') eventId = v;
-      else run = v;
-    }
+    if (vEnd < 0 || vEnd > to) return null;
+    out.set(key, [i, vEnd]);
     i = vEnd;
     ws();
     const sep = text.charCodeAt(i);
@@ -103,8 +94,23 @@ export function peekEvent(text: string): PeekedEvent | null {
   }
   i++;
   ws();
-  if (i !== n) return null;
-  if (typeof type !== 'string' || (eventId !== null && eventId !== undefined && typeof eventId !== 'string')) return null;
-  if (type === 'task_run.state' && (typeof run !== 'object' || run === null || typeof (run as { status?: unknown }).status !== 'string')) return null;
-  return { type, event_id: (eventId as string | null | undefined) ?? null, run: run as PeekedEvent['run'] };
+  return i === to ? out : null;
+}
+
+const parseSpan = (text: string, span: [number, number] | undefined): unknown => (span ? JSON.parse(text.slice(span[0], span[1])) : undefined);
+
+/** type, event_id and run of an event payload; null when anything is off (then use JSON.parse). */
+export function peekEvent(text: string, pre?: Map<string, [number, number]> | null): PeekedEvent | null {
+  try {
+    const m = pre ?? members(text);
+    if (!m) return null;
+    const type = parseSpan(text, m.get('type'));
+    const eventId = parseSpan(text, m.get('event_id'));
+    const run = parseSpan(text, m.get('run'));
+    if (typeof type !== 'string' || (eventId !== null && eventId !== undefined && typeof eventId !== 'string')) return null;
+    if (type === 'task_run.state' && (typeof run !== 'object' || run === null || typeof (run as { status?: unknown }).status !== 'string')) return null;
+    return { type, event_id: (eventId as string | null | undefined) ?? null, run: run as PeekedEvent['run'] };
+  } catch {
+    return null;
+  }
 }

@@ -123,7 +123,9 @@ test('a second SIGINT exits at once; the files stay consistent and a rerun compl
     const args = ['submit', f, '--batch-size', '50', '--rate', '500/1s', '--json', '--base-url', e.url];
     const t = Date.now();
     const a = await runTg(args, { cwd: d, signals: [[600, 'SIGINT'], [610, 'SIGINT']] });
-    assert.equal(a.code, 130, a.stderr);
+    // 130, or killed by the second SIGINT itself when it lands while node tears the process
+    // down (its handlers are gone by then): a shell reports both as $? = 130.
+    assert.ok(a.code === 130 || (a.code === null && a.signal === 'SIGINT'), `${a.code} ${a.signal} ${a.stderr}`);
     assert.ok(Date.now() - t < 5000);
     assert.match(a.stderr, /again: exiting now|interrupted/);
     const c = await runTg(args, { cwd: d });

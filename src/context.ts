@@ -76,7 +76,7 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
       const emu = await startEmulator({ port: 0, host: '127.0.0.1' });
       const client = new ApiClient({ baseUrl: emu.url, apiKey: apiKey || 'emulator', apiVersion, log });
       closers.push(async () => {
-        await client.close();
+        client.destroy();
         await emu.close();
       });
       ctx.info(`tg: using the built-in emulator at ${emu.url}`);
@@ -84,7 +84,9 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
     }
     const baseUrl = global.baseUrl ?? io.env.PARALLEL_BASE_URL ?? 'https://api.parallel.ai';
     const client = new ApiClient({ baseUrl, apiKey: apiKey ?? '', apiVersion, log, insecureHttp: global.insecureHttp });
-    closers.push(() => client.close());
+    // The command has finished and what it wrote is durable: anything still open (an event
+    // stream left at --timeout, a result fetch cut by an interrupt) is dropped, not waited for.
+    closers.push(async () => client.destroy());
     return client;
   }
   return ctx;

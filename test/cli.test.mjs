@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync, existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runTg, groupRuns, fixture, tmp, makeCsv, assertExactlyOnce } from './helpers.mjs';
+import { emulator, runTg, groupRuns, fixture, tmp, makeCsv, assertExactlyOnce, root } from './helpers.mjs';
 
 test('--help lists every command; --version works', async () => {
   const h = await runTg(['--help']);
@@ -207,6 +207,16 @@ test('fetch: CSV flattening and --join in input order', async () => {
     assert.match(en[0], /^company_name,company_website,segment,output\.key_insights,/);
     assert.match(en[1], /^Acme Corp,https:\/\/acme\.com,enterprise,/);
     assert.match(en[2], /^Stripe,/);
+    // Rows the group has no run for (keys 61, 62) are kept, in order, with blank output columns, and counted.
+    const more = path.join(d, 'more.csv');
+    writeFileSync(more, readFileSync(fixture('companies.csv'), 'utf8') + 'Extra One,https://one.example,smb\nExtra Two,https://two.example,smb\n');
+    const j2 = await runTg(['fetch', group, '--join', more, '-o', path.join(d, 'enriched2.csv'), '--base-url', e.url], { cwd: d });
+    assert.equal(j2.code, 0, j2.stderr);
+    assert.match(j2.stderr, /2 of 62 rows have no result yet \(left blank\)/);
+    const en2 = readFileSync(path.join(d, 'enriched2.csv'), 'utf8').trim().split('\n');
+    assert.equal(en2.length, 63);
+    assert.equal(en2[61], 'Extra One,https://one.example,smb,,,,,,,');
+    assert.equal(en2[62], 'Extra Two,https://two.example,smb,,,,,,,');
     const st = await runTg(['status', group, '--json', '--base-url', e.url], { cwd: d });
     assert.equal(JSON.parse(st.stdout).task_run_status_counts.completed, 60);
   } finally {
@@ -243,6 +253,51 @@ test('inputs: .csv.gz, a JSON array, JSONL and gzipped stdin all give the rows t
     assert.deepEqual(jsonl, readFileSync(fixture('companies.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
     const stdin = await inputsOf(await runTg(['submit', '-', '--format', 'jsonl', '--spec', spec, '--json', '--base-url', e.url], { cwd: d, input: gzipSync(readFileSync(fixture('companies.jsonl'))) }));
     assert.deepEqual(stdin, jsonl);
+  } finally {
+    await e.close();
+  }
+});
+
+test('watch/status --timeout → exit 5 and the same command resumes; watch --follow picks up runs added later', async () => {
+  const e = await emulator({ rateLimit: null, latencyMs: [1500, 2500], seed: 21 });
+  try {
+    const d = tmp();
+    const f = makeCsv(d, 20);
+    const s = await runTg(['submit', f, '--json', '--base-url', e.url], { cwd: d });
+    assert.equal(s.code, 0, s.stderr);
+    const group = JSON.parse(s.stdout).taskgroup_id;
+    const out = path.join(d, 'w.jsonl');
+    const w = await runTg(['watch', group, '-o', out, '--timeout', '0.5', '--base-url', e.url], { cwd: d });
+    assert.equal(w.code, 5, w.stderr);
+    assert.match(w.stderr, /again|resume/i);
+    const st = await runTg(['status', group, '--wait', '--timeout', '0.3', '--base-url', e.url], { cwd: d });
+    assert.equal(st.code, 5, st.stderr);
+    const done = await runTg(['watch', group, '-o', out, '--base-url', e.url], { cwd: d });
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 20);
+    assert.equal((await runTg(['status', group, '--wait', '--base-url', e.url], { cwd: d })).code, 0);
+
+    // --follow: keeps listening; runs added to the group later get their lines too.
+    const fo = path.join(d, 'follow.jsonl');
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [path.join(root, 'bin/tg'), 'watch', group, '-o', fo, '--follow', '-q', '--base-url', e.url], { cwd: d, env: { ...process.env, PARALLEL_API_KEY: 'test-key-123456' } });
+    let stderr = '';
+    child.stderr.on('data', (b) => (stderr += b));
+    const closed = new Promise((r) => child.on('close', (code) => r(code)));
+    const count = () => (existsSync(fo) ? readFileSync(fo, 'utf8').split('\n').filter(Boolean).length : 0);
+    const until = async (n) => {
+      for (let i = 0; i < 200 && count() < n; i++) await new Promise((r) => setTimeout(r, 100));
+    };
+    await until(20);
+    assert.equal(count(), 20, stderr);
+    const more = path.join(d, 'more.csv');
+    writeFileSync(more, 'name,website\nLate 1,https://l1.example\nLate 2,https://l2.example\n');
+    assert.equal((await runTg(['submit', more, '--group', group, '--base-url', e.url], { cwd: d })).code, 0);
+    await until(22);
+    assert.equal(count(), 22, stderr);
+    child.kill('SIGINT');
+    assert.equal(await closed, 130, stderr);
+    assert.equal(new Set(readFileSync(fo, 'utf8').trim().split('\n').map((l) => JSON.parse(l).run.run_id)).size, 22);
   } finally {
     await e.close();
   }

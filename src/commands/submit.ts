@@ -380,6 +380,8 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
         `tg: ${groupId}: ${sender.sentRows} rows sent${skipped ? `, ${skipped} already sent before` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''} in ${formatDuration(elapsed)}` +
           (client.rateLimited ? ` (${client.rateLimited} answers were 429)` : ''),
       );
+      if (client.rateLimited >= 3)
+        ctx.warn(`tg: hint: the API refused ${client.rateLimited} batches for the rate limit (each was waited out and resent); if another client shares this key, lower --rate (now ${rate ? `${rate.limit}/${rate.windowMs / 1000}s` : 'off'}) to stop the waits.`);
       return {
         taskgroup_id: groupId,
         submitted: sender.sentRows,

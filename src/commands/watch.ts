@@ -174,7 +174,8 @@ export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {
     stopping = true;
     for (const slot of window) slot.line.catch(() => undefined);
     wakeDrainer?.();
-    await Promise.race([drainer, sleep(2000)]);
+    // At most 2 s for the drainer; the timer must not keep the process alive after it is done.
+    await Promise.race([drainer, new Promise((r) => setTimeout(r, 2000).unref())]);
     try {
       await sink.close();
     } catch {

@@ -33,6 +33,8 @@ export interface Context {
   clock: Clock;
   global: GlobalOptions;
   signal: AbortSignal;
+  /** How long to keep retrying through a sustained API/network outage before exit 4 (env TG_OUTAGE_GIVE_UP_S, default 600 s). */
+  giveUpMs: number;
   /** The API client (created on first use; starts the in-process emulator with --emulator). */
   client(): Promise<ApiClient>;
   /** Human line on stderr (suppressed by --quiet). */
@@ -52,6 +54,7 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
     clock: { now: () => Date.now() },
     global,
     signal,
+    giveUpMs: outageMs(io.env.TG_OUTAGE_GIVE_UP_S),
     info: (line) => {
       if (!global.quiet) say(line);
     },
@@ -90,4 +93,11 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
     return client;
   }
   return ctx;
+}
+
+function outageMs(v: string | undefined): number {
+  const n = Number(v);
+  if (v === undefined || v === '') return 600_000;
+  if (!Number.isFinite(n) || n <= 0) throw new TgError('usage', `TG_OUTAGE_GIVE_UP_S must be a positive number of seconds, not "${v}"`, EXIT.USAGE);
+  return n * 1000;
 }

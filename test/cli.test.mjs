@@ -302,3 +302,27 @@ test('watch/status --timeout → exit 5 and the same command resumes; watch --fo
     await e.close();
   }
 });
+
+test('watch through a sustained outage: reconnects, then gives up with exit 4 and a resume hint (TG_OUTAGE_GIVE_UP_S)', async () => {
+  const { spawn } = await import('node:child_process');
+  const emu = spawn(process.execPath, [path.join(root, 'bin/tg'), 'emulator', '--port', '0', '--latency', '20s..30s', '--rate-limit', 'off'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    const url = await new Promise((resolve) => emu.stdout.once('data', (b) => resolve(/listening on (\S+)/.exec(String(b))[1])));
+    const d = tmp();
+    const s = await runTg(['submit', makeCsv(d, 10), '--json', '--base-url', url], { cwd: d });
+    assert.equal(s.code, 0, s.stderr);
+    const group = JSON.parse(s.stdout).taskgroup_id;
+    setTimeout(() => emu.kill('SIGKILL'), 800); // the API goes away mid-stream and stays away
+    const t0 = Date.now();
+    const w = await runTg(['watch', group, '-o', path.join(d, 'w.jsonl'), '--base-url', url], { cwd: d, env: { TG_OUTAGE_GIVE_UP_S: '2' } });
+    assert.equal(w.code, 4, w.stderr);
+    assert.match(w.stderr, /reconnecting/);
+    assert.match(w.stderr, /Run the same command again to resume/);
+    assert.ok(Date.now() - t0 < 15_000, `gave up after ${Date.now() - t0} ms`);
+    const bad = await runTg(['status', group, '--base-url', url], { cwd: d, env: { TG_OUTAGE_GIVE_UP_S: 'soon' } });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /TG_OUTAGE_GIVE_UP_S must be a positive number/);
+  } finally {
+    emu.kill('SIGKILL');
+  }
+});

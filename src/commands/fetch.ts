@@ -57,7 +57,7 @@ export async function fetch(o: FetchOptions, ctx: Context): Promise<number> {
   };
   try {
     let n = 0;
-    for await (const ev of client.streamRuns(o.group, { lastEventId: sink.state.last_event_id, includeInput: true, includeOutput: true, status: o.status, signal: ctx.signal, giveUpMs: 10 * 60_000, lite: o.format === 'jsonl' ? peekEvent : undefined })) {
+    for await (const ev of client.streamRuns(o.group, { lastEventId: sink.state.last_event_id, includeInput: true, includeOutput: true, status: o.status, signal: ctx.signal, giveUpMs: ctx.giveUpMs, lite: o.format === 'jsonl' ? peekEvent : undefined })) {
       if (ev.type !== 'task_run.state') continue;
       if (o.format === 'jsonl') sink.line((ev as { [RAW]?: string })[RAW] ?? JSON.stringify(ev), ev.run.status);
       else if (!columns) {
@@ -124,7 +124,7 @@ async function fetchJoin(o: FetchOptions & { group: string; join: string }, ctx:
   const outNames: string[] = [];
   const outNameSet = new Set<string>();
   try {
-    for await (const ev of client.streamRuns(o.group, { includeOutput: true, signal: ctx.signal, giveUpMs: 10 * 60_000 })) {
+    for await (const ev of client.streamRuns(o.group, { includeOutput: true, signal: ctx.signal, giveUpMs: ctx.giveUpMs })) {
       if (ev.type !== 'task_run.state') continue;
       const key = ev.run.metadata?.tg_key;
       if (key === undefined) continue;

@@ -605,7 +605,7 @@ class Sender {
         answer = await this.client.addRuns(this.group, this.body(items, offsets));
       } catch (e) {
         if (!failingSince) failingSince = this.ctx.clock.now();
-        const stuck = this.ctx.clock.now() - failingSince > 10 * 60_000;
+        const stuck = this.ctx.clock.now() - failingSince > this.ctx.giveUpMs;
         if (e instanceof ApiError && e.status === 429) {
           if (res) this.budget!.cancel(res);
           const wait = e.retryAfterMs ?? backoffDelay(attempt++, Math.random, { baseMs: 1000, capMs: 60_000 });
@@ -649,7 +649,7 @@ class Sender {
     for (const off of offsets) want.set(items[off].key, off);
     const found: number[] = [];
     const runIds: string[] = [];
-    for await (const ev of this.client.streamRuns(this.group, { lastEventId: scanFrom, signal: this.ctx.signal, giveUpMs: 10 * 60_000 })) {
+    for await (const ev of this.client.streamRuns(this.group, { lastEventId: scanFrom, signal: this.ctx.signal, giveUpMs: this.ctx.giveUpMs })) {
       if (ev.type !== 'task_run.state') continue;
       const md = ev.run?.metadata;
       if (!md || md.tg_src !== this.nonce) continue;

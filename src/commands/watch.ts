@@ -128,7 +128,7 @@ export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {
       for await (const ev of client.streamEvents(o.group, {
         lastEventId: sink.state.last_event_id,
         signal,
-        giveUpMs: 10 * 60_000,
+        giveUpMs: ctx.giveUpMs,
         onReconnect: (e) => ctx.info(`tg: stream interrupted (${(e as Error).message.slice(0, 120)}); reconnecting`),
       })) {
         const eventId = (ev as { event_id?: string | null }).event_id ?? null;

@@ -21,18 +21,13 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/lib.cjs' }),
 ]);
 
-// V8 code cache for dist/tg.cjs, taken after a `--help` so the start-up path is compiled;
-// bin/tg uses it when this node accepts it.
+// V8 code cache for dist/tg.cjs, taken by bin/tg itself after a `--help` (so the start-up path
+// is compiled); bin/tg uses it when this node accepts it. TG_NO_TUNE_HEAP: V8 rejects a cache
+// made under other flags, and the cache is read before main() sets its heap flags.
 {
   const { spawnSync } = await import('node:child_process');
-  const r = spawnSync(process.execPath, ['-e', `
-    const fs = require('fs'), vm = require('vm'), Module = require('module'), path = require('path');
-    const file = path.resolve('dist/tg.cjs');
-    const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER });
-    const m = new Module(file, module); m.filename = file; m.paths = Module._nodeModulePaths(path.dirname(file));
-    script.runInThisContext()(m.exports, (id) => m.require(id), m, file, path.dirname(file));
-    m.exports.run(['--help'], { stdout: { write() {} }, stderr: { write() {} } })
-      .then(() => fs.writeFileSync(file + '.cache', script.createCachedData()));
-  `], { stdio: 'inherit' });
+  const { rmSync } = await import('node:fs');
+  rmSync('dist/tg.cjs.cache', { force: true });
+  const r = spawnSync(process.execPath, ['bin/tg', '--help'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TG_WRITE_CODE_CACHE: '1', TG_NO_TUNE_HEAP: '1' } });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

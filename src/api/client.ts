@@ -322,12 +322,12 @@ export class ApiClient {
       onEvent: (ev) => {
         if (!ev.data) return; // keep-alive or empty event
         try {
-          // `lite`: a partial reader for callers that need only some fields (fetch → JSONL uses
-          // peekEvent and writes the wire text unchanged). It returns null for anything
+          // `lite`: a partial reader for callers that write the payload unchanged (fetch →
+          // JSONL: peekEvent); they also get the wire text as RAW. It returns null for anything
           // unusual, which is then parsed in full. (A partial reader for CSV was slower than
           // JSON.parse: the output's many small strings cost more to skip than to parse.)
-          const oneLine = ev.data.indexOf('\n') < 0;
-          const obj = ((lite && oneLine && lite(ev.data)) || JSON.parse(ev.data)) as GroupEvent;
+          const oneLine = lite !== undefined && ev.data.indexOf('\n') < 0;
+          const obj = ((oneLine && lite(ev.data)) || JSON.parse(ev.data)) as GroupEvent;
           if (oneLine) Object.defineProperty(obj, RAW, { value: ev.data });
           queue.push(obj);
         } catch {

@@ -57,8 +57,9 @@ function skipValue(text: string, i: number): number {
  * The top-level members of a JSON object text, as [start, end) spans of their values, without
  * parsing them; null if the text is not one well-formed object at this level.
  */
-export function members(text: string, from = 0, to = text.length): Map<string, [number, number]> | null {
-  let i = from;
+function members(text: string): Map<string, [number, number]> | null {
+  const to = text.length;
+  let i = 0;
   const ws = () => {
     while (i < to && isWs(text.charCodeAt(i))) i++;
   };
@@ -71,7 +72,7 @@ export function members(text: string, from = 0, to = text.length): Map<string, [
     if (first && text.charCodeAt(i) === 125) break; // {} (no trailing comma allowed later)
     if (text.charCodeAt(i) !== 34) return null;
     const kEnd = skipString(text, i);
-    if (kEnd < 0 || kEnd > to) return null;
+    if (kEnd < 0) return null;
     const key = text.slice(i + 1, kEnd - 1);
     if (key.includes('\\')) return null;
     i = kEnd;
@@ -80,7 +81,7 @@ export function members(text: string, from = 0, to = text.length): Map<string, [
     i++;
     ws();
     const vEnd = skipValue(text, i);
-    if (vEnd < 0 || vEnd > to) return null;
+    if (vEnd < 0) return null;
     out.set(key, [i, vEnd]);
     i = vEnd;
     ws();
@@ -100,9 +101,9 @@ export function members(text: string, from = 0, to = text.length): Map<string, [
 const parseSpan = (text: string, span: [number, number] | undefined): unknown => (span ? JSON.parse(text.slice(span[0], span[1])) : undefined);
 
 /** type, event_id and run of an event payload; null when anything is off (then use JSON.parse). */
-export function peekEvent(text: string, pre?: Map<string, [number, number]> | null): PeekedEvent | null {
+export function peekEvent(text: string): PeekedEvent | null {
   try {
-    const m = pre ?? members(text);
+    const m = members(text);
     if (!m) return null;
     const type = parseSpan(text, m.get('type'));
     const eventId = parseSpan(text, m.get('event_id'));

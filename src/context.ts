@@ -1,7 +1,7 @@
 // What every command receives: io, clock, the API client factory and the abort signal.
 import type { ApiClient } from './api/client';
 import { TgError, EXIT } from './errors';
-import { redact } from './core/util';
+import { parseSeconds, redact } from './core/util';
 
 export interface Io {
   stdout: NodeJS.WritableStream;
@@ -96,8 +96,5 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
 }
 
 function outageMs(v: string | undefined): number {
-  const n = Number(v);
-  if (v === undefined || v === '') return 600_000;
-  if (!Number.isFinite(n) || n <= 0) throw new TgError('usage', `TG_OUTAGE_GIVE_UP_S must be a positive number of seconds, not "${v}"`, EXIT.USAGE);
-  return n * 1000;
+  return v === undefined || v === '' ? 600_000 : parseSeconds(v, 'TG_OUTAGE_GIVE_UP_S');
 }

@@ -1,7 +1,7 @@
 // `tg status`: counts by status; --wait blocks until the group is inactive.
 import type { Context } from '../context';
-import { EXIT, usageError } from '../errors';
-import { failedCount, sleep } from '../core/util';
+import { EXIT } from '../errors';
+import { failedCount, parseSeconds, sleep } from '../core/util';
 import type { TaskGroup } from '../api/types';
 
 export function formatCounts(g: TaskGroup): string {
@@ -18,10 +18,7 @@ export function exitCodeFor(g: TaskGroup): number {
 }
 
 export function parseTimeout(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw usageError(`--timeout must be a positive number of seconds, not "${v}"`);
-  return n * 1000;
+  return v === undefined ? undefined : parseSeconds(v, '--timeout');
 }
 
 export async function status(opts: { group: string; wait?: boolean; timeout?: string }, ctx: Context): Promise<number> {

@@ -17,7 +17,7 @@ import { RunBudget, parseRate } from '../core/rateBudget';
 import { planBatches, formatDuration } from '../core/plan';
 import { backoffDelay } from '../core/backoff';
 import { hash52 } from '../core/hash';
-import { sleep } from '../core/util';
+import { errnoText, sleep } from '../core/util';
 import { AppendLog, readJsonLines } from '../io/durable';
 import { Progress } from '../io/progress';
 import type { ApiClient } from '../api/client';
@@ -197,6 +197,7 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
   } catch (e) {
     throw usageError(`--rate: ${(e as Error).message}`);
   }
+  const rateText = rate ? `${rate.limit}/${rate.windowMs / 1000}s` : 'off';
   const userMeta = parseKeyValues(o.metadata, '--metadata');
   if (o.input !== '-') {
     let st: fs.Stats;
@@ -204,7 +205,7 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
       st = fs.statSync(path.resolve(ctx.io.cwd, o.input));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw inputError(`${o.input}: cannot read the input (${code === 'ENOENT' ? 'no such file' : code})`, code === 'ENOENT' ? 'Check the path; use - to read stdin.' : undefined);
+      throw inputError(`${o.input}: cannot read the input (${errnoText(code)})`, code === 'ENOENT' ? 'Check the path; use - to read stdin.' : undefined);
     }
     if (st.isDirectory()) throw inputError(`${o.input}: is a directory, not an input file`, 'Pass a .csv, .json or .jsonl file (optionally .gz), or - for stdin.');
   }
@@ -228,7 +229,7 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
         text = fs.readFileSync(path.resolve(ctx.io.cwd, o.spec), 'utf8');
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        throw inputError(`${o.spec}: cannot read the spec (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code})`, 'Pass --spec a TaskSpec JSON file: {"input_schema": …, "output_schema": …}.');
+        throw inputError(`${o.spec}: cannot read the spec (${errnoText(code)})`, 'Pass --spec a TaskSpec JSON file: {"input_schema": …, "output_schema": …}.');
       }
       spec = await loadSpec(o.spec, text, format === 'csv');
       for (const w of spec.warnings) ctx.warn(`tg: warning: ${w}`);
@@ -269,7 +270,7 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
         invalid: v.invalid,
         batches: plan.batches,
         batch_size: batchSize,
-        rate: rate ? `${rate.limit}/${rate.windowMs / 1000}s` : 'off',
+        rate: rateText,
         min_duration_s: Math.round(plan.minDurationMs / 1000),
         processor: o.processor,
         spec: o.spec ?? null,
@@ -381,7 +382,7 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
           (client.rateLimited ? ` (${client.rateLimited} answers were 429)` : ''),
       );
       if (client.rateLimited >= 3)
-        ctx.warn(`tg: hint: the API refused ${client.rateLimited} batches for the rate limit (each was waited out and resent); if another client shares this key, lower --rate (now ${rate ? `${rate.limit}/${rate.windowMs / 1000}s` : 'off'}) to stop the waits.`);
+        ctx.warn(`tg: hint: the API refused ${client.rateLimited} batches for the rate limit (each was waited out and resent); if another client shares this key, lower --rate (now ${rateText}) to stop the waits.`);
       return {
         taskgroup_id: groupId,
         submitted: sender.sentRows,

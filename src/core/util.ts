@@ -1,4 +1,5 @@
 // Small shared helpers without I/O.
+import { usageError } from '../errors';
 
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve, reject) => {
@@ -32,4 +33,14 @@ export const ACTIVE_STATUSES = new Set(['queued', 'running', 'cancelling']);
 /** Runs that ended without a result (exit code 1 when any). */
 export function failedCount(counts: Partial<Record<string, number>>): number {
   return (counts.failed ?? 0) + (counts.cancelled ?? 0);
+}
+
+/** A file error's code in words, for "cannot read" messages. */
+export const errnoText = (code: string | undefined): string => (code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(code));
+
+/** A positive number of seconds (from a flag or variable named `what`) in milliseconds. */
+export function parseSeconds(v: string, what: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw usageError(`${what} must be a positive number of seconds, not "${v}"`);
+  return n * 1000;
 }

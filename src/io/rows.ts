@@ -6,6 +6,7 @@ import zlib from 'node:zlib';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { inputError } from '../errors';
+import { errnoText } from '../core/util';
 
 export type Format = 'csv' | 'json' | 'jsonl';
 
@@ -59,7 +60,7 @@ export async function* textChunks(file: string, onBytes?: (b: Buffer) => void, s
     });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw inputError(`${shown}: cannot read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code})`);
+    throw inputError(`${shown}: cannot read (${errnoText(code)})`);
   }
   const head = await new Promise<Buffer | null>((resolve) => {
     raw.once('readable', () => resolve(raw.read(2) as Buffer | null));

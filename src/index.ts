@@ -12,3 +12,4 @@ export { flatten, csvLine, orderColumns } from './core/flatten';
 export { prepareRow, loadSpec, formatIssue } from './core/spec';
 export { replayJournal } from './commands/submit';
 export { peekEvent } from './core/peek';
+export { mulberry32 } from './emulator/rng';

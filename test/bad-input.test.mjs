@@ -4,7 +4,7 @@
 // TG_PRINT_TABLE=1 prints the table (case → exit code → first line of the message).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { emulator, fixture, groupRuns, runTg, tmp } from './helpers.mjs';
+import { emulator, fixture, groupRuns, inputsInRowOrder, runTg, tmp } from './helpers.mjs';
 
 const bad = (f) => fixture(`bad/${f}`);
 const spec = fixture('company-spec.json');
@@ -117,7 +117,7 @@ test('awkward inputs that must simply work: BOM, CRLF, quoted newlines, non-ASCI
       const r = await runTg(['submit', fixture(`awkward/${f}`), '--spec', spec, '--json', '--base-url', e.url], { cwd: tmp() });
       assert.equal(r.code, 0, `${f}: ${r.stderr}`);
       const runs = await groupRuns(e.url, JSON.parse(r.stdout).taskgroup_id);
-      const got = runs.map((ev) => [Number(ev.run.metadata.tg_key), [ev.input.input.company_name, ev.input.input.company_website]]).sort((a, b) => a[0] - b[0]).map((x) => x[1]);
+      const got = inputsInRowOrder(runs).map((i) => [i.company_name, i.company_website]);
       assert.deepEqual(got, rows, f);
     }
   } finally {

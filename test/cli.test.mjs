@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync, existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runTg, groupRuns, fixture, tmp, makeCsv, assertExactlyOnce, root } from './helpers.mjs';
+import { emulator, runTg, groupRuns, fixture, tmp, makeCsv, assertExactlyOnce, root, inputsInRowOrder } from './helpers.mjs';
 
 test('--help lists every command; --version works', async () => {
   const h = await runTg(['--help']);
@@ -239,8 +239,7 @@ test('inputs: .csv.gz, a JSON array, JSONL and gzipped stdin all give the rows t
     const spec = fixture('company-spec.json');
     const inputsOf = async (r) => {
       assert.equal(r.code, 0, r.stderr);
-      const runs = await groupRuns(e.url, JSON.parse(r.stdout).taskgroup_id);
-      return runs.sort((a, b) => Number(a.run.metadata.tg_key) - Number(b.run.metadata.tg_key)).map((x) => x.input.input);
+      return inputsInRowOrder(await groupRuns(e.url, JSON.parse(r.stdout).taskgroup_id));
     };
     const csv = await inputsOf(await runTg(['submit', fixture('companies.csv'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
     const gz = await inputsOf(await runTg(['submit', fixture('companies.csv.gz'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));

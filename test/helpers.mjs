@@ -77,3 +77,8 @@ export function assertExactlyOnce(runs, n) {
     assert.deepEqual(r.input.input, { name: `Company ${i}`, website: `https://c${i}.example` });
   }
 }
+
+/** The runs' inputs in row order (by tg_key, the row number when no --key is given). */
+export function inputsInRowOrder(runs) {
+  return [...runs].sort((a, b) => Number(a.run.metadata.tg_key) - Number(b.run.metadata.tg_key)).map((x) => x.input.input);
+}

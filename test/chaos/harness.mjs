@@ -8,21 +8,11 @@
 // (kill moments are wall-clock based, so a replay reproduces the faults, not the exact interleaving).
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runTg, groupRuns, tmp, makeCsv } from '../helpers.mjs';
-
-function mulberry32(a) {
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { emulator, runTg, groupRuns, tmp, makeCsv, tg } from '../helpers.mjs';
 
 /** The faults, sizes and kill schedule of a trial, all from its seed. */
 export function plan(seed) {
-  const r = mulberry32(seed);
+  const r = tg.mulberry32(seed); // the emulator's own seeded stream
   const pick = (xs) => xs[Math.floor(r() * xs.length)];
   const on = (p) => r() < p;
   const faults = {

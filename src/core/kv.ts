@@ -10,7 +10,7 @@ export function parseKeyValues(items: string[] | undefined, option: string): Rec
     const v = item.slice(i + 1);
     if (k.length > 16) throw usageError(`${option}: key "${k}" is longer than 16 characters (the API's limit)`);
     if (v.length > 512) throw usageError(`${option}: value of "${k}" is longer than 512 characters (the API's limit)`);
-    if (k === 'tg_key' || k === 'tg_src') throw usageError(`${option}: "${k}" is reserved by tg`);
+    if (k.startsWith('tg_')) throw usageError(`${option}: keys starting with "tg_" are reserved by tg (tg_key, tg_src, tg_kc, tg_sha)`);
     out[k] = v;
   }
   return out;

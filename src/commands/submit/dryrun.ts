@@ -1,0 +1,56 @@
+// --dry-run: the plan, with no request made.
+import fs from 'node:fs';
+import path from 'node:path';
+import { formatDuration, type BatchPlan } from '../../core/plan';
+import { readJournal, replayJournal } from './journal';
+import type { Validation } from './validate';
+import type { Job } from './job';
+
+function journalGroup(job: Job): string | null {
+  if (!fs.existsSync(job.statePath)) return null;
+  try {
+    return replayJournal(readJournal(job.statePath).recs).group ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function printDryRun(job: Job, v: Validation, plan: BatchPlan) {
+  const { ctx, o } = job;
+  const group = o.group ?? journalGroup(job);
+  const out = {
+    dry_run: true,
+    input: job.shown,
+    format: job.format,
+    rows: v.rows,
+    valid: v.valid,
+    invalid: v.invalid,
+    batches: plan.batches,
+    batch_size: job.batchSize,
+    rate: job.rateText,
+    min_duration_s: Math.round(plan.minDurationMs / 1000),
+    processor: job.processor,
+    spec: o.spec ?? null,
+    group,
+    state: job.statePath,
+  };
+  if (ctx.global.json) {
+    ctx.io.stdout.write(JSON.stringify(out) + '\n');
+    return;
+  }
+  const lines = [
+    `dry run: nothing sent`,
+    `input        ${job.shown} (${job.format})`,
+    `rows         ${v.rows} (${v.valid} valid, ${v.invalid} invalid)`,
+    `batches      ${plan.batches} × ≤${job.batchSize} inputs per POST`,
+    `processor    ${job.processor}`,
+    `spec         ${o.spec ?? '(none: auto output)'}`,
+    `rate         ${out.rate}`,
+    `min duration ${formatDuration(plan.minDurationMs)} at the rate limit`,
+    `group        ${group ? `${group} (rows it holds already are not sent again)` : '(a new group)'}`,
+    `state        ${path.relative(ctx.io.cwd, job.statePath).startsWith('..') ? job.statePath : path.relative(ctx.io.cwd, job.statePath)}`,
+  ];
+  if (v.dropped.length) lines.push(`not sent     columns outside input_schema: ${v.dropped.join(', ')}`);
+  ctx.io.stdout.write(lines.join('\n') + '\n');
+  for (const e of v.errors) ctx.warn(`tg: invalid: ${e}`);
+}

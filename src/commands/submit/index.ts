@@ -1,0 +1,71 @@
+// `tg submit`: validate every row, then add the rows the group lacks as runs, exactly once, at the
+// rate limit. The group is the ledger (see ARCHITECTURE.md): the journal is a cache that spares
+// the common resume a listing of the group's runs.
+import path from 'node:path';
+import { setMaxListeners } from 'node:events';
+import { FileSink } from '../../io/output';
+import type { Context } from '../../context';
+import { EXIT } from '../../errors';
+import { runSubmit } from './run';
+import type { SubmitOptions } from './job';
+
+export type { SubmitOptions } from './job';
+export { runSubmit, type SubmitSummary, type SubmitHooks } from './run';
+export { replayJournal } from './journal';
+
+export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
+  if (o.watch && !o.dryRun) return submitAndWatch(o, ctx);
+  const summary = await runSubmit(o, ctx);
+  if (!summary) return EXIT.OK; // dry run printed its plan
+  if (ctx.global.json) {
+    ctx.io.stdout.write(JSON.stringify({ taskgroup_id: summary.taskgroup_id, submitted: summary.submitted, skipped: summary.skipped, rejected: summary.rejected }) + '\n');
+  } else ctx.io.stdout.write(`${summary.taskgroup_id}\n`);
+  return EXIT.OK;
+}
+
+/** `submit --watch`: results are watched while rows are still being sent; one progress display. */
+async function submitAndWatch(o: SubmitOptions, ctx: Context): Promise<number> {
+  const { watch } = await import('../watch');
+  const child = new AbortController();
+  setMaxListeners(0, child.signal);
+  const onAbort = () => child.abort(ctx.signal.reason);
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const wctx: Context = { ...ctx, signal: child.signal };
+  let expected: number | undefined;
+  let sent = 0;
+  let watchP: Promise<number> | null = null;
+  let settle!: (ok: boolean) => void;
+  const submitting = new Promise<boolean>((r) => (settle = r));
+  try {
+    try {
+      await runSubmit(o, ctx, {
+        noProgress: true,
+        onTarget: (group) => {
+          // -o is checked before anything is sent: a file of another group fails here, not after.
+          if (o.output) FileSink.check(path.resolve(ctx.io.cwd, o.output), 'watch', group ?? '(a new group)');
+        },
+        onPlan: (n) => (expected = n),
+        onSent: (n) => (sent = n),
+        onGroup: (id) => {
+          ctx.info(`tg: watching ${id}${o.output ? ` into ${o.output}` : ''} while submitting`);
+          watchP = watch({ group: id, output: o.output, timeout: o.timeout }, wctx, {
+            submitting,
+            expected: () => expected,
+            extra: () => (expected !== undefined && sent < expected ? ` | sent ${sent}/${expected}` : ''),
+          });
+          watchP.catch(() => undefined);
+        },
+      });
+      settle(true);
+    } catch (e) {
+      settle(false);
+      child.abort(e);
+      if (watchP) await (watchP as Promise<number>).catch(() => undefined);
+      throw e;
+    }
+    if (!watchP) return EXIT.OK;
+    return await (watchP as Promise<number>);
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+}

@@ -1,0 +1,63 @@
+// The submit job: everything decided before the first row is read, passed to each stage as one
+// object instead of long parameter lists.
+import type { Context } from '../../context';
+import type { Format } from '../../io/rows';
+import type { LoadedSpec, PrepareConfig } from '../../core/spec';
+
+export interface SubmitOptions {
+  input: string;
+  group?: string;
+  spec?: string;
+  processor: string;
+  unlistedProcessor?: boolean;
+  format?: Format;
+  key?: string;
+  inputColumn?: string;
+  metadata?: string[];
+  batchSize: number;
+  rate: string;
+  state?: string;
+  dryRun?: boolean;
+  skipInvalid?: boolean;
+  onConflict?: string;
+  restart?: boolean;
+  watch?: boolean;
+  output?: string;
+  timeout?: string;
+}
+
+export type ConflictPolicy = 'error' | 'resend' | 'skip';
+
+export interface Job {
+  o: SubmitOptions;
+  ctx: Context;
+  /** The file read: the input's real path, or the stdin spool. */
+  file: string;
+  /** How the input is named in messages: as the user typed it, or <stdin>. */
+  shown: string;
+  format: Format;
+  cfg: PrepareConfig;
+  spec: LoadedSpec | null;
+  specSha: string | null;
+  processor: string;
+  userMeta: Record<string, string>;
+  batchSize: number;
+  rate: { limit: number; windowMs: number } | null;
+  rateText: string;
+  onConflict: ConflictPolicy;
+  /** Source namespace of row-number keys (tg_src): a digest of the real path, or "stdin". */
+  src: string;
+  /** What identifies the input for its default journal: real path, or stdin's content digest. */
+  identity: string;
+  statePath: string;
+  rejectsPath: string;
+}
+
+/** A valid row ready to send. */
+export interface Item {
+  key: string;
+  ident: string;
+  sha: string;
+  input: string | Record<string, unknown>;
+  line: number;
+}

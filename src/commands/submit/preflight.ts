@@ -1,0 +1,56 @@
+// Every check that needs no input row and no request: made before anything is read or sent, so a
+// bad option never costs a run.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Context } from '../../context';
+import { inputError, usageError } from '../../errors';
+import { detectFormat, type Format } from '../../io/rows';
+import { parseKeyValues } from '../../core/kv';
+import { parseRate } from '../../core/rateBudget';
+import { errnoText, parseSeconds } from '../../core/util';
+import { PROCESSORS } from '../../core/processors';
+import type { ConflictPolicy, SubmitOptions } from './job';
+
+export interface Preflight {
+  format: Format;
+  rate: { limit: number; windowMs: number } | null;
+  rateText: string;
+  userMeta: Record<string, string>;
+  batchSize: number;
+  onConflict: ConflictPolicy;
+  timeoutMs?: number;
+}
+
+export function preflight(o: SubmitOptions, ctx: Context): Preflight {
+  if (o.output && !o.watch) throw usageError('-o/--output goes with --watch on submit', 'Add --watch, or use `tg watch <group> -o file` afterwards.');
+  if (o.timeout !== undefined && !o.watch) throw usageError('--timeout goes with --watch on submit', 'Add --watch, or use `tg watch <group> --timeout s` afterwards.');
+  const timeoutMs = o.timeout === undefined ? undefined : parseSeconds(o.timeout, '--timeout');
+  if (!(o.batchSize >= 1 && o.batchSize <= 1000)) throw usageError('--batch-size must be 1 to 1000');
+  let rate: Preflight['rate'];
+  try {
+    rate = parseRate(o.rate);
+  } catch (e) {
+    throw usageError(`--rate: ${(e as Error).message}`);
+  }
+  if (!PROCESSORS.has(o.processor) && !o.unlistedProcessor)
+    throw usageError(`--processor "${o.processor}" is not one the API lists: ${[...PROCESSORS].join(', ')}`, 'Check the spelling; to send a processor tg does not know yet, add --unlisted-processor.');
+  const onConflict = (o.onConflict ?? 'error') as ConflictPolicy;
+  if (!['error', 'resend', 'skip'].includes(onConflict)) throw usageError(`--on-conflict must be error, resend or skip, not "${o.onConflict}"`);
+  if (o.input !== '-') statInput(o.input, ctx);
+  const format = detectFormat(o.input, o.format);
+  const batchSize = rate ? Math.min(o.batchSize, Math.floor(rate.limit)) : o.batchSize;
+  if (batchSize < o.batchSize) ctx.info(`tg: batch size lowered to ${batchSize} to fit the --rate budget`);
+  const rateText = rate ? `${rate.limit}/${rate.windowMs / 1000}s` : 'off';
+  return { format, rate, rateText, userMeta: parseKeyValues(o.metadata, '--metadata'), batchSize, onConflict, timeoutMs };
+}
+
+function statInput(input: string, ctx: Context) {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path.resolve(ctx.io.cwd, input));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw inputError(`${input}: cannot read the input (${errnoText(code)})`, code === 'ENOENT' ? 'Check the path; use - to read stdin.' : undefined);
+  }
+  if (st.isDirectory()) throw inputError(`${input}: is a directory, not an input file`, 'Pass a .csv, .json or .jsonl file (optionally .gz), or - for stdin.');
+}

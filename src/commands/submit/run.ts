@@ -1,0 +1,265 @@
+// The submit pipeline: preflight → input identity → validation → (the group's ledger when the
+// journal cannot vouch for it) → send. Returns null for --dry-run, after printing the plan.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { Context } from '../../context';
+import { ApiError, EXIT, InterruptedError, TgError, inputError } from '../../errors';
+import { spoolStdin } from '../../io/rows';
+import { loadSpec, type LoadedSpec } from '../../core/spec';
+import { planBatches, formatDuration } from '../../core/plan';
+import { keyColumnChange, type Ledger } from '../../core/ledger';
+import { errnoText } from '../../core/util';
+import { acquireLock, type Lock } from '../../io/lock';
+import { AppendLog, writeFileAtomic } from '../../io/durable';
+import { Progress } from '../../io/progress';
+import type { ApiClient } from '../../api/client';
+import { preflight, type Preflight } from './preflight';
+import { apiOrigin, defaultJournalPath, fileIdentity, groupLockPath, stateDir, type InputIdentity } from './identity';
+import { JOURNAL_VERSION, readJournal, replayJournal, type Replay } from './journal';
+import { validatePass, rowErrors, type Validation } from './validate';
+import { listLedger } from './ledger';
+import { Sender, sendPass } from './send';
+import { printDryRun } from './dryrun';
+import type { Job, SubmitOptions } from './job';
+
+export interface SubmitSummary {
+  taskgroup_id: string | null;
+  submitted: number;
+  skipped: number;
+  rejected: number;
+  rows: number;
+  batches: number;
+  state: string | null;
+  elapsed_ms: number;
+  rate_limited: number;
+}
+
+export interface SubmitHooks {
+  onGroup?: (id: string) => void;
+  onPlan?: (validRows: number) => void;
+  onSent?: (rowsSentOrSkipped: number) => void;
+  /** Called before the first request with the target group (null: a new one); may throw. */
+  onTarget?: (group: string | null) => void;
+  noProgress?: boolean;
+}
+
+export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHooks = {}): Promise<SubmitSummary | null> {
+  const pre = preflight(o, ctx);
+  const dir = stateDir(ctx);
+  const tmpDir = ctx.global.emulator ? fs.mkdtempSync(path.join(os.tmpdir(), 'tg-emulator-state-')) : null;
+  let spool: string | null = null;
+  const locks: Lock[] = [];
+  try {
+    if (o.input === '-') spool = await spoolStdin(ctx.io.stdin, tmpDir ?? path.join(dir, 'spool'));
+    const file = spool ?? path.resolve(ctx.io.cwd, o.input);
+    const id = await fileIdentity(file, Boolean(spool));
+    const job = await makeJob(o, ctx, pre, file, id, tmpDir ?? dir);
+    if (o.dryRun) {
+      const v = await validatePass(job, null, false);
+      checkValidation(job, v);
+      printDryRun(job, v, planBatches(v.valid, job.batchSize, job.rate));
+      return null;
+    }
+    locks.push(acquireLock(`${job.statePath}.lock`, `submitting ${job.shown}`, 'Wait for it to finish (or stop it), then rerun the same command: it resumes.'));
+    return await submitLocked(job, hooks, locks);
+  } catch (e) {
+    throw resumeHint(e, o, ctx);
+  } finally {
+    for (const l of locks.reverse()) l.release();
+    if (spool) fs.rmSync(spool, { force: true });
+    if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+  }
+}
+
+async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, file: string, id: InputIdentity, dir: string): Promise<Job> {
+  const shown = o.input === '-' ? '<stdin>' : o.input;
+  const spec = o.spec ? await readSpec(o.spec, ctx, pre.format === 'csv') : null;
+  const statePath = o.state ? path.resolve(ctx.io.cwd, o.state) : defaultJournalPath(dir, id, apiOrigin(ctx), o.group);
+  return {
+    o,
+    ctx,
+    file,
+    shown,
+    format: pre.format,
+    cfg: { format: pre.format, inputColumn: o.inputColumn, keyColumn: o.key, spec },
+    spec,
+    specSha: spec ? createHash('sha256').update(JSON.stringify(spec.spec)).digest('hex') : null,
+    processor: o.processor,
+    userMeta: pre.userMeta,
+    batchSize: pre.batchSize,
+    rate: pre.rate,
+    rateText: pre.rateText,
+    onConflict: pre.onConflict,
+    src: id.src,
+    identity: id.identity,
+    statePath,
+    rejectsPath: `${statePath}.rejects.jsonl`,
+  };
+}
+
+async function readSpec(file: string, ctx: Context, coerce: boolean): Promise<LoadedSpec> {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.resolve(ctx.io.cwd, file), 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw inputError(`${file}: cannot read the spec (${errnoText(code)})`, 'Pass --spec a TaskSpec JSON file: {"input_schema": …, "output_schema": …}.');
+  }
+  const spec = await loadSpec(file, text, coerce);
+  for (const w of spec.warnings) ctx.warn(`tg: warning: ${w}`);
+  return spec;
+}
+
+function checkValidation(job: Job, v: Validation) {
+  if (v.errors.length && !job.o.skipInvalid) throw rowErrors(v.errors, v.invalid, 'invalid row', job.shown, 'Fix the rows, or pass --skip-invalid to send the valid ones and write the rejects to a file.');
+  if (v.rows === 0) throw inputError(`${job.shown}: no data rows${job.format === 'csv' ? ' (a header row at most)' : ' (the input is empty)'}`, 'Nothing to send: check that this is the file you meant.');
+  if (v.valid === 0) throw inputError(`${job.shown}: no valid rows to send (${v.invalid} invalid)`);
+}
+
+/** The rest, holding the journal's lock. */
+async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promise<SubmitSummary> {
+  const { ctx, o } = job;
+  const t0 = ctx.clock.now();
+  if (o.restart) fs.rmSync(job.statePath, { force: true });
+  const replay = openJournal(job);
+  const target = replay.group ?? o.group;
+  if (o.group && replay.group && o.group !== replay.group) throw new TgError('usage', `the journal ${job.statePath} belongs to group ${replay.group}, not ${o.group}`, EXIT.USAGE, 'Pass another --state file for the other group.');
+  hooks.onTarget?.(target ?? null);
+  const client = await ctx.client();
+  let ledger: Ledger | null = null;
+  if (target) {
+    locks.push(acquireLock(groupLockPath(stateDir(ctx), apiOrigin(ctx), target), `adding runs to ${target}`, 'Wait for it to finish, then rerun: tg sends only the rows the group lacks.'));
+    const g = await client.getGroup(target, ctx.signal);
+    const n = g.status.num_task_runs;
+    if (n > 0 && (n !== replay.knownRuns || replay.damaged > 0 || !replay.header)) ledger = await listLedger(job, client, target, n);
+  }
+  let v = await validatePass(job, ledger, Boolean(o.skipInvalid));
+  checkValidation(job, v);
+  if (target && !ledger && !journalMatches(replay, v)) {
+    ledger = await listLedger(job, client, target, replay.knownRuns);
+    v = await validatePass(job, ledger, false);
+  }
+  if (ledger) checkLedger(job, ledger, v);
+  reportPlan(job, v, ledger);
+  const journal = new AppendLog(job.statePath);
+  try {
+    if (!replay.header) journal.append(headerRecord(job));
+    const groupId = target ?? (await createGroup(job, client));
+    if (!replay.group) journal.append({ t: 'group', id: groupId, created: !target });
+    else ctx.info(`tg: resuming ${job.shown} into ${groupId}`);
+    hooks.onPlan?.(v.valid);
+    hooks.onGroup?.(groupId);
+    const sender = new Sender(job, client, journal, groupId, replay.lastSentCursor);
+    await sendWithProgress(job, v, sender, { ledger, replay }, hooks);
+    journal.append({ t: 'done', g: groupId, submitted: sender.sentRows, at: new Date().toISOString() });
+    return summarize(job, v, groupId, sender, client, ctx.clock.now() - t0);
+  } finally {
+    journal.close();
+  }
+}
+
+/**
+ * Read the journal. A damaged one is rebuilt at once: its readable records are kept in a fresh
+ * journal written atomically (the damaged file is kept beside it), and the group is listed,
+ * since the journal no longer accounts for everything the group holds.
+ */
+function openJournal(job: Job): Replay {
+  if (!fs.existsSync(job.statePath)) return replayJournal([]);
+  const { recs, damaged } = readJournal(job.statePath);
+  if (damaged) {
+    const aside = `${job.statePath}.damaged-${Date.now()}`;
+    fs.copyFileSync(job.statePath, aside);
+    writeFileAtomic(job.statePath, recs.map((r) => JSON.stringify(r) + '\n').join(''));
+    job.ctx.warn(`tg: warning: skipped ${damaged} damaged record${damaged === 1 ? '' : 's'} of the journal (the original is kept as ${aside}); the group's runs are listed, so no row is sent twice`);
+  }
+  return replayJournal(recs, damaged);
+}
+
+/** The fast path holds when every chunk the journal recorded is still the same rows. */
+function journalMatches(replay: Replay, v: Validation): boolean {
+  for (const [c, st] of replay.chunks) if (v.chunks[c] !== st.h) return false;
+  return true;
+}
+
+function checkLedger(job: Job, ledger: Ledger, v: Validation) {
+  const other = keyColumnChange(ledger, job.src, job.cfg.keyColumn);
+  if (other !== null) {
+    const was = other === '' ? 'by row number (no --key)' : `by --key ${other}`;
+    throw inputError(`${job.shown} was sent to this group keyed ${was}; now ${job.cfg.keyColumn === undefined ? 'by row number' : `by --key ${job.cfg.keyColumn}`}: nothing was sent`, `Pass the same ${other === '' ? 'options (no --key)' : `--key ${other}`} as before, so rows already in the group are recognised.`);
+  }
+  if (v.conflicts && job.onConflict === 'error') {
+    const lines = [...v.conflictLines, ...(v.conflicts > v.conflictLines.length ? [`… and ${v.conflicts - v.conflictLines.length} more`] : [])];
+    throw inputError(
+      `${lines[0]}\n${lines.slice(1).map((l) => `  ${l}`).join('\n')}${lines.length > 1 ? '\n' : ''}${v.conflicts} row${v.conflicts === 1 ? '' : 's'} of ${job.shown} differ from the runs the group holds for the same key; nothing was sent.`.replace('\n\n', '\n'),
+      'Pass --on-conflict resend to send the changed rows again (new runs; the old ones stay), or --on-conflict skip to send only the new rows.',
+    );
+  }
+}
+
+function reportPlan(job: Job, v: Validation, ledger: Ledger | null) {
+  const { ctx } = job;
+  if (v.dropped.length) ctx.info(`tg: columns not in input_schema are not sent: ${v.dropped.join(', ')}`);
+  if (v.invalid) ctx.warn(`tg: ${v.invalid} invalid rows skipped; see ${path.relative(ctx.io.cwd, job.rejectsPath) || job.rejectsPath}`);
+  if (ledger && (v.present || v.conflicts)) {
+    const conflict = v.conflicts ? `, ${v.conflicts} changed (${job.onConflict === 'resend' ? 'sent again' : 'skipped'})` : '';
+    ctx.info(`tg: the group holds ${v.present} of these ${v.valid} rows already${conflict}; ${v.fresh + (job.onConflict === 'resend' ? v.conflicts : 0)} to send`);
+  }
+}
+
+function headerRecord(job: Job) {
+  const o = job.o;
+  const options = { format: job.format, processor: job.processor, key: o.key ?? null, input_column: o.inputColumn ?? null, metadata: job.userMeta, batch_size: job.batchSize, spec_sha256: job.specSha };
+  return { t: 'header' as const, v: JOURNAL_VERSION, identity: job.identity, src: job.src, origin: apiOrigin(job.ctx), input: o.input === '-' ? '-' : job.file, options, created_at: new Date().toISOString() };
+}
+
+async function createGroup(job: Job, client: ApiClient): Promise<string> {
+  const g = await client.createGroup({ tg_input: path.basename(job.shown).slice(0, 500) }, job.ctx.signal);
+  job.ctx.info(`tg: created group ${g.taskgroup_id}`);
+  return g.taskgroup_id;
+}
+
+async function sendWithProgress(job: Job, v: Validation, sender: Sender, plan: Parameters<typeof sendPass>[2], hooks: SubmitHooks) {
+  const { ctx } = job;
+  const quietCtx = hooks.noProgress ? { ...ctx, global: { ...ctx.global, quiet: true } } : ctx;
+  const budgetPerMin = job.rate ? Math.round((job.rate.limit * 60_000) / job.rate.windowMs) : undefined;
+  const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: v.valid, done: 0, budgetPerMin });
+  const client = await ctx.client();
+  sender.onProgress = () => {
+    const n = sender.sentRows + sender.skippedRows;
+    progress.update(n, client.rateLimited ? ` | 429s ${client.rateLimited}` : '');
+    hooks.onSent?.(n);
+  };
+  try {
+    await sendPass(job, v, plan, sender);
+  } finally {
+    progress.stop();
+  }
+}
+
+function summarize(job: Job, v: Validation, groupId: string, sender: Sender, client: ApiClient, elapsed: number): SubmitSummary {
+  const { ctx } = job;
+  const skipped = sender.skippedRows;
+  ctx.info(
+    `tg: ${groupId}: ${sender.sentRows} rows sent${skipped ? `, ${skipped} already in the group` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''} in ${formatDuration(elapsed)}` +
+      (client.rateLimited ? ` (${client.rateLimited} answers were 429)` : ''),
+  );
+  if (client.rateLimited >= 3)
+    ctx.warn(`tg: hint: the API refused ${client.rateLimited} batches for the rate limit (each was waited out and resent); if another client shares this key, lower --rate (now ${job.rateText}) to stop the waits.`);
+  const batches = planBatches(v.valid, job.batchSize, job.rate).batches;
+  return { taskgroup_id: groupId, submitted: sender.sentRows, skipped, rejected: v.invalid, rows: v.rows, batches, state: job.statePath, elapsed_ms: elapsed, rate_limited: client.rateLimited };
+}
+
+/** Errors after which the same command resumes say so; never "--restart", which sends again. */
+function resumeHint(e: unknown, o: SubmitOptions, ctx: Context): unknown {
+  const again = o.restart ? 'Rerun the command without --restart to resume' : 'Rerun the same command to resume';
+  const stdin = o.input === '-' ? ' (with the same stdin)' : '';
+  if (e instanceof InterruptedError || (ctx.signal.aborted && !(e instanceof TgError && e.exitCode === EXIT.USAGE))) return new InterruptedError(`${again}${stdin}: rows the group holds already are not sent again.`);
+  if (e instanceof TgError && (e.exitCode === EXIT.API || e.exitCode === EXIT.AUTH) && !e.hint?.includes('resume')) {
+    const err = e instanceof ApiError ? e : new TgError(e.code, e.message, e.exitCode, e.hint, e.detail);
+    err.hint = `${e.hint ? e.hint + ' ' : ''}${again}${stdin}: it resumes.`;
+    return err;
+  }
+  return e;
+}

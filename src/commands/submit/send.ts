@@ -1,0 +1,215 @@
+// Pass 2: read the rows again, check each chunk against what pass 1 validated, and send the rows
+// the group lacks — one POST per chunk, each journalled "sending" before and "sent" after.
+import type { ApiClient } from '../../api/client';
+import type { TaskGroupRunResponse } from '../../api/types';
+import { ApiError, EXIT, InterruptedError, NetworkError, TgError, UnknownOutcomeError } from '../../errors';
+import { readRows } from '../../io/rows';
+import type { AppendLog } from '../../io/durable';
+import { RunBudget } from '../../core/rateBudget';
+import { backoffDelay } from '../../core/backoff';
+import { runIdent, type Ledger } from '../../core/ledger';
+import { sleep } from '../../core/util';
+import { cover, type Replay } from './journal';
+import { ChunkHasher, itemOf, type Validation } from './validate';
+import type { Item, Job } from './job';
+
+/** How pass 2 decides what a chunk still needs: the group's ledger, or (fast path) the journal. */
+export interface SendPlan {
+  ledger: Ledger | null;
+  replay: Replay;
+}
+
+/** The input changed between the validation pass and this one: nothing unvalidated is sent. */
+export function inputChanged(job: Job, sent: number) {
+  const what = `${job.shown} changed while tg was sending it`;
+  if (sent === 0) return new TgError('input_changed', `${what}; nothing was sent`, EXIT.USAGE, 'Rerun the command when the file is complete: it validates and sends the rows the group lacks.');
+  return new TgError('input_changed', `${what}: ${sent} rows were sent, the rest were not`, EXIT.API, 'Rerun the same command to continue: it sends only the rows the group lacks.');
+}
+
+/** What a chunk still needs: the offsets to send, and those the group holds already. */
+function decide(job: Job, plan: SendPlan, c: number, digest: string, items: Item[]): { send: number[]; held: number[] } {
+  const all = items.map((_, i) => i);
+  if (plan.ledger) {
+    const ledger = plan.ledger;
+    const send: number[] = [];
+    const held: number[] = [];
+    for (const i of all) {
+      const s = ledger.state(items[i].ident, items[i].sha);
+      if (s === 'present') held.push(i);
+      else if (s === 'new' || job.onConflict === 'resend') send.push(i);
+    }
+    return { send, held };
+  }
+  const st = plan.replay.chunks.get(c);
+  if (!st || st.h !== digest || st.n !== items.length) return { send: all, held: [] };
+  if (st.covered === 'all') return { send: [], held: [] };
+  const covered = st.covered;
+  return { send: all.filter((i) => !covered.has(i)), held: [] };
+}
+
+export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: Sender): Promise<void> {
+  const { rows } = readRows(job.file, job.format, job.shown);
+  const hasher = new ChunkHasher(job.batchSize);
+  let items: Item[] = [];
+  let c = 0;
+  let read = 0;
+  // One POST in flight (the journal stays in chunk order); the next chunk is read meanwhile.
+  let inFlight: Promise<void> | null = null;
+  const flush = async (digest: string | null) => {
+    if (digest === null || digest !== v.chunks[c]) {
+      if (inFlight) await inFlight;
+      throw inputChanged(job, sender.sentRows);
+    }
+    const { send, held } = decide(job, plan, c, digest, items);
+    if (inFlight) await inFlight;
+    if (held.length) sender.hold(c, digest, items.length, held);
+    if (items.length > held.length + send.length) sender.skip(items.length - held.length - send.length);
+    if (send.length) {
+      const p = sender.send(c, digest, items, send);
+      p.catch(() => undefined); // observed by the next await
+      inFlight = p;
+    }
+    c++;
+    items = [];
+  };
+  for await (const row of rows) {
+    if (read === v.valid) break; // rows added after validation wait for the next run
+    const it = itemOf(job, row);
+    if (!it) continue;
+    read++;
+    items.push(it);
+    const d = hasher.add(it);
+    if (d) await flush(d);
+    if (job.ctx.signal.aborted) {
+      if (inFlight) await inFlight;
+      throw new InterruptedError();
+    }
+  }
+  if (items.length) await flush(hasher.close());
+  if (read !== v.valid) {
+    if (inFlight) await inFlight;
+    throw inputChanged(job, sender.sentRows);
+  }
+  if (inFlight) await inFlight;
+}
+
+export class Sender {
+  sentRows = 0;
+  skippedRows = 0;
+  onProgress: () => void = () => undefined;
+  private readonly budget: RunBudget | null;
+  private lastSentCursor: string | null;
+  private readonly specJson: string | null;
+  private readonly metaJson: string;
+  private readonly processorJson: string;
+
+  constructor(
+    private readonly job: Job,
+    private readonly client: ApiClient,
+    private readonly journal: AppendLog,
+    private readonly group: string,
+    lastSentCursor: string | null,
+  ) {
+    this.budget = job.rate ? new RunBudget(job.rate.limit, job.rate.windowMs) : null;
+    this.lastSentCursor = lastSentCursor;
+    this.specJson = job.spec ? JSON.stringify(job.spec.spec) : null;
+    this.metaJson = JSON.stringify(job.userMeta).slice(1, -1);
+    this.processorJson = JSON.stringify(job.processor);
+  }
+
+  skip(n: number) {
+    this.skippedRows += n;
+    this.onProgress();
+  }
+
+  /** Record that the group holds these rows of chunk c already (the journal accounts for them). */
+  hold(c: number, h: string, n: number, offsets: number[]) {
+    this.journal.append({ t: 'held', g: this.group, c, h, n, ...(offsets.length === n ? {} : { offsets }) });
+    this.skippedRows += offsets.length;
+    this.onProgress();
+  }
+
+  private body(items: Item[], offsets: number[]): string {
+    const kc = this.job.cfg.keyColumn !== undefined ? `,"tg_kc":${JSON.stringify(this.job.cfg.keyColumn)}` : '';
+    const src = JSON.stringify(this.job.src);
+    const parts: string[] = [];
+    for (const off of offsets) {
+      const it = items[off];
+      const meta = `{${this.metaJson ? this.metaJson + ',' : ''}"tg_key":${JSON.stringify(it.key)},"tg_src":${src}${kc},"tg_sha":"${it.sha}"}`;
+      parts.push(`{"input":${JSON.stringify(it.input)},"processor":${this.processorJson},"metadata":${meta}}`);
+    }
+    return `{"inputs":[${parts.join(',')}]${this.specJson ? `,"default_task_spec":${this.specJson}` : ''}}`;
+  }
+
+  /** Send these rows of chunk c until every one is known to exist as a run. */
+  async send(c: number, h: string, items: Item[], offsets: number[]): Promise<void> {
+    let attempt = 0;
+    let failingSince = 0;
+    while (offsets.length) {
+      if (this.job.ctx.signal.aborted) throw new InterruptedError();
+      await this.waitBudget(offsets.length);
+      const all = offsets.length === items.length;
+      const scanFrom = this.lastSentCursor;
+      this.journal.append({ t: 'sending', g: this.group, c, h, n: items.length, ...(all ? {} : { offsets }) });
+      const res = this.budget?.reserve(offsets.length, this.job.ctx.clock.now());
+      let answer: TaskGroupRunResponse;
+      try {
+        answer = await this.client.addRuns(this.group, this.body(items, offsets));
+      } catch (e) {
+        failingSince ||= this.job.ctx.clock.now();
+        const stuck = this.job.ctx.clock.now() - failingSince > this.job.ctx.giveUpMs;
+        const unknown = e instanceof UnknownOutcomeError;
+        if (res) {
+          if (unknown) this.budget!.commit(res, this.job.ctx.clock.now());
+          else this.budget!.cancel(res);
+        }
+        if (stuck || !(unknown || (e instanceof ApiError && e.status === 429) || (e instanceof NetworkError && !e.sent))) throw e;
+        const retryAfter = e instanceof ApiError && e.status === 429 ? e.retryAfterMs : undefined;
+        await sleep(retryAfter ?? backoffDelay(attempt++, Math.random, { baseMs: unknown ? 250 : 1000, capMs: 60_000 }), this.job.ctx.signal);
+        if (unknown) offsets = await this.reconcile(c, items, offsets, scanFrom);
+        continue;
+      }
+      if (res) this.budget!.commit(res, this.job.ctx.clock.now());
+      if (!Array.isArray(answer.run_ids) || answer.run_ids.length !== offsets.length) {
+        throw new TgError('bad_response', `add-runs answered ${answer.run_ids?.length ?? 'no'} run ids for ${offsets.length} inputs`, EXIT.API, 'Rerun the same command: it reconciles.');
+      }
+      this.journal.append({ t: 'sent', g: this.group, c, ...(all ? {} : { offsets }), run_ids: answer.run_ids, run_cursor: answer.run_cursor ?? null });
+      if (answer.run_cursor) this.lastSentCursor = answer.run_cursor;
+      this.sentRows += offsets.length;
+      offsets = [];
+    }
+    this.onProgress();
+  }
+
+  private async waitBudget(n: number) {
+    if (!this.budget) return;
+    const wait = this.budget.waitMs(n, this.job.ctx.clock.now());
+    if (wait > 0) await sleep(wait, this.job.ctx.signal);
+  }
+
+  /** After an unknown outcome: list the group's runs after `scanFrom`; return the offsets not found. */
+  async reconcile(c: number, items: Item[], offsets: number[], scanFrom: string | null): Promise<number[]> {
+    if (!offsets.length) return [];
+    const want = new Map<string, number>();
+    for (const off of offsets) want.set(`${items[off].ident}\0${items[off].sha}`, off);
+    const found: number[] = [];
+    const runIds: string[] = [];
+    for await (const ev of this.client.streamRuns(this.group, { lastEventId: scanFrom, signal: this.job.ctx.signal, giveUpMs: this.job.ctx.giveUpMs })) {
+      if (ev.type !== 'task_run.state') continue;
+      const md = ev.run?.metadata as Record<string, unknown> | undefined;
+      const ident = runIdent(md);
+      if (ident === null) continue;
+      const k = `${ident}\0${String(md!.tg_sha)}`;
+      const off = want.get(k);
+      if (off === undefined) continue;
+      want.delete(k);
+      found.push(off);
+      runIds.push(ev.run.run_id);
+    }
+    this.journal.append({ t: 'found', g: this.group, c, offsets: found, run_ids: runIds }); // resolves the pending "sending"
+    if (found.length) this.job.ctx.info(`tg: chunk ${c}: ${found.length} of ${offsets.length} rows already existed after an unknown outcome; ${offsets.length - found.length} to send`);
+    this.skippedRows += found.length;
+    const f = new Set(found);
+    return offsets.filter((x) => !f.has(x));
+  }
+}

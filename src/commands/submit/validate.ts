@@ -1,0 +1,177 @@
+// Pass 1: parse and validate every row; nothing is sent before it ends. Also computes what the
+// send pass will check (a digest per chunk of valid rows) and, given the group's ledger, how many
+// rows the group already holds and which conflict with it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { inputError } from '../../errors';
+import { readRows, type Row } from '../../io/rows';
+import { prepareRow, formatIssue } from '../../core/spec';
+import { hash52 } from '../../core/hash';
+import { rowIdent, rowSha, type Ledger } from '../../core/ledger';
+import type { Item, Job } from './job';
+
+export const MAX_SHOWN_ERRORS = 10;
+
+export interface Validation {
+  rows: number;
+  valid: number;
+  invalid: number;
+  errors: string[];
+  dropped: string[];
+  /** Digest of each chunk of batchSize valid rows (the send pass re-checks them). */
+  chunks: string[];
+  /** With a ledger: rows the group holds already, rows whose content differs, rows to send. */
+  present: number;
+  conflicts: number;
+  conflictLines: string[];
+  fresh: number;
+}
+
+/** A valid row's identity and digest, or null for an invalid one (issues go to `onInvalid`). */
+export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => void): Item | null {
+  const p = prepareRow(row.value, row.index, job.cfg);
+  if (!p.ok) {
+    onInvalid?.(p.issues.map((i) => formatIssue(job.shown, row.line, i, job.format)));
+    return null;
+  }
+  const ident = rowIdent(job.src, job.cfg.keyColumn, p.key);
+  return { key: p.key, ident, sha: rowSha(p.input, job.processor, job.specSha), input: p.input, line: row.line };
+}
+
+/** Chunk digests, fed item by item. */
+export class ChunkHasher {
+  private h = createHash('sha256');
+  private n = 0;
+  readonly digests: string[] = [];
+  constructor(private readonly size: number) {}
+  add(it: Item): string | null {
+    this.h.update(`${it.ident}\0${it.sha}\n`);
+    if (++this.n < this.size) return null;
+    return this.close();
+  }
+  /** Close the current chunk (if any rows) and return its digest. */
+  close(): string | null {
+    if (this.n === 0) return null;
+    const d = this.h.digest('hex').slice(0, 32);
+    this.digests.push(d);
+    this.h = createHash('sha256');
+    this.n = 0;
+    return d;
+  }
+}
+
+/** A CSV's --key and --input-column must be columns of its header (one clear error, not one per row). */
+function checkHeader(job: Job, columns: string[]): void {
+  for (const [opt, col] of [['--key', job.cfg.keyColumn], ['--input-column', job.cfg.inputColumn]] as const) {
+    if (col !== undefined && !columns.includes(col))
+      throw inputError(`${job.shown}:1: the header has no column "${col}" (${opt}); it has: ${columns.map((c) => `"${c}"`).join(', ')}`, `Pass ${opt} one of the header's column names (case matters).`);
+  }
+}
+
+function droppedColumns(job: Job, value: unknown, into: Set<string>) {
+  const props = job.cfg.spec?.inputProps;
+  if (!props || !value || typeof value !== 'object' || Array.isArray(value)) return;
+  for (const k of Object.keys(value)) if (!props.includes(k) && k !== job.cfg.keyColumn) into.add(k);
+}
+
+export async function validatePass(job: Job, ledger: Ledger | null, writeRejects: boolean): Promise<Validation> {
+  const v: Validation = { rows: 0, valid: 0, invalid: 0, errors: [], dropped: [], chunks: [], present: 0, conflicts: 0, conflictLines: [], fresh: 0 };
+  const keyHashes = job.cfg.keyColumn !== undefined ? new Set<number>() : null;
+  const suspects = new Set<string>();
+  const dropped = new Set<string>();
+  const hasher = new ChunkHasher(job.batchSize);
+  const rejects = writeRejects ? new Rejects(job.rejectsPath) : null;
+  const { rows } = readRows(job.file, job.format, job.shown);
+  for await (const row of rows) {
+    v.rows++;
+    if (v.rows === 1) {
+      if (job.format === 'csv') checkHeader(job, Object.keys(row.value as object));
+      droppedColumns(job, row.value, dropped);
+    }
+    const it = itemOf(job, row, (issues) => {
+      v.invalid++;
+      if (v.errors.length < MAX_SHOWN_ERRORS) v.errors.push(issues[0]);
+      rejects?.add(row.line, row.value, issues);
+    });
+    if (rejects) await rejects.drained();
+    if (!it) continue;
+    if (keyHashes) {
+      const h = hash52(it.key);
+      if (keyHashes.has(h)) suspects.add(it.key);
+      else keyHashes.add(h);
+    }
+    v.valid++;
+    hasher.add(it);
+    if (ledger) countAgainst(ledger, job, it, v);
+  }
+  hasher.close();
+  v.chunks = hasher.digests;
+  v.dropped = [...dropped];
+  if (suspects.size) await confirmDuplicates(job, suspects);
+  await rejects?.finish(v.invalid > 0);
+  return v;
+}
+
+function countAgainst(ledger: Ledger, job: Job, it: Item, v: Validation) {
+  const s = ledger.state(it.ident, it.sha);
+  if (s === 'present') v.present++;
+  else if (s === 'new') v.fresh++;
+  else {
+    v.conflicts++;
+    if (v.conflictLines.length < MAX_SHOWN_ERRORS) v.conflictLines.push(`${job.shown}:${it.line}: key "${it.key}": the group holds this row with other content (input, processor or spec changed)`);
+  }
+}
+
+/** Confirm suspected duplicate keys exactly (hash collisions are possible, duplicates are errors). */
+async function confirmDuplicates(job: Job, suspects: Set<string>) {
+  const firstLine = new Map<string, number>();
+  const dupErrors: string[] = [];
+  let dupCount = 0;
+  const again = readRows(job.file, job.format, job.shown);
+  for await (const row of again.rows) {
+    const p = prepareRow(row.value, row.index, job.cfg);
+    if (!p.ok || !suspects.has(p.key)) continue;
+    const f = firstLine.get(p.key);
+    if (f === undefined) firstLine.set(p.key, row.line);
+    else {
+      dupCount++;
+      if (dupErrors.length < MAX_SHOWN_ERRORS) dupErrors.push(`${job.shown}:${row.line}: column "${job.cfg.keyColumn}": duplicate key "${p.key}" (first at line ${f}) (unique)`);
+    }
+  }
+  if (dupCount) throw rowErrors(dupErrors, dupCount, 'duplicate --key value', job.shown, `Every row needs a unique "${job.cfg.keyColumn}"; fix the input or pick another --key column.`);
+}
+
+/** The rejects file of --skip-invalid: written to an exclusive temp file, renamed at the end. */
+class Rejects {
+  private readonly tmp: string;
+  private readonly out: fs.WriteStream;
+  private wait: Promise<void> | null = null;
+  constructor(private readonly file: string) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    this.tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
+    this.out = fs.createWriteStream(this.tmp, { mode: 0o600, flags: 'wx' });
+  }
+  add(line: number, row: unknown, reasons: string[]) {
+    if (!this.out.write(JSON.stringify({ line, reasons, row }) + '\n')) this.wait = new Promise<void>((r) => this.out.once('drain', () => r()));
+  }
+  async drained() {
+    if (this.wait) await this.wait;
+    this.wait = null;
+  }
+  async finish(keep: boolean) {
+    await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    if (keep) fs.renameSync(this.tmp, this.file);
+    else {
+      fs.rmSync(this.tmp, { force: true });
+      fs.rmSync(this.file, { force: true });
+    }
+  }
+}
+
+/** The first error on the first line (file:line: what and why), the rest below, then the count. */
+export function rowErrors(errors: string[], count: number, what: string, shown: string, hint: string) {
+  const more = count > errors.length ? [`… and ${count - errors.length} more`] : [];
+  const lines = [errors[0], ...errors.slice(1).map((e) => `  ${e}`), ...more.map((m) => `  ${m}`), `${count} ${what}${count === 1 ? '' : 's'} in ${shown}; nothing was sent.`];
+  return inputError(lines.join('\n'), hint);
+}

@@ -1,0 +1,244 @@
+// Issue F: the group is the ledger. Every scenario ends with exactly one run per row, counted
+// through the API. Child processes where the process boundary is the point (locks, kills); no
+// wall-clock waits: each step waits for a line on stderr or an emulator counter.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { emulator, runTg, groupRuns, tmp, makeCsv, assertExactlyOnce, BIN } from './helpers.mjs';
+
+const KEY = 'test-key-123456';
+
+/** A child tg whose stderr can be awaited line by line. */
+function startTg(args, { cwd, env = {}, input } = {}) {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, PARALLEL_API_KEY: KEY, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters = [];
+  const check = () => {
+    for (const w of [...waiters]) if (w.re.test(stderr)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+  };
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => ((stderr += d), check()));
+  if (input !== undefined) child.stdin.end(input);
+  else child.stdin.end();
+  const done = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return {
+    child,
+    done,
+    stderrMatch: (re) => new Promise((resolve, reject) => {
+      waiters.push({ re, resolve });
+      check();
+      done.then(() => (re.test(stderr) ? resolve() : reject(new Error(`exited before ${re}: ${stderr}`))));
+    }),
+  };
+}
+
+/** Resolve when pred() holds; polls a condition (never a fixed sleep then assert). */
+async function until(pred, what) {
+  for (let i = 0; i < 6000; i++) {
+    if (await pred()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const env = (d, e) => ({ TG_STATE_DIR: path.join(d, 'state'), PARALLEL_BASE_URL: e.url });
+
+test('two submits of the same file at once: the second stops at once naming the first; one run per row', async () => {
+  const e = await emulator({ rateLimit: null });
+  try {
+    const d = tmp();
+    const f = makeCsv(d, 400);
+    // The first sends 50 rows, then waits a minute for its rate budget: it is surely running.
+    const first = startTg(['submit', f, '--batch-size', '50', '--rate', '50/60s'], { cwd: d, env: env(d, e) });
+    await first.stderrMatch(/created group/);
+    await until(() => e.stats.runsCreated >= 50, 'the first batch');
+    const second = await runTg(['submit', f, '--rate', 'off'], { cwd: d, env: env(d, e) });
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(second.stderr, /^tg: another tg \(pid \d+\) is submitting .*rows\.csv since /m);
+    assert.match(second.stderr, /hint: Wait for it to finish/);
+    console.log(`the second submit: ${second.stderr.split('\n')[0]}`);
+    first.child.kill('SIGINT');
+    assert.equal((await first.done).code, 130);
+    const r = await runTg(['submit', f, '--rate', 'off'], { cwd: d, env: env(d, e) });
+    assert.equal(r.code, 0, r.stderr);
+    const group = r.stdout.trim();
+    assertExactlyOnce(await groupRuns(e.url, group), 400);
+    // A third, after the first finished, sends nothing.
+    const third = await runTg(['submit', f], { cwd: d, env: env(d, e) });
+    assert.equal(third.code, 0, third.stderr);
+    assert.match(third.stderr, /0 rows sent, 400 already in the group/);
+  } finally {
+    await e.close();
+  }
+});
+
+test('two journals into one group at once (--state): the group lock keeps them apart; one run per row', async () => {
+  const e = await emulator({ rateLimit: null });
+  try {
+    const d = tmp();
+    const f = makeCsv(d, 300);
+    const g = (await runTg(['create'], { cwd: d, env: env(d, e) })).stdout.trim();
+    const first = startTg(['submit', f, '--group', g, '--batch-size', '50', '--rate', '50/60s', '--state', 'a.jsonl'], { cwd: d, env: env(d, e) });
+    await until(() => e.stats.runsCreated >= 50, 'the first batch');
+    const second = await runTg(['submit', f, '--group', g, '--state', 'b.jsonl', '--rate', 'off'], { cwd: d, env: env(d, e) });
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(second.stderr, /another tg \(pid \d+\) is adding runs to tgrp_/);
+    first.child.kill('SIGINT');
+    assert.equal((await first.done).code, 130);
+    const again = await runTg(['submit', f, '--group', g, '--state', 'b.jsonl', '--rate', 'off'], { cwd: d, env: env(d, e) });
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /250 rows sent, 50 already in the group/);
+    assertExactlyOnce(await groupRuns(e.url, g), 300);
+  } finally {
+    await e.close();
+  }
+});
+
+test('killed mid-submit, resumed with --group from another directory through a symlink: every row once', async () => {
+  const e = await emulator({ rateLimit: null });
+  try {
+    const d = tmp();
+    const f = makeCsv(d, 500);
+    const p = startTg(['submit', f, '--batch-size', '50', '--rate', '50/1s'], { cwd: d, env: env(d, e) });
+    await p.stderrMatch(/created group (tgrp_\w+)/);
+    await until(() => e.stats.runsCreated >= 100, '100 runs');
+    p.child.kill('SIGKILL');
+    await p.done;
+    const group = /created group (tgrp_\w+)/.exec((await p.done).stderr)[1];
+    const other = path.join(d, 'elsewhere');
+    mkdirSync(other);
+    symlinkSync(f, path.join(other, 'link.csv'));
+    const r = await runTg(['submit', 'link.csv', '--group', group, '--rate', 'off'], { cwd: other, env: env(d, e) });
+    assert.equal(r.code, 0, r.stderr);
+    assertExactlyOnce(await groupRuns(e.url, group), 500);
+  } finally {
+    await e.close();
+  }
+});
+
+test('stdin: an interrupted submit resumes with the same stdin and no --state; a damaged journal is rebuilt from the group', async () => {
+  const e = await emulator({ rateLimit: null });
+  try {
+    const d = tmp();
+    const f = makeCsv(d, 300);
+    const text = readFileSync(f, 'utf8');
+    const p = startTg(['submit', '-', '--format', 'csv', '--batch-size', '50', '--rate', '50/1s'], { cwd: d, env: env(d, e), input: text });
+    await until(() => e.stats.runsCreated >= 100, '100 runs');
+    p.child.kill('SIGINT');
+    const r1 = await p.done;
+    assert.equal(r1.code, 130, r1.stderr);
+    assert.match(r1.stderr, /hint: Rerun the same command to resume \(with the same stdin\)/);
+    assert.doesNotMatch(r1.stderr, /--restart/);
+    const group = /created group (tgrp_\w+)/.exec(r1.stderr)[1];
+    // Damage a middle record of the journal: tg warns, keeps the original, lists the group.
+    const jdir = path.join(d, 'state', 'journals');
+    const journal = path.join(jdir, readdirSync(jdir).find((n) => n.startsWith('stdin-') && n.endsWith('.jsonl')));
+    const lines = readFileSync(journal, 'utf8').split('\n');
+    lines[2] = '{"t":"sent","g":"tgrp_x",garbage';
+    writeFileSync(journal, lines.join('\n'));
+    const r2 = await runTg(['submit', '-', '--format', 'csv', '--rate', 'off'], { cwd: d, env: env(d, e), input: text });
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.equal(r2.stdout.trim(), group, 'the same group');
+    assert.match(r2.stderr, /warning: skipped 1 damaged record of the journal/);
+    assertExactlyOnce(await groupRuns(e.url, group), 300);
+    // An unknown journal version is a clear error, nothing sent.
+    writeFileSync(journal, JSON.stringify({ t: 'header', v: 99 }) + '\n');
+    const before = e.stats.runCreateRequests;
+    const r3 = await runTg(['submit', '-', '--format', 'csv'], { cwd: d, env: env(d, e), input: text });
+    assert.equal(r3.code, 2);
+    assert.match(r3.stderr, /a tg journal of version 99; this tg reads version 2/);
+    assert.equal(e.stats.runCreateRequests, before);
+  } finally {
+    await e.close();
+  }
+});
+
+test('cron recipe: a file that grows every day goes into one group; day 3 crashes and is rerun; every row once', async () => {
+  const e = await emulator({ rateLimit: null });
+  try {
+    const d = tmp();
+    const f = path.join(d, 'leads.csv');
+    writeFileSync(f, 'name,website\n');
+    let group = null;
+    let n = 0;
+    const addDay = (k) => {
+      for (let i = 0; i < k; i++) (n++, appendFileSync(f, `Company ${n},https://c${n}.example\n`));
+    };
+    for (const day of [1, 2, 3, 4]) {
+      addDay(day === 3 ? 400 : 100);
+      const args = ['submit', f, ...(group ? ['--group', group] : []), '-q', '--json', '--batch-size', '50'];
+      if (day === 3) {
+        const p = startTg([...args, '--rate', '50/1s'], { cwd: d, env: env(d, e) });
+        const target = e.stats.runsCreated + 100;
+        await until(() => e.stats.runsCreated >= target, 'day 3 half sent');
+        p.child.kill('SIGKILL');
+        await p.done;
+      }
+      const r = await runTg([...args, '--rate', 'off'], { cwd: d, env: env(d, e) });
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout);
+      group ??= out.taskgroup_id;
+      assert.equal(out.taskgroup_id, group, 'one group for every day');
+      console.log(`day ${day}: ${n} rows in the file, submitted ${out.submitted}, skipped ${out.skipped}`);
+    }
+    assertExactlyOnce(await groupRuns(e.url, group), n);
+  } finally {
+    await e.close();
+  }
+});
+
+test('a changed row is a conflict (exit 2, nothing sent) unless --on-conflict says otherwise', async () => {
+  const e = await emulator({ rateLimit: null });
+  try {
+    const d = tmp();
+    const f = makeCsv(d, 20);
+    const r1 = await runTg(['submit', f, '--rate', 'off'], { cwd: d, env: env(d, e) });
+    assert.equal(r1.code, 0, r1.stderr);
+    const group = r1.stdout.trim();
+    writeFileSync(f, readFileSync(f, 'utf8').replace('Company 7,', 'Company Seven,') + 'Company 21,https://c21.example\n');
+    const before = e.stats.runCreateRequests;
+    const r2 = await runTg(['submit', f], { cwd: d, env: env(d, e) });
+    assert.equal(r2.code, 2, r2.stderr);
+    assert.match(r2.stderr, /^tg: .*rows\.csv:8: key "7": the group holds this row with other content/m);
+    assert.match(r2.stderr, /1 row of .* differ from the runs the group holds for the same key; nothing was sent\./);
+    assert.equal(e.stats.runCreateRequests, before, 'nothing sent');
+    const r3 = await runTg(['submit', f, '--on-conflict', 'skip', '--json'], { cwd: d, env: env(d, e) });
+    assert.equal(r3.code, 0, r3.stderr);
+    assert.equal(JSON.parse(r3.stdout).submitted, 1);
+    const r4 = await runTg(['submit', f, '--on-conflict', 'resend', '--json'], { cwd: d, env: env(d, e) });
+    assert.equal(JSON.parse(r4.stdout).submitted, 1);
+    const runs = await groupRuns(e.url, group);
+    assert.equal(runs.length, 22);
+    assert.deepEqual(runs.filter((x) => x.run.metadata.tg_key === '7').map((x) => x.input.input.name), ['Company 7', 'Company Seven']);
+  } finally {
+    await e.close();
+  }
+});
+
+test('before the first POST: a bad --timeout, an -o of another group, an unknown processor each stop with exit 2 and nothing sent', async () => {
+  const e = await emulator({ rateLimit: null });
+  try {
+    const d = tmp();
+    const f = makeCsv(d, 10);
+    const g1 = (await runTg(['submit', f, '--watch', '-o', 'res.jsonl'], { cwd: d, env: env(d, e) })).stdout;
+    assert.ok(readFileSync(path.join(d, 'res.jsonl'), 'utf8').split('\n').filter(Boolean).length === 10, g1);
+    const f2 = path.join(d, 'other.csv');
+    writeFileSync(f2, 'name,website\nA,https://a.example\n');
+    const before = e.stats.runCreateRequests;
+    for (const [args, re] of [
+      [['submit', f2, '--watch', '--timeout', 'soon'], /--timeout must be a positive number of seconds/],
+      [['submit', f2, '--watch', '-o', 'res.jsonl'], /res\.jsonl holds results of group tgrp_\w+, not \(a new group\)/],
+      [['submit', f2, '--processor', 'turbo'], /--processor "turbo" is not one the API lists/],
+    ]) {
+      const r = await runTg(args, { cwd: d, env: env(d, e) });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+    }
+    assert.equal(e.stats.runCreateRequests, before, 'nothing sent');
+  } finally {
+    await e.close();
+  }
+});

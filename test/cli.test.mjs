@@ -44,9 +44,9 @@ test('submit: invalid rows → exit 2 naming file:line, column and rule; nothing
     const s = await runTg(['submit', f, '--spec', fixture('company-spec.json'), '--skip-invalid', '--json', '--base-url', e.url], { cwd: d });
     assert.equal(s.code, 0, s.stderr);
     assert.deepEqual({ ...JSON.parse(s.stdout), taskgroup_id: 'x' }, { taskgroup_id: 'x', submitted: 1, skipped: 0, rejected: 1 });
-    const rejects = readdirSync(path.join(d, '.tg')).find((x) => x.endsWith('.rejects.jsonl'));
-    assert.equal(JSON.parse(readFileSync(path.join(d, '.tg', rejects), 'utf8')).line, 3);
-    assert.equal(statSync(path.join(d, '.tg', rejects)).mode & 0o777, 0o600);
+    const rejects = path.join(d, '.tg', 'journals', readdirSync(path.join(d, '.tg', 'journals')).find((x) => x.endsWith('.rejects.jsonl')));
+    assert.equal(JSON.parse(readFileSync(rejects, 'utf8')).line, 3);
+    assert.equal(statSync(rejects).mode & 0o777, 0o600);
   } finally {
     await e.close();
   }
@@ -109,20 +109,21 @@ test('submit: 429s are waited out (retry-after honoured), nothing duplicated', a
   }
 });
 
-test('submit: changed input → exit 2 with an explanation; --restart starts over', async () => {
+test('submit: an appended row is sent alone; --restart sends everything again into a new group', async () => {
   const e = await emulator();
   try {
     const d = tmp();
     const f = makeCsv(d, 10);
-    assert.equal((await runTg(['submit', f, '--base-url', e.url], { cwd: d })).code, 0);
+    const r0 = await runTg(['submit', f, '--base-url', e.url], { cwd: d });
+    assert.equal(r0.code, 0);
     writeFileSync(f, readFileSync(f, 'utf8') + 'Company 11,https://c11.example\n');
-    const r = await runTg(['submit', f, '--base-url', e.url], { cwd: d });
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /the input .*rows\.csv changed since the journal/);
-    assert.match(r.stderr, /--restart/);
+    const r = await runTg(['submit', f, '--json', '--base-url', e.url], { cwd: d });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { taskgroup_id: r0.stdout.trim(), submitted: 1, skipped: 10, rejected: 0 });
     const s = await runTg(['submit', f, '--restart', '--json', '--base-url', e.url], { cwd: d });
     assert.equal(s.code, 0, s.stderr);
     assert.equal(JSON.parse(s.stdout).submitted, 11);
+    assert.notEqual(JSON.parse(s.stdout).taskgroup_id, r0.stdout.trim());
   } finally {
     await e.close();
   }

@@ -102,23 +102,53 @@ test('spec errors are clear', async () => {
   );
 });
 
-test('journal replay: sent, pending and partially reconciled batches', () => {
+test('journal replay: sent, pending, held and partially reconciled chunks; the runs it accounts for', () => {
   const r = tg.replayJournal([
-    { t: 'header', nonce: 'n' },
+    { t: 'header', v: 2 },
     { t: 'group', id: 'g' },
-    { t: 'sending', b: 0, first: 0, n: 3 },
-    { t: 'sent', b: 0, run_ids: ['a', 'b', 'c'], run_cursor: null, event_cursor: null },
-    { t: 'sending', b: 1, first: 3, n: 3 },
-    { t: 'sent', b: 1, run_ids: ['d', 'e', 'f'], run_cursor: 'r.3', event_cursor: 'e.2' },
-    { t: 'sending', b: 2, first: 6, n: 3 },
-    { t: 'found', b: 2, offsets: [0], run_ids: ['g'] },
-    { t: 'sending', b: 2, first: 6, n: 3, offsets: [1, 2] },
+    { t: 'sending', g: 'g', c: 0, h: 'h0', n: 3 },
+    { t: 'sent', g: 'g', c: 0, run_ids: ['a', 'b', 'c'], run_cursor: null },
+    { t: 'sending', g: 'g', c: 1, h: 'h1', n: 3 },
+    { t: 'sent', g: 'g', c: 1, run_ids: ['d', 'e', 'f'], run_cursor: 'r.3' },
+    { t: 'sending', g: 'g', c: 2, h: 'h2', n: 3 },
+    { t: 'found', g: 'g', c: 2, offsets: [0], run_ids: ['g'] },
+    { t: 'sending', g: 'g', c: 2, h: 'h2', n: 3, offsets: [1, 2] },
+    { t: 'held', g: 'g', c: 3, h: 'h3', n: 2 },
   ]);
   assert.equal(r.group, 'g');
-  assert.equal(r.batches.get(0).covered, 'all');
-  assert.equal(r.batches.get(2).pending, true);
-  assert.equal(r.batches.get(2).scanFrom, 'r.3');
-  assert.deepEqual([...r.batches.get(2).covered], [0]);
+  assert.equal(r.chunks.get(0).covered, 'all');
+  assert.equal(r.chunks.get(2).pending, true);
+  assert.equal(r.chunks.get(2).scanFrom, 'r.3');
+  assert.deepEqual([...r.chunks.get(2).covered], [0]);
+  assert.equal(r.chunks.get(3).covered, 'all');
+  assert.equal(r.knownRuns, 3 + 3 + 1 + 2);
+  // A chunk recorded again with other rows (the input changed) replaces the old record.
+  const r2 = tg.replayJournal([{ t: 'sending', g: 'g', c: 0, h: 'old', n: 3 }, { t: 'sent', g: 'g', c: 0, run_ids: ['a', 'b', 'c'], run_cursor: null }, { t: 'held', g: 'g', c: 0, h: 'new', n: 4, offsets: [0, 1, 2] }]);
+  assert.equal(r2.group, 'g');
+  assert.equal(r2.knownRuns, 3);
+  assert.deepEqual([...r2.chunks.get(0).covered], [0, 1, 2]);
+});
+
+test('ledger: identities by source or key column; present, new, conflict; a key-column change is seen', () => {
+  const { Ledger, rowIdent, rowSha, keyColumnChange } = tg;
+  const l = new Ledger();
+  const sha = rowSha({ a: 1 }, 'base', null);
+  assert.equal(sha.length, 16);
+  assert.notEqual(sha, rowSha({ a: 1 }, 'core', null), 'the processor is part of the digest');
+  assert.notEqual(sha, rowSha({ a: 1 }, 'base', 'spec'), 'the spec is part of the digest');
+  assert.notEqual(rowSha('1', 'base', null), rowSha(1, 'base', null));
+  l.add({ tg_key: '1', tg_src: 'srcA', tg_sha: sha });
+  l.add({ tg_key: 'x@y', tg_src: 'srcB', tg_kc: 'email', tg_sha: sha });
+  l.add({ other: 'not tg' });
+  assert.equal(l.runs, 3);
+  assert.equal(l.tagged, 2);
+  assert.equal(l.state(rowIdent('srcA', undefined, '1'), sha), 'present');
+  assert.equal(l.state(rowIdent('srcB', undefined, '1'), sha), 'new', 'row numbers are per source');
+  assert.equal(l.state(rowIdent('srcZ', 'email', 'x@y'), sha), 'present', 'an explicit key is shared by every source');
+  assert.equal(l.state(rowIdent('srcA', undefined, '1'), rowSha({ a: 2 }, 'base', null)), 'conflict');
+  assert.equal(keyColumnChange(l, 'srcA', 'email'), '');
+  assert.equal(keyColumnChange(l, 'srcA', undefined), null);
+  assert.equal(keyColumnChange(l, 'srcB', undefined), 'email');
 });
 
 test('peekEvent: type, event_id and run agree with JSON.parse; anything odd → null (caller parses)', () => {

@@ -1,7 +1,7 @@
 // Shared test helpers: the built bundle, the emulator on port 0, child processes of bin/tg.
 import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -21,7 +21,9 @@ export async function emulator(opts = {}) {
 /** Run bin/tg as a child process; resolves {code, signal, stdout, stderr}. `signals`: [[ms, 'SIGINT'], …] sent at those times. */
 export function runTg(args, { cwd, env = {}, input, killAfterMs, signals = [] } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, PARALLEL_API_KEY: 'test-key-123456', NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // State (journals) under <cwd>/.tg unless a test says otherwise: tests never touch ~/.local/state.
+    const stateDir = { TG_STATE_DIR: path.join(cwd ?? process.cwd(), '.tg') };
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, PARALLEL_API_KEY: 'test-key-123456', NO_COLOR: '1', ...stateDir, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -56,6 +58,11 @@ export async function groupRuns(url, group, key = 'test-key-123456', { output = 
 
 export function csvRows(file) {
   return readFileSync(file, 'utf8').trim().split('\n').length - 1;
+}
+
+/** Every file below dir (recursively). */
+export function filesBelow(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? filesBelow(path.join(dir, d.name)) : [path.join(dir, d.name)]));
 }
 
 /** rows.csv in dir: header name,website and n rows "Company i", "https://ci.example". */

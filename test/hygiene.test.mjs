@@ -54,7 +54,7 @@ test('the API key never appears in output, logs, state, journal, results or reje
     for (const p of files) assert.ok(!readFileSync(p, 'latin1').includes(KEY), `${path.relative(d, p)} holds the key`);
     outs.forEach((o, i) => assert.ok(!o.includes(KEY), `output ${i} holds the key`));
     // State files: journals, cursors, rejects are 0600.
-    const state = files.filter((p) => /\.tg\/.*\.json$|\.tg\.json$|\.rejects\.jsonl$/.test(p));
+    const state = files.filter((p) => /\.tg\/.*\.jsonl?$|\.tg\.json$|\.rejects\.jsonl$/.test(p));
     assert.ok(state.length >= 4, state.join(' '));
     for (const p of state) assert.equal(statSync(p).mode & 0o777, 0o600, `${path.relative(d, p)} mode ${(statSync(p).mode & 0o777).toString(8)}`);
   } finally {

@@ -132,10 +132,11 @@ export async function trial(seed, log = () => {}) {
   }
 }
 
-/** The group id, from the submit journal in <dir>/.tg/. */
+/** The group id, from the submit journal in <dir>/.tg/journals/. */
 function journalGroup(d) {
-  const name = readdirSync(path.join(d, '.tg')).find((n) => n.endsWith('.json'));
-  const rec = readFileSync(path.join(d, '.tg', name), 'utf8').split('\n').find((l) => l.includes('"t":"group"'));
+  const dir = path.join(d, '.tg', 'journals');
+  const name = readdirSync(dir).find((n) => n.endsWith('.jsonl'));
+  const rec = readFileSync(path.join(dir, name), 'utf8').split('\n').find((l) => l.includes('"t":"group"'));
   return JSON.parse(rec).id;
 }
 

@@ -11,6 +11,6 @@ export { generateOutput } from './emulator/outputs';
 export { flatten, csvLine, orderColumns } from './core/flatten';
 export { prepareRow, loadSpec, formatIssue } from './core/spec';
 export { replayJournal } from './commands/submit/journal';
-export { Ledger, rowIdent, rowSha, runIdent, keyColumnChange } from './core/ledger';
+export { Ledger, rowIdent, presenceKey, rowSha, runIdent, keyColumnChange } from './core/ledger';
 export { peekEvent } from './core/peek';
 export { mulberry32 } from './emulator/rng';

@@ -130,9 +130,10 @@ test('journal replay: sent, pending, held and partially reconciled chunks; the r
 });
 
 test('ledger: identities by source or key column; present, new, conflict; a key-column change is seen', () => {
-  const { Ledger, rowIdent, rowSha, keyColumnChange } = tg;
+  const { Ledger, rowIdent, presenceKey, rowSha, keyColumnChange } = tg;
   const l = new Ledger();
   const sha = rowSha({ a: 1 }, 'base', null);
+  const sha2 = rowSha({ a: 2 }, 'base', null);
   assert.equal(sha.length, 16);
   assert.notEqual(sha, rowSha({ a: 1 }, 'core', null), 'the processor is part of the digest');
   assert.notEqual(sha, rowSha({ a: 1 }, 'base', 'spec'), 'the spec is part of the digest');
@@ -142,10 +143,13 @@ test('ledger: identities by source or key column; present, new, conflict; a key-
   l.add({ other: 'not tg' });
   assert.equal(l.runs, 3);
   assert.equal(l.tagged, 2);
-  assert.equal(l.state(rowIdent('srcA', undefined, '1'), sha), 'present');
-  assert.equal(l.state(rowIdent('srcB', undefined, '1'), sha), 'new', 'row numbers are per source');
-  assert.equal(l.state(rowIdent('srcZ', 'email', 'x@y'), sha), 'present', 'an explicit key is shared by every source');
-  assert.equal(l.state(rowIdent('srcA', undefined, '1'), rowSha({ a: 2 }, 'base', null)), 'conflict');
+  const st = (src, kc, key, s) => l.state(rowIdent(src, kc, key), presenceKey(kc, key, s));
+  assert.equal(st('srcA', undefined, '1', sha), 'present');
+  assert.equal(st('srcB', undefined, '1', sha), 'present', 'the same row from another source (stdin, a copy)');
+  assert.equal(st('srcB', undefined, '1', sha2), 'new', "another file's row 1");
+  assert.equal(st('srcA', undefined, '1', sha2), 'conflict', 'row 1 of the same source changed');
+  assert.equal(st('srcZ', 'email', 'x@y', sha), 'present', 'an explicit key is shared by every source');
+  assert.equal(st('srcZ', 'email', 'x@y', sha2), 'conflict');
   assert.equal(keyColumnChange(l, 'srcA', 'email'), '');
   assert.equal(keyColumnChange(l, 'srcA', undefined), null);
   assert.equal(keyColumnChange(l, 'srcB', undefined), 'email');

@@ -1,11 +1,10 @@
 // The group is the ledger: which rows a group already holds, by row identity and content digest.
 // Pure: the listing itself is done by the caller (src/commands/submit/ledger.ts).
 //
-// A row's identity is its key in a namespace: with --key, the key column's value (shared by every
-// input sent into the group with that --key column); without, the row number within its source
-// (the input's real path, or "stdin"). Its digest covers exactly what was sent for it: the input,
-// the processor and the task spec. Both travel in each run's metadata (tg_key, tg_src, tg_kc,
-// tg_sha), so any tg, from any directory, can tell which rows a group already has.
+// A row is known by its key — the --key column's value, or its row number — and by a digest of
+// exactly what was sent for it: the input, the processor and the task spec. Both travel in each
+// run's metadata (tg_key, tg_sha; tg_kc names the key column, tg_src the source: a digest of the
+// input's real path, or "stdin"), so any tg, from any directory, can tell which rows a group has.
 import { createHash } from 'node:crypto';
 import { hash52 } from './hash';
 
@@ -25,12 +24,25 @@ export function rowSha(input: unknown, processor: string, specSha: string | null
     .slice(0, 16);
 }
 
-/** The identity of a row: key column + key, or source + row number. */
+/**
+ * The slot of a row: key column + key, or source + row number. Two runs in one slot with other
+ * digests are the same row changed (a conflict).
+ */
 export function rowIdent(src: string, keyColumn: string | undefined, key: string): string {
   return keyColumn !== undefined ? `k\0${keyColumn}\0${key}` : `s\0${src}\0${key}`;
 }
 
-/** The identity of an existing run, from its metadata; null for runs tg did not create. */
+/**
+ * What makes a row "already in the group": its key (the key column's value, or the row number,
+ * whatever source sent it) with the same digest. So the same rows sent once from a file and again
+ * through stdin, a copy or a renamed file are recognised; two different files sent into one group
+ * are not confused, because their rows differ in content.
+ */
+export function presenceKey(keyColumn: string | undefined, key: string, sha: string): string {
+  return keyColumn !== undefined ? `k\0${keyColumn}\0${key}\0${sha}` : `n\0${key}\0${sha}`;
+}
+
+/** The slot of an existing run, from its metadata; null for runs tg did not create. */
 export function runIdent(md: Record<string, unknown> | null | undefined): string | null {
   if (!md || md.tg_key === undefined || md.tg_key === null) return null;
   if (typeof md.tg_kc === 'string' && md.tg_kc !== '') return rowIdent('', md.tg_kc, String(md.tg_key));
@@ -44,14 +56,14 @@ export const shaNum = (sha: string): number => parseInt(sha.slice(0, 13), 16);
 export type RowState = 'new' | 'present' | 'conflict';
 
 /**
- * What a group holds, in bounded memory: 52-bit hashes of identities → 52-bit digests (the
- * latest run wins, so a row resent after a change counts as its new content). A collision
- * of two identities' hashes (about 1 in 10^4 for a million rows) makes a new row look like a
- * conflict, which stops the command before anything is sent — never a silent skip: a row is
- * "present" only if its 52-bit digest matches too.
+ * What a group holds, in bounded memory: 52-bit hashes of presence keys, and of slots → digests.
+ * A collision of two hashes (about 1 in 10^4 for a million rows) can make a new row look like a
+ * conflict, which stops the command before anything is sent; for a row to look present, its key
+ * and digest must both collide (about 1 in 10^15).
  */
 export class Ledger {
-  private readonly rows = new Map<number, number>();
+  private readonly present = new Set<number>();
+  private readonly slots = new Map<number, number>();
   runs = 0;
   tagged = 0;
   duplicates = 0;
@@ -60,29 +72,30 @@ export class Ledger {
 
   add(md: Record<string, unknown> | null | undefined): void {
     this.runs++;
-    const ident = runIdent(md);
-    if (ident === null || !md) return;
+    const slot = runIdent(md);
+    if (slot === null || !md || typeof md.tg_sha !== 'string') return;
     this.tagged++;
-    const h = hash52(ident);
-    const sha = typeof md.tg_sha === 'string' ? shaNum(md.tg_sha) : -1;
-    if (this.rows.get(h) === sha) this.duplicates++; // the same row twice (a resend after a change is not)
-    this.rows.set(h, sha);
+    const kc = typeof md.tg_kc === 'string' && md.tg_kc !== '' ? md.tg_kc : undefined;
+    const p = hash52(presenceKey(kc, String(md.tg_key), md.tg_sha));
+    const sameSlot = this.slots.get(hash52(slot)) === shaNum(md.tg_sha);
+    if (sameSlot && this.present.has(p)) this.duplicates++; // the same row twice (a resend after a change is not)
+    this.present.add(p);
+    this.slots.set(hash52(slot), shaNum(md.tg_sha));
     if (md.tg_src !== undefined) {
       const src = String(md.tg_src);
       let s = this.keyColumnsBySource.get(src);
       if (!s) this.keyColumnsBySource.set(src, (s = new Set()));
-      s.add(typeof md.tg_kc === 'string' ? md.tg_kc : '');
+      s.add(kc ?? '');
     }
   }
 
-  state(ident: string, sha: string): RowState {
-    const have = this.rows.get(hash52(ident));
-    if (have === undefined) return 'new';
-    return have === shaNum(sha) ? 'present' : 'conflict';
+  state(slot: string, presence: string): RowState {
+    if (this.present.has(hash52(presence))) return 'present';
+    return this.slots.has(hash52(slot)) ? 'conflict' : 'new';
   }
 
   get size(): number {
-    return this.rows.size;
+    return this.slots.size;
   }
 }
 

@@ -6,9 +6,11 @@
 //   - the results equal, as sets, a fault-free read of the group (run id, status, output, error).
 // Everything random comes from the trial's seed, printed first, so a failure can be replayed
 // (kill moments are wall-clock based, so a replay reproduces the faults, not the exact interleaving).
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { emulator, runTg, groupRuns, tmp, makeCsv, tg } from '../helpers.mjs';
+
+export const VARIATIONS = ['same', 'group', 'cwd', 'symlink', 'stdin', 'deleted-journal', 'corrupted-journal', 'concurrent'];
 
 /** The faults, sizes and kill schedule of a trial, all from its seed. */
 export function plan(seed) {
@@ -31,6 +33,8 @@ export function plan(seed) {
     rate: faults.rateLimit ? '500/1s' : pick(['off', '1000/1s']),
     together: on(0.5), // submit --watch -o instead of submit, then watch
     killMs: () => 150 + Math.floor(r() * 1350),
+    // How the user reruns submit after each kill (issue F): the group is the ledger, whatever they do.
+    variation: () => pick(VARIATIONS),
   };
 }
 
@@ -67,25 +71,92 @@ async function untilDone(args, opts, p, counts, name, maxKills = 5) {
   }
 }
 
+/** The first group a journal under the state dir records (null before one was created). */
+function groupFromJournals(stateDir) {
+  const dir = path.join(stateDir, 'journals');
+  if (!existsSync(dir)) return null;
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl'))) {
+    const text = readFileSync(path.join(dir, name), 'utf8');
+    const m = /"t":"group","id":"(tgrp_\w+)"/.exec(text) ?? /"g":"(tgrp_\w+)"/.exec(text);
+    if (m) return m[1];
+  }
+  return null;
+}
+
+/**
+ * submit, SIGKILLed at planned moments and rerun each time in a way a user might: the same
+ * command, with --group, from another directory, through a symlink, from stdin, after deleting
+ * or corrupting the journal, or twice at once. Returns the last (unkilled) result.
+ */
+async function submitUntilDone(args, f, d, env, p, counts, variations, maxKills = 5) {
+  const text = readFileSync(f, 'utf8');
+  const other = path.join(d, 'elsewhere');
+  mkdirSync(other, { recursive: true });
+  const link = path.join(other, 'link.csv');
+  if (!existsSync(link)) symlinkSync(f, link);
+  const stateDir = env.TG_STATE_DIR;
+  let v = 'same';
+  for (let k = 0; ; k++) {
+    const group = groupFromJournals(stateDir);
+    const withGroup = group ? ['--group', group] : [];
+    let a = args;
+    let o = { cwd: d, env };
+    if (k > 0) v = p.variation();
+    if (v === 'group') a = [...args, ...withGroup];
+    else if (v === 'cwd') o = { cwd: other, env };
+    else if (v === 'symlink') a = args.map((x) => (x === f ? link : x));
+    else if (v === 'stdin' && group) (a = [...args.map((x) => (x === f ? '-' : x)), '--format', 'csv', ...withGroup]), (o = { ...o, input: text });
+    else if (v === 'deleted-journal' && group) (rmSync(path.join(stateDir, 'journals'), { recursive: true, force: true }), (a = [...args, ...withGroup]));
+    else if (v === 'corrupted-journal') corruptJournal(stateDir, p);
+    if (k > 0) variations[v] = (variations[v] ?? 0) + 1;
+    const kill = k < maxKills ? p.killMs() : undefined;
+    const runs = v === 'concurrent' ? [runTg(a, { ...o, killAfterMs: kill }), runTg(a, o)] : [runTg(a, { ...o, killAfterMs: kill })];
+    const rs = await Promise.all(runs);
+    if (process.env.CHAOS_DEBUG) console.error(`attempt ${k} ${v}: ${a.join(" ")} → ${rs.map((r) => `${r.code ?? r.signal} ${r.stderr.trim().split("\n").at(-1)}`).join(" / ")}`);
+    if (rs.some((r) => r.signal === 'SIGKILL')) counts.submit = (counts.submit ?? 0) + 1;
+    const ok = rs.find((r) => r.signal === null && r.code !== 2);
+    const locked = rs.filter((r) => r.code === 2 && /another tg \(pid/.test(r.stderr));
+    if (locked.length) variations['second one locked out'] = (variations['second one locked out'] ?? 0) + locked.length;
+    if (ok && !rs.some((r) => r.signal === 'SIGKILL')) return ok;
+    const bad = rs.find((r) => r.code === 2 && !/another tg \(pid/.test(r.stderr));
+    if (bad) return bad;
+  }
+}
+
+function corruptJournal(stateDir, p) {
+  const dir = path.join(stateDir, 'journals');
+  if (!existsSync(dir)) return;
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.jsonl'))) {
+    const file = path.join(dir, name);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    if (lines.length < 4) continue;
+    const i = 1 + Math.floor(p.killMs() % (lines.length - 2));
+    lines[i] = lines[i].slice(0, Math.floor(lines[i].length / 2)) + '#garbled';
+    writeFileSync(file, lines.join('\n'));
+  }
+}
+
 export async function trial(seed, log = () => {}) {
   const p = plan(seed);
   const { faults } = p;
   const e = await emulator({ seed, latencyMs: [100, 1500], ...faults });
   const kills = {};
+  const variations = {};
   const problems = [];
   try {
     const d = tmp();
     const f = makeCsv(d, p.rows);
     const base = ['--base-url', e.url];
+    const env = { TG_STATE_DIR: path.join(d, 'state') };
     const submit = ['submit', f, '--batch-size', String(p.batchSize), '--rate', p.rate, '--json', '-q', ...base];
     let group;
     const results = path.join(d, 'results.jsonl');
     if (p.together) {
-      const s = await untilDone([...submit, '--watch', '-o', results], { cwd: d }, p, kills, 'submit --watch');
+      const s = await submitUntilDone([...submit, '--watch', '-o', results], f, d, env, p, kills, variations);
       if (![0, 1].includes(s.code)) problems.push(`submit --watch: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
-      group = journalGroup(d);
+      group = groupFromJournals(env.TG_STATE_DIR);
     } else {
-      const s = await untilDone(submit, { cwd: d }, p, kills, 'submit');
+      const s = await submitUntilDone(submit, f, d, env, p, kills, variations);
       if (s.code !== 0) problems.push(`submit: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
       group = JSON.parse(s.stdout).taskgroup_id;
       const w = await untilDone(['watch', group, '-o', results, '-q', ...base], { cwd: d }, p, kills, 'watch');
@@ -97,6 +168,7 @@ export async function trial(seed, log = () => {}) {
 
     // The reference: the group read with faults off.
     e.setFaults({ errorRate: 0, loseResponses: 0, dropStreamsAfter: 0 });
+    if (!group) throw new Error(`no group: ${JSON.stringify(problems)}`);
     const runs = await groupRuns(e.url, group, undefined, { output: true });
     const keys = runs.map((x) => x.run.metadata?.tg_key);
     if (runs.length !== p.rows) problems.push(`runs: ${runs.length} for ${p.rows} rows`);
@@ -124,7 +196,7 @@ export async function trial(seed, log = () => {}) {
       if (lines.length !== terminal.length || missingLines || extra) problems.push(`${what}: ${lines.length} lines for ${terminal.length} terminal runs (${missingLines} missing or different, ${extra} unexpected)`);
     }
     const failed = terminal.filter((x) => x.run.status !== 'completed').length;
-    const summary = { seed, rows: p.rows, batch: p.batchSize, rate: p.rate, together: p.together, faults: fmtFaults(faults), kills, failed, stats: { ...e.stats }, problems };
+    const summary = { seed, rows: p.rows, batch: p.batchSize, rate: p.rate, together: p.together, faults: fmtFaults(faults), kills, variations, failed, stats: { ...e.stats }, problems };
     log(summary);
     return summary;
   } finally {
@@ -132,13 +204,6 @@ export async function trial(seed, log = () => {}) {
   }
 }
 
-/** The group id, from the submit journal in <dir>/.tg/journals/. */
-function journalGroup(d) {
-  const dir = path.join(d, '.tg', 'journals');
-  const name = readdirSync(dir).find((n) => n.endsWith('.jsonl'));
-  const rec = readFileSync(path.join(dir, name), 'utf8').split('\n').find((l) => l.includes('"t":"group"'));
-  return JSON.parse(rec).id;
-}
 
 export function fmtFaults(f) {
   const parts = [];

@@ -11,6 +11,7 @@ const first = arg('seed', Math.floor(Math.random() * 2 ** 31));
 const started = Date.now();
 const totals = { trials: 0, rows: 0, failedRuns: 0, kills: 0, lost: 0, duplicates: 0, badTrials: 0, posts: 0, lostResponses: 0, errors: 0, drops: 0, r429: 0 };
 const faultsSeen = new Set();
+const variations = {};
 for (let i = 0; i < trials; i++) {
   const seed = (first + i) >>> 0;
   const t0 = Date.now();
@@ -26,17 +27,20 @@ for (let i = 0; i < trials; i++) {
   totals.drops += s.stats.streamsDropped;
   totals.r429 += s.stats.rateLimited;
   for (const f of s.faults.split(', ')) faultsSeen.add(f.split(' ')[0]);
+  for (const [v, n] of Object.entries(s.variations)) variations[v] = (variations[v] ?? 0) + n;
   if (s.problems.length) totals.badTrials++;
   for (const p of s.problems) {
     if (/duplicate/.test(p)) totals.duplicates++;
     if (/without a run|missing/.test(p)) totals.lost++;
   }
   const kills = Object.entries(s.kills).map(([c, n]) => `${c}×${n}`).join(' ') || 'none';
-  console.log(`trial ${i + 1}/${trials} seed ${seed}: ${s.rows} rows, batch ${s.batch}, rate ${s.rate}${s.together ? ', submit --watch' : ''}; faults: ${s.faults}; SIGKILLs: ${kills}; ${s.failed} failed runs; ${((Date.now() - t0) / 1000).toFixed(1)} s → ${s.problems.length ? `FAIL: ${s.problems.join('; ')}` : 'ok'}`);
+  const vars = Object.entries(s.variations).map(([c, n]) => `${c}×${n}`).join(' ') || 'none';
+  console.log(`trial ${i + 1}/${trials} seed ${seed}: ${s.rows} rows, batch ${s.batch}, rate ${s.rate}${s.together ? ', submit --watch' : ''}; faults: ${s.faults}; SIGKILLs: ${kills}; reruns: ${vars}; ${s.failed} failed runs; ${((Date.now() - t0) / 1000).toFixed(1)} s → ${s.problems.length ? `FAIL: ${s.problems.join('; ')}` : 'ok'}`);
 }
 console.log(
   `\nchaos: ${totals.trials} trials (first seed ${first}), ${totals.rows} rows, ${totals.kills} SIGKILLs, ` +
     `faults injected: ${totals.lostResponses} lost add-runs responses, ${totals.errors} 5xx, ${totals.drops} dropped streams, ${totals.r429} 429s, ${totals.failedRuns} failed runs; ` +
+    `reruns varied as: ${Object.entries(variations).map(([c, n]) => `${c}×${n}`).join(', ')}; ` +
     `findings: ${totals.badTrials} trials with a broken invariant (${totals.lost} losses, ${totals.duplicates} duplicates); ${((Date.now() - started) / 60000).toFixed(1)} min`,
 );
 process.exitCode = totals.badTrials ? 1 : 0;

@@ -48,16 +48,16 @@ export async function fileIdentity(file: string, isStdin: boolean): Promise<Inpu
 }
 
 /**
- * The default journal: one per (input, API origin). With --group G, that same journal when it
- * already belongs to G (resuming with the id tg printed); otherwise one for (input, origin, G).
+ * The default journal: one per (input, API origin), which also records the group. With --group G,
+ * that journal unless it already belongs to another group; then one for (input, origin, G).
  */
 export function defaultJournalPath(dir: string, id: InputIdentity, origin: string, group?: string): string {
   const plain = path.join(dir, 'journals', `${id.base}-${sha(`${id.identity}\0${origin}`).slice(0, 12)}.jsonl`);
-  if (!group || !fs.existsSync(plain)) return group ? withGroup(dir, id, origin, group) : plain;
+  if (!group || !fs.existsSync(plain)) return plain;
   try {
     const { recs } = readJournal(plain);
     const g = recs.find((r) => r.t === 'group') as { id: string } | undefined;
-    if (g?.id === group) return plain;
+    if (!g || g.id === group) return plain;
   } catch {
     /* a damaged or foreign journal: use the group's own */
   }

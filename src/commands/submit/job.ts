@@ -56,7 +56,10 @@ export interface Job {
 /** A valid row ready to send. */
 export interface Item {
   key: string;
+  /** The row's slot (source or key column + key): see core/ledger. */
   ident: string;
+  /** Key + digest: a run with it means the group holds this row. */
+  presence: string;
   sha: string;
   input: string | Record<string, unknown>;
   line: number;

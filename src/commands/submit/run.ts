@@ -128,27 +128,26 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
   if (o.group && replay.group && o.group !== replay.group) throw new TgError('usage', `the journal ${job.statePath} belongs to group ${replay.group}, not ${o.group}`, EXIT.USAGE, 'Pass another --state file for the other group.');
   hooks.onTarget?.(target ?? null);
   const client = await ctx.client();
-  let ledger: Ledger | null = null;
-  if (target) {
-    locks.push(acquireLock(groupLockPath(stateDir(ctx), apiOrigin(ctx), target), `adding runs to ${target}`, 'Wait for it to finish, then rerun: tg sends only the rows the group lacks.'));
-    const g = await client.getGroup(target, ctx.signal);
-    const n = g.status.num_task_runs;
-    if (n > 0 && (n !== replay.knownRuns || replay.damaged > 0 || !replay.header)) ledger = await listLedger(job, client, target, n);
-  }
-  let v = await validatePass(job, ledger, Boolean(o.skipInvalid));
-  checkValidation(job, v);
-  if (target && !ledger && !journalMatches(replay, v)) {
-    ledger = await listLedger(job, client, target, replay.knownRuns);
-    v = await validatePass(job, ledger, false);
-  }
-  if (ledger) checkLedger(job, ledger, v);
-  reportPlan(job, v, ledger);
   const journal = new AppendLog(job.statePath);
   try {
     if (!replay.header) journal.append(headerRecord(job));
-    const groupId = target ?? (await createGroup(job, client));
-    if (!replay.group) journal.append({ t: 'group', id: groupId, created: !target });
-    else ctx.info(`tg: resuming ${job.shown} into ${groupId}`);
+    let ledger: Ledger | null = null;
+    if (target) {
+      locks.push(acquireLock(groupLockPath(stateDir(ctx), apiOrigin(ctx), target), `adding runs to ${target}`, 'Wait for it to finish, then rerun: tg sends only the rows the group lacks.'));
+      const n = (await client.getGroup(target, ctx.signal)).status.num_task_runs;
+      if (!replay.group) journal.append({ t: 'group', id: target, created: false }); // known from now on, even if killed
+      if (n > 0 && (n !== replay.knownRuns || replay.damaged > 0 || !replay.header)) ledger = await listLedger(job, client, target, n);
+    }
+    let v = await validatePass(job, ledger, Boolean(o.skipInvalid));
+    checkValidation(job, v);
+    if (target && !ledger && !journalMatches(replay, v)) {
+      ledger = await listLedger(job, client, target, replay.knownRuns);
+      v = await validatePass(job, ledger, false);
+    }
+    if (ledger) checkLedger(job, ledger, v);
+    reportPlan(job, v, ledger);
+    const groupId = target ?? (await createGroup(job, client, journal));
+    if (replay.group) ctx.info(`tg: resuming ${job.shown} into ${groupId}`);
     hooks.onPlan?.(v.valid);
     hooks.onGroup?.(groupId);
     const sender = new Sender(job, client, journal, groupId, replay.lastSentCursor);
@@ -214,8 +213,9 @@ function headerRecord(job: Job) {
   return { t: 'header' as const, v: JOURNAL_VERSION, identity: job.identity, src: job.src, origin: apiOrigin(job.ctx), input: o.input === '-' ? '-' : job.file, options, created_at: new Date().toISOString() };
 }
 
-async function createGroup(job: Job, client: ApiClient): Promise<string> {
+async function createGroup(job: Job, client: ApiClient, journal: AppendLog): Promise<string> {
   const g = await client.createGroup({ tg_input: path.basename(job.shown).slice(0, 500) }, job.ctx.signal);
+  journal.append({ t: 'group', id: g.taskgroup_id, created: true });
   job.ctx.info(`tg: created group ${g.taskgroup_id}`);
   return g.taskgroup_id;
 }

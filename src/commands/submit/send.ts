@@ -34,7 +34,7 @@ function decide(job: Job, plan: SendPlan, c: number, digest: string, items: Item
     const send: number[] = [];
     const held: number[] = [];
     for (const i of all) {
-      const s = ledger.state(items[i].ident, items[i].sha);
+      const s = ledger.state(items[i].ident, items[i].presence);
       if (s === 'present') held.push(i);
       else if (s === 'new' || job.onConflict === 'resend') send.push(i);
     }

@@ -8,7 +8,7 @@ import { inputError } from '../../errors';
 import { readRows, type Row } from '../../io/rows';
 import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
-import { rowIdent, rowSha, type Ledger } from '../../core/ledger';
+import { presenceKey, rowIdent, rowSha, type Ledger } from '../../core/ledger';
 import type { Item, Job } from './job';
 
 export const MAX_SHOWN_ERRORS = 10;
@@ -35,8 +35,8 @@ export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => voi
     onInvalid?.(p.issues.map((i) => formatIssue(job.shown, row.line, i, job.format)));
     return null;
   }
-  const ident = rowIdent(job.src, job.cfg.keyColumn, p.key);
-  return { key: p.key, ident, sha: rowSha(p.input, job.processor, job.specSha), input: p.input, line: row.line };
+  const sha = rowSha(p.input, job.processor, job.specSha);
+  return { key: p.key, ident: rowIdent(job.src, job.cfg.keyColumn, p.key), presence: presenceKey(job.cfg.keyColumn, p.key, sha), sha, input: p.input, line: row.line };
 }
 
 /** Chunk digests, fed item by item. */
@@ -114,7 +114,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
 }
 
 function countAgainst(ledger: Ledger, job: Job, it: Item, v: Validation) {
-  const s = ledger.state(it.ident, it.sha);
+  const s = ledger.state(it.ident, it.presence);
   if (s === 'present') v.present++;
   else if (s === 'new') v.fresh++;
   else {

@@ -242,3 +242,50 @@ test('before the first POST: a bad --timeout, an -o of another group, an unknown
     await e.close();
   }
 });
+
+test('the input changes while sending: only validated rows are sent, the message says how many; the rerun completes', async () => {
+  const e = await emulator({ rateLimit: null });
+  try {
+    const d = tmp();
+    const f = path.join(d, 'rows.csv');
+    const pad = 'x'.repeat(2000); // 2 KB rows: the reader cannot have buffered row 2500 when it changes
+    const rows = (change) => ['name,website', ...Array.from({ length: 3000 }, (_, i) => `Company ${i + 1},https://c${i + 1}.example/${i === 2499 && change ? 'CHANGED' + pad.slice(7) : pad}`)].join('\n') + '\n';
+    writeFileSync(f, rows(false));
+    const p = startTg(['submit', f, '--batch-size', '100', '--rate', '100/200ms'], { cwd: d, env: env(d, e) });
+    await until(() => e.stats.runsCreated >= 100, 'the first chunk');
+    writeFileSync(f, rows(true));
+    const r = await p.done;
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /^tg: .*rows\.csv changed while tg was sending it: 2400 rows were sent, the rest were not\ntg: hint: Rerun the same command to resume: it validates the input again and sends only the rows the group lacks\.\n/m);
+    assert.doesNotMatch(r.stderr, /nothing was sent|--restart/);
+    const group = /created group (tgrp_\w+)/.exec(r.stderr)[1];
+    const again = await runTg(['submit', f, '--rate', 'off', '--json'], { cwd: d, env: env(d, e) });
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout), { taskgroup_id: group, submitted: 600, skipped: 2400, rejected: 0 });
+    const runs = await groupRuns(e.url, group);
+    assert.equal(runs.length, 3000);
+    assert.equal(new Set(runs.map((x) => x.run.metadata.tg_key)).size, 3000);
+    assert.match(runs.find((x) => x.run.metadata.tg_key === '2500').input.input.website, /CHANGED/);
+  } finally {
+    await e.close();
+  }
+});
+
+test('interrupted during --restart: the hint says to rerun without --restart', async () => {
+  const e = await emulator({ rateLimit: null });
+  try {
+    const d = tmp();
+    const f = makeCsv(d, 200);
+    const p = startTg(['submit', f, '--restart', '--batch-size', '50', '--rate', '50/60s'], { cwd: d, env: env(d, e) });
+    await until(() => e.stats.runsCreated >= 50, 'the first chunk');
+    p.child.kill('SIGINT');
+    const r = await p.done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.match(r.stderr, /hint: Rerun the command without --restart to resume/);
+    const again = await runTg(['submit', f, '--rate', 'off', '--json'], { cwd: d, env: env(d, e) });
+    assert.equal(JSON.parse(again.stdout).submitted, 150);
+    assertExactlyOnce(await groupRuns(e.url, JSON.parse(again.stdout).taskgroup_id), 200);
+  } finally {
+    await e.close();
+  }
+});

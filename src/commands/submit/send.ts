@@ -23,7 +23,7 @@ export interface SendPlan {
 export function inputChanged(job: Job, sent: number) {
   const what = `${job.shown} changed while tg was sending it`;
   if (sent === 0) return new TgError('input_changed', `${what}; nothing was sent`, EXIT.USAGE, 'Rerun the command when the file is complete: it validates and sends the rows the group lacks.');
-  return new TgError('input_changed', `${what}: ${sent} rows were sent, the rest were not`, EXIT.API, 'Rerun the same command to continue: it sends only the rows the group lacks.');
+  return new TgError('input_changed', `${what}: ${sent} rows were sent, the rest were not`, EXIT.API, 'Rerun the same command to resume: it validates the input again and sends only the rows the group lacks.');
 }
 
 /** What a chunk still needs: the offsets to send, and those the group holds already. */
@@ -73,7 +73,11 @@ export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: 
     items = [];
   };
   for await (const row of rows) {
-    if (read === v.valid) break; // rows added after validation wait for the next run
+    if (read === v.valid) {
+      // Rows added after validation were not validated: they wait for the next run.
+      if (itemOf(job, row)) job.ctx.warn(`tg: rows were added to ${job.shown} while tg was sending it; they were not sent: rerun the same command to send them`);
+      break;
+    }
     const it = itemOf(job, row);
     if (!it) continue;
     read++;

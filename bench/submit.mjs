@@ -6,7 +6,7 @@
 //   3. tg peak RSS submitting 100k and 1M generated rows.
 // Usage: node bench/submit.mjs [rows=100000] [--skip-1m]
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,8 +37,9 @@ async function csv(n) {
   return f;
 }
 
-function timeTg(args, env = {}) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, BIN, ...args, '--restart'], { cwd: dir, env: { ...process.env, PARALLEL_API_KEY: 'bench', ...env }, encoding: 'utf8' });
+function timeTg(args, env = {}, restart = true) {
+  const argv = ['-f', '%e %M', process.execPath, BIN, ...args, ...(restart ? ['--restart'] : [])];
+  const r = spawnSync('/usr/bin/time', argv, { cwd: dir, env: { ...process.env, PARALLEL_API_KEY: 'bench', TG_STATE_DIR: path.join(dir, 'state'), ...env }, encoding: 'utf8' });
   const [secs, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
   if (r.status !== 0) throw new Error(`tg ${args.join(' ')} failed: ${r.stderr}`);
   return { secs, rssMb: kb / 1024, stdout: r.stdout, stderr: r.stderr };
@@ -57,6 +58,18 @@ const row = (...a) => rows.push(`| ${a.join(' | ')} |`);
   const t = ts[1];
   const tgRate = N / t.secs;
   row(`tg submit, ${N} rows, limit off (median of 3: ${ts.map((x) => x.secs.toFixed(2)).join(', ')} s)`, `${t.secs.toFixed(2)} s`, `${Math.round(tgRate)} rows/s`, '1.00×', `${Math.max(...ts.map((x) => x.rssMb)).toFixed(0)} MB`);
+
+  // Resuming into a full group (issue F): with the journal (no listing), and without it (--group:
+  // the group's runs are listed first). Median of three each; the extra cost is the listing.
+  const group = ts[2].stdout.trim();
+  const med = (xs) => xs.sort((a, b) => a.secs - b.secs)[1];
+  const intact = med([0, 1, 2].map(() => timeTg(['submit', f, '--rate', 'off', '-q', '--base-url', emu.url], {}, false)));
+  const lost = med([0, 1, 2].map(() => {
+    rmSync(path.join(dir, 'state', 'journals'), { recursive: true, force: true });
+    return timeTg(['submit', f, '--group', group, '--rate', 'off', '-q', '--base-url', emu.url], {}, false);
+  }));
+  row(`resume into the full group, journal intact (no listing)`, `${intact.secs.toFixed(2)} s`, '0 rows sent', `${((intact.secs / t.secs) * 100).toFixed(0)}% of a fresh submit`, `${intact.rssMb.toFixed(0)} MB`);
+  row(`resume into the full group, journal lost (--group: lists ${N} runs)`, `${lost.secs.toFixed(2)} s`, '0 rows sent', `listing costs ${(((lost.secs - intact.secs) / t.secs) * 100).toFixed(1)}% of a fresh submit`, `${lost.rssMb.toFixed(0)} MB`);
 
   // seed 002 bash pattern (curl + jq), body corrected to `inputs`
   const items = path.join(dir, 'items.json');

@@ -9,7 +9,7 @@ import { RunBudget } from '../../core/rateBudget';
 import { backoffDelay } from '../../core/backoff';
 import { runIdent, type Ledger } from '../../core/ledger';
 import { sleep } from '../../core/util';
-import { cover, type Replay } from './journal';
+import type { Replay } from './journal';
 import { ChunkHasher, itemOf, type Validation } from './validate';
 import type { Item, Job } from './job';
 

@@ -106,7 +106,7 @@ export function buildProgram(
     .option('--dry-run', 'parse, validate and print the batch plan; send nothing')
     .option('--skip-invalid', 'send valid rows; write rejected rows with reasons to <state>.rejects.jsonl')
     .option('--on-conflict <policy>', 'rows whose key the group holds with other content: error (exit 2, nothing sent), resend, or skip', 'error')
-    .option('--restart', 'forget the journal and send every row again into a new group (or --group): rows are paid again')
+    .option('--restart', 'forget the journal and send every row again into a new group: rows are paid again (never needed to resume)')
     .option('--watch', 'keep going as `tg watch` while and after submitting')
     .option('-o, --output <file>', 'with --watch: results file (JSONL)')
     .option('--timeout <s>', 'with --watch: give up waiting after this many seconds (exit 5)')

@@ -124,7 +124,7 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
   const t0 = ctx.clock.now();
   if (o.restart) fs.rmSync(job.statePath, { force: true });
   const replay = openJournal(job);
-  const target = replay.group ?? o.group;
+  const target = replay.group ?? o.group ?? legacyGroup(job);
   if (o.group && replay.group && o.group !== replay.group) throw new TgError('usage', `the journal ${job.statePath} belongs to group ${replay.group}, not ${o.group}`, EXIT.USAGE, 'Pass another --state file for the other group.');
   hooks.onTarget?.(target ?? null);
   const client = await ctx.client();
@@ -174,6 +174,21 @@ function openJournal(job: Job): Replay {
     job.ctx.warn(`tg: warning: skipped ${damaged} damaged record${damaged === 1 ? '' : 's'} of the journal (the original is kept as ${aside}); the group's runs are listed, so no row is sent twice`);
   }
   return replayJournal(recs, damaged);
+}
+
+/**
+ * tg 0.1 kept its journal in <cwd>/.tg/<name>-<hash>.json. If this input has one there (and no
+ * newer journal), continue into its group: the ledger keeps the rows it holds from being resent.
+ */
+function legacyGroup(job: Job): string | undefined {
+  if (job.o.input === '-' || job.o.state || job.o.restart) return undefined;
+  const abs = path.resolve(job.ctx.io.cwd, job.o.input);
+  const h = createHash('sha256').update(abs + '\0').digest('hex').slice(0, 10);
+  const old = path.join(job.ctx.io.cwd, '.tg', `${path.basename(job.o.input).replace(/[^A-Za-z0-9._-]/g, '_')}-${h}.json`);
+  if (!fs.existsSync(old)) return undefined;
+  const m = /"t":"group","id":"(tgrp_\w+)"/.exec(fs.readFileSync(old, 'utf8'));
+  if (m) job.ctx.info(`tg: found the journal of an older tg for ${job.shown} (${path.relative(job.ctx.io.cwd, old)}): continuing into ${m[1]}`);
+  return m?.[1];
 }
 
 /** The fast path holds when every chunk the journal recorded is still the same rows. */

@@ -132,12 +132,15 @@ test('journal replay: sent, pending, held and partially reconciled chunks; the r
 test('ledger: identities by source or key column; present, new, conflict; a key-column change is seen', () => {
   const { Ledger, rowIdent, presenceKey, rowSha, keyColumnChange } = tg;
   const l = new Ledger();
-  const sha = rowSha({ a: 1 }, 'base', null);
-  const sha2 = rowSha({ a: 2 }, 'base', null);
-  assert.equal(sha.length, 16);
-  assert.notEqual(sha, rowSha({ a: 1 }, 'core', null), 'the processor is part of the digest');
-  assert.notEqual(sha, rowSha({ a: 1 }, 'base', 'spec'), 'the spec is part of the digest');
-  assert.notEqual(rowSha('1', 'base', null), rowSha(1, 'base', null));
+  const j = (x) => JSON.stringify(x);
+  const sha = rowSha(j({ a: 1 }), 'base', null);
+  const sha2 = rowSha(j({ a: 2 }), 'base', null);
+  assert.match(sha, /^[0-9a-f]{16}$/);
+  assert.notEqual(sha, rowSha(j({ a: 1 }), 'core', null), 'the processor is part of the digest');
+  assert.notEqual(sha, rowSha(j({ a: 1 }), 'base', 'spec'), 'the spec is part of the digest');
+  assert.notEqual(rowSha(j('1'), 'base', null), rowSha(j(1), 'base', null));
+  const many = new Set(Array.from({ length: 20000 }, (_, i) => rowSha(j({ n: i }), 'base', null)));
+  assert.equal(many.size, 20000, 'no collisions among 20k similar rows');
   l.add({ tg_key: '1', tg_src: 'srcA', tg_sha: sha });
   l.add({ tg_key: 'x@y', tg_src: 'srcB', tg_kc: 'email', tg_sha: sha });
   l.add({ other: 'not tg' });

@@ -5,8 +5,7 @@
 // exactly what was sent for it: the input, the processor and the task spec. Both travel in each
 // run's metadata (tg_key, tg_sha; tg_kc names the key column, tg_src the source: a digest of the
 // input's real path, or "stdin"), so any tg, from any directory, can tell which rows a group has.
-import { createHash } from 'node:crypto';
-import { hash52 } from './hash';
+import { digest64, hash52 } from './hash';
 
 export interface RunTags {
   tg_key: string;
@@ -15,13 +14,9 @@ export interface RunTags {
   tg_kc?: string;
 }
 
-/** 16 hex digits of sha256 over what is sent for a row: input, processor and the spec's digest. */
-export function rowSha(input: unknown, processor: string, specSha: string | null): string {
-  return createHash('sha256')
-    .update(typeof input === 'string' ? `s${input}` : `o${JSON.stringify(input)}`)
-    .update(`\0${processor}\0${specSha ?? ''}`)
-    .digest('hex')
-    .slice(0, 16);
+/** A 64-bit digest (16 hex digits) of what is sent for a row: its input as JSON text, the processor and the spec's digest. */
+export function rowSha(inputJson: string, processor: string, specSha: string | null): string {
+  return digest64(`${inputJson}\0${processor}\0${specSha ?? ''}`);
 }
 
 /**

@@ -56,11 +56,9 @@ export interface Job {
 /** A valid row ready to send. */
 export interface Item {
   key: string;
-  /** The row's slot (source or key column + key): see core/ledger. */
-  ident: string;
-  /** Key + digest: a run with it means the group holds this row. */
-  presence: string;
-  sha: string;
-  input: string | Record<string, unknown>;
+  /** The row's digest (tg_sha), computed when first needed: see shaOf(). */
+  sha?: string;
+  /** The run input as JSON text (sent as is). */
+  inputJson: string;
   line: number;
 }

@@ -7,10 +7,10 @@ import { readRows } from '../../io/rows';
 import type { AppendLog } from '../../io/durable';
 import { RunBudget } from '../../core/rateBudget';
 import { backoffDelay } from '../../core/backoff';
-import { runIdent, type Ledger } from '../../core/ledger';
+import { rowIdent, runIdent, type Ledger } from '../../core/ledger';
 import { sleep } from '../../core/util';
 import type { Replay } from './journal';
-import { ChunkHasher, itemOf, type Validation } from './validate';
+import { ChunkHasher, itemOf, ledgerState, shaOf, type Validation } from './validate';
 import type { Item, Job } from './job';
 
 /** How pass 2 decides what a chunk still needs: the group's ledger, or (fast path) the journal. */
@@ -34,7 +34,7 @@ function decide(job: Job, plan: SendPlan, c: number, digest: string, items: Item
     const send: number[] = [];
     const held: number[] = [];
     for (const i of all) {
-      const s = ledger.state(items[i].ident, items[i].presence);
+      const s = ledgerState(job, ledger, items[i]);
       if (s === 'present') held.push(i);
       else if (s === 'new' || job.onConflict === 'resend') send.push(i);
     }
@@ -59,7 +59,7 @@ function allCovered(v: Validation, plan: SendPlan): boolean {
 export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: Sender): Promise<void> {
   if (allCovered(v, plan)) return sender.skip(v.valid);
   const { rows } = readRows(job.file, job.format, job.shown);
-  const hasher = new ChunkHasher(job.batchSize);
+  const hasher = new ChunkHasher(job);
   let items: Item[] = [];
   let c = 0;
   let read = 0;
@@ -149,8 +149,8 @@ export class Sender {
     const parts: string[] = [];
     for (const off of offsets) {
       const it = items[off];
-      const meta = `{${this.metaJson ? this.metaJson + ',' : ''}"tg_key":${JSON.stringify(it.key)},"tg_src":${src}${kc},"tg_sha":"${it.sha}"}`;
-      parts.push(`{"input":${JSON.stringify(it.input)},"processor":${this.processorJson},"metadata":${meta}}`);
+      const meta = `{${this.metaJson ? this.metaJson + ',' : ''}"tg_key":${JSON.stringify(it.key)},"tg_src":${src}${kc},"tg_sha":"${shaOf(this.job, it)}"}`;
+      parts.push(`{"input":${it.inputJson},"processor":${this.processorJson},"metadata":${meta}}`);
     }
     return `{"inputs":[${parts.join(',')}]${this.specJson ? `,"default_task_spec":${this.specJson}` : ''}}`;
   }
@@ -205,7 +205,7 @@ export class Sender {
   async reconcile(c: number, items: Item[], offsets: number[], scanFrom: string | null): Promise<number[]> {
     if (!offsets.length) return [];
     const want = new Map<string, number>();
-    for (const off of offsets) want.set(`${items[off].ident}\0${items[off].sha}`, off);
+    for (const off of offsets) want.set(`${rowIdent(this.job.src, this.job.cfg.keyColumn, items[off].key)}\0${shaOf(this.job, items[off])}`, off);
     const found: number[] = [];
     const runIds: string[] = [];
     for await (const ev of this.client.streamRuns(this.group, { lastEventId: scanFrom, signal: this.job.ctx.signal, giveUpMs: this.job.ctx.giveUpMs })) {

@@ -35,28 +35,43 @@ export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => voi
     onInvalid?.(p.issues.map((i) => formatIssue(job.shown, row.line, i, job.format)));
     return null;
   }
-  const sha = rowSha(p.input, job.processor, job.specSha);
-  return { key: p.key, ident: rowIdent(job.src, job.cfg.keyColumn, p.key), presence: presenceKey(job.cfg.keyColumn, p.key, sha), sha, input: p.input, line: row.line };
+  return { key: p.key, inputJson: JSON.stringify(p.input), line: row.line };
 }
 
-/** Chunk digests, fed item by item. */
+/** The row's digest (tg_sha), computed once. */
+export function shaOf(job: Job, it: Item): string {
+  return (it.sha ??= rowSha(it.inputJson, job.processor, job.specSha));
+}
+
+/** What the ledger knows of a row: its state there (see core/ledger). */
+export function ledgerState(job: Job, ledger: Ledger, it: Item) {
+  return ledger.state(rowIdent(job.src, job.cfg.keyColumn, it.key), presenceKey(job.cfg.keyColumn, it.key, shaOf(job, it)));
+}
+
+/**
+ * Chunk digests, fed item by item: sha256 over the job's processor and spec and each row's key and
+ * input, one hash per chunk (not per row). A chunk the journal recorded with the same digest holds
+ * the same rows, sent the same way.
+ */
 export class ChunkHasher {
-  private h = createHash('sha256');
-  private n = 0;
+  private parts: string[] = [];
   readonly digests: string[] = [];
-  constructor(private readonly size: number) {}
+  private readonly prefix: string;
+  constructor(job: Job) {
+    this.prefix = `${job.processor}\0${job.specSha ?? ''}\n`;
+    this.size = job.batchSize;
+  }
+  private readonly size: number;
   add(it: Item): string | null {
-    this.h.update(`${it.ident}\0${it.sha}\n`);
-    if (++this.n < this.size) return null;
-    return this.close();
+    this.parts.push(`${it.key}\0${it.inputJson}\n`);
+    return this.parts.length < this.size ? null : this.close();
   }
   /** Close the current chunk (if any rows) and return its digest. */
   close(): string | null {
-    if (this.n === 0) return null;
-    const d = this.h.digest('hex').slice(0, 32);
+    if (this.parts.length === 0) return null;
+    const d = createHash('sha256').update(this.prefix).update(this.parts.join('')).digest('hex').slice(0, 32);
     this.digests.push(d);
-    this.h = createHash('sha256');
-    this.n = 0;
+    this.parts = [];
     return d;
   }
 }
@@ -80,7 +95,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
   const keyHashes = job.cfg.keyColumn !== undefined ? new Set<number>() : null;
   const suspects = new Set<string>();
   const dropped = new Set<string>();
-  const hasher = new ChunkHasher(job.batchSize);
+  const hasher = new ChunkHasher(job);
   const rejects = writeRejects ? new Rejects(job.rejectsPath) : null;
   const { rows } = readRows(job.file, job.format, job.shown);
   for await (const row of rows) {
@@ -114,7 +129,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
 }
 
 function countAgainst(ledger: Ledger, job: Job, it: Item, v: Validation) {
-  const s = ledger.state(it.ident, it.presence);
+  const s = ledgerState(job, ledger, it);
   if (s === 'present') v.present++;
   else if (s === 'new') v.fresh++;
   else {

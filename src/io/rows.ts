@@ -222,7 +222,11 @@ async function* jsonlRows(file: string, chunks: AsyncIterable<string>): AsyncGen
   }
 }
 
-/** Streams the elements of a top-level JSON array without holding the whole document. */
+/**
+ * Streams the elements of a top-level JSON array without holding the whole document.
+ * (85 lines, over the ~80 guideline on purpose: one character-level state machine whose state —
+ * depth, string, escape, element start — is easier to check in one place than spread over helpers.)
+ */
 async function* jsonArrayRows(file: string, chunks: AsyncIterable<string>): AsyncGenerator<Row> {
   let state: 'start' | 'between' | 'elem' | 'end' = 'start';
   let depth = 0;

@@ -52,6 +52,7 @@ const CASES = [
   ['stdin without --format', ['submit', '-'], 2, /reading stdin needs --format csv\|json\|jsonl/, 'none'],
   ['--batch-size out of range', sub('ok.csv', '--batch-size', '5000'), 2, /^tg: option '--batch-size <n>' argument '5000' is invalid\. --batch-size must be a whole number from 1 to 1000/, 'none'],
   ['--rate not a rate', sub('ok.csv', '--rate', 'fast'), 2, /--rate: not a rate: "fast"/, 'none'],
+  ['a row nested too deeply', ['submit', bad('too-deep.jsonl')], 2, /too-deep\.jsonl:2: the row is nested too deeply to send as JSON \(depth\)/, 'none'],
   ['unknown processor', sub('ok.csv', '--processor', 'turbo9000', '-q'), 2, /^tg: --processor "turbo9000" is not one the API lists/, 'none'],
   ['wrong API key (401)', ['status', 'tgrp_x'], 3, /→ 401: Unauthorized/, 'no-runs', { PARALLEL_API_KEY: 'wrong-key-999999' }],
   ['no API key', ['status', 'tgrp_x'], 2, /no API key: PARALLEL_API_KEY is not set and --api-key was not given/, 'none', { PARALLEL_API_KEY: '' }],

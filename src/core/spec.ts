@@ -184,7 +184,13 @@ export function prepareRow(value: unknown, index: number, cfg: PrepareConfig): P
     else if (!v(input)) for (const e of v.errors ?? []) issues.push(describe(e));
   }
   if (issues.length) return { ok: false, key, issues };
-  const chars = typeof input === 'string' ? input.length : JSON.stringify(input).length;
+  let chars: number;
+  try {
+    chars = typeof input === 'string' ? input.length : JSON.stringify(input).length;
+  } catch (e) {
+    if (e instanceof RangeError) return { ok: false, key, issues: [{ rule: 'depth', message: 'the row is nested too deeply to send as JSON' }] };
+    throw e;
+  }
   const specChars = cfg.spec?.chars ?? 0;
   if (chars + specChars > MAX_SPEC_AND_INPUT_CHARS)
     return { ok: false, key, issues: [{ rule: 'size', message: `the input is ${chars} characters${specChars ? ` and the spec ${specChars}` : ''}; the API allows ${MAX_SPEC_AND_INPUT_CHARS} together` }] };

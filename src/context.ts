@@ -2,6 +2,7 @@
 import type { ApiClient } from './api/client';
 import { TgError, EXIT } from './errors';
 import { parseSeconds, redact } from './core/util';
+import type { GlobalOptions } from './options';
 
 export interface Io {
   stdout: NodeJS.WritableStream;
@@ -16,17 +17,7 @@ export interface Clock {
   now(): number;
 }
 
-export interface GlobalOptions {
-  apiKey?: string;
-  baseUrl?: string;
-  apiVersion?: string;
-  emulator?: boolean;
-  json?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
-  progressInterval?: string;
-  insecureHttp?: boolean;
-}
+export type { GlobalOptions };
 
 export interface Context {
   io: Io;

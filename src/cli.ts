@@ -97,7 +97,7 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
     else if (ac.signal.aborted) err = new InterruptedError();
     else {
       const msg = String((e as Error)?.stack ?? e);
-      err = new TgError('internal', `internal error: ${msg}`, EXIT.API, 'This is a bug in tg; please report it with the command you ran.');
+      err = new TgError('internal', `internal error: ${msg}`, EXIT.API, 'This is a bug in tg; please report it with the command you ran.', undefined, e);
     }
     const safe = (s: string) => redact(s, apiKey);
     io.stderr.write(`tg: ${safe(err.message)}\n`);

@@ -1,6 +1,6 @@
 // Bundles tg with esbuild into one CommonJS file per entry — the form Node's single-executable
-// support needs, and the fastest to start:
-//   dist/tg.cjs  — the CLI (bin/tg): the command table only; commands are imported lazily.
+// support needs, and quick to start (one file to read, no module resolution):
+//   dist/tg.cjs  — the CLI (bin/tg): the command table; each command module is evaluated only when it runs.
 //   dist/lib.cjs — the library (run, the API client, the emulator, the pure core) for tests and embedding.
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
@@ -21,13 +21,3 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/lib.cjs' }),
 ]);
 
-// V8 code cache for dist/tg.cjs, taken by bin/tg itself after a `--help` (so the start-up path
-// is compiled); bin/tg uses it when this node accepts it. TG_NO_TUNE_HEAP: V8 rejects a cache
-// made under other flags, and the cache is read before main() sets its heap flags.
-{
-  const { spawnSync } = await import('node:child_process');
-  const { rmSync } = await import('node:fs');
-  rmSync('dist/tg.cjs.cache', { force: true });
-  const r = spawnSync(process.execPath, ['bin/tg', '--help'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, TG_WRITE_CODE_CACHE: '1', TG_NO_TUNE_HEAP: '1' } });
-  if (r.status !== 0) process.exit(r.status ?? 1);
-}

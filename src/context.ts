@@ -1,7 +1,8 @@
 // What every command receives: io, clock, the API client factory and the abort signal.
 import type { ApiClient } from './api/client';
-import { TgError, EXIT } from './errors';
+import { usageError } from './errors';
 import { parseSeconds, redact } from './core/util';
+import type { GlobalOptions } from './options';
 
 export interface Io {
   stdout: NodeJS.WritableStream;
@@ -16,17 +17,7 @@ export interface Clock {
   now(): number;
 }
 
-export interface GlobalOptions {
-  apiKey?: string;
-  baseUrl?: string;
-  apiVersion?: string;
-  emulator?: boolean;
-  json?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
-  progressInterval?: string;
-  insecureHttp?: boolean;
-}
+export type { GlobalOptions };
 
 export interface Context {
   io: Io;
@@ -71,7 +62,7 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
   async function makeClient(): Promise<ApiClient> {
     const { ApiClient } = await import('./api/client');
     const apiVersion = (global.apiVersion ?? io.env.TG_API_VERSION ?? 'v1') as 'v1' | 'v1beta';
-    if (apiVersion !== 'v1' && apiVersion !== 'v1beta') throw new TgError('usage', `--api-version must be v1 or v1beta, not "${apiVersion}"`, EXIT.USAGE);
+    if (apiVersion !== 'v1' && apiVersion !== 'v1beta') throw usageError(`--api-version must be v1 or v1beta, not "${apiVersion}"`);
     const verbose = global.verbose || io.env.TG_VERBOSE === '1';
     const log = verbose ? (l: string) => say(`tg: http ${l}`) : undefined;
     if (global.emulator) {

@@ -11,19 +11,61 @@ export const EXIT = {
   INTERRUPTED: 130,
 } as const;
 
+/** Every `code` a TgError carries (the `error.code` of `--json` errors): a stable, closed set. */
+export type ErrorCode =
+  // tg itself
+  | 'usage'
+  | 'invalid_input'
+  | 'no_api_key'
+  | 'timeout'
+  | 'interrupted'
+  | 'internal'
+  | 'locked'
+  | 'input_changed'
+  | 'conflict'
+  // the API or the network
+  | 'network'
+  | 'unknown_outcome'
+  | 'bad_response'
+  | 'missing_result'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'invalid_processor'
+  | 'payment_required'
+  | 'not_found'
+  | 'validation'
+  | 'rate_limited'
+  | 'server_error'
+  | 'http_error';
+
 export class TgError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly exitCode: number;
+  /** What to do next. Add to it with withHint()/withResumeHint(), which keep the error as it is. */
   hint?: string;
   readonly detail?: unknown;
-  constructor(code: string, message: string, exitCode: number, hint?: string, detail?: unknown) {
-    super(message);
+  constructor(code: ErrorCode, message: string, exitCode: number, hint?: string, detail?: unknown, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'TgError';
     this.code = code;
     this.exitCode = exitCode;
     this.hint = hint;
     this.detail = detail;
   }
+}
+
+/**
+ * Add `text` to the error's hint and return the same error: its class, code, exit code, detail
+ * and cause are kept (re-wrapping in a new TgError would lose them). `replace` drops the old hint.
+ */
+export function withHint<E extends TgError>(e: E, text: string, mode: 'append' | 'replace' = 'append'): E {
+  e.hint = mode === 'append' && e.hint ? `${e.hint} ${text}` : text;
+  return e;
+}
+
+/** withHint() for "how to resume": added only when the hint does not already say how to resume. */
+export function withResumeHint<E extends TgError>(e: E, text: string): E {
+  return e.hint && /resume/i.test(e.hint) ? e : withHint(e, text);
 }
 
 export const usageError = (message: string, hint?: string) =>
@@ -38,7 +80,7 @@ export class ApiError extends TgError {
   readonly refId?: string;
   readonly retryAfterMs?: number;
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     status: number,
     exitCode: number,
@@ -64,11 +106,9 @@ export class NetworkError extends TgError {
 
 /** A POST that creates runs whose outcome is unknown: it may or may not have been carried out. */
 export class UnknownOutcomeError extends TgError {
-  readonly cause?: unknown;
   constructor(message: string, cause?: unknown) {
-    super('unknown_outcome', message, EXIT.API, 'Rerun the same command: tg reconciles the batch against the group before re-sending.');
+    super('unknown_outcome', message, EXIT.API, 'Rerun the same command: tg reconciles the batch against the group before re-sending.', undefined, cause);
     this.name = 'UnknownOutcomeError';
-    this.cause = cause;
   }
 }
 

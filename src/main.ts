@@ -1,30 +1,38 @@
-// The CLI bundle's entry (bin/tg and the single executable): only the command table; each
-// command, the HTTP client and the emulator load when a command needs them.
-import { setFlagsFromString } from 'node:v8';
+// The CLI bundle's entry (bin/tg and the single executable): the process wiring, and only here
+// (signals, the exit code, process.exit). Everything else is the library's `run(argv, io, signal)`.
 import { run } from './cli';
+import { EXIT, InterruptedError } from './errors';
 
 export { run, VERSION } from './cli';
 
-/** Run as the process: set the exit code; a signal arriving after the command finished exits with that code at once. */
-export function main(argv: string[]): Promise<void> {
-  if (argv[0] !== 'emulator') tuneHeap(); // the emulator holds every run: default heap growth suits it
-  return run(argv).then((code) => {
-    process.exitCode = code;
-    const now = () => process.exit(code);
-    process.on('SIGINT', now);
-    process.on('SIGTERM', now);
-  });
-}
-
 /**
- * Memory: tg streams, so its live heap stays small (under 20 MB submitting 100k rows), but V8
- * grows the heap generously and tiers undici's WebAssembly HTTP parser up to optimised code;
- * together that is ~60 MB of peak RSS tg does not need (183 → 125 MB submitting 100k rows, same
- * speed; see bench/). Both flags are read later (heap growth, WebAssembly compile), before undici
- * loads. TG_NO_TUNE_HEAP=1 leaves V8's defaults.
+ * Run tg as the process. The first SIGINT/SIGTERM aborts the command (it stops cleanly and exits
+ * 130, resumable); a second one exits 130 at once. A signal after the command has finished (while
+ * the process winds down) exits at once with the command's code.
  */
-function tuneHeap() {
-  if (process.env.TG_NO_TUNE_HEAP) return;
-  setFlagsFromString('--liftoff-only');
-  setFlagsFromString('--heap-growing-percent=25');
+export async function main(argv: string[]): Promise<void> {
+  const ac = new AbortController();
+  let finished = false;
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (finished && signals === 0) process.exit(process.exitCode ?? EXIT.OK);
+    if (++signals > 1) {
+      process.stderr.write(`tg: ${sig} again: exiting now\n`);
+      process.exit(EXIT.INTERRUPTED);
+    }
+    ac.abort(new InterruptedError());
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // If the event loop empties while the command is still pending, that is a bug (a promise nobody
+  // will settle): say so and fail instead of exiting 0 silently.
+  const onBeforeExit = () => {
+    process.stderr.write('tg: internal error: the command stopped without finishing\ntg: hint: This is a bug in tg; please report it with the command you ran.\n');
+    process.exit(EXIT.API);
+  };
+  process.on('beforeExit', onBeforeExit);
+  const code = await run(argv, {}, ac.signal);
+  process.off('beforeExit', onBeforeExit);
+  process.exitCode = code;
+  finished = true;
 }

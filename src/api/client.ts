@@ -121,10 +121,6 @@ export class ApiClient {
     });
   }
 
-  async close(): Promise<void> {
-    await this.pool.close().catch(() => undefined);
-  }
-
   destroy(): void {
     this.pool.destroy().catch(() => undefined);
   }
@@ -267,10 +263,6 @@ export class ApiClient {
   // ----- runs -----
   getRun(runId: string, signal?: AbortSignal): Promise<TaskRun> {
     return this.requestJson<TaskRun>('GET', `/v1/tasks/runs/${encodeURIComponent(runId)}`, { signal });
-  }
-
-  getRunInput(runId: string, signal?: AbortSignal): Promise<TaskRunInput> {
-    return this.requestJson<TaskRunInput>('GET', `/v1/tasks/runs/${encodeURIComponent(runId)}/input`, { signal });
   }
 
   /**

@@ -1,5 +1,5 @@
 // `tg completion bash|zsh|fish`: completion scripts generated from the command table.
-import type { Command } from 'commander';
+import type { CommandUnknownOpts as Command } from '@commander-js/extra-typings';
 import type { Context } from '../context';
 import { usageError } from '../errors';
 

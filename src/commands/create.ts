@@ -1,8 +1,9 @@
 // `tg create`: make a task group.
 import type { Context } from '../context';
 import { parseKeyValues } from '../core/kv';
+import type { CreateOptions } from '../options';
 
-export async function create(opts: { metadata?: string[] }, ctx: Context): Promise<number> {
+export async function create(opts: CreateOptions, ctx: Context): Promise<number> {
   const metadata = parseKeyValues(opts.metadata, '--metadata');
   const client = await ctx.client();
   const group = await client.createGroup(Object.keys(metadata).length ? metadata : undefined, ctx.signal);

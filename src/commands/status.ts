@@ -3,6 +3,7 @@ import type { Context } from '../context';
 import { EXIT } from '../errors';
 import { failedCount, parseSeconds, sleep } from '../core/util';
 import type { TaskGroup } from '../api/types';
+import type { StatusOptions } from '../options';
 
 export function formatCounts(g: TaskGroup): string {
   const c = g.status.task_run_status_counts;
@@ -21,7 +22,7 @@ export function parseTimeout(v: string | undefined): number | undefined {
   return v === undefined ? undefined : parseSeconds(v, '--timeout');
 }
 
-export async function status(opts: { group: string; wait?: boolean; timeout?: string }, ctx: Context): Promise<number> {
+export async function status(opts: StatusOptions, ctx: Context): Promise<number> {
   const timeoutMs = parseTimeout(opts.timeout);
   const client = await ctx.client();
   const t0 = ctx.clock.now();

@@ -14,11 +14,6 @@ export function planBatches(rows: number, batchSize: number, rate: { limit: numb
   return { rows, batchSize, batches, minDurationMs };
 }
 
-/** Split [0, rows) into consecutive ranges of at most batchSize. */
-export function* batchRanges(rows: number, batchSize: number): Generator<{ index: number; start: number; end: number }> {
-  for (let i = 0, b = 0; i < rows; i += batchSize, b++) yield { index: b, start: i, end: Math.min(rows, i + batchSize) };
-}
-
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return '?';
   const s = Math.max(0, Math.round(ms / 1000));

@@ -3,11 +3,10 @@
 import type { ValidateFunction, ErrorObject } from 'ajv';
 import { inputError } from '../errors';
 import type { TaskSpec } from '../api/types';
+import { MAX_META_VALUE } from './kv';
 
 export const MAX_SPEC_CHARS = 15_000;
 export const MAX_SPEC_AND_INPUT_CHARS = 25_000;
-export const MAX_META_KEY = 16;
-export const MAX_META_VALUE = 512;
 
 const PARALLEL_UNSUPPORTED = [
   'contains', 'format', 'maxContains', 'maxItems', 'maxLength', 'maxProperties', 'maximum', 'minContains', 'minItems', 'minLength',

@@ -28,7 +28,6 @@ export function redact(text: string, secret: string | undefined): string {
 }
 
 export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
-export const ACTIVE_STATUSES = new Set(['queued', 'running', 'cancelling']);
 
 /** Runs that ended without a result (exit code 1 when any). */
 export function failedCount(counts: Partial<Record<string, number>>): number {

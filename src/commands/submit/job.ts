@@ -3,28 +3,9 @@
 import type { Context } from '../../context';
 import type { Format } from '../../io/rows';
 import type { LoadedSpec, PrepareConfig } from '../../core/spec';
+import type { SubmitOptions } from '../../options';
 
-export interface SubmitOptions {
-  input: string;
-  group?: string;
-  spec?: string;
-  processor: string;
-  unlistedProcessor?: boolean;
-  format?: Format;
-  key?: string;
-  inputColumn?: string;
-  metadata?: string[];
-  batchSize: number;
-  rate: string;
-  state?: string;
-  dryRun?: boolean;
-  skipInvalid?: boolean;
-  onConflict?: string;
-  restart?: boolean;
-  watch?: boolean;
-  output?: string;
-  timeout?: string;
-}
+export type { SubmitOptions } from '../../options';
 
 export type ConflictPolicy = 'error' | 'resend' | 'skip';
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Context } from '../../context';
-import { ApiError, EXIT, InterruptedError, TgError, inputError } from '../../errors';
+import { EXIT, InterruptedError, TgError, inputError, withResumeHint } from '../../errors';
 import { spoolStdin } from '../../io/rows';
 import { loadSpec, type LoadedSpec } from '../../core/spec';
 import { planBatches, formatDuration } from '../../core/plan';
@@ -205,8 +205,10 @@ function checkLedger(job: Job, ledger: Ledger, v: Validation) {
   }
   if (v.conflicts && job.onConflict === 'error') {
     const lines = [...v.conflictLines, ...(v.conflicts > v.conflictLines.length ? [`… and ${v.conflicts - v.conflictLines.length} more`] : [])];
-    throw inputError(
+    throw new TgError(
+      'conflict',
       `${lines[0]}\n${lines.slice(1).map((l) => `  ${l}`).join('\n')}${lines.length > 1 ? '\n' : ''}${v.conflicts} row${v.conflicts === 1 ? '' : 's'} of ${job.shown} differ from the runs the group holds for the same key; nothing was sent.`.replace('\n\n', '\n'),
+      EXIT.USAGE,
       'Pass --on-conflict resend to send the changed rows again (new runs; the old ones stay), or --on-conflict skip to send only the new rows.',
     );
   }
@@ -271,10 +273,6 @@ function resumeHint(e: unknown, o: SubmitOptions, ctx: Context): unknown {
   const again = o.restart ? 'Rerun the command without --restart to resume' : 'Rerun the same command to resume';
   const stdin = o.input === '-' ? ' (with the same stdin)' : '';
   if (e instanceof InterruptedError || (ctx.signal.aborted && !(e instanceof TgError && e.exitCode === EXIT.USAGE))) return new InterruptedError(`${again}${stdin}: rows the group holds already are not sent again.`);
-  if (e instanceof TgError && (e.exitCode === EXIT.API || e.exitCode === EXIT.AUTH) && !e.hint?.includes('resume')) {
-    const err = e instanceof ApiError ? e : new TgError(e.code, e.message, e.exitCode, e.hint, e.detail);
-    err.hint = `${e.hint ? e.hint + ' ' : ''}${again}${stdin}: it resumes.`;
-    return err;
-  }
+  if (e instanceof TgError && (e.exitCode === EXIT.API || e.exitCode === EXIT.AUTH)) return withResumeHint(e, `${again}${stdin}: it resumes.`);
   return e;
 }

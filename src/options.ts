@@ -1,0 +1,160 @@
+// The command-line table: every command's arguments and options, declared once with commander's
+// typed options (@commander-js/extra-typings). The option types each command function receives are
+// derived from these declarations, so renaming or retyping a flag here breaks the build where the
+// option is used. src/cli.ts adds the actions; importing this module has no side effects.
+import { Command, InvalidArgumentError, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
+
+const int = (name: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+  return n;
+};
+const prob = (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1');
+  return n;
+};
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function examples(lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+}
+
+/** The options every command accepts (`tg --json submit …` and `tg submit … --json` alike). */
+export function globalOptions(program: Command, version: string) {
+  return program
+    .description('Batch runner for the Parallel Task Group API: every row exactly once, at the rate limit, resumable.')
+    .version(version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .addOption(new Option('--api-key <key>', 'API key (env PARALLEL_API_KEY)'))
+    .addOption(new Option('--base-url <url>', 'API root (env PARALLEL_BASE_URL)').default(undefined, 'https://api.parallel.ai'))
+    .addOption(new Option('--api-version <v>', 'group path version (env TG_API_VERSION)').choices(['v1', 'v1beta']))
+    .option('--emulator', 'use the built-in emulator in-process (no key, no network)')
+    .option('--json', 'machine-readable JSON on stdout (and errors as JSON on stderr)')
+    .option('-q, --quiet', 'no progress output')
+    .option('--verbose', 'request log on stderr (env TG_VERBOSE=1); the key is never shown')
+    .option('--progress-interval <s>', 'seconds between plain progress lines when stderr is not a terminal', '10')
+    .option('--insecure-http', 'allow plain http:// to a non-loopback --base-url')
+    .addHelpText(
+      'after',
+      examples([
+        'tg submit companies.csv --spec spec.json --watch -o results.jsonl',
+        'tg submit companies.csv --emulator --watch -o results.jsonl   # offline demo',
+        'tg watch tgrp_123 -o results.jsonl',
+        'tg fetch tgrp_123 --format csv --join companies.csv -o enriched.csv',
+      ]) + '\nExit codes: 0 done, 1 some runs failed, 2 bad usage/input, 3 auth refused, 4 API/network error (resumable), 5 timed out (resumable), 130 interrupted (resumable).\n',
+    );
+}
+
+/** Each command's declaration, in the order `tg --help` lists them. */
+export const commands = {
+  create: (program: CommandUnknownOpts) =>
+    program
+      .command('create')
+      .description('Create a task group and print its taskgroup_id.')
+      .option('--metadata <key=value>', 'group metadata (repeatable)', collect)
+      .addHelpText('after', examples(['tg create', 'tg create --metadata project=q3 --json', 'GROUP=$(tg create) && tg submit rows.csv --group "$GROUP"'])),
+
+  submit: (program: CommandUnknownOpts) =>
+    program
+      .command('submit')
+      .description('Validate every row of a CSV/JSON/JSONL file (or stdin) and add the rows as runs, exactly once, at the rate limit. Rerunning the same command resumes.')
+      .argument('<input>', 'input file (.csv, .json, .jsonl, optionally .gz) or - for stdin')
+      .option('--group <id>', 'add to an existing group (default: create one)')
+      .option('--spec <file>', 'TaskSpec JSON (input_schema, output_schema), sent as default_task_spec')
+      .option('--processor <name>', 'processor for every run (lite, base, core, core2x, pro, ultra, ultra2x, ultra4x, ultra8x, each also -fast)', 'base')
+      .option('--unlisted-processor', 'send a --processor name tg does not know yet')
+      .addOption(new Option('--format <fmt>', 'input format (default: by extension; required for stdin)').choices(['csv', 'json', 'jsonl']))
+      .option('--key <column>', 'unique row key column (default: row number)')
+      .option('--input-column <column>', "send this column's text as the input instead of the row object")
+      .option('--metadata <key=value>', 'metadata added to every run (repeatable)', collect)
+      .option('--batch-size <n>', 'inputs per POST (1-1000)', int('--batch-size', 1, 1000), 1000)
+      .option('--rate <n>', 'client-side budget of run creates per minute ("2000", "2000/60s" or "off")', '2000')
+      .option('--state <file>', 'journal that makes a rerun resume (default: in $TG_STATE_DIR, one per input and API)')
+      .option('--dry-run', 'parse, validate and print the batch plan; send nothing')
+      .option('--skip-invalid', 'send valid rows; write rejected rows with reasons to <state>.rejects.jsonl')
+      .addOption(new Option('--on-conflict <policy>', 'rows whose key the group holds with other content: error (exit 2, nothing sent), resend, or skip').choices(['error', 'resend', 'skip']).default('error'))
+      .option('--restart', 'forget the journal and send every row again into a new group: rows are paid again (never needed to resume)')
+      .option('--watch', 'keep going as `tg watch` while and after submitting')
+      .option('-o, --output <file>', 'with --watch: results file (JSONL)')
+      .option('--timeout <s>', 'with --watch: give up waiting after this many seconds (exit 5)')
+      .addHelpText(
+        'after',
+        examples([
+          'tg submit companies.csv --spec company-spec.json',
+          'tg submit companies.csv --spec company-spec.json --watch -o results.jsonl',
+          'cat rows.jsonl | tg submit - --format jsonl --state rows.state.json --json',
+          'tg submit companies.csv --key company_website --dry-run',
+        ]),
+      ),
+
+  watch: (program: CommandUnknownOpts) =>
+    program
+      .command('watch')
+      .description("Stream a group's results: one JSON line per run that finished, exactly once, resumable with -o.")
+      .argument('<group>', 'taskgroup_id')
+      .option('-o, --output <file>', 'results file (JSONL); a rerun resumes from it')
+      .option('--timeout <s>', 'give up after this many seconds (exit 5; the same command resumes)')
+      .option('--follow', 'keep listening for runs added later')
+      .addHelpText('after', examples(['tg watch tgrp_123 -o results.jsonl', 'tg watch tgrp_123 | jq -c .output.content', 'tg watch tgrp_123 -o results.jsonl --timeout 3600'])),
+
+  fetch: (program: CommandUnknownOpts) =>
+    program
+      .command('fetch')
+      .description("Fetch a group's runs with inputs and outputs as JSONL or CSV; --join writes your input rows with output columns.")
+      .argument('[group]', 'taskgroup_id')
+      .option('-o, --output <file>', 'output file; a rerun resumes from it')
+      .addOption(new Option('--format <fmt>', 'output format (default jsonl; with --join, that of the input)').choices(['jsonl', 'csv']))
+      .addOption(new Option('--status <s>', 'only runs with this status').choices(['queued', 'running', 'completed', 'failed', 'cancelled', 'action_required', 'cancelling']))
+      .option('--join <input>', 'write the original input rows, in order, with output columns appended (matched by tg_key)')
+      .option('--key <column>', 'with --join: the --key column used at submit')
+      .option('--run <run_id>', "print one run's result")
+      .addHelpText('after', examples(['tg fetch tgrp_123 -o results.jsonl', 'tg fetch tgrp_123 --format csv -o results.csv', 'tg fetch tgrp_123 --join companies.csv -o enriched.csv', 'tg fetch --run trun_abc'])),
+
+  status: (program: CommandUnknownOpts) =>
+    program
+      .command('status')
+      .description("Print a group's run counts by status; --wait blocks until it is inactive.")
+      .argument('<group>', 'taskgroup_id')
+      .option('--wait', 'wait until the group is inactive')
+      .option('--timeout <s>', 'with --wait: give up after this many seconds (exit 5)')
+      .addHelpText('after', examples(['tg status tgrp_123', 'tg status tgrp_123 --json | jq .task_run_status_counts', 'tg status tgrp_123 --wait --timeout 600'])),
+
+  emulator: (program: CommandUnknownOpts) =>
+    program
+      .command('emulator')
+      .description('Run a local emulator of the Task Group and Task Run API (for demos, tests and your CI).')
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--port <n>', 'port (0 = any free port)', int('--port', 0, 65535), 8787)
+      .option('--api-key <key>', 'require exactly this key (default: any non-empty key)')
+      .option('--rate-limit <n/window>', 'run creates per window per key ("2000/60s", "2500/5s", "off")', '2000/60s')
+      .option('--latency <min..max>', 'simulated run duration, uniform ("200ms..6s")', '1s..5s')
+      .option('--fail-rate <p>', 'share of runs that end failed', prob, 0)
+      .option('--error-rate <p>', 'share of requests answered 500/503', prob, 0)
+      .option('--drop-streams-after <n>', 'cut every SSE connection after n events', int('--drop-streams-after', 1, 1e9))
+      .option('--lose-responses <p>', 'share of add-runs POSTs carried out whose response is lost', prob, 0)
+      .option('--seed <n>', 'make outputs, latencies and faults reproducible', int('--seed', 0, 2 ** 31 - 1))
+      .addHelpText('after', examples(['tg emulator', 'tg emulator --port 0 --latency 200ms..2s --fail-rate 0.05', 'tg emulator --rate-limit 2000/6s --lose-responses 0.2 --seed 7'])),
+
+  completion: (program: CommandUnknownOpts) =>
+    program
+      .command('completion')
+      .description('Print a shell completion script.')
+      .argument('<shell>', 'bash, zsh or fish')
+      .addHelpText('after', examples(['tg completion bash > /etc/bash_completion.d/tg', 'tg completion zsh > "${fpath[1]}/_tg"', 'tg completion fish > ~/.config/fish/completions/tg.fish'])),
+};
+
+/**
+ * The options object commander builds for a declaration above. A flag without a value is `true`
+ * or absent there; it is widened to boolean so that callers other than commander may pass false.
+ */
+type OptionsOf<Declare extends (...a: never[]) => { opts(): object }> = Flags<ReturnType<ReturnType<Declare>['opts']>>;
+type Flags<T> = { [K in keyof T]: Exclude<T[K], undefined> extends true ? boolean : T[K] };
+
+export type GlobalOptions = OptionsOf<typeof globalOptions>;
+export type CreateOptions = OptionsOf<typeof commands.create>;
+export type SubmitOptions = OptionsOf<typeof commands.submit> & { input: string };
+export type WatchOptions = OptionsOf<typeof commands.watch> & { group: string };
+export type FetchOptions = OptionsOf<typeof commands.fetch> & { group?: string };
+export type StatusOptions = OptionsOf<typeof commands.status> & { group: string };
+export type EmulatorOptions = OptionsOf<typeof commands.emulator>;

@@ -9,6 +9,7 @@ export const EXIT = {
   API: 4,
   PENDING: 5,
   INTERRUPTED: 130,
+  CLOSED_PIPE: 141,
 } as const;
 
 /** Every `code` a TgError carries (the `error.code` of `--json` errors): a stable, closed set. */

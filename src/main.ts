@@ -24,6 +24,15 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A reader that closes stdout (`tg fetch G | head -1`) ends the command quietly, as a shell
+  // expects of a closed pipe: the command stops cleanly (its state durable) and tg exits 141.
+  let pipeClosed = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    pipeClosed = true;
+    if (finished) process.exit(EXIT.CLOSED_PIPE);
+    ac.abort(new InterruptedError());
+  });
   // If the event loop empties while the command is still pending, that is a bug (a promise nobody
   // will settle): say so and fail instead of exiting 0 silently.
   const onBeforeExit = () => {
@@ -33,6 +42,6 @@ export async function main(argv: string[]): Promise<void> {
   process.on('beforeExit', onBeforeExit);
   const code = await run(argv, {}, ac.signal);
   process.off('beforeExit', onBeforeExit);
-  process.exitCode = code;
+  process.exitCode = pipeClosed ? EXIT.CLOSED_PIPE : code;
   finished = true;
 }

@@ -96,17 +96,20 @@ async function submitUntilDone(args, f, d, env, p, counts, variations, maxKills 
   if (!existsSync(link)) symlinkSync(f, link);
   const stateDir = env.TG_STATE_DIR;
   let v = 'same';
+  let known = null; // the group id tg printed: a user who lost the journal passes it with --group
   for (let k = 0; ; k++) {
-    const group = groupFromJournals(stateDir);
+    const recorded = groupFromJournals(stateDir);
+    const group = (known = recorded ?? known);
     const withGroup = group ? ['--group', group] : [];
-    let a = args;
+    let a = !recorded && group ? [...args, ...withGroup] : args;
     let o = { cwd: d, env };
     if (k > 0) v = p.variation();
     if (v === 'group') a = [...args, ...withGroup];
+    else if (v === 'symlink') a = a.map((x) => (x === f ? link : x));
     else if (v === 'cwd') o = { cwd: other, env };
-    else if (v === 'symlink') a = args.map((x) => (x === f ? link : x));
     else if (v === 'stdin' && group) (a = [...args.map((x) => (x === f ? '-' : x)), '--format', 'csv', ...withGroup]), (o = { ...o, input: text });
     else if (v === 'deleted-journal' && group) (rmSync(path.join(stateDir, 'journals'), { recursive: true, force: true }), (a = [...args, ...withGroup]));
+    if (!groupFromJournals(stateDir) && group && !a.includes('--group')) a = [...a, ...withGroup];
     else if (v === 'corrupted-journal') corruptJournal(stateDir, p);
     if (k > 0) variations[v] = (variations[v] ?? 0) + 1;
     const kill = k < maxKills ? p.killMs() : undefined;

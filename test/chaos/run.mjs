@@ -15,7 +15,13 @@ const variations = {};
 for (let i = 0; i < trials; i++) {
   const seed = (first + i) >>> 0;
   const t0 = Date.now();
-  const s = await trial(seed);
+  let s;
+  try {
+    s = await trial(seed);
+  } catch (e) {
+    // A trial that could not even be checked is a finding too, not the end of the run.
+    s = { seed, rows: 0, batch: 0, rate: '', together: false, faults: '', kills: {}, variations: {}, failed: 0, stats: { addRunsPosts: 0, responsesLost: 0, errorsInjected: 0, streamsDropped: 0, rateLimited: 0 }, problems: [`trial crashed: ${String(e?.message ?? e).slice(0, 300)}`] };
+  }
   const k = Object.values(s.kills).reduce((a, b) => a + b, 0);
   totals.trials++;
   totals.rows += s.rows;

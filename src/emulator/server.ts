@@ -21,7 +21,7 @@ export interface EmulatorHandle {
   store: Store;
   stats: EmulatorStats;
   /** Change request-level faults while running (e.g. switch them off to read a reference copy). */
-  setFaults(f: Pick<EmulatorOptions, 'errorRate' | 'loseResponses' | 'dropStreamsAfter'>): void;
+  setFaults(f: Pick<EmulatorOptions, 'errorRate' | 'loseResponses' | 'dropStreamsAfter' | 'streamErrorAfter' | 'creditLimit'>): void;
   close(): Promise<void>;
 }
 
@@ -55,7 +55,17 @@ export function buildRoutes(): Router<Handler> {
   return r;
 }
 
-/** Answer one request: health, auth, injected faults, then the route. */
+/** GET /__emulator/stats: the counters, for users' CI to assert on what their code did. */
+export function statsJson(st: EmulatorState): string {
+  const s = st.stats;
+  const runsByGroup: Record<string, number> = {};
+  for (const g of st.store.groups.values()) runsByGroup[g.id] = g.runs.length;
+  const rateLimit = st.rateLimit ? { ...st.rateLimit, unit: st.opts.rateLimitUnit ?? 'requests' } : null;
+  const faultsInjected = s.errorsInjected + s.responsesLost + s.streamsDropped + s.errorEvents;
+  return JSON.stringify({ ...s, faultsInjected, creditLimit: st.opts.creditLimit ?? null, rateLimit, runsByGroup });
+}
+
+/** Answer one request: health, stats, auth, injected faults, then the route. */
 async function dispatch(st: EmulatorState, routes: Router<Handler>, req: http.IncomingMessage, res: http.ServerResponse): Promise<Reply> {
   const url = new URL(req.url ?? '/', 'http://x');
   const path = url.pathname.replace(/\/+$/, '') || '/';
@@ -63,6 +73,10 @@ async function dispatch(st: EmulatorState, routes: Router<Handler>, req: http.In
   const key = req.headers['x-api-key'];
   const keyStr = Array.isArray(key) ? key[0] : key;
   if (path === '/' || path === '/healthz') return { status: 200, body: '{"ok":true}' };
+  if (path === '/__emulator/stats') {
+    if (method !== 'GET') throw new HttpFail(405, 'Method Not Allowed');
+    return { status: 200, body: statsJson(st) };
+  }
   if (method === 'POST' && path.endsWith('/runs')) st.stats.runCreateRequests++; // any request that could create runs
   if (!keyStr || (st.opts.apiKey !== undefined && keyStr !== st.opts.apiKey)) throw new HttpFail(401, 'Unauthorized: invalid or missing credentials');
   if ((st.opts.errorRate ?? 0) > 0 && st.faults() < st.opts.errorRate!) {
@@ -93,6 +107,7 @@ function requestListener(st: EmulatorState, routes: Router<Handler>): http.Reque
       })
       .catch((e) => {
         if (e instanceof HttpFail) {
+          if (e.status === 422) st.stats.validationErrors++;
           if (req.method === 'POST' && !req.readableEnded) req.resume();
           send(e.status, errorBody(e.message, e.detail), e.headers);
           log(e.status);

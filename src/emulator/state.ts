@@ -2,7 +2,7 @@
 // store, counters, the fault stream, the rate-limit windows and the open SSE responses. Also the
 // lookups and JSON views the handlers share.
 import type http from 'node:http';
-import { Store, type Group, type Run, STATUS_NAMES, Q, R, F, iso } from './store';
+import { Store, type Group, type Run, STATUS_NAMES, F, iso, isActiveStatus } from './store';
 import { generateOutput } from './outputs';
 import { hash32, mulberry32 } from './rng';
 import { HttpFail, type Reply } from './http';
@@ -12,6 +12,21 @@ export interface EmulatorOptions {
   port?: number;
   apiKey?: string;
   rateLimit?: { limit: number; windowMs: number } | null;
+  /** What rateLimit counts: 'requests' (each POST that adds runs; the vendor's documented unit, the
+   * default) or 'runs' (each run created). */
+  rateLimitUnit?: 'requests' | 'runs';
+  /** Share of runs that stop in action_required half-way through (seeded). */
+  actionRequiredRate?: number;
+  /** How long such a run waits there before running on to the end; undefined = it stays. */
+  actionRequiredMs?: number;
+  /** Share of runs cancelled half-way through: cancelling, then cancelled (seeded). */
+  cancelRate?: number;
+  /** On a group stream (/events, /runs), send an `error` event after this many events and end it. */
+  streamErrorAfter?: number;
+  /** Credit in runs; a POST whose runs do not all fit is refused with 402 and creates nothing. */
+  creditLimit?: number | null;
+  /** /events streams end after this long even if the group is active (default 10 minutes). */
+  streamLifetimeMs?: number;
   latencyMs?: [number, number];
   failRate?: number;
   errorRate?: number;
@@ -33,6 +48,16 @@ export interface EmulatorStats {
   errorsInjected: number;
   responsesLost: number;
   streamsDropped: number;
+  /** `error` events sent on group streams (streamErrorAfter). */
+  errorEvents: number;
+  /** POSTs refused with 402 (creditLimit). */
+  paymentRequired: number;
+  /** Runs charged against creditLimit. */
+  creditUsed: number;
+  /** Requests refused with 422 (validation). */
+  validationErrors: number;
+  /** /events streams ended by streamLifetimeMs. */
+  streamsExpired: number;
 }
 
 export interface EmulatorState {
@@ -52,8 +77,30 @@ export function createState(options: EmulatorOptions): EmulatorState {
   return {
     opts,
     seed,
-    store: new Store({ seed, latencyMs: opts.latencyMs ?? [1000, 5000], failRate: opts.failRate ?? 0, now: opts.now }),
-    stats: { requests: 0, runCreateRequests: 0, runsCreated: 0, addRunsPosts: 0, rateLimited: 0, errorsInjected: 0, responsesLost: 0, streamsDropped: 0 },
+    store: new Store({
+      seed,
+      latencyMs: opts.latencyMs ?? [1000, 5000],
+      failRate: opts.failRate ?? 0,
+      actionRequiredRate: opts.actionRequiredRate,
+      actionRequiredMs: opts.actionRequiredMs,
+      cancelRate: opts.cancelRate,
+      now: opts.now,
+    }),
+    stats: {
+      requests: 0,
+      runCreateRequests: 0,
+      runsCreated: 0,
+      addRunsPosts: 0,
+      rateLimited: 0,
+      errorsInjected: 0,
+      responsesLost: 0,
+      streamsDropped: 0,
+      errorEvents: 0,
+      paymentRequired: 0,
+      creditUsed: 0,
+      validationErrors: 0,
+      streamsExpired: 0,
+    },
     faults: mulberry32(seed ^ 0x5eed),
     rateLimit: opts.rateLimit === undefined ? { limit: 2000, windowMs: 60_000 } : opts.rateLimit,
     windows: new Map(),
@@ -61,10 +108,12 @@ export function createState(options: EmulatorOptions): EmulatorState {
   };
 }
 
-/** Count n run creates for key; throws 429 (nothing created) when over the limit. */
-export function charge(st: EmulatorState, key: string, n: number) {
+/** Count a POST creating `runs` runs for key (one request, or the runs, by rateLimitUnit); throws 429
+ * (nothing created) when over the limit. */
+export function charge(st: EmulatorState, key: string, runs: number) {
   const rl = st.rateLimit;
   if (!rl) return;
+  const n = st.opts.rateLimitUnit === 'runs' ? runs : 1;
   const now = st.store.now();
   let w = st.windows.get(key);
   if (!w) st.windows.set(key, (w = []));
@@ -91,6 +140,16 @@ export function charge(st: EmulatorState, key: string, n: number) {
   w.push({ t: now, n });
 }
 
+/** Reserve credit for n runs up front, as task groups do; 402 (nothing created) when short. */
+export function spendCredit(st: EmulatorState, n: number) {
+  const limit = st.opts.creditLimit;
+  if (limit !== undefined && limit !== null && st.stats.creditUsed + n > limit) {
+    st.stats.paymentRequired++;
+    throw new HttpFail(402, 'Payment required: insufficient credit in account');
+  }
+  st.stats.creditUsed += n;
+}
+
 export function findGroup(st: EmulatorState, id: string): Group {
   const g = st.store.groups.get(id);
   if (!g) throw new HttpFail(404, 'TaskGroup not found');
@@ -110,8 +169,8 @@ export function runJson(store: Store, run: Run): string {
   const status = STATUS_NAMES[s];
   const err = s === F ? JSON.stringify({ ref_id: `ref_${run.id.slice(5)}`, message: 'Run failed (emulated by --fail-rate)', detail: null }) : 'null';
   return (
-    `{"run_id":"${run.id}","interaction_id":"${run.id}","status":"${status}","is_active":${s === Q || s === R},` +
-    `"warnings":null,"error":${err},"processor":${JSON.stringify(run.processor)},"metadata":${run.metadata ? JSON.stringify(run.metadata) : 'null'},` +
+    `{"run_id":"${run.id}","interaction_id":"${run.id}","status":"${status}","is_active":${isActiveStatus(s)},` +
+    `"warnings":${run.warnings ?? 'null'},"error":${err},"processor":${JSON.stringify(run.processor)},"metadata":${run.metadata ? JSON.stringify(run.metadata) : 'null'},` +
     `"created_at":"${iso(run.createdAt)}","modified_at":"${iso(run.modifiedAt)}","taskgroup_id":${run.group ? `"${run.group.id}"` : 'null'}}`
   );
 }
@@ -124,7 +183,7 @@ export function inputJson(run: Run): string {
 }
 
 export function outputJson(store: Store, run: Run): string {
-  return JSON.stringify(generateOutput(run.spec, run.input.input, (hash32(run.id) ^ store.opts.seed) >>> 0));
+  return JSON.stringify(generateOutput(run.spec, run.input.input, (hash32(run.id) ^ store.opts.seed) >>> 0, run.fieldBasis));
 }
 
 export function groupJson(store: Store, g: Group): string {

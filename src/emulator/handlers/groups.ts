@@ -1,14 +1,14 @@
 // Task Group handlers: create, retrieve, add runs, retrieve one run of a group.
 import { HttpFail, readBody, v, type Issue, type Reply } from '../http';
-import { checkRunInput, checkSpec } from '../validate';
-import { charge, findGroup, groupJson, runJson, type Call, type EmulatorState } from '../state';
-import type { Group } from '../store';
+import { BETA, checkMetadata, checkRunInput, checkSpec, inputWarnings, parseBetas, specWarnings } from '../validate';
+import { charge, findGroup, groupJson, runJson, spendCredit, type Call, type EmulatorState } from '../state';
+import type { Group, RunExtras } from '../store';
 
 export async function createGroup(c: Call): Promise<Reply> {
   const body = (await readBody(c.req)) ?? {};
   if (typeof body !== 'object' || Array.isArray(body)) throw new HttpFail(422, 'Request validation error', [v(['body'], 'Input should be a valid dictionary', 'dict_type')]);
-  if (body.metadata !== undefined && body.metadata !== null && (typeof body.metadata !== 'object' || Array.isArray(body.metadata)))
-    throw new HttpFail(422, 'Request validation error: body.metadata: Input should be a valid dictionary', [v(['body', 'metadata'], 'Input should be a valid dictionary', 'dict_type')]);
+  const errs = checkMetadata(body.metadata, ['body', 'metadata']);
+  if (errs.length) throw new HttpFail(422, `Request validation error: ${errs[0].loc.join('.')}: ${errs[0].msg}`, errs);
   const g = c.st.store.createGroup(body.metadata);
   return { status: 200, body: groupJson(c.st.store, g) };
 }
@@ -27,8 +27,9 @@ export function retrieveGroupRun(c: Call): Reply {
 export async function addRuns(c: Call): Promise<Reply> {
   const { st, req } = c;
   const g = findGroup(st, c.params.gid);
+  const refresh = queryBool(c.url.searchParams, 'refresh_status', true);
   const body = await readBody(req);
-  const out = createRuns(st, g, body, c.key);
+  const out = createRuns(st, g, body, { key: c.key, refresh, betas: parseBetas(req.headers['parallel-beta']) });
   if ((st.opts.loseResponses ?? 0) > 0 && st.faults() < st.opts.loseResponses!) {
     st.stats.responsesLost++;
     req.socket.destroy();
@@ -37,8 +38,18 @@ export async function addRuns(c: Call): Promise<Reply> {
   return { status: 200, body: out };
 }
 
+/** A boolean query parameter as FastAPI parses it (422 bool_parsing otherwise). */
+function queryBool(q: URLSearchParams, name: string, dflt: boolean): boolean {
+  const t = q.get(name);
+  if (t === null) return dflt;
+  const s = t.toLowerCase();
+  if (['true', '1', 'yes', 'on', 't', 'y'].includes(s)) return true;
+  if (['false', '0', 'no', 'off', 'f', 'n'].includes(s)) return false;
+  throw new HttpFail(422, `Request validation error: query.${name}: Input should be a valid boolean`, [v(['query', name], 'Input should be a valid boolean, unable to interpret input', 'bool_parsing')]);
+}
+
 /** Validate a TaskGroupRunRequest (422 / 403 before anything is created). */
-function checkAddRuns(body: any): void {
+function checkAddRuns(body: any, betas: Set<string>): void {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpFail(422, 'Request validation error', [v(['body'], 'Input should be a valid dictionary', 'dict_type')]);
   const errs: Issue[] = [];
   const inputs = body.inputs;
@@ -52,7 +63,7 @@ function checkAddRuns(body: any): void {
   if (!errs.length) {
     const specLen = spec ? JSON.stringify(spec).length : 0;
     for (let i = 0; i < inputs.length && errs.length < 50; i++) {
-      const r = checkRunInput(inputs[i], ['body', 'inputs', i], specLen);
+      const r = checkRunInput(inputs[i], ['body', 'inputs', i], specLen, betas);
       if (r === 'bad-processor') badProcessor = true;
       else errs.push(...r);
     }
@@ -61,13 +72,35 @@ function checkAddRuns(body: any): void {
   if (badProcessor) throw new HttpFail(403, 'Forbidden: invalid processor in request');
 }
 
-function createRuns(st: EmulatorState, g: Group, body: any, key: string): string {
-  checkAddRuns(body);
+/** Warnings and beta features of each run, from its spec (own or default) and input. */
+export function runExtras(defaultSpec: unknown, inputs: any[], betas: Set<string>): (i: number) => RunExtras {
+  const fieldBasis = betas.has(BETA.fieldBasis);
+  const defaultWarn = specWarnings(defaultSpec);
+  return (i) => {
+    const own = inputs[i].task_spec ?? null;
+    const spec = own ?? defaultSpec;
+    const w = [...(own ? specWarnings(own) : defaultWarn), ...inputWarnings(spec, inputs[i].input)];
+    return { fieldBasis, warnings: w.length ? JSON.stringify(w) : null };
+  };
+}
+
+interface AddRunsCall {
+  key: string;
+  refresh: boolean;
+  betas: Set<string>;
+}
+
+function createRuns(st: EmulatorState, g: Group, body: any, a: AddRunsCall): string {
+  checkAddRuns(body, a.betas);
   const inputs = body.inputs;
-  charge(st, key, inputs.length);
-  const { runs, runCursor, eventCursor } = st.store.addRuns(g, inputs, body.default_task_spec ?? null);
+  charge(st, a.key, inputs.length);
+  spendCredit(st, inputs.length);
+  // refresh_status=false: answer the status as last computed, without bringing it up to date.
+  const cached = a.refresh ? null : (g.cachedStatus ?? st.store.statusJson(g));
+  const spec = body.default_task_spec ?? null;
+  const { runs, runCursor, eventCursor } = st.store.addRuns(g, inputs, spec, runExtras(spec, inputs, a.betas));
   st.stats.runsCreated += runs.length;
   st.stats.addRunsPosts++;
   const ids = runs.map((r) => `"${r.id}"`).join(',');
-  return `{"status":${st.store.statusJson(g)},"run_ids":[${ids}],"run_cursor":${runCursor ? `"${runCursor}"` : 'null'},"event_cursor":${eventCursor ? `"${eventCursor}"` : 'null'}}`;
+  return `{"status":${cached ?? st.store.statusJson(g)},"run_ids":[${ids}],"run_cursor":${runCursor ? `"${runCursor}"` : 'null'},"event_cursor":${eventCursor ? `"${eventCursor}"` : 'null'}}`;
 }

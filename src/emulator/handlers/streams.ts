@@ -1,5 +1,6 @@
 // The group SSE streams: /runs (a snapshot of the group's runs, resumable by run cursor) and
 // /events (status snapshots and run completions, live until the group is idle or the timeout).
+import { randomUUID } from 'node:crypto';
 import { HttpFail, SseWriter, v, type Reply } from '../http';
 import { findGroup, inputJson, outputJson, runJson, type Call, type EmulatorState } from '../state';
 import { STATUS_NAMES, C, runEventId, groupEventId, parseCursor, type Group } from '../store';
@@ -11,6 +12,19 @@ function openSse(c: Call): SseWriter {
   const w = new SseWriter(c.res, st.opts.dropStreamsAfter ?? 0, () => st.stats.streamsDropped++);
   st.openStreams.add(c.res);
   return w;
+}
+
+/** streamErrorAfter: after that many events, an `error` event (the spec's ErrorEvent) ends the
+ * stream; returns true when it did. */
+function errorEvent(st: EmulatorState, w: SseWriter): boolean {
+  const n = st.opts.streamErrorAfter ?? 0;
+  if (n <= 0 || w.sent < n) return false;
+  st.stats.errorEvents++;
+  const error = { ref_id: randomUUID(), message: 'Internal error while streaming; resume with last_event_id (emulated by --stream-error-after)', detail: null };
+  w.event('error', JSON.stringify({ type: 'error', error }));
+  w.end();
+  w.dead = true;
+  return true;
 }
 
 export async function streamRuns(c: Call): Promise<Reply> {
@@ -32,6 +46,7 @@ export async function streamRuns(c: Call): Promise<Reply> {
       const run = g.runs[i];
       const s = run.status;
       if (status !== null && STATUS_NAMES[s] !== status) continue;
+      if (errorEvent(st, w)) return null;
       const out = withOutput && s === C ? outputJson(st.store, run) : 'null';
       const inp = withInput ? inputJson(run) : 'null';
       const p = w.event('task_run.state', `{"type":"task_run.state","event_id":"${runEventId(i)}","input":${inp},"run":${runJson(st.store, run)},"output":${out}}`);
@@ -57,7 +72,9 @@ export async function streamEvents(c: Call): Promise<Reply> {
   const g = findGroup(st, c.params.gid);
   const after = parseCursor(c.url.searchParams.get('last_event_id'), 'e');
   if (after === null) throw new HttpFail(422, 'Invalid last_event_id for the event stream', [v(['query', 'last_event_id'], 'Invalid cursor')]);
-  const deadline = Date.now() + eventsTimeout(c.url.searchParams) * 1000;
+  const timeoutMs = eventsTimeout(c.url.searchParams) * 1000;
+  const lifetimeMs = st.opts.streamLifetimeMs ?? 600_000;
+  const deadline = Date.now() + Math.min(timeoutMs, lifetimeMs);
   const w = openSse(c);
   let wake: (() => void) | null = null;
   const unlisten = st.store.listen(g, () => wake?.());
@@ -71,7 +88,10 @@ export async function streamEvents(c: Call): Promise<Reply> {
       if (fl) await fl;
       if (!st.store.isActive(g) && pos >= g.events.length) break;
       const left = deadline - Date.now();
-      if (left <= 0) break;
+      if (left <= 0) {
+        if (lifetimeMs < timeoutMs) st.stats.streamsExpired++;
+        break;
+      }
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           wake = null;
@@ -97,6 +117,7 @@ export async function streamEvents(c: Call): Promise<Reply> {
 async function sendEvents(st: EmulatorState, g: Group, w: SseWriter, pos: number): Promise<number> {
   st.store.advance(g);
   while (pos < g.events.length && !w.dead) {
+    if (errorEvent(st, w)) break;
     const e = g.events[pos];
     const id = groupEventId(pos);
     let p;

@@ -127,14 +127,21 @@ export const commands = {
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <n>', 'port (0 = any free port)', int('--port', 0, 65535), 8787)
       .option('--api-key <key>', 'require exactly this key (default: any non-empty key)')
-      .option('--rate-limit <n/window>', 'run creates per window per key ("2000/60s", "2500/5s", "off")', '2000/60s')
+      .option('--rate-limit <n/window>', 'add-runs POSTs (or runs, see --rate-limit-unit) per window per key ("2000/60s", "2500/5s", "off")', '2000/60s')
+      .addOption(new Option('--rate-limit-unit <unit>', 'what --rate-limit counts: each POST that adds runs (as the API documents) or each run').choices(['requests', 'runs']).default('requests'))
       .option('--latency <min..max>', 'simulated run duration, uniform ("200ms..6s")', '1s..5s')
       .option('--fail-rate <p>', 'share of runs that end failed', prob, 0)
       .option('--error-rate <p>', 'share of requests answered 500/503', prob, 0)
       .option('--drop-streams-after <n>', 'cut every SSE connection after n events', int('--drop-streams-after', 1, 1e9))
       .option('--lose-responses <p>', 'share of add-runs POSTs carried out whose response is lost', prob, 0)
+      .option('--action-required <p>', 'share of runs that stop in action_required half-way', prob, 0)
+      .option('--action-required-for <duration>', 'how long those runs wait before running on (default: they stay)')
+      .option('--cancel-rate <p>', 'share of runs cancelled half-way (cancelling, then cancelled)', prob, 0)
+      .option('--stream-error-after <n>', 'end group streams with an error event after n events', int('--stream-error-after', 1, 1e9))
+      .option('--credit-limit <runs>', 'credit in runs; a POST that does not fit gets 402 and creates nothing', int('--credit-limit', 0, 1e12))
+      .option('--stream-lifetime <duration>', 'close /events streams after this long', '10m')
       .option('--seed <n>', 'make outputs, latencies and faults reproducible', int('--seed', 0, 2 ** 31 - 1))
-      .addHelpText('after', examples(['tg emulator', 'tg emulator --port 0 --latency 200ms..2s --fail-rate 0.05', 'tg emulator --rate-limit 2000/6s --lose-responses 0.2 --seed 7'])),
+      .addHelpText('after', examples(['tg emulator', 'tg emulator --port 0 --latency 200ms..2s --fail-rate 0.05', 'tg emulator --rate-limit 2000/6s --lose-responses 0.2 --seed 7', 'tg emulator --cancel-rate 0.05 --action-required 0.02 --credit-limit 5000 --stream-lifetime 30s'])),
 
   completion: (program: CommandUnknownOpts) =>
     program

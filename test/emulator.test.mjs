@@ -206,8 +206,8 @@ test('failed runs carry an error; result of a failed run is 404', async () => {
   }
 });
 
-test('rate limit: counted in runs, whole request refused with retry-after', async () => {
-  const e = await emulator({ rateLimit: { limit: 5, windowMs: 60_000 } });
+test('rate limit (rateLimitUnit runs): counted in runs, whole request refused with retry-after', async () => {
+  const e = await emulator({ rateLimit: { limit: 5, windowMs: 60_000 }, rateLimitUnit: 'runs' });
   try {
     const h = { 'x-api-key': 'k', 'content-type': 'application/json' };
     const g = await (await fetch(`${e.url}/v1/tasks/groups`, { method: 'POST', headers: h, body: '{}' })).json();

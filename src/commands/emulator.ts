@@ -2,18 +2,17 @@
 import type { Context } from '../context';
 import { usageError } from '../errors';
 import { parseDuration, parseRate } from '../core/rateBudget';
+import type { EmulatorOptions } from '../options';
 
-export interface EmulatorCommandOptions {
-  host: string;
-  port: number;
-  apiKey?: string;
-  rateLimit: string;
-  latency: string;
-  failRate: number;
-  errorRate: number;
-  dropStreamsAfter?: number;
-  loseResponses: number;
-  seed?: number;
+/** The `tg emulator` flags, as declared in src/options.ts. */
+export type EmulatorCommandOptions = EmulatorOptions;
+
+function duration(flag: string, text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (e) {
+    throw usageError(`${flag}: ${(e as Error).message}`);
+  }
 }
 
 export function parseLatency(text: string): [number, number] {
@@ -48,11 +47,18 @@ export async function emulator(opts: EmulatorCommandOptions, ctx: Context): Prom
     port: opts.port,
     apiKey: opts.apiKey ?? ctx.global.apiKey,
     rateLimit,
+    rateLimitUnit: opts.rateLimitUnit,
     latencyMs,
     failRate: opts.failRate,
     errorRate: opts.errorRate,
     dropStreamsAfter: opts.dropStreamsAfter,
     loseResponses: opts.loseResponses,
+    actionRequiredRate: opts.actionRequired,
+    actionRequiredMs: opts.actionRequiredFor === undefined ? undefined : duration('--action-required-for', opts.actionRequiredFor),
+    cancelRate: opts.cancelRate,
+    streamErrorAfter: opts.streamErrorAfter,
+    creditLimit: opts.creditLimit,
+    streamLifetimeMs: duration('--stream-lifetime', opts.streamLifetime),
     seed: opts.seed,
     log: verbose ? (l) => ctx.warn(`emulator: ${l}`) : undefined,
   }).catch((e: NodeJS.ErrnoException) => {
@@ -60,7 +66,7 @@ export async function emulator(opts: EmulatorCommandOptions, ctx: Context): Prom
     throw e;
   });
   ctx.io.stdout.write(`listening on ${handle.url}\n`);
-  ctx.info(`tg emulator: rate limit ${opts.rateLimit}, latency ${opts.latency}; Ctrl-C stops it`);
+  ctx.info(`tg emulator: rate limit ${opts.rateLimit} (${opts.rateLimitUnit}), latency ${opts.latency}; counters at ${handle.url}/__emulator/stats; Ctrl-C stops it`);
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) return resolve();
     ctx.signal.addEventListener('abort', () => resolve(), { once: true });

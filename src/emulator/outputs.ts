@@ -91,6 +91,17 @@ function basisFor(fields: string[], rnd: () => number) {
   }));
 }
 
+/** Basis names: every top-level field, and with per-item basis each element of a list field
+ * after its list (`field[0]`, `field[1]`, …), as the field-basis-2025-11-25 beta adds them. */
+function basisFields(content: Record<string, unknown>, perItem: boolean): string[] {
+  const out: string[] = [];
+  for (const [k, val] of Object.entries(content)) {
+    out.push(k);
+    if (perItem && Array.isArray(val)) for (let i = 0; i < val.length; i++) out.push(`${k}[${i}]`);
+  }
+  return out;
+}
+
 /** Kind of output a spec asks for. */
 export function outputKind(spec: any): { kind: 'json'; schema: Schema } | { kind: 'text'; description: string } | { kind: 'auto' } {
   const os = spec?.output_schema;
@@ -111,7 +122,7 @@ const AUTO_SCHEMA = {
   additionalProperties: false,
 };
 
-export function generateOutput(spec: any, input: unknown, seed: number): Record<string, unknown> {
+export function generateOutput(spec: any, input: unknown, seed: number, perItemBasis = false): Record<string, unknown> {
   const rnd = mulberry32(seed);
   const subject = summarize(input);
   const k = outputKind(spec);
@@ -125,7 +136,7 @@ export function generateOutput(spec: any, input: unknown, seed: number): Record<
   const schema = k.kind === 'json' ? k.schema : AUTO_SCHEMA;
   const content = genValue(schema, rnd, 'output', subject, 0) as Record<string, unknown>;
   const obj = content && typeof content === 'object' && !Array.isArray(content) ? content : { output: content };
-  const out: Record<string, unknown> = { basis: basisFor(Object.keys(obj), rnd), type: 'json', content: obj };
+  const out: Record<string, unknown> = { basis: basisFor(basisFields(obj, perItemBasis), rnd), type: 'json', content: obj };
   if (k.kind === 'auto') out.output_schema = AUTO_SCHEMA;
   return out;
 }

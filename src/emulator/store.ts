@@ -3,11 +3,23 @@
 // group is read or a timer fires for a listener. Nothing here does network I/O.
 import { unit } from './rng';
 
-export const STATUS_NAMES = ['queued', 'running', 'completed', 'failed'] as const;
+export const STATUS_NAMES = ['queued', 'running', 'completed', 'failed', 'action_required', 'cancelling', 'cancelled'] as const;
 export const Q = 0;
 export const R = 1;
 export const C = 2;
 export const F = 3;
+export const AR = 4; // action_required: not active (the spec), waits for the user
+export const CI = 5; // cancelling: active
+export const CD = 6; // cancelled
+
+/** Active statuses, as the spec defines is_active: queued, running, cancelling. */
+export const isActiveStatus = (s: number) => s === Q || s === R || s === CI;
+
+/** What happens to a run after it starts (chosen per run from the seed). */
+export const NORMAL = 0;
+export const NEEDS_ACTION = 1;
+export const CANCELLED = 2;
+const CANCEL_MS = 200; // time spent in `cancelling`
 
 export interface Run {
   id: string;
@@ -23,9 +35,13 @@ export interface Run {
   startAt: number;
   finishAt: number;
   fails: boolean;
+  fate: number; // NORMAL, NEEDS_ACTION or CANCELLED
+  midAt: number; // when a NEEDS_ACTION run stops for action, or a CANCELLED run starts cancelling
+  warnings: string | null; // JSON of TaskRun.warnings
+  fieldBasis: boolean; // created with parallel-beta field-basis-2025-11-25: per-item basis
   status: number;
   modifiedAt: number;
-  nextAt: number; // heap key
+  nextAt: number; // heap key; Infinity when nothing more will happen
 }
 
 export interface GroupEventRec {
@@ -46,13 +62,26 @@ export interface Group {
   listeners: Set<() => void>;
   timer: NodeJS.Timeout | null;
   timerAt: number;
+  cachedStatus: string | null; // the status last computed (refresh_status=false answers it)
 }
 
 export interface StoreOptions {
   seed: number;
   latencyMs: [number, number];
   failRate: number;
+  /** Share of runs that stop in action_required half-way through. */
+  actionRequiredRate?: number;
+  /** How long they stay there before running on; undefined = for good. */
+  actionRequiredMs?: number;
+  /** Share of runs cancelled half-way through (cancelling, then cancelled). */
+  cancelRate?: number;
   now?: () => number;
+}
+
+/** Per-run extras decided by the request, not by the seed. */
+export interface RunExtras {
+  warnings?: string | null;
+  fieldBasis?: boolean;
 }
 
 export function iso(ms: number): string {
@@ -83,12 +112,12 @@ export class Store {
     const n = ++this.groupSeq;
     const id = `tgrp_${this.salt}${hex(n, 16)}`;
     const t = this.now();
-    const g: Group = { id, createdAt: t, metadata: metadata ?? null, runs: [], counts: [0, 0, 0, 0], modifiedAt: t, events: [], heap: [], listeners: new Set(), timer: null, timerAt: 0 };
+    const g: Group = { id, createdAt: t, metadata: metadata ?? null, runs: [], counts: [0, 0, 0, 0, 0, 0, 0], modifiedAt: t, cachedStatus: null, events: [], heap: [], listeners: new Set(), timer: null, timerAt: 0 };
     this.groups.set(id, g);
     return g;
   }
 
-  private newRun(group: Group | null, input: Record<string, unknown>, spec: unknown, specJson: string | null): Run {
+  private newRun(group: Group | null, input: Record<string, unknown>, spec: unknown, specJson: string | null, extras: RunExtras): Run {
     const seq = ++this.runSeq;
     const t = this.now();
     const [lo, hi] = this.opts.latencyMs;
@@ -108,6 +137,10 @@ export class Store {
       startAt,
       finishAt: t + dur,
       fails: unit(this.opts.seed, seq, 3) < this.opts.failRate,
+      fate: this.fateOf(seq),
+      midAt: startAt + (t + dur - startAt) / 2,
+      warnings: extras.warnings ?? null,
+      fieldBasis: extras.fieldBasis ?? false,
       status: Q,
       modifiedAt: t,
       nextAt: startAt,
@@ -116,16 +149,51 @@ export class Store {
     return run;
   }
 
+  private fateOf(seq: number): number {
+    const { actionRequiredRate = 0, cancelRate = 0 } = this.opts;
+    if (actionRequiredRate > 0 && unit(this.opts.seed, seq, 4) < actionRequiredRate) return NEEDS_ACTION;
+    if (cancelRate > 0 && unit(this.opts.seed, seq, 5) < cancelRate) return CANCELLED;
+    return NORMAL;
+  }
+
+  /** Apply a run's next transition (due at run.nextAt) and schedule the one after. */
+  private step(run: Run) {
+    const at = run.nextAt;
+    let next = Infinity;
+    if (run.status === Q) {
+      run.status = R;
+      next = run.fate === NORMAL ? run.finishAt : run.midAt;
+    } else if (run.status === R && run.fate === NEEDS_ACTION) {
+      run.status = AR;
+      const hold = this.opts.actionRequiredMs;
+      if (hold !== undefined) next = at + hold;
+    } else if (run.status === AR) {
+      // The action was taken: run on for the rest of the run's time.
+      run.status = R;
+      run.fate = NORMAL;
+      run.finishAt += at - run.midAt;
+      next = run.finishAt;
+    } else if (run.status === R && run.fate === CANCELLED) {
+      run.status = CI;
+      next = at + CANCEL_MS;
+    } else if (run.status === CI) run.status = CD;
+    else run.status = run.fails ? F : C;
+    run.modifiedAt = at;
+    run.nextAt = next;
+  }
+
   /** Adds runs to a group; returns the new runs and the cursors of the last items before them. */
-  addRuns(g: Group, inputs: Record<string, unknown>[], defaultSpec: unknown): { runs: Run[]; runCursor: string | null; eventCursor: string | null } {
+  addRuns(g: Group, inputs: Record<string, unknown>[], defaultSpec: unknown, extras: (i: number) => RunExtras = () => ({})): { runs: Run[]; runCursor: string | null; eventCursor: string | null } {
     this.advance(g);
     const runCursor = g.runs.length ? runEventId(g.runs.length - 1) : null;
     const eventCursor = g.events.length ? groupEventId(g.events.length - 1) : null;
     const defJson = defaultSpec ? JSON.stringify(defaultSpec) : null;
     const out: Run[] = [];
-    for (const inp of inputs) {
+    for (let i = 0; i < inputs.length; i++) {
+      const inp = inputs[i];
       const own = inp.task_spec ?? null;
-      const run = own ? this.newRun(g, inp, own, JSON.stringify(own)) : this.newRun(g, inp, defaultSpec ?? null, defJson);
+      const x = extras(i);
+      const run = own ? this.newRun(g, inp, own, JSON.stringify(own), x) : this.newRun(g, inp, defaultSpec ?? null, defJson, x);
       g.runs.push(run);
       g.counts[Q]++;
       heapPush(g.heap, run);
@@ -138,9 +206,9 @@ export class Store {
     return { runs: out, runCursor, eventCursor };
   }
 
-  createSingleRun(input: Record<string, unknown>): Run {
+  createSingleRun(input: Record<string, unknown>, extras: RunExtras = {}): Run {
     const spec = input.task_spec ?? null;
-    return this.newRun(null, input, spec, spec ? JSON.stringify(spec) : null);
+    return this.newRun(null, input, spec, spec ? JSON.stringify(spec) : null, extras);
   }
 
   /** Status of a run outside a group is computed from time alone. */
@@ -150,13 +218,7 @@ export class Store {
       return run.status;
     }
     const t = this.now();
-    if (t >= run.finishAt) {
-      run.status = run.fails ? F : C;
-      run.modifiedAt = run.finishAt;
-    } else if (t >= run.startAt) {
-      run.status = R;
-      run.modifiedAt = run.startAt;
-    }
+    while (run.nextAt <= t) this.step(run);
     return run.status;
   }
 
@@ -168,18 +230,11 @@ export class Store {
     while (h.length && h[0].nextAt <= now) {
       const run = heapPop(h)!;
       g.counts[run.status]--;
-      if (run.status === Q) {
-        run.status = R;
-        run.modifiedAt = run.startAt;
-        run.nextAt = run.finishAt;
-        g.counts[R]++;
-        heapPush(h, run);
-      } else {
-        run.status = run.fails ? F : C;
-        run.modifiedAt = run.finishAt;
-        g.counts[run.status]++;
-        g.events.push({ kind: 1, runIdx: run.idx });
-      }
+      this.step(run);
+      g.counts[run.status]++;
+      // task_run.state events mark transitions to a non-active status.
+      if (!isActiveStatus(run.status)) g.events.push({ kind: 1, runIdx: run.idx });
+      if (run.nextAt !== Infinity) heapPush(h, run);
       if (run.modifiedAt > g.modifiedAt) g.modifiedAt = run.modifiedAt;
       changed = true;
     }
@@ -188,16 +243,17 @@ export class Store {
   }
 
   isActive(g: Group): boolean {
-    return g.counts[Q] + g.counts[R] > 0;
+    return g.counts[Q] + g.counts[R] + g.counts[CI] > 0;
   }
 
   statusJson(g: Group): string {
     const counts: Record<string, number> = {};
-    for (let i = 0; i < 4; i++) if (g.counts[i]) counts[STATUS_NAMES[i]] = g.counts[i];
+    for (let i = 0; i < STATUS_NAMES.length; i++) if (g.counts[i]) counts[STATUS_NAMES[i]] = g.counts[i];
     const active = this.isActive(g);
-    const done = g.counts[C] + g.counts[F];
+    const done = g.counts[C] + g.counts[F] + g.counts[CD];
     const msg = g.runs.length === 0 ? 'No runs yet' : active ? `${done} of ${g.runs.length} runs finished` : `All ${g.runs.length} runs finished`;
-    return JSON.stringify({ num_task_runs: g.runs.length, task_run_status_counts: counts, is_active: active, status_message: msg, modified_at: iso(g.modifiedAt) });
+    g.cachedStatus = JSON.stringify({ num_task_runs: g.runs.length, task_run_status_counts: counts, is_active: active, status_message: msg, modified_at: iso(g.modifiedAt) });
+    return g.cachedStatus;
   }
 
   private pushStatus(g: Group) {

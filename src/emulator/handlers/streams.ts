@@ -1,0 +1,130 @@
+// The group SSE streams: /runs (a snapshot of the group's runs, resumable by run cursor) and
+// /events (status snapshots and run completions, live until the group is idle or the timeout).
+import { randomUUID } from 'node:crypto';
+import { HttpFail, SseWriter, v, type Reply } from '../http';
+import { findGroup, inputJson, outputJson, runJson, type Call, type EmulatorState } from '../state';
+import { STATUS_NAMES, C, runEventId, groupEventId, parseCursor, type Group } from '../store';
+
+const STATUSES = ['queued', 'action_required', 'running', 'completed', 'failed', 'cancelling', 'cancelled'];
+
+function openSse(c: Call): SseWriter {
+  const { st } = c;
+  const w = new SseWriter(c.res, st.opts.dropStreamsAfter ?? 0, () => st.stats.streamsDropped++);
+  st.openStreams.add(c.res);
+  return w;
+}
+
+/** streamErrorAfter: after that many events, an `error` event (the spec's ErrorEvent) ends the
+ * stream; returns true when it did. */
+function errorEvent(st: EmulatorState, w: SseWriter): boolean {
+  const n = st.opts.streamErrorAfter ?? 0;
+  if (n <= 0 || w.sent < n) return false;
+  st.stats.errorEvents++;
+  const error = { ref_id: randomUUID(), message: 'Internal error while streaming; resume with last_event_id (emulated by --stream-error-after)', detail: null };
+  w.event('error', JSON.stringify({ type: 'error', error }));
+  w.end();
+  w.dead = true;
+  return true;
+}
+
+export async function streamRuns(c: Call): Promise<Reply> {
+  const { st } = c;
+  const g = findGroup(st, c.params.gid);
+  const q = c.url.searchParams;
+  const after = parseCursor(q.get('last_event_id'), 'r');
+  if (after === null) throw new HttpFail(422, 'Invalid last_event_id for the run stream', [v(['query', 'last_event_id'], 'Invalid cursor')]);
+  const status = q.get('status') || null;
+  if (status !== null && !STATUSES.includes(status))
+    throw new HttpFail(422, 'Invalid status filter', [v(['query', 'status'], `Input should be 'queued', 'action_required', 'running', 'completed', 'failed', 'cancelling' or 'cancelled'`, 'enum')]);
+  const withInput = q.get('include_input') === 'true';
+  const withOutput = q.get('include_output') === 'true';
+  st.store.advance(g);
+  const end = g.runs.length;
+  const w = openSse(c);
+  try {
+    for (let i = after + 1; i < end && !w.dead; i++) {
+      const run = g.runs[i];
+      const s = run.status;
+      if (status !== null && STATUS_NAMES[s] !== status) continue;
+      if (errorEvent(st, w)) return null;
+      const out = withOutput && s === C ? outputJson(st.store, run) : 'null';
+      const inp = withInput ? inputJson(run) : 'null';
+      const p = w.event('task_run.state', `{"type":"task_run.state","event_id":"${runEventId(i)}","input":${inp},"run":${runJson(st.store, run)},"output":${out}}`);
+      if (p) await p;
+    }
+    w.end();
+  } finally {
+    st.openStreams.delete(c.res);
+  }
+  return null;
+}
+
+function eventsTimeout(q: URLSearchParams): number {
+  const tq = q.get('timeout');
+  if (tq === null || tq === '') return 3600;
+  const n = Number(tq);
+  if (!Number.isFinite(n) || n < 0) throw new HttpFail(422, 'Invalid timeout', [v(['query', 'timeout'], 'Input should be a valid number', 'float_parsing')]);
+  return Math.min(n, 3600);
+}
+
+export async function streamEvents(c: Call): Promise<Reply> {
+  const { st } = c;
+  const g = findGroup(st, c.params.gid);
+  const after = parseCursor(c.url.searchParams.get('last_event_id'), 'e');
+  if (after === null) throw new HttpFail(422, 'Invalid last_event_id for the event stream', [v(['query', 'last_event_id'], 'Invalid cursor')]);
+  const timeoutMs = eventsTimeout(c.url.searchParams) * 1000;
+  const lifetimeMs = st.opts.streamLifetimeMs ?? 600_000;
+  const deadline = Date.now() + Math.min(timeoutMs, lifetimeMs);
+  const w = openSse(c);
+  let wake: (() => void) | null = null;
+  const unlisten = st.store.listen(g, () => wake?.());
+  c.res.on('close', () => wake?.());
+  try {
+    let pos = after + 1;
+    for (;;) {
+      pos = await sendEvents(st, g, w, pos);
+      if (w.dead) return null;
+      const fl = w.flush();
+      if (fl) await fl;
+      if (!st.store.isActive(g) && pos >= g.events.length) break;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        if (lifetimeMs < timeoutMs) st.stats.streamsExpired++;
+        break;
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          wake = null;
+          w.comment('ping');
+          resolve();
+        }, Math.min(left, 15_000));
+        wake = () => {
+          clearTimeout(t);
+          wake = null;
+          resolve();
+        };
+      });
+    }
+    w.end();
+  } finally {
+    unlisten();
+    st.openStreams.delete(c.res);
+  }
+  return null;
+}
+
+/** Write the group's events from pos on; returns the next position. */
+async function sendEvents(st: EmulatorState, g: Group, w: SseWriter, pos: number): Promise<number> {
+  st.store.advance(g);
+  while (pos < g.events.length && !w.dead) {
+    if (errorEvent(st, w)) break;
+    const e = g.events[pos];
+    const id = groupEventId(pos);
+    let p;
+    if (e.kind === 0) p = w.event('task_group_status', `{"type":"task_group_status","event_id":"${id}","status":${e.snapshot}}`);
+    else p = w.event('task_run.state', `{"type":"task_run.state","event_id":"${id}","input":null,"run":${runJson(st.store, g.runs[e.runIdx])},"output":null}`);
+    pos++;
+    if (p) await p;
+  }
+  return pos;
+}

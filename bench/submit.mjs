@@ -106,7 +106,7 @@ echo "$GROUP_ID"
 
 // 2. compressed window
 {
-  const emu = await emulator(['--rate-limit', '2000/6s']);
+  const emu = await emulator(['--rate-limit', '2000/6s', '--rate-limit-unit', 'runs']);
   const f = await csv(20_000);
   const t = timeTg(['submit', f, '--rate', '2000/6s', '--base-url', emu.url]);
   const min = (Math.ceil(20_000 / 2000) - 1) * 6;

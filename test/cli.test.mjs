@@ -95,7 +95,7 @@ test('submit: exactly once through repeated SIGKILL at random moments', async ()
 });
 
 test('submit: 429s are waited out (retry-after honoured), nothing duplicated', async () => {
-  const e = await emulator({ rateLimit: { limit: 200, windowMs: 1000 }, seed: 2 });
+  const e = await emulator({ rateLimit: { limit: 200, windowMs: 1000 }, rateLimitUnit: 'runs', seed: 2 });
   try {
     const d = tmp();
     const f = makeCsv(d, 600);

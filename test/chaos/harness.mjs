@@ -142,7 +142,7 @@ function corruptJournal(stateDir, p) {
 export async function trial(seed, log = () => {}) {
   const p = plan(seed);
   const { faults } = p;
-  const e = await emulator({ seed, latencyMs: [100, 1500], ...faults });
+  const e = await emulator({ seed, latencyMs: [100, 1500], rateLimitUnit: 'runs', ...faults });
   const kills = {};
   const variations = {};
   const problems = [];

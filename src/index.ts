@@ -13,3 +13,8 @@ export { prepareRow, loadSpec, formatIssue } from './core/spec';
 export { replayJournal } from './commands/submit';
 export { peekEvent } from './core/peek';
 export { mulberry32 } from './emulator/rng';
+export { OrderedWindow } from './core/orderedWindow';
+export { RunIdSet } from './core/runIdSet';
+export { neutralise } from './core/flatten';
+export { inputMatchesRow } from './commands/join';
+export { writeFileAtomic } from './io/durable';

@@ -117,6 +117,7 @@ class TempOutput {
 
   discard() {
     if (this.done) return;
+    this.stream.on('error', () => undefined); // writes still queued fail quietly: the file goes
     this.stream.destroy();
     fs.rmSync(this.tmp, { force: true });
   }

@@ -27,13 +27,13 @@ export class RunIdSet {
   }
 
   has(id: string): boolean {
-    return this.find(fnv1a(id, 0x811c9dc5), fnv1a(id, 0x9747b28c) | 1) >= 0;
+    return this.find(fnv1a(id, 0x811c9dc5), (fnv1a(id, 0x9747b28c) | 1) >>> 0) >= 0;
   }
 
   /** Add an id; false if it was already there. */
   add(id: string): boolean {
     const a = fnv1a(id, 0x811c9dc5);
-    const b = fnv1a(id, 0x9747b28c) | 1; // never 0: 0/0 marks an empty slot
+    const b = (fnv1a(id, 0x9747b28c) | 1) >>> 0; // never 0: 0/0 marks an empty slot
     if (this.find(a, b) >= 0) return false;
     if ((this.count + 1) * 2 > this.table.length / 2) this.grow();
     this.insert(a, b);

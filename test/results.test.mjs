@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, readdirSync, symlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { BIN, runTg, tmp } from './helpers.mjs';
 import { fakeApi, makeRuns } from './fake-api.mjs';
@@ -197,6 +197,23 @@ test('G.5 fetch --format csv neutralises formula cells; --raw-csv keeps them', a
     assert.match(row, /^'@cmd,-3,A1,'=SUM\(A1:A2\),/);
     const raw = await tgAt(api, ['fetch', api.group, '--format', 'csv', '--raw-csv'], { cwd: tmp() });
     assert.match(raw.stdout.split('\n')[1], /^@cmd,-3,A1,=SUM\(A1:A2\),/);
+  } finally {
+    await api.close();
+  }
+});
+
+test('G.8 a full disk is named with the path and cause, not "a bug in tg"', { skip: !existsSync('/dev/full') && 'no /dev/full' }, async () => {
+  const api = await fakeApi({ runs: makeRuns(50) });
+  try {
+    const d = tmp();
+    symlinkSync('/dev/full', path.join(d, 'full.jsonl'));
+    for (const cmd of ['watch', 'fetch']) {
+      const r = await tgAt(api, [cmd, api.group, '-o', 'full.jsonl'], { cwd: d });
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr.split('\n')[0], /^tg: .*full\.jsonl: cannot write: no space left on the device \(ENOSPC\)$/);
+      assert.doesNotMatch(r.stderr, /bug in tg|internal error/);
+      rmSync(path.join(d, 'full.jsonl.tg.json'), { force: true });
+    }
   } finally {
     await api.close();
   }

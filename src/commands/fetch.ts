@@ -11,12 +11,8 @@ import { csvLine, flatten, orderColumns } from '../core/flatten';
 import { readRows } from '../io/rows';
 import { failedCount, TERMINAL_STATUSES } from '../core/util';
 import { RunIdSet } from '../core/runIdSet';
-import { peekEvent } from '../core/peek';
-import { RAW, type TaskRunEvent } from '../api/types';
+import type { TaskRunEvent } from '../api/types';
 import { fetchJoin } from './join';
-
-/** JSONL: read only type, event_id and run of each event and write its wire text (see bench/watch.mjs). */
-const USE_PEEK = true;
 
 export interface FetchOptions {
   group?: string;
@@ -120,7 +116,7 @@ async function fetchRuns(o: FetchOptions & { group: string }, ctx: Context): Pro
   let frontier = true; // no unfinished run seen yet in this pass: the cursor may move
   try {
     let n = 0;
-    const stream = client.streamRuns(o.group, streamOptions(o, sink, ctx, format));
+    const stream = client.streamRuns(o.group, streamOptions(o, sink, ctx));
     for await (const ev of stream) {
       if (ev.type !== 'task_run.state') continue;
       const st = ev.run.status;
@@ -128,7 +124,7 @@ async function fetchRuns(o: FetchOptions & { group: string }, ctx: Context): Pro
       if (onlyDone && !TERMINAL_STATUSES.has(st)) frontier = false;
       else if (!seen || seen.add(ev.run.run_id)) {
         if (csv) csv.write(ev);
-        else sink.line((ev as { [RAW]?: string })[RAW] ?? JSON.stringify(ev), st);
+        else sink.line(JSON.stringify(ev), st);
       }
       if (frontier) sink.setEventId(ev.event_id);
       if (++n % 2000 === 0 && (!csv || csv.ready)) {
@@ -152,7 +148,7 @@ async function fetchRuns(o: FetchOptions & { group: string }, ctx: Context): Pro
   }
 }
 
-function streamOptions(o: FetchOptions, sink: OutputSink, ctx: Context, format: 'jsonl' | 'csv') {
+function streamOptions(o: FetchOptions, sink: OutputSink, ctx: Context) {
   return {
     lastEventId: sink.state.last_event_id,
     includeInput: true,
@@ -161,7 +157,6 @@ function streamOptions(o: FetchOptions, sink: OutputSink, ctx: Context, format: 
     signal: ctx.signal,
     giveUpMs: ctx.giveUpMs,
     idleMs: Math.min(ctx.giveUpMs, 60_000), // a snapshot stream that only sends keep-alives is stalled
-    lite: format === 'jsonl' && USE_PEEK ? peekEvent : undefined,
   };
 }
 

@@ -35,6 +35,7 @@ export class OrderedWindow<T> {
   private lastFlush: number;
   private failure: { error: unknown } | null = null;
   private stopped = false;
+  private idle: NodeJS.Immediate | null = null;
 
   constructor(
     private readonly sink: WindowSink<T>,
@@ -83,6 +84,8 @@ export class OrderedWindow<T> {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    if (this.idle) clearImmediate(this.idle);
+    this.idle = null;
     this.slots.length = 0; // settled items at the head were written already: the rest wait on others
     this.wake();
     await this.flushing?.catch(() => undefined);
@@ -106,8 +109,21 @@ export class OrderedWindow<T> {
       }
       this.dirty = true;
     }
-    if (this.dirty && (!this.slots.length || this.o.now() - this.lastFlush >= this.o.flushMs)) this.startFlush();
+    if (this.dirty && this.o.now() - this.lastFlush >= this.o.flushMs) this.startFlush();
+    else if (this.dirty && !this.slots.length) this.flushWhenIdle();
     this.wake();
+  }
+
+  /**
+   * Ran empty: flush after the events already received are taken in (setImmediate), not at once —
+   * a burst of events that each empty the window would otherwise cost one fsync each.
+   */
+  private flushWhenIdle() {
+    if (this.idle) return;
+    this.idle = setImmediate(() => {
+      this.idle = null;
+      if (this.dirty && !this.slots.length && !this.failure && !this.stopped) this.startFlush();
+    });
   }
 
   private startFlush() {

@@ -4,7 +4,7 @@
 // cursor was never saved: the stream replays them), so nothing is lost or written twice.
 import fs from 'node:fs';
 import path from 'node:path';
-import { TgError, inputError, usageError } from '../errors';
+import { EXIT, TgError, inputError, usageError } from '../errors';
 import { writeFileAtomic } from './durable';
 
 export interface CursorState {
@@ -31,6 +31,26 @@ export interface OutputSink {
   close(): Promise<void>;
   readonly state: CursorState;
   pendingLines(): number;
+}
+
+const CAUSES: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOENT: 'the directory does not exist (any more)',
+  EIO: 'input/output error',
+};
+
+/**
+ * A local file failure as one named error (path and cause), exit 4: what was made durable stays,
+ * and the same command resumes once the cause is fixed. Anything else is passed on unchanged.
+ */
+export function localFailure(file: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (!code || !(code in CAUSES)) return e;
+  return new TgError('local_io', `${file}: cannot write: ${CAUSES[code]} (${code})`, EXIT.API, 'Fix the cause, then run the same command again: it resumes.');
 }
 
 /** Exit status of a command whose stdout was closed by its reader (as from SIGPIPE: 128 + 13). */
@@ -187,14 +207,25 @@ export class FileSink implements OutputSink {
 
   private saveCursor() {
     this.state.updated_at = new Date().toISOString();
-    writeFileAtomic(cursorPath(this.file), JSON.stringify(this.state) + '\n');
+    try {
+      writeFileAtomic(cursorPath(this.file), JSON.stringify(this.state) + '\n');
+    } catch (e) {
+      throw localFailure(cursorPath(this.file), e);
+    }
   }
 
   line(text: string, status?: string) {
     this.buf.push(text + '\n');
     this.bufChars += text.length + 1;
     this.pendingCounts.push(status ?? '');
-    if (this.bufChars >= WRITE_AHEAD_CHARS) this.writeAhead();
+    if (this.bufChars >= WRITE_AHEAD_CHARS) this.guard(() => this.writeAhead());
+  }
+  private guard<R>(f: () => R): R {
+    try {
+      return f();
+    } catch (e) {
+      throw localFailure(this.file, e);
+    }
   }
   private pendingCounts: string[] = [];
   private bufChars = 0;
@@ -227,9 +258,9 @@ export class FileSink implements OutputSink {
 
   async flush() {
     if (!this.buf.length && !this.unsynced && (this.pendingEventId === null || this.pendingEventId === this.state.last_event_id)) return;
-    this.writeAhead();
+    this.guard(() => this.writeAhead());
     if (this.unsynced) {
-      fs.fsyncSync(this.fd);
+      this.guard(() => fs.fsyncSync(this.fd));
       this.state.bytes += this.unsynced;
       this.state.lines += this.unsyncedLines;
       for (const st of this.pendingCounts) if (st) this.state.counts[st] = (this.state.counts[st] ?? 0) + 1;

@@ -106,7 +106,7 @@ class Watcher {
     this.submitDone = !hooks.submitting;
     const done = () => (this.submitDone = true);
     hooks.submitting?.then(done, done);
-    setMaxListeners(WINDOW + 16, this.signal); // one listener per result fetch in the window
+    setMaxListeners(2 * WINDOW + 16, this.signal); // up to two listeners (request, retry sleep) per result fetch in the window
     this.window = new OrderedWindow<Item>(
       {
         write: (it) => {

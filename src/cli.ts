@@ -99,6 +99,7 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
       const msg = String((e as Error)?.stack ?? e);
       err = new TgError('internal', `internal error: ${msg}`, EXIT.API, 'This is a bug in tg; please report it with the command you ran.', undefined, e);
     }
+    if (err.code === 'closed_pipe') return err.exitCode; // the reader went away: nothing to say
     const safe = (s: string) => redact(s, apiKey);
     io.stderr.write(`tg: ${safe(err.message)}\n`);
     if (err.hint) io.stderr.write(`tg: hint: ${safe(err.hint)}\n`);

@@ -68,7 +68,7 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
     if (global.emulator) {
       const { startEmulator } = await import('./emulator/server');
       const emu = await startEmulator({ port: 0, host: '127.0.0.1' });
-      const client = new ApiClient({ baseUrl: emu.url, apiKey: apiKey || 'emulator', apiVersion, log });
+      const client = new ApiClient({ baseUrl: emu.url, apiKey: apiKey || 'emulator', apiVersion, log, giveUpMs: ctx.giveUpMs });
       closers.push(async () => {
         client.destroy();
         await emu.close();
@@ -77,7 +77,7 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
       return client;
     }
     const baseUrl = global.baseUrl ?? io.env.PARALLEL_BASE_URL ?? 'https://api.parallel.ai';
-    const client = new ApiClient({ baseUrl, apiKey: apiKey ?? '', apiVersion, log, insecureHttp: global.insecureHttp });
+    const client = new ApiClient({ baseUrl, apiKey: apiKey ?? '', apiVersion, log, insecureHttp: global.insecureHttp, giveUpMs: ctx.giveUpMs });
     // The command has finished and what it wrote is durable: anything still open (an event
     // stream left at --timeout, a result fetch cut by an interrupt) is dropped, not waited for.
     closers.push(async () => client.destroy());

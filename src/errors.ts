@@ -24,6 +24,12 @@ export type ErrorCode =
   | 'locked'
   | 'input_changed'
   | 'conflict'
+  | 'pending'
+  | 'join_mismatch'
+  | 'join_no_match'
+  | 'local_io'
+  | 'closed_pipe'
+  | 'retry_later'
   // the API or the network
   | 'network'
   | 'unknown_outcome'

@@ -14,3 +14,8 @@ export { replayJournal } from './commands/submit/journal';
 export { Ledger, rowIdent, presenceKey, rowSha, runIdent, keyColumnChange } from './core/ledger';
 export { peekEvent } from './core/peek';
 export { mulberry32 } from './emulator/rng';
+export { OrderedWindow } from './core/orderedWindow';
+export { RunIdSet } from './core/runIdSet';
+export { neutralise } from './core/flatten';
+export { inputMatchesRow } from './commands/join';
+export { writeFileAtomic } from './io/durable';

@@ -101,13 +101,18 @@ export const commands = {
   fetch: (program: CommandUnknownOpts) =>
     program
       .command('fetch')
-      .description("Fetch a group's runs with inputs and outputs as JSONL or CSV; --join writes your input rows with output columns.")
+      .description(
+        "Fetch a group's runs with inputs and outputs as JSONL or CSV; --join writes your input rows with output columns. " +
+          'With -o only finished runs are written and unfinished ones counted (exit 5; rerun later to add them); to stdout every run is shown with its status.',
+      )
       .argument('[group]', 'taskgroup_id')
       .option('-o, --output <file>', 'output file; a rerun resumes from it')
       .addOption(new Option('--format <fmt>', 'output format (default jsonl; with --join, that of the input)').choices(['jsonl', 'csv']))
       .addOption(new Option('--status <s>', 'only runs with this status').choices(['queued', 'running', 'completed', 'failed', 'cancelled', 'action_required', 'cancelling']))
       .option('--join <input>', 'write the original input rows, in order, with output columns appended (matched by tg_key)')
       .option('--key <column>', 'with --join: the --key column used at submit')
+      .option('--force', 'with --join -o: replace a file tg did not write (never the input)')
+      .option('--raw-csv', 'CSV cells verbatim: no apostrophe before a leading = + - @ (formula guard)')
       .option('--run <run_id>', "print one run's result")
       .addHelpText('after', examples(['tg fetch tgrp_123 -o results.jsonl', 'tg fetch tgrp_123 --format csv -o results.csv', 'tg fetch tgrp_123 --join companies.csv -o enriched.csv', 'tg fetch --run trun_abc'])),
 

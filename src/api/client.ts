@@ -30,6 +30,23 @@ export interface ClientOptions {
   insecureHttp?: boolean;
   random?: () => number;
   userAgent?: string;
+  /**
+   * How long a sustained outage (no answer, errors, or a server-requested wait) may last before a
+   * request gives up (TG_OUTAGE_GIVE_UP_S); also caps each request's header and body timeouts.
+   */
+  giveUpMs?: number;
+}
+
+/** Longest a request waits for response headers, or between body chunks (capped by the give-up). */
+const REQUEST_TIMEOUT_MS = 60_000;
+
+/** The server asked for a wait longer than the outage give-up: end now (exit 4), saying when to come back. */
+export function waitTooLong(what: string, waitMs: number, giveUpMs: number, now = Date.now()): ApiError {
+  const back = new Date(now + waitMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return new ApiError('retry_later', `${what}: the API asked to wait ${Math.ceil(waitMs / 1000)} s (retry-after), longer than the outage give-up of ${Math.round(giveUpMs / 1000)} s`, 429, EXIT.API, {
+    retryAfterMs: waitMs,
+    hint: `Come back after ${back} and rerun the same command: it resumes. (TG_OUTAGE_GIVE_UP_S sets how long tg may wait.)`,
+  });
 }
 
 type Query = Record<string, string | number | boolean | null | undefined>;
@@ -87,6 +104,8 @@ export class ApiClient {
   private readonly maxRetries: number;
   private readonly random: () => number;
   private readonly userAgent: string;
+  private readonly giveUpMs: number;
+  private readonly timeoutMs: number;
   /** Count of 429 answers received (for benchmarks and progress). */
   rateLimited = 0;
 
@@ -113,11 +132,13 @@ export class ApiClient {
     this.maxRetries = opts.maxRetries ?? 6;
     this.random = opts.random ?? Math.random;
     this.userAgent = opts.userAgent ?? 'tg';
+    this.giveUpMs = opts.giveUpMs ?? 600_000;
+    this.timeoutMs = Math.min(REQUEST_TIMEOUT_MS, this.giveUpMs);
     this.pool = new Pool(url.origin, {
       connections: opts.connections ?? 32,
       keepAliveTimeout: 30_000,
-      headersTimeout: 60_000,
-      bodyTimeout: 120_000,
+      headersTimeout: this.timeoutMs,
+      bodyTimeout: this.timeoutMs,
     });
   }
 
@@ -148,7 +169,8 @@ export class ApiClient {
         headers: this.headers(payload !== undefined ? { 'content-type': 'application/json' } : undefined),
         body: payload,
         signal,
-        headersTimeout,
+        headersTimeout: headersTimeout ?? this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
       });
       const text = await res.body.text();
       this.logLine(method, path, res.statusCode, t0);
@@ -194,12 +216,13 @@ export class ApiClient {
   /** A request that is safe to repeat: retried on connection errors, 408, 409, 429 and 5xx. */
   async requestJson<T>(method: string, path: string, opts: { body?: unknown; signal?: AbortSignal; retries?: number; headersTimeout?: number } = {}): Promise<T> {
     const retries = opts.retries ?? this.maxRetries;
+    const t0 = Date.now(); // retries stop when the outage give-up has passed
     for (let attempt = 0; ; attempt++) {
       let r: RawResponse;
       try {
         r = await this.once(method, path, opts.body, opts.signal, opts.headersTimeout);
       } catch (e) {
-        if (e instanceof NetworkError && attempt < retries) {
+        if (e instanceof NetworkError && attempt < retries && Date.now() - t0 < this.giveUpMs) {
           await sleep(retryDelay(attempt, undefined, this.random), opts.signal);
           continue;
         }
@@ -214,8 +237,10 @@ export class ApiClient {
       }
       if (r.status === 429) this.rateLimited++;
       const err = this.errorFor(method, path, r);
-      if (ApiClient.retryableStatus(r.status) && attempt < retries) {
-        await sleep(retryDelay(attempt, err.retryAfterMs, this.random), opts.signal);
+      if (ApiClient.retryableStatus(r.status) && attempt < retries && Date.now() - t0 < this.giveUpMs) {
+        const wait = retryDelay(attempt, err.retryAfterMs, this.random);
+        if (err.retryAfterMs !== undefined && Date.now() - t0 + wait > this.giveUpMs) throw waitTooLong(`${method} ${path}`, wait, this.giveUpMs);
+        await sleep(wait, opts.signal);
         continue;
       }
       throw err;
@@ -285,21 +310,26 @@ export class ApiClient {
    * ends the stream cleanly; throws NetworkError if the connection breaks (an event received only
    * in part is dropped), ApiError for a non-2xx answer.
    */
-  async *sseOnce(path: string, query: Query, signal?: AbortSignal, lite?: (data: string) => unknown): AsyncGenerator<GroupEvent> {
+  async *sseOnce(path: string, query: Query, signal?: AbortSignal, lite?: (data: string) => unknown, idleMs?: number): AsyncGenerator<GroupEvent> {
     const full = path + buildQuery(query);
     const t0 = Date.now();
+    // idleMs: a stream that sends no event (keep-alives only) for this long counts as broken.
+    const idle = idleMs ? new IdleTimer(idleMs, signal) : null;
     let res;
     try {
       res = await this.pool.request({
         method: 'GET',
         path: this.basePath + full,
         headers: this.headers({ accept: 'text/event-stream' }),
-        signal,
+        signal: idle?.signal ?? signal,
+        headersTimeout: this.timeoutMs,
         bodyTimeout: 300_000,
       });
     } catch (e) {
+      idle?.clear();
       if (signal?.aborted) throw signal.reason ?? e;
       this.logLine('GET', full, errCode(e) || 'error', t0);
+      if (idle?.fired) throw new NetworkError(`GET ${full}: no answer for ${Math.round(idleMs! / 1000)} s`, true);
       throw new NetworkError(`GET ${full}: ${redact(String((e as Error).message), this.apiKey)}`, true);
     }
     this.logLine('GET', full, res.statusCode, t0);
@@ -322,6 +352,7 @@ export class ApiClient {
           const obj = ((oneLine && lite(ev.data)) || JSON.parse(ev.data)) as GroupEvent;
           if (oneLine) Object.defineProperty(obj, RAW, { value: ev.data });
           queue.push(obj);
+          idle?.reset();
         } catch {
           bad = new Error(`unparsable SSE data: ${ev.data.slice(0, 120)}`);
         }
@@ -337,8 +368,10 @@ export class ApiClient {
     } catch (e) {
       if (signal?.aborted) throw signal.reason ?? e;
       if (e instanceof TgError) throw e;
+      if (idle?.fired) throw new NetworkError(`stream ${path}: no event for ${Math.round(idleMs! / 1000)} s (keep-alives only)`, true);
       throw new NetworkError(`stream ${path} broke: ${redact(String((e as Error).message), this.apiKey)}`, true);
     } finally {
+      idle?.clear();
       if (!res.body.destroyed) res.body.destroy();
     }
     // Whatever is left in the parser is a half-received event: dropped.
@@ -351,14 +384,14 @@ export class ApiClient {
   async *resumable(
     path: string,
     query: Query,
-    opts: { lastEventId?: string | null; signal?: AbortSignal; giveUpMs?: number; onReconnect?: (err: unknown) => void; lite?: (data: string) => unknown } = {},
+    opts: { lastEventId?: string | null; signal?: AbortSignal; giveUpMs?: number; idleMs?: number; onReconnect?: (err: unknown) => void; lite?: (data: string) => unknown } = {},
   ): AsyncGenerator<GroupEvent> {
     let last = opts.lastEventId ?? undefined;
     let failures = 0;
     let outageStart = 0;
     for (;;) {
       try {
-        for await (const ev of this.sseOnce(path, { ...query, last_event_id: last }, opts.signal, opts.lite)) {
+        for await (const ev of this.sseOnce(path, { ...query, last_event_id: last }, opts.signal, opts.lite, opts.idleMs)) {
           failures = 0;
           outageStart = 0;
           const id = (ev as { event_id?: string | null }).event_id;
@@ -371,9 +404,13 @@ export class ApiClient {
         const retryable = e instanceof NetworkError || (e instanceof ApiError && ApiClient.retryableStatus(e.status));
         if (!retryable) throw e;
         if (!outageStart) outageStart = Date.now();
-        if (Date.now() - outageStart > (opts.giveUpMs ?? 120_000)) throw e;
+        const giveUp = opts.giveUpMs ?? this.giveUpMs;
+        if (Date.now() - outageStart > giveUp) throw e;
+        const asked = e instanceof ApiError ? e.retryAfterMs : undefined;
+        const wait = retryDelay(failures++, asked, this.random, { baseMs: 250, capMs: 15_000 });
+        if (asked !== undefined && Date.now() - outageStart + wait > giveUp) throw waitTooLong(`GET ${path}`, wait, giveUp);
         opts.onReconnect?.(e);
-        await sleep(retryDelay(failures++, e instanceof ApiError ? e.retryAfterMs : undefined, this.random, { baseMs: 250, capMs: 15_000 }), opts.signal);
+        await sleep(wait, opts.signal);
       }
     }
   }
@@ -381,7 +418,7 @@ export class ApiClient {
   /** Snapshot of the group's runs (in creation order), resumed after breaks. */
   streamRuns(
     groupId: string,
-    opts: { lastEventId?: string | null; includeInput?: boolean; includeOutput?: boolean; status?: string; signal?: AbortSignal; giveUpMs?: number; lite?: (data: string) => unknown } = {},
+    opts: { lastEventId?: string | null; includeInput?: boolean; includeOutput?: boolean; status?: string; signal?: AbortSignal; giveUpMs?: number; idleMs?: number; lite?: (data: string) => unknown } = {},
   ): AsyncGenerator<TaskRunEvent> {
     return this.resumable(
       this.groupsPath(`/${encodeURIComponent(groupId)}/runs`),
@@ -393,5 +430,32 @@ export class ApiClient {
   /** The group's events; one pass until the server closes cleanly (reconnecting through breaks). */
   streamEvents(groupId: string, opts: { lastEventId?: string | null; timeoutS?: number; signal?: AbortSignal; giveUpMs?: number; onReconnect?: (e: unknown) => void } = {}): AsyncGenerator<GroupEvent> {
     return this.resumable(this.groupsPath(`/${encodeURIComponent(groupId)}/events`), { timeout: opts.timeoutS }, opts);
+  }
+}
+
+/** An abort signal that fires when `reset` is not called for `ms` (and with the outer signal). */
+class IdleTimer {
+  private readonly ac = new AbortController();
+  private timer: NodeJS.Timeout;
+  fired = false;
+  readonly signal: AbortSignal;
+  constructor(
+    private readonly ms: number,
+    outer?: AbortSignal,
+  ) {
+    this.signal = outer ? AbortSignal.any([outer, this.ac.signal]) : this.ac.signal;
+    this.timer = this.arm();
+  }
+  private arm() {
+    return setTimeout(() => {
+      this.fired = true;
+      this.ac.abort(new Error('idle'));
+    }, this.ms);
+  }
+  reset() {
+    this.timer.refresh();
+  }
+  clear() {
+    clearTimeout(this.timer);
   }
 }

@@ -1,18 +1,25 @@
-// `tg watch`: one JSON line per run that reached a terminal state, exactly once, resumable.
+// `tg watch`: one JSON line per distinct run that reached a terminal state (completed, failed,
+// cancelled), exactly once, resumable.
 //
-// Events are taken in stream order; outputs of completed runs are fetched concurrently (bounded
-// window) but lines are written in event order, so the saved cursor never passes an event whose
-// line is not durable.
+// Events are taken in stream order; outputs of completed runs are fetched concurrently through an
+// OrderedWindow, which writes lines in event order, so the saved cursor never passes an event
+// whose line is not durable. Lines are keyed by run_id (a compact set of the ids written, rebuilt
+// from the -o file on resume), so a re-sent event never writes a second line. When the group is
+// inactive but some finished runs have no line (their events never came), they are filled from
+// the group's run stream instead of waiting for events that will not come.
 import path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import type { Context } from '../context';
 import { EXIT, TgError, InterruptedError, ApiError } from '../errors';
 import { failedCount, sleep, TERMINAL_STATUSES } from '../core/util';
-import { FileSink, StdoutSink, type OutputSink } from '../io/output';
+import { OrderedWindow } from '../core/orderedWindow';
+import { RunIdSet } from '../core/runIdSet';
+import { FileSink, StdoutSink, ClosedPipeError, EXIT_CLOSED_PIPE, type OutputSink } from '../io/output';
+import { readJsonLines } from '../io/durable';
 import { Progress } from '../io/progress';
 import { parseTimeout } from './status';
 import type { ApiClient } from '../api/client';
-import type { TaskRunEvent, TaskGroupStatus } from '../api/types';
+import type { TaskRunEvent, TaskGroupStatus, GroupEvent } from '../api/types';
 
 export interface WatchOptions {
   group: string;
@@ -35,6 +42,12 @@ const FLUSH_MS = 200;
 
 class Deadline extends Error {}
 
+/** One window item: the event's id (the cursor) and the line it adds, if any. */
+interface Item {
+  eventId: string | null;
+  line: { text: string; status: string } | null;
+}
+
 export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {}): Promise<number> {
   const timeoutMs = parseTimeout(o.timeout);
   const out = o.output ? path.resolve(ctx.io.cwd, o.output) : null;
@@ -42,161 +55,199 @@ export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {
   const client = await ctx.client();
   const t0 = ctx.clock.now();
   // Group check before the file is opened: a wrong id or key fails here, with nothing written.
-  let status: TaskGroupStatus = (await client.getGroup(o.group, ctx.signal)).status;
+  const status = (await client.getGroup(o.group, ctx.signal)).status;
   const sink: OutputSink = out ? FileSink.open(out, 'watch', o.group) : new StdoutSink(ctx.io.stdout, 'watch', o.group);
+  const written = out ? await writtenRunIds(out) : new RunIdSet();
   if (o.output && (sink as FileSink).resumed) ctx.info(`tg: resuming ${o.output}: ${sink.state.lines} results already there`);
-  let submitDone = !hooks.submitting;
-  hooks.submitting?.then(
-    () => (submitDone = true),
-    () => (submitDone = true),
-  );
-  const total = () => Math.max(status.num_task_runs, hooks.expected?.() ?? 0);
-  const progress = await Progress.start(ctx, { label: 'results', unit: 'runs', total: total(), done: sink.state.lines });
-  const deadlineAc = new AbortController();
-  setMaxListeners(0, deadlineAc.signal); // one listener per in-flight result fetch
-  const onAbort = () => deadlineAc.abort(ctx.signal.reason);
-  ctx.signal.addEventListener('abort', onAbort, { once: true });
-  let timer: NodeJS.Timeout | null = null;
-  if (timeoutMs !== undefined) {
-    timer = setTimeout(() => deadlineAc.abort(new Deadline()), Math.max(0, timeoutMs - (ctx.clock.now() - t0)));
-  }
-  const signal = deadlineAc.signal;
-  let lastFlush = ctx.clock.now();
-  const showProgress = () => {
-    const c = sink.state.counts;
-    progress.setTotal(total());
-    progress.update(sink.state.lines + sink.pendingLines(), `${c.failed ? ` | failed ${c.failed}` : ''}${hooks.extra?.() ?? ''}`);
-  };
-
-  // Ordered window of pending lines, written by one drainer in event order.
-  type Slot = { eventId: string | null; line: Promise<{ text: string; status: string } | null> };
-  const window: Slot[] = [];
-  let wakeDrainer = null as (() => void) | null;
-  let wakeProducer = null as (() => void) | null;
-  let drainError: unknown = null;
-  let stopping = false;
-  const drainer = (async () => {
-    try {
-      for (;;) {
-        if (!window.length) {
-          await sink.flush(); // idle: make everything durable now
-          lastFlush = ctx.clock.now();
-          showProgress();
-          wakeProducer?.();
-          if (stopping) return;
-          await new Promise<void>((r) => (wakeDrainer = r));
-          wakeDrainer = null;
-          continue;
-        }
-        const slot = window[0];
-        const r = await slot.line;
-        window.shift();
-        if (r) sink.line(r.text, r.status);
-        sink.setEventId(slot.eventId);
-        wakeProducer?.();
-        if (ctx.clock.now() - lastFlush >= FLUSH_MS) {
-          await sink.flush();
-          lastFlush = ctx.clock.now();
-          showProgress();
-        }
-      }
-    } catch (e) {
-      drainError = e;
-      deadlineAc.abort(e);
-      wakeProducer?.();
-    }
-  })();
-  const push = async (slot: Slot) => {
-    window.push(slot);
-    wakeDrainer?.();
-    while (window.length >= WINDOW && !drainError) await new Promise<void>((r) => (wakeProducer = r));
-    wakeProducer = null;
-    if (drainError) throw drainError;
-  };
-  /** Wait until every queued line is written and flushed. */
-  const settle = async () => {
-    while ((window.length || sink.pendingLines()) && !drainError) {
-      wakeDrainer?.();
-      await new Promise<void>((r) => (wakeProducer = r));
-    }
-    wakeProducer = null;
-    if (drainError) throw drainError;
-  };
-
+  const w = new Watcher(o, ctx, hooks, client, sink, written, status, t0);
+  await w.start(timeoutMs);
   try {
-    for (;;) {
-      for await (const ev of client.streamEvents(o.group, {
-        lastEventId: sink.state.last_event_id,
-        signal,
-        giveUpMs: ctx.giveUpMs,
-        onReconnect: (e) => ctx.info(`tg: stream interrupted (${(e as Error).message.slice(0, 120)}); reconnecting`),
-      })) {
-        const eventId = (ev as { event_id?: string | null }).event_id ?? null;
-        if (ev.type === 'task_group_status') {
-          status = (ev as { status: TaskGroupStatus }).status;
-          await push({ eventId, line: Promise.resolve(null) });
-        } else if (ev.type === 'task_run.state') {
-          const re = ev as TaskRunEvent;
-          if (!TERMINAL_STATUSES.has(re.run.status)) {
-            await push({ eventId, line: Promise.resolve(null) });
-          } else {
-            const p = lineFor(client, re, signal);
-            p.catch(() => undefined);
-            await push({ eventId, line: p });
-          }
-        } else if (ev.type === 'error') {
-          const err = (ev as { error?: { message?: string } }).error;
-          ctx.warn(`tg: the event stream reported an error: ${err?.message ?? 'unknown'}`);
-          await push({ eventId, line: Promise.resolve(null) });
-        } else {
-          await push({ eventId, line: Promise.resolve(null) }); // unknown event types are tolerated
-        }
-      }
-      await settle();
-      // The server closed the stream: done, or reconnect?
-      status = (await client.getGroup(o.group, signal)).status;
-      const terminal = countTerminal(status);
-      if (!status.is_active && submitDone && sink.state.lines >= terminal && !o.follow) break;
-      await sleep(status.is_active || !submitDone ? 200 : 2000, signal);
-    }
-    stopping = true;
-    wakeDrainer?.();
-    await drainer;
-    if (drainError) throw drainError;
-    progress.stop();
-    await sink.close();
-    const failed = failedCount(sink.state.counts);
-    ctx.info(`tg: ${o.group}: ${sink.state.lines} results${failed ? `, ${failed} failed or cancelled` : ''}${o.output ? ` in ${o.output}` : ''} (${Math.round((ctx.clock.now() - t0) / 1000)}s)`);
-    return failed ? EXIT.RUNS_FAILED : EXIT.OK;
+    return await w.run();
   } catch (e) {
-    progress.stop(false);
-    // Keep whatever is complete: the drainer writes resolved lines in order, then stops.
-    stopping = true;
-    for (const slot of window) slot.line.catch(() => undefined);
-    wakeDrainer?.();
-    // At most 2 s for the drainer; the timer must not keep the process alive after it is done.
-    await Promise.race([drainer, new Promise((r) => setTimeout(r, 2000).unref())]);
-    try {
-      await sink.close();
-    } catch {
-      /* the original error matters more */
-    }
-    const hint = `Run the same command again to resume${o.output ? ` from ${o.output}` : ''}.`;
-    if (signal.reason instanceof Deadline || e instanceof Deadline) {
-      throw new TgError('timeout', `still waiting for results after --timeout ${o.timeout}s (${sink.state.lines} of ${total()} so far)`, EXIT.PENDING, hint);
-    }
-    if (ctx.signal.aborted || e instanceof InterruptedError) throw new InterruptedError(hint);
-    if (e instanceof TgError && e.exitCode === EXIT.API) throw new TgError(e.code, e.message, e.exitCode, hint);
-    throw e;
+    return await w.fail(e);
   } finally {
-    if (timer) clearTimeout(timer);
-    ctx.signal.removeEventListener('abort', onAbort);
+    w.dispose();
   }
 }
 
+/** The run ids already in a results file (after FileSink.open cut it back to its cursor). */
+async function writtenRunIds(file: string): Promise<RunIdSet> {
+  const set = new RunIdSet();
+  for await (const line of readJsonLines<{ run?: { run_id?: string } }>(file)) if (line.run?.run_id) set.add(line.run.run_id);
+  return set;
+}
+
+/** Runs that reached a terminal state, by the group's counts. */
 export function countTerminal(s: TaskGroupStatus): number {
   const c = s.task_run_status_counts as Record<string, number>;
   return (c.completed ?? 0) + (c.failed ?? 0) + (c.cancelled ?? 0);
+}
+
+/** The state of one `watch`: the stream passes, the window of lines, the end or the failure. */
+class Watcher {
+  private readonly ac = new AbortController();
+  private readonly signal = this.ac.signal;
+  private readonly onAbort = () => this.ac.abort(this.ctx.signal.reason);
+  private timer: NodeJS.Timeout | null = null;
+  private progress!: Progress;
+  private readonly window: OrderedWindow<Item>;
+  private submitDone: boolean;
+
+  constructor(
+    private readonly o: WatchOptions,
+    private readonly ctx: Context,
+    private readonly hooks: WatchHooks,
+    private readonly client: ApiClient,
+    private readonly sink: OutputSink,
+    private readonly written: RunIdSet,
+    private status: TaskGroupStatus,
+    private readonly t0: number,
+  ) {
+    this.submitDone = !hooks.submitting;
+    const done = () => (this.submitDone = true);
+    hooks.submitting?.then(done, done);
+    setMaxListeners(2 * WINDOW + 16, this.signal); // up to two listeners (request, retry sleep) per result fetch in the window
+    this.window = new OrderedWindow<Item>(
+      {
+        write: (it) => {
+          if (it.line) this.sink.line(it.line.text, it.line.status);
+          this.sink.setEventId(it.eventId);
+        },
+        flush: () => this.sink.flush(),
+      },
+      { size: WINDOW, flushMs: FLUSH_MS, now: () => ctx.clock.now(), onFlush: () => this.showProgress() },
+    );
+  }
+
+  async start(timeoutMs: number | undefined) {
+    this.progress = await Progress.start(this.ctx, { label: 'results', unit: 'runs', total: this.total(), done: this.sink.state.lines });
+    this.ctx.signal.addEventListener('abort', this.onAbort, { once: true });
+    if (this.ctx.signal.aborted) this.onAbort();
+    if (timeoutMs !== undefined) {
+      this.timer = setTimeout(() => this.ac.abort(new Deadline()), Math.max(0, timeoutMs - (this.ctx.clock.now() - this.t0)));
+    }
+  }
+
+  dispose() {
+    if (this.timer) clearTimeout(this.timer);
+    this.ctx.signal.removeEventListener('abort', this.onAbort);
+  }
+
+  private total() {
+    return Math.max(this.status.num_task_runs, this.hooks.expected?.() ?? 0);
+  }
+
+  private showProgress() {
+    const c = this.sink.state.counts;
+    this.progress.setTotal(this.total());
+    this.progress.update(this.sink.state.lines + this.sink.pendingLines(), `${c.failed ? ` | failed ${c.failed}` : ''}${this.hooks.extra?.() ?? ''}`);
+  }
+
+  /** Stream passes until the group is inactive, submit is done and every finished run has a line. */
+  async run(): Promise<number> {
+    for (;;) {
+      await this.pass();
+      await this.window.settle();
+      // The server closed the stream: done, or reconnect?
+      this.status = (await this.client.getGroup(this.o.group, this.signal)).status;
+      if (this.status.is_active || !this.submitDone) {
+        await sleep(200, this.signal);
+        continue;
+      }
+      if (this.written.size < countTerminal(this.status)) await this.fill();
+      if (this.o.follow) {
+        await sleep(2000, this.signal);
+        continue;
+      }
+      if (this.written.size >= countTerminal(this.status)) return this.finish();
+      this.ctx.info(`tg: ${countTerminal(this.status) - this.written.size} finished runs still have no result line; retrying`);
+      await sleep(2000, this.signal);
+    }
+  }
+
+  /** One connection's worth of events (reconnecting through breaks), each pushed into the window. */
+  private async pass() {
+    for await (const ev of this.client.streamEvents(this.o.group, {
+      lastEventId: this.sink.state.last_event_id,
+      signal: this.signal,
+      giveUpMs: this.ctx.giveUpMs,
+      onReconnect: (e) => this.ctx.info(`tg: stream interrupted (${(e as Error).message.slice(0, 120)}); reconnecting`),
+    })) {
+      const eventId = (ev as { event_id?: string | null }).event_id ?? null;
+      await this.window.push(this.itemFor(ev, eventId));
+    }
+  }
+
+  /** The window item of one event: a line for a run's first terminal event, else only the cursor. */
+  private itemFor(ev: GroupEvent, eventId: string | null): Item | Promise<Item> {
+    if (ev.type === 'task_group_status') this.status = (ev as { status: TaskGroupStatus }).status;
+    else if (ev.type === 'error') {
+      const err = (ev as { error?: { message?: string } }).error;
+      this.ctx.warn(`tg: the event stream reported an error: ${err?.message ?? 'unknown'}`);
+    } else if (ev.type === 'task_run.state') {
+      const re = ev as TaskRunEvent;
+      // queued, action_required, running, cancelling: not yet; a run already written: a re-send.
+      if (TERMINAL_STATUSES.has(re.run.status) && this.written.add(re.run.run_id)) return this.lineItem(re, eventId);
+    }
+    return { eventId, line: null }; // unknown event types are tolerated
+  }
+
+  private lineItem(ev: TaskRunEvent, eventId: string | null): Promise<Item> {
+    const p = lineFor(this.client, ev, this.signal).then((line) => ({ eventId, line }));
+    p.catch(() => undefined); // the window reports it, in order
+    return p;
+  }
+
+  /** Lines for finished runs whose events never came, from the run stream (the cursor stays). */
+  private async fill() {
+    let n = 0;
+    for await (const ev of this.client.streamRuns(this.o.group, { includeOutput: true, signal: this.signal, giveUpMs: this.ctx.giveUpMs })) {
+      if (ev.type !== 'task_run.state' || !TERMINAL_STATUSES.has(ev.run.status) || !this.written.add(ev.run.run_id)) continue;
+      n++;
+      await this.window.push(this.lineItem({ ...ev, event_id: null }, null));
+    }
+    await this.window.settle();
+    if (n) this.ctx.info(`tg: ${n} finished runs had no event; their results were taken from the group's run list`);
+  }
+
+  private async finish(): Promise<number> {
+    this.progress.stop();
+    await this.sink.close();
+    const failed = failedCount(this.sink.state.counts);
+    const c = this.status.task_run_status_counts as Record<string, number>;
+    const open = ['queued', 'action_required', 'running', 'cancelling'].filter((s) => c[s]);
+    const secs = Math.round((this.ctx.clock.now() - this.t0) / 1000);
+    this.ctx.info(`tg: ${this.o.group}: ${this.sink.state.lines} results${failed ? `, ${failed} failed or cancelled` : ''}${this.o.output ? ` in ${this.o.output}` : ''} (${secs}s)`);
+    if (open.length) {
+      const what = open.map((s) => `${c[s]} ${s}`).join(', ');
+      throw new TgError('pending', `${this.o.group} is inactive but runs have not finished (${what})`, EXIT.PENDING, this.resumeHint());
+    }
+    return failed ? EXIT.RUNS_FAILED : EXIT.OK;
+  }
+
+  private resumeHint() {
+    return `Run the same command again to resume${this.o.output ? ` from ${this.o.output}` : ''}.`;
+  }
+
+  /** Keep whatever is complete (in order), close the file, and map the error to the contract. */
+  async fail(e: unknown): Promise<number> {
+    this.progress.stop(false);
+    await this.window.stop();
+    const closeErr = await this.sink.close().then(
+      () => null,
+      (ce: unknown) => ce,
+    );
+    if (e instanceof ClosedPipeError || closeErr instanceof ClosedPipeError || this.window.error instanceof ClosedPipeError) return EXIT_CLOSED_PIPE;
+    if (e instanceof TgError && e.code === 'pending') throw e;
+    const hint = this.resumeHint();
+    if (this.signal.reason instanceof Deadline || e instanceof Deadline) {
+      const msg = `still waiting for results after --timeout ${this.o.timeout}s (${this.sink.state.lines} of ${this.total()} so far)`;
+      throw new TgError('timeout', msg, EXIT.PENDING, hint);
+    }
+    if (this.ctx.signal.aborted || e instanceof InterruptedError) throw new InterruptedError(hint);
+    if (e instanceof TgError && e.exitCode === EXIT.API) throw new TgError(e.code, e.message, e.exitCode, hint);
+    throw e;
+  }
 }
 
 /** The line for a terminal run event: the event with `output` filled in for completed runs. */
@@ -216,4 +267,3 @@ async function lineFor(client: ApiClient, ev: TaskRunEvent, signal: AbortSignal)
   }
   return { text: JSON.stringify(out), status: out.run.status };
 }
-

@@ -1,13 +1,26 @@
 // Pure CSV flattening of run lines: input.*, output.*, run_id, status, error.
 
-export function csvField(v: unknown): string {
+/**
+ * A text cell a spreadsheet would run as a formula (leading = + - @, or a tab or carriage return
+ * before one) gets a leading apostrophe — the usual neutralisation; plain numbers ("-5", "+1.5e3")
+ * are left alone.
+ */
+export function neutralise(s: string): string {
+  if (!/^[=+\-@\t\r]/.test(s)) return s;
+  if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return s;
+  return `'${s}`;
+}
+
+/** One CSV cell; `safe`: neutralise text a spreadsheet would run as a formula. */
+export function csvField(v: unknown, safe = false): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  let s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (safe && typeof v === 'string') s = neutralise(s);
   return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function csvLine(values: unknown[]): string {
-  return values.map(csvField).join(',');
+export function csvLine(values: unknown[], safe = false): string {
+  return values.map((v) => csvField(v, safe)).join(',');
 }
 
 interface LineLike {

@@ -2,19 +2,29 @@
 // fsync, rename), and recovery of a half-written last line.
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 
-/** Write a whole file atomically: temp file, fsync, rename, fsync the directory. Mode 0600. */
+/**
+ * Write a whole file atomically: temp file, fsync, rename, fsync the directory. Mode 0600. The
+ * temp file has a random name and is created exclusively (`wx`): a file or symlink planted at a
+ * predictable name in a shared directory is never followed.
+ */
 export function writeFileAtomic(file: string, data: string): void {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const fd = fs.openSync(tmp, 'w', 0o600);
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
+  const fd = fs.openSync(tmp, 'wx', 0o600);
   try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    try {
+      fs.writeSync(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
   }
-  fs.renameSync(tmp, file);
   try {
     const dfd = fs.openSync(dir, 'r');
     fs.fsyncSync(dfd);

@@ -4,7 +4,7 @@
 // cursor was never saved: the stream replays them), so nothing is lost or written twice.
 import fs from 'node:fs';
 import path from 'node:path';
-import { inputError, usageError } from '../errors';
+import { EXIT, TgError, inputError, usageError } from '../errors';
 import { writeFileAtomic } from './durable';
 
 export interface CursorState {
@@ -33,18 +33,63 @@ export interface OutputSink {
   pendingLines(): number;
 }
 
-/** Lines to stdout: no cursor, no resume. */
+const CAUSES: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOENT: 'the directory does not exist (any more)',
+  EIO: 'input/output error',
+};
+
+/**
+ * A local file failure as one named error (path and cause), exit 4: what was made durable stays,
+ * and the same command resumes once the cause is fixed. Anything else is passed on unchanged.
+ */
+export function localFailure(file: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (!code || !(code in CAUSES)) return e;
+  return new TgError('local_io', `${file}: cannot write: ${CAUSES[code]} (${code})`, EXIT.API, 'Fix the cause, then run the same command again: it resumes.');
+}
+
+/** Exit status of a command whose stdout was closed by its reader (as from SIGPIPE: 128 + 13). */
+export const EXIT_CLOSED_PIPE = EXIT.CLOSED_PIPE;
+
+/** stdout was closed by its reader (`tg fetch G | head -1`): end quietly with status 141. */
+export class ClosedPipeError extends TgError {
+  constructor() {
+    super('closed_pipe', 'stdout was closed by the reader', EXIT_CLOSED_PIPE);
+    this.name = 'ClosedPipeError';
+  }
+}
+
+/** The error a stdout write failed with, as a ClosedPipeError when the reader went away. */
+export function stdoutError(e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_WRITE_AFTER_END' ? new ClosedPipeError() : e;
+}
+
+/** Lines to stdout: no cursor, no resume. A closed stdout rejects the next flush with ClosedPipeError. */
 export class StdoutSink implements OutputSink {
   state: CursorState;
   private buf: string[] = [];
+  private broken: unknown = null;
+  private readonly onError = (e: unknown) => {
+    this.broken ??= stdoutError(e);
+    this.wake?.();
+  };
+  private wake: (() => void) | null = null;
   constructor(private readonly out: NodeJS.WritableStream, kind: string, group: string) {
     this.state = { tg: 'cursor', v: 1, kind, group, last_event_id: null, bytes: 0, lines: 0, counts: {} };
+    out.on('error', this.onError);
   }
   line(text: string, status?: string) {
+    if (this.broken) throw this.broken;
     this.buf.push(text + '\n');
     this.state.lines++;
     if (status) this.state.counts[status] = (this.state.counts[status] ?? 0) + 1;
-    if (this.buf.length >= 256) void this.flush();
+    if (this.buf.length >= 256) this.flush().catch(() => undefined); // the next flush reports it
   }
   setEventId(id: string | null) {
     if (id) this.state.last_event_id = id;
@@ -53,15 +98,30 @@ export class StdoutSink implements OutputSink {
     return this.buf.length;
   }
   async flush() {
+    if (this.broken) throw this.broken;
     if (!this.buf.length) return;
     const chunk = this.buf.join('');
     this.buf = [];
-    if (!this.out.write(chunk)) await new Promise<void>((r) => this.out.once('drain', () => r()));
+    let full: boolean;
+    try {
+      full = !this.out.write(chunk);
+    } catch (e) {
+      throw (this.broken ??= stdoutError(e));
+    }
+    if (full) {
+      await new Promise<void>((r) => {
+        this.wake = r;
+        this.out.once('drain', () => r());
+      });
+      this.wake = null;
+    }
+    if (this.broken) throw this.broken;
   }
   async close() {
-    await this.flush();
+    await this.flush(); // the 'error' listener stays: a late EPIPE must not become an uncaught error
   }
 }
+
 
 /** Buffered output is written (not yet fsynced) once it reaches this many characters. */
 const WRITE_AHEAD_CHARS = 256 * 1024;
@@ -147,14 +207,25 @@ export class FileSink implements OutputSink {
 
   private saveCursor() {
     this.state.updated_at = new Date().toISOString();
-    writeFileAtomic(cursorPath(this.file), JSON.stringify(this.state) + '\n');
+    try {
+      writeFileAtomic(cursorPath(this.file), JSON.stringify(this.state) + '\n');
+    } catch (e) {
+      throw localFailure(cursorPath(this.file), e);
+    }
   }
 
   line(text: string, status?: string) {
     this.buf.push(text + '\n');
     this.bufChars += text.length + 1;
     this.pendingCounts.push(status ?? '');
-    if (this.bufChars >= WRITE_AHEAD_CHARS) this.writeAhead();
+    if (this.bufChars >= WRITE_AHEAD_CHARS) this.guard(() => this.writeAhead());
+  }
+  private guard<R>(f: () => R): R {
+    try {
+      return f();
+    } catch (e) {
+      throw localFailure(this.file, e);
+    }
   }
   private pendingCounts: string[] = [];
   private bufChars = 0;
@@ -187,9 +258,9 @@ export class FileSink implements OutputSink {
 
   async flush() {
     if (!this.buf.length && !this.unsynced && (this.pendingEventId === null || this.pendingEventId === this.state.last_event_id)) return;
-    this.writeAhead();
+    this.guard(() => this.writeAhead());
     if (this.unsynced) {
-      fs.fsyncSync(this.fd);
+      this.guard(() => fs.fsyncSync(this.fd));
       this.state.bytes += this.unsynced;
       this.state.lines += this.unsyncedLines;
       for (const st of this.pendingCounts) if (st) this.state.counts[st] = (this.state.counts[st] ?? 0) + 1;

@@ -1,0 +1,220 @@
+// The results side (issue G): each scenario against a scripted API (test/fake-api.mjs). No
+// wall-clock waits: every case ends by the command's own exit.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync, readdirSync, symlinkSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { BIN, runTg, tmp } from './helpers.mjs';
+import { fakeApi, makeRuns } from './fake-api.mjs';
+
+const lines = (f) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const tgAt = (api, args, opts = {}) => runTg([...args, '--base-url', api.url], opts);
+
+test('G.2 watch: a re-sent event never writes a second line; a run whose event never comes is filled from /runs', async () => {
+  const runs = makeRuns(6, (i) => ['completed', 'failed', 'cancelled', 'completed', 'completed', 'completed'][i]);
+  // trun_2 is sent three times, trun_6 never.
+  const api = await fakeApi({ runs, events: ['trun_1', 'trun_2', 'trun_2', 'trun_3', 'trun_4', 'trun_2', 'trun_5'] });
+  try {
+    const d = tmp();
+    const r = await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d });
+    assert.equal(r.code, 1, r.stderr); // failed + cancelled → 1
+    const got = lines(path.join(d, 'w.jsonl')).map((l) => l.run.run_id);
+    assert.deepEqual([...got].sort(), runs.map((x) => x.run_id).sort());
+    assert.match(r.stderr, /1 finished runs had no event/);
+    // A rerun (the stream replays from the cursor, re-sending again) adds nothing.
+    const again = await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d });
+    assert.equal(again.code, 1, again.stderr);
+    assert.equal(lines(path.join(d, 'w.jsonl')).length, 6);
+  } finally {
+    await api.close();
+  }
+});
+
+test('G.2 watch: an inactive group with action_required runs is not done (exit 5)', async () => {
+  const api = await fakeApi({ runs: makeRuns(3, (i) => (i === 1 ? 'action_required' : 'completed')) });
+  try {
+    const r = await tgAt(api, ['watch', api.group], { cwd: tmp() });
+    assert.equal(r.code, 5, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 2);
+    assert.match(r.stderr, /1 action_required/);
+  } finally {
+    await api.close();
+  }
+});
+
+test('G.1 fetch -o: unfinished runs are counted, never written, the cursor waits; a rerun adds exactly the runs finished since', async () => {
+  const statuses = ['completed', 'running', 'completed', 'queued', 'action_required', 'completed', 'cancelling', 'failed'];
+  const runs = makeRuns(statuses.length, (i) => statuses[i]);
+  const api = await fakeApi({ runs, active: true });
+  try {
+    const d = tmp();
+    const r = await tgAt(api, ['fetch', api.group, '-o', 'f.jsonl'], { cwd: d });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /4 runs not finished yet \(running 1, queued 1, action_required 1, cancelling 1\)/);
+    assert.deepEqual(lines(path.join(d, 'f.jsonl')).map((l) => l.run.status), ['completed', 'completed', 'completed', 'failed']);
+    for (const x of runs) if (x.status !== 'completed' && x.status !== 'failed') x.status = x.run_id === 'trun_7' ? 'cancelled' : 'completed';
+    api.state.active = false;
+    const again = await tgAt(api, ['fetch', api.group, '-o', 'f.jsonl'], { cwd: d });
+    assert.equal(again.code, 1, again.stderr);
+    const all = lines(path.join(d, 'f.jsonl')).map((l) => l.run.run_id);
+    assert.equal(all.length, 8);
+    assert.equal(new Set(all).size, 8);
+    // Plain fetch to stdout shows every run with its status (exit 5 while any is unfinished).
+    runs[0].status = 'running';
+    const out = await tgAt(api, ['fetch', api.group], { cwd: d });
+    assert.equal(out.code, 5, out.stderr);
+    assert.equal(out.stdout.trim().split('\n').length, 8);
+  } finally {
+    await api.close();
+  }
+});
+
+test('G.6 a closed stdout ends fetch and watch quietly with 141', async () => {
+  const api = await fakeApi({ runs: makeRuns(20000) });
+  try {
+    for (const cmd of ['fetch', 'watch']) {
+      const r = await new Promise((resolve) => {
+        const sh = spawn('bash', ['-c', `"${process.execPath}" "${BIN}" ${cmd} ${api.group} --base-url ${api.url} | head -1 >/dev/null; echo "status=\${PIPESTATUS[0]}" >&2`], { env: { ...process.env, PARALLEL_API_KEY: 'test-key-123456' } });
+        let err = '';
+        sh.stderr.on('data', (b) => (err += b));
+        sh.on('close', () => resolve(err));
+      });
+      assert.match(r, /status=141/, `${cmd}: ${r}`);
+      assert.doesNotMatch(r, /EPIPE|at .*\.cjs|internal error/, `${cmd}: ${r}`);
+    }
+  } finally {
+    await api.close();
+  }
+});
+
+test('G.7 a silent server and a keep-alive-only stream are bounded by TG_OUTAGE_GIVE_UP_S; a long retry-after is exit 4 with a time', async () => {
+  const env = { TG_OUTAGE_GIVE_UP_S: '1' };
+  const silent = await fakeApi({ fault: 'silent' });
+  try {
+    const r = await tgAt(silent, ['status', silent.group], { cwd: tmp(), env });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /^tg: .*(timeout|Timeout)/m);
+  } finally {
+    await silent.close();
+  }
+  const ka = await fakeApi({ runs: makeRuns(2), fault: null });
+  try {
+    ka.state.fault = 'keepalive';
+    // the group check answers; only the run stream is stuck
+    const orig = ka.state;
+    const r = await tgAt(ka, ['fetch', ka.group], { cwd: tmp(), env });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /keep-alives only|no event/);
+    assert.ok(orig.requests >= 2);
+  } finally {
+    await ka.close();
+  }
+  const ra = await fakeApi({ fault: 'retry-after' });
+  try {
+    const r = await tgAt(ra, ['status', ra.group], { cwd: tmp(), env });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /asked to wait 86400 s/);
+    assert.match(r.stderr, /Come back after \d{4}-\d\d-\d\dT/);
+  } finally {
+    await ra.close();
+  }
+});
+
+function csvFile(d, name, rows) {
+  const f = path.join(d, name);
+  writeFileSync(f, 'name,size\n' + rows.map((r) => `${r.name},${r.size}`).join('\n') + '\n');
+  return f;
+}
+
+test('G.3 join: rows are verified against the run input; re-sorted input, no key matched, rows without a run', async () => {
+  const runs = makeRuns(4);
+  const api = await fakeApi({ runs });
+  try {
+    const d = tmp();
+    const rows = runs.map((r) => r.input);
+    const ok = await tgAt(api, ['fetch', api.group, '--join', csvFile(d, 'in.csv', rows), '-o', 'out.csv'], { cwd: d });
+    assert.equal(ok.code, 0, ok.stderr);
+    const out = readFileSync(path.join(d, 'out.csv'), 'utf8').trim().split('\n');
+    assert.equal(out.length, 5);
+    assert.match(out[1], /^Company 1,1,A1,'=SUM\(A1:A2\),trun_1,completed,$/); // formula neutralised
+    const raw = await tgAt(api, ['fetch', api.group, '--join', path.join(d, 'in.csv'), '--raw-csv'], { cwd: d });
+    assert.match(raw.stdout.split('\n')[1], /,=SUM\(A1:A2\),/);
+    // Re-sorted: rows 1 and 2 swapped → a mismatch naming the lines, nothing written.
+    const sorted = await tgAt(api, ['fetch', api.group, '--join', csvFile(d, 'sorted.csv', [rows[1], rows[0], rows[2], rows[3]]), '-o', 'sorted-out.csv'], { cwd: d });
+    assert.equal(sorted.code, 2, sorted.stderr);
+    assert.match(sorted.stderr, /^tg: 2 rows of .* do not match .*\(lines 2, 3\)/m);
+    assert.equal(existsSync(path.join(d, 'sorted-out.csv')), false);
+    // Joined with a --key the group was not submitted with: no key matched at all.
+    const nokey = await tgAt(api, ['fetch', api.group, '--join', path.join(d, 'in.csv'), '--key', 'name'], { cwd: d });
+    assert.equal(nokey.code, 2, nokey.stderr);
+    assert.match(nokey.stderr, /no row of .* matched a run/);
+    // Two more rows than runs: listed, exit 5.
+    const more = await tgAt(api, ['fetch', api.group, '--join', csvFile(d, 'more.csv', [...rows, { name: 'X', size: '5' }, { name: 'Y', size: '6' }])], { cwd: d });
+    assert.equal(more.code, 5, more.stderr);
+    assert.match(more.stderr, /2 of 6 rows have no finished run yet \(left blank\): line 6, 7/);
+  } finally {
+    await api.close();
+  }
+});
+
+test('G.4 join -o replaces only files tg wrote: never the input, an unrelated CSV or a watch -o file; temp files cleaned', async () => {
+  const runs = makeRuns(2);
+  const api = await fakeApi({ runs });
+  try {
+    const d = tmp();
+    const input = csvFile(d, 'in.csv', runs.map((r) => r.input));
+    const before = readFileSync(input, 'utf8');
+    const self = await tgAt(api, ['fetch', api.group, '--join', input, '-o', input, '--force'], { cwd: d });
+    assert.equal(self.code, 2, self.stderr);
+    assert.equal(readFileSync(input, 'utf8'), before);
+    writeFileSync(path.join(d, 'other.csv'), 'precious\n');
+    const other = await tgAt(api, ['fetch', api.group, '--join', input, '-o', 'other.csv'], { cwd: d });
+    assert.equal(other.code, 2, other.stderr);
+    assert.equal(readFileSync(path.join(d, 'other.csv'), 'utf8'), 'precious\n');
+    const w = await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d });
+    assert.equal(w.code, 0, w.stderr);
+    const wText = readFileSync(path.join(d, 'w.jsonl'), 'utf8');
+    const onWatch = await tgAt(api, ['fetch', api.group, '--join', input, '-o', 'w.jsonl', '--force'], { cwd: d });
+    assert.equal(onWatch.code, 2, onWatch.stderr);
+    assert.equal(readFileSync(path.join(d, 'w.jsonl'), 'utf8'), wText);
+    // Its own output: replaced on a rerun; --force replaces the unrelated file.
+    for (let i = 0; i < 2; i++) assert.equal((await tgAt(api, ['fetch', api.group, '--join', input, '-o', 'out.csv'], { cwd: d })).code, 0);
+    assert.equal((await tgAt(api, ['fetch', api.group, '--join', input, '-o', 'other.csv', '--force'], { cwd: d })).code, 0);
+    assert.match(readFileSync(path.join(d, 'other.csv'), 'utf8'), /^name,size,output\.answer/);
+    assert.deepEqual(readdirSync(d).filter((f) => f.endsWith('.tmp')), []);
+  } finally {
+    await api.close();
+  }
+});
+
+test('G.5 fetch --format csv neutralises formula cells; --raw-csv keeps them', async () => {
+  const api = await fakeApi({ runs: makeRuns(2, () => 'completed', () => ({ name: '@cmd', size: '-3' })) });
+  try {
+    const safe = await tgAt(api, ['fetch', api.group, '--format', 'csv'], { cwd: tmp() });
+    assert.equal(safe.code, 0, safe.stderr);
+    const row = safe.stdout.split('\n')[1];
+    assert.match(row, /^'@cmd,-3,A1,'=SUM\(A1:A2\),/);
+    const raw = await tgAt(api, ['fetch', api.group, '--format', 'csv', '--raw-csv'], { cwd: tmp() });
+    assert.match(raw.stdout.split('\n')[1], /^@cmd,-3,A1,=SUM\(A1:A2\),/);
+  } finally {
+    await api.close();
+  }
+});
+
+test('G.8 a full disk is named with the path and cause, not "a bug in tg"', { skip: !existsSync('/dev/full') && 'no /dev/full' }, async () => {
+  const api = await fakeApi({ runs: makeRuns(50) });
+  try {
+    const d = tmp();
+    symlinkSync('/dev/full', path.join(d, 'full.jsonl'));
+    for (const cmd of ['watch', 'fetch']) {
+      const r = await tgAt(api, [cmd, api.group, '-o', 'full.jsonl'], { cwd: d });
+      assert.equal(r.code, 4, r.stderr);
+      assert.match(r.stderr.split('\n')[0], /^tg: .*full\.jsonl: cannot write: no space left on the device \(ENOSPC\)$/);
+      assert.doesNotMatch(r.stderr, /bug in tg|internal error/);
+      rmSync(path.join(d, 'full.jsonl.tg.json'), { force: true });
+    }
+  } finally {
+    await api.close();
+  }
+});

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runTg, groupRuns, tmp, makeCsv, assertExactlyOnce, BIN } from './helpers.mjs';
+import { emulator, runTg, groupRuns, tmp, makeCsv, assertExactlyOnce, BIN, fixture } from './helpers.mjs';
 
 const KEY = 'test-key-123456';
 
@@ -287,5 +287,31 @@ test('interrupted during --restart: the hint says to rerun without --restart', a
     assertExactlyOnce(await groupRuns(e.url, JSON.parse(again.stdout).taskgroup_id), 200);
   } finally {
     await e.close();
+  }
+});
+
+test('one writer per results file: a second watch on the same -o stops at once; the README demo runs twice in a row', async () => {
+  const e = await emulator({ rateLimit: null, latencyMs: [60_000, 60_000] });
+  try {
+    const d = tmp();
+    const f = makeCsv(d, 5);
+    const group = (await runTg(['submit', f], { cwd: d, env: env(d, e) })).stdout.trim();
+    const first = startTg(['watch', group, '-o', 'res.jsonl'], { cwd: d, env: env(d, e) });
+    await until(() => existsSync(path.join(d, 'res.jsonl.tg.lock')), 'the first watch holds the lock');
+    const second = await runTg(['watch', group, '-o', 'res.jsonl'], { cwd: d, env: env(d, e) });
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(second.stderr, /^tg: another tg \(pid \d+\) is writing results of tgrp_\w+ into .*res\.jsonl since /m);
+    first.child.kill('SIGINT');
+    assert.equal((await first.done).code, 130);
+    assert.ok(!existsSync(path.join(d, 'res.jsonl.tg.lock')), 'the lock is released');
+  } finally {
+    await e.close();
+  }
+  const d = tmp();
+  const demo = ['submit', fixture('companies.csv'), '--spec', fixture('company-spec.json'), '--emulator', '--watch', '-o', 'results.jsonl', '-q'];
+  for (const round of [1, 2]) {
+    const r = await runTg(demo, { cwd: d, env: { TG_STATE_DIR: path.join(d, 'state') } });
+    assert.equal(r.code, 0, `round ${round}: ${r.stderr}`);
+    assert.equal(readFileSync(path.join(d, 'results.jsonl'), 'utf8').trim().split('\n').length, 60, `round ${round}`);
   }
 });

@@ -56,7 +56,7 @@ export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {
   const t0 = ctx.clock.now();
   // Group check before the file is opened: a wrong id or key fails here, with nothing written.
   const status = (await client.getGroup(o.group, ctx.signal)).status;
-  const sink: OutputSink = out ? FileSink.open(out, 'watch', o.group) : new StdoutSink(ctx.io.stdout, 'watch', o.group);
+  const sink: OutputSink = out ? FileSink.open(out, 'watch', o.group, undefined, ctx.global.emulator ? 'emulator' : undefined) : new StdoutSink(ctx.io.stdout, 'watch', o.group);
   const written = out ? await writtenRunIds(out) : new RunIdSet();
   if (o.output && (sink as FileSink).resumed) ctx.info(`tg: resuming ${o.output}: ${sink.state.lines} results already there`);
   const w = new Watcher(o, ctx, hooks, client, sink, written, status, t0);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT, TgError, inputError, usageError } from '../errors';
 import { writeFileAtomic } from './durable';
+import { acquireLock, type Lock } from './lock';
 
 export interface CursorState {
   tg: 'cursor';
@@ -17,6 +18,8 @@ export interface CursorState {
   lines: number;
   counts: Record<string, number>;
   extra?: Record<string, unknown>;
+  /** "emulator" for results of the in-process --emulator (whose groups vanish with it). */
+  origin?: string;
   updated_at?: string;
 }
 
@@ -144,9 +147,19 @@ export class FileSink implements OutputSink {
    * Open (or resume) a results file. A file that exists without a cursor, or whose cursor belongs
    * to another group or kind, is refused rather than overwritten.
    */
-  static open(file: string, kind: string, group: string, extraCheck?: (s: CursorState) => void): FileSink {
+  static open(file: string, kind: string, group: string, extraCheck?: (s: CursorState) => void, origin?: string): FileSink {
+    const lock = acquireLock(`${file}.tg.lock`, `writing results of ${group} into ${file}`, 'Wait for it to finish (or stop it), then run the same command again: it resumes from the file.');
+    try {
+      return FileSink.openLocked(file, kind, group, extraCheck, origin, lock);
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  private static openLocked(file: string, kind: string, group: string, extraCheck: ((s: CursorState) => void) | undefined, origin: string | undefined, lock: Lock): FileSink {
     const { state: prior, cfile } = FileSink.check(file, kind, group, extraCheck);
-    const fresh: CursorState = { tg: 'cursor', v: 1, kind, group, last_event_id: null, bytes: 0, lines: 0, counts: {} };
+    const fresh: CursorState = { tg: 'cursor', v: 1, kind, group, last_event_id: null, bytes: 0, lines: 0, counts: {}, ...(origin ? { origin } : {}) };
     const resumed = Boolean(prior);
     const state = prior ?? fresh;
     let fd: number;
@@ -162,6 +175,7 @@ export class FileSink implements OutputSink {
     }
     if (actual > state.bytes) fs.ftruncateSync(fd, state.bytes); // lines past the cursor are replayed
     const sink = new FileSink(file, state, fd, resumed);
+    sink.lock = lock;
     if (!resumed) sink.saveCursor(); // the cursor exists before the first line does
     return sink;
   }
@@ -273,11 +287,36 @@ export class FileSink implements OutputSink {
   }
 
   async close() {
-    await this.flush();
     try {
-      fs.closeSync(this.fd);
-    } catch {
-      /* closed */
+      await this.flush();
+    } finally {
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        /* closed */
+      }
+      this.lock?.release();
     }
   }
+
+  /** The -o lock, held from open to close: one writer per results file. */
+  private lock: Lock | null = null;
+}
+
+/**
+ * With --emulator, a results file left by an earlier --emulator run (its group vanished with that
+ * emulator) is replaced, so the README's demo can be run again; results of a real API never are.
+ */
+export function replaceEmulatorResults(file: string, group: string | null): boolean {
+  const cfile = cursorPath(file);
+  let state: CursorState;
+  try {
+    state = JSON.parse(fs.readFileSync(cfile, 'utf8')) as CursorState;
+  } catch {
+    return false;
+  }
+  if (state.tg !== 'cursor' || state.origin !== 'emulator' || state.group === group) return false;
+  fs.rmSync(file, { force: true });
+  fs.rmSync(cfile, { force: true });
+  return true;
 }

@@ -3,7 +3,7 @@
 // the common resume a listing of the group's runs.
 import path from 'node:path';
 import { setMaxListeners } from 'node:events';
-import { FileSink } from '../../io/output';
+import { FileSink, replaceEmulatorResults } from '../../io/output';
 import type { Context } from '../../context';
 import { EXIT } from '../../errors';
 import { runSubmit } from './run';
@@ -42,7 +42,10 @@ async function submitAndWatch(o: SubmitOptions, ctx: Context): Promise<number> {
         noProgress: true,
         onTarget: (group) => {
           // -o is checked before anything is sent: a file of another group fails here, not after.
-          if (o.output) FileSink.check(path.resolve(ctx.io.cwd, o.output), 'watch', group ?? '(a new group)');
+          if (!o.output) return;
+          const out = path.resolve(ctx.io.cwd, o.output);
+          if (ctx.global.emulator && replaceEmulatorResults(out, group)) ctx.info(`tg: replacing ${o.output}: it holds results of an earlier --emulator run, whose group is gone`);
+          FileSink.check(out, 'watch', group ?? '(a new group)');
         },
         onPlan: (n) => (expected = n),
         onSent: (n) => (sent = n),

@@ -5,12 +5,17 @@
 //   - every terminal run → exactly one line in each results file; no partial line;
 //   - the results equal, as sets, a fault-free read of the group (run id, status, output, error).
 // Everything random comes from the trial's seed, printed first, so a failure can be replayed
-// (kill moments are wall-clock based, so a replay reproduces the faults, not the exact interleaving).
+// A kill lands when the command has made a seeded amount of progress (runs created, result lines
+// written), never at a wall-clock moment, so a replay reproduces the faults and the kill points
+// (though not every interleaving of the emulator's timers).
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runTg, groupRuns, tmp, makeCsv, tg } from '../helpers.mjs';
+import { emulator, runTg, groupRuns, tmp, makeCsv, tg, lineCount } from '../helpers.mjs';
 
-/** The faults, sizes and kill schedule of a trial, all from its seed. */
+/**
+ * The faults, sizes and kill schedule of a trial, all from its seed.
+ * @param {number} seed
+ */
 export function plan(seed) {
   const r = tg.mulberry32(seed); // the emulator's own seeded stream
   const pick = (xs) => xs[Math.floor(r() * xs.length)];
@@ -23,14 +28,16 @@ export function plan(seed) {
     // a server window tighter than the client budget → 429 storms
     rateLimit: on(0.5) ? { limit: 300, windowMs: 1000 } : null,
   };
+  const rows = 300 + Math.floor(r() * 900);
   return {
     seed,
     faults,
-    rows: 300 + Math.floor(r() * 900),
+    rows,
     batchSize: pick([25, 50, 100, 250]),
     rate: faults.rateLimit ? '500/1s' : pick(['off', '1000/1s']),
     together: on(0.5), // submit --watch -o instead of submit, then watch
-    killMs: () => 150 + Math.floor(r() * 1350),
+    /** How much further a command gets before its SIGKILL (runs created / lines written). */
+    killAfter: () => 1 + Math.floor(r() * Math.ceil(rows / 3)),
   };
 }
 
@@ -55,10 +62,19 @@ function readLines(file, problems, what) {
   return out;
 }
 
-/** Run a command, SIGKILLing it at planned moments, until it exits by itself (or maxKills). */
-async function untilDone(args, opts, p, counts, name, maxKills = 5) {
+/**
+ * Run a command, SIGKILLing it at planned points of its progress, until it exits by itself (or maxKills).
+ * @param {string[]} args
+ * @param {{ cwd: string }} opts
+ * @param {ReturnType<typeof plan>} p
+ * @param {Record<string, number>} counts
+ * @param {string} name
+ * @param {() => number} progress
+ */
+async function untilDone(args, opts, p, counts, name, progress, maxKills = 5) {
   for (let k = 0; ; k++) {
-    const r = await runTg(args, { ...opts, killAfterMs: k < maxKills ? p.killMs() : undefined });
+    const target = progress() + p.killAfter();
+    const r = await runTg(args, { ...opts, killWhen: k < maxKills ? () => progress() >= target : undefined });
     if (r.signal === 'SIGKILL') {
       counts[name] = (counts[name] ?? 0) + 1;
       continue;
@@ -67,10 +83,15 @@ async function untilDone(args, opts, p, counts, name, maxKills = 5) {
   }
 }
 
+/**
+ * @param {number} seed
+ * @param {(summary: object) => void} [log]
+ */
 export async function trial(seed, log = () => {}) {
   const p = plan(seed);
   const { faults } = p;
   const e = await emulator({ seed, latencyMs: [100, 1500], ...faults });
+  /** @type {Record<string, number>} */
   const kills = {};
   const problems = [];
   try {
@@ -81,19 +102,19 @@ export async function trial(seed, log = () => {}) {
     let group;
     const results = path.join(d, 'results.jsonl');
     if (p.together) {
-      const s = await untilDone([...submit, '--watch', '-o', results], { cwd: d }, p, kills, 'submit --watch');
-      if (![0, 1].includes(s.code)) problems.push(`submit --watch: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
+      const s = await untilDone([...submit, '--watch', '-o', results], { cwd: d }, p, kills, 'submit --watch', () => e.stats.runsCreated + lineCount(results));
+      if (s.code !== 0 && s.code !== 1) problems.push(`submit --watch: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
       group = journalGroup(d);
     } else {
-      const s = await untilDone(submit, { cwd: d }, p, kills, 'submit');
+      const s = await untilDone(submit, { cwd: d }, p, kills, 'submit', () => e.stats.runsCreated);
       if (s.code !== 0) problems.push(`submit: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
       group = JSON.parse(s.stdout).taskgroup_id;
-      const w = await untilDone(['watch', group, '-o', results, '-q', ...base], { cwd: d }, p, kills, 'watch');
-      if (![0, 1].includes(w.code)) problems.push(`watch: exit ${w.code}: ${w.stderr.trim().split('\n').at(-1)}`);
+      const w = await untilDone(['watch', group, '-o', results, '-q', ...base], { cwd: d }, p, kills, 'watch', () => lineCount(results));
+      if (w.code !== 0 && w.code !== 1) problems.push(`watch: exit ${w.code}: ${w.stderr.trim().split('\n').at(-1)}`);
     }
     const fetched = path.join(d, 'fetched.jsonl');
-    const fr = await untilDone(['fetch', group, '-o', fetched, '-q', ...base], { cwd: d }, p, kills, 'fetch');
-    if (![0, 1].includes(fr.code)) problems.push(`fetch: exit ${fr.code}: ${fr.stderr.trim().split('\n').at(-1)}`);
+    const fr = await untilDone(['fetch', group, '-o', fetched, '-q', ...base], { cwd: d }, p, kills, 'fetch', () => lineCount(fetched));
+    if (fr.code !== 0 && fr.code !== 1) problems.push(`fetch: exit ${fr.code}: ${fr.stderr.trim().split('\n').at(-1)}`);
 
     // The reference: the group read with faults off.
     e.setFaults({ errorRate: 0, loseResponses: 0, dropStreamsAfter: 0 });
@@ -135,8 +156,8 @@ export async function trial(seed, log = () => {}) {
 /** The group id, from the submit journal in <dir>/.tg/. */
 function journalGroup(d) {
   const name = readdirSync(path.join(d, '.tg')).find((n) => n.endsWith('.json'));
-  const rec = readFileSync(path.join(d, '.tg', name), 'utf8').split('\n').find((l) => l.includes('"t":"group"'));
-  return JSON.parse(rec).id;
+  const rec = readFileSync(path.join(d, '.tg', String(name)), 'utf8').split('\n').find((l) => l.includes('"t":"group"'));
+  return JSON.parse(String(rec)).id;
 }
 
 export function fmtFaults(f) {

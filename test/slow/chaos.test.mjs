@@ -1,10 +1,11 @@
-// The chaos suite's short form for CI (the long form is `npm run chaos`, 50 trials): two trials
-// with random seeds (printed, so a failure replays with `npm run chaos -- --seed S --trials 1`).
+// The chaos suite's short form for CI (`npm run test:chaos`; the long form with random seeds is
+// `npm run chaos`): two trials with fixed seeds, so CI is reproducible. TG_CHAOS_SEED=S runs S
+// and S+1 instead; a failure replays with `npm run chaos -- --seed S --trials 1`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { trial } from './chaos/harness.mjs';
+import { trial } from '../chaos/harness.mjs';
 
-const first = Number(process.env.TG_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const first = Number(process.env.TG_CHAOS_SEED ?? 1039593633);
 for (const seed of [first, (first + 1) >>> 0]) {
   test(`chaos trial, seed ${seed}: SIGKILLs under combined faults; every row one run, every terminal run one line`, { timeout: 240_000 }, async (t) => {
     const s = await trial(seed);

@@ -170,12 +170,13 @@ export function lineCount(file) {
  * sent on) until `release()`; `stallStreamsAfter(n)` forwards n more SSE frames, then stops
  * forwarding event streams until `release()`. `release()` resolves once held POSTs were answered
  * upstream. Counters: `held` (POSTs held), `stalled` (streams stalled), `streamsOpened`,
- * `streamsClosedByClient` (an event stream the client hung up on).
+ * `streamsClosedByClient` (GETs, such as event streams, the client hung up on before their end),
+ * `openGets` (GETs in progress now).
  * @param {string} target
  */
 export async function stallProxy(target) {
   const up = new URL(target);
-  const s = { posts: 0, holdAt: Infinity, framesLeft: Infinity, held: 0, stalled: 0, streamsOpened: 0, streamsClosedByClient: 0 };
+  const s = { posts: 0, holdAt: Infinity, framesLeft: Infinity, held: 0, stalled: 0, streamsOpened: 0, streamsClosedByClient: 0, openGets: 0 };
   /** @type {(() => Promise<void>)[]} */
   let heldPosts = [];
   /** @type {(() => void)[]} */
@@ -184,14 +185,16 @@ export async function stallProxy(target) {
   const forward = (req, res, body) =>
     new Promise((/** @type {(v?: void) => void} */ resolve) => {
       const ureq = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (ures) => {
-        res.on('error', () => undefined);
-        res.writeHead(ures.statusCode ?? 502, ures.headers);
         ures.on('end', () => resolve());
         ures.on('error', () => resolve());
+        ures.on('close', () => resolve());
+        // The client may be gone (a held POST released after tg exited): read the answer anyway.
+        if (res.destroyed || req.socket.destroyed) return void ures.resume();
+        res.on('error', () => undefined);
+        res.writeHead(ures.statusCode ?? 502, ures.headers);
         if (!String(ures.headers['content-type'] ?? '').startsWith('text/event-stream')) return void ures.pipe(res);
         s.streamsOpened++;
         res.on('close', () => {
-          if (!res.writableEnded) s.streamsClosedByClient++;
           ureq.destroy();
           resolve();
         });
@@ -221,6 +224,14 @@ export async function stallProxy(target) {
       ureq.end(body);
     });
   const server = http.createServer((req, res) => {
+    // Counted from the start: a client can hang up before the upstream answer arrives.
+    if (req.method === 'GET') {
+      s.openGets++;
+      res.on('close', () => {
+        s.openGets--;
+        if (!res.writableEnded) s.streamsClosedByClient++;
+      });
+    }
     /** @type {Buffer[]} */
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
@@ -251,6 +262,9 @@ export async function stallProxy(target) {
     },
     get streamsClosedByClient() {
       return s.streamsClosedByClient;
+    },
+    get openGets() {
+      return s.openGets;
     },
     /** @param {number} n */
     holdPostsAfter(n) {

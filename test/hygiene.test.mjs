@@ -132,7 +132,10 @@ test('SIGINT/SIGTERM during submit, watch and fetch: exit 130, resume hint, a re
 });
 
 test('a second SIGINT exits at once; the files stay consistent and a rerun completes', async () => {
-  const e = await emulator({ latencyMs: [300, 1500], seed: 6, rateLimit: null });
+  // The emulator's clock stands still: no run finishes, so the group stays active and tg's
+  // event stream stays open (an inactive group's stream ends, and tg would be between streams).
+  const clock = Date.now();
+  const e = await emulator({ latencyMs: [300, 1500], seed: 6, rateLimit: null, now: () => clock });
   const px = await stallProxy(e.url);
   try {
     const d = tmp();
@@ -145,10 +148,11 @@ test('a second SIGINT exits at once; the files stay consistent and a rerun compl
     // must then end the process by itself.
     px.holdPostsAfter(3);
     const p = spawnTg([...args, '--watch', '-o', 'w.jsonl'], { cwd: d });
-    await waitFor(() => p.exited || (px.held >= 1 && px.streamsOpened >= 1), { what: 'a held POST and an open event stream' });
+    await waitFor(() => p.exited || (px.held >= 1 && px.openGets >= 1), { what: 'a held POST and an open event stream' });
     assert.ok(!p.exited, p.stderr);
+    const closed = px.streamsClosedByClient;
     p.kill('SIGINT');
-    await waitFor(() => p.exited || px.streamsClosedByClient >= 1, { what: 'tg to drop its event stream after the first SIGINT' });
+    await waitFor(() => p.exited || px.streamsClosedByClient > closed, { what: 'tg to drop its event stream after the first SIGINT' });
     p.kill('SIGINT');
     const a = await p.done;
     // 130, or killed by the second SIGINT itself when it lands while node tears the process

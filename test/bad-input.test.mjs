@@ -2,16 +2,19 @@
 // the right exit code, and — for input errors — zero requests to the API (checked on the
 // emulator's counters). fixtures/awkward/ holds inputs that must simply work.
 // TG_PRINT_TABLE=1 prints the table (case → exit code → first line of the message).
+// Table-driven and in-process: each case is one call of the library's run(argv, io) with an
+// explicit env and cwd (the real binary's exit status is checked in cli.test.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { emulator, fixture, groupRuns, inputsInRowOrder, runTg, tmp } from './helpers.mjs';
+import { emulator, fixture, groupRuns, inputsInRowOrder, runInProcess, tmp } from './helpers.mjs';
 
 const bad = (f) => fixture(`bad/${f}`);
 const spec = fixture('company-spec.json');
 const typed = bad('typed-spec.json');
 const sub = (file, ...more) => ['submit', bad(file), '--spec', spec, ...more];
 
-// [case, args, exit code, first-line pattern, what the API may see: 'none' | 'no-runs' | 'any']
+// [case, args, exit code, first-line pattern, what the API may see: 'none' | 'no-runs' | 'any', env]
+/** @type {[string, string[], number, RegExp, 'none' | 'no-runs' | 'any', Record<string, string>?][]} */
 const CASES = [
   ['CSV: unterminated quote', sub('unterminated-quote.csv'), 2, /unterminated-quote\.csv:2: a quoted field opened on this line is never closed/, 'none'],
   ['CSV: row with too many fields', sub('ragged-long.csv'), 2, /ragged-long\.csv:3: the row has 3 fields; the header has 2/, 'none'],
@@ -66,7 +69,7 @@ const CASES = [
 
 const table = [];
 
-test('bad-input corpus: specific message, right exit code, nothing sent', { timeout: 180_000 }, async () => {
+test('bad-input corpus: specific message, right exit code, nothing sent', { timeout: 120_000 }, async () => {
   assert.ok(CASES.length >= 30);
   const queue = [...CASES];
   const failures = [];
@@ -78,7 +81,7 @@ test('bad-input corpus: specific message, right exit code, nothing sent', { time
         try {
           const cwd = tmp();
           const argv = [...args, ...(args.includes('--base-url') ? [] : ['--base-url', e.url])];
-          const r = await runTg(argv, { cwd, env });
+          const r = await runInProcess(argv, { cwd, env });
           const first = r.stderr.split('\n').find((l) => l.trim()) ?? '';
           table.push([name, r.code, first]);
           const why = [];
@@ -98,7 +101,7 @@ test('bad-input corpus: specific message, right exit code, nothing sent', { time
   );
   if (process.env.TG_PRINT_TABLE) {
     const order = new Map(CASES.map((c, i) => [c[0], i]));
-    table.sort((a, b) => order.get(a[0]) - order.get(b[0]));
+    table.sort((a, b) => Number(order.get(a[0])) - Number(order.get(b[0])));
     console.log(['| case | exit | first line of the message |', '| --- | --- | --- |', ...table.map(([n, c, l]) => `| ${n} | ${c} | ${l.replaceAll('|', '\\|')} |`)].join('\n'));
   }
   assert.deepEqual(failures, []);
@@ -115,7 +118,7 @@ test('awkward inputs that must simply work: BOM, CRLF, quoted newlines, non-ASCI
   const e = await emulator({ apiKey: 'test-key-123456', latencyMs: [10, 20] });
   try {
     for (const [f, rows] of Object.entries(want)) {
-      const r = await runTg(['submit', fixture(`awkward/${f}`), '--spec', spec, '--json', '--base-url', e.url], { cwd: tmp() });
+      const r = await runInProcess(['submit', fixture(`awkward/${f}`), '--spec', spec, '--json', '--base-url', e.url], { cwd: tmp() });
       assert.equal(r.code, 0, `${f}: ${r.stderr}`);
       const runs = await groupRuns(e.url, JSON.parse(r.stdout).taskgroup_id);
       const got = inputsInRowOrder(runs).map((i) => [i.company_name, i.company_website]);

@@ -14,7 +14,7 @@ test('retry-after: ms header first, then seconds, then HTTP date; never shortene
   assert.equal(tg.serverRetryAfterMs({ 'retry-after': '90' }, 0), 90000);
   assert.equal(tg.serverRetryAfterMs({ 'retry-after': new Date(10_000).toUTCString() }, 4000), 6000);
   assert.equal(tg.serverRetryAfterMs({}, 0), undefined);
-  assert.equal(tg.retryDelay(0, 120000, Math.random), 120000);
+  assert.equal(tg.retryDelay(0, 120000, () => 0.5), 120000);
 });
 
 test('RunBudget never exceeds the limit in any window and reaches it exactly', () => {

@@ -34,13 +34,13 @@ after(() => emu.close());
 async function sse(url, key = 'k') {
   const res = await fetch(url, { headers: { 'x-api-key': key } });
   assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type'), /text\/event-stream/);
+  assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
   const text = await res.text();
   const frames = text.split('\n\n').filter((f) => f.trim() && !f.startsWith(':'));
   return frames.map((f) => {
     const lines = f.split('\n');
-    const ev = lines.find((l) => l.startsWith('event: ')).slice(7);
-    const data = lines.find((l) => l.startsWith('data: ')).slice(6);
+    const ev = (lines.find((l) => l.startsWith('event: ')) ?? '').slice(7);
+    const data = (lines.find((l) => l.startsWith('data: ')) ?? '').slice(6);
     assert.ok(data.length > 0, 'never empty data');
     assert.ok(!lines.some((l) => l.startsWith('id:')), 'no id: lines');
     const obj = JSON.parse(data);

@@ -5,14 +5,19 @@
 //   - every terminal run → exactly one line in each results file; no partial line;
 //   - the results equal, as sets, a fault-free read of the group (run id, status, output, error).
 // Everything random comes from the trial's seed, printed first, so a failure can be replayed
-// (kill moments are wall-clock based, so a replay reproduces the faults, not the exact interleaving).
+// A kill lands when the command has made a seeded amount of progress (runs created, result lines
+// written), never at a wall-clock moment, so a replay reproduces the faults and the kill points
+// (though not every interleaving of the emulator's timers).
 import { readFileSync, readdirSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runTg, groupRuns, tmp, makeCsv, tg } from '../helpers.mjs';
+import { emulator, runTg, groupRuns, tmp, makeCsv, tg, lineCount } from '../helpers.mjs';
 
 export const VARIATIONS = ['same', 'group', 'cwd', 'symlink', 'stdin', 'deleted-journal', 'corrupted-journal', 'concurrent'];
 
-/** The faults, sizes and kill schedule of a trial, all from its seed. */
+/**
+ * The faults, sizes and kill schedule of a trial, all from its seed.
+ * @param {number} seed
+ */
 export function plan(seed) {
   const r = tg.mulberry32(seed); // the emulator's own seeded stream
   const pick = (xs) => xs[Math.floor(r() * xs.length)];
@@ -25,14 +30,16 @@ export function plan(seed) {
     // a server window tighter than the client budget → 429 storms
     rateLimit: on(0.5) ? { limit: 300, windowMs: 1000 } : null,
   };
+  const rows = 300 + Math.floor(r() * 900);
   return {
     seed,
     faults,
-    rows: 300 + Math.floor(r() * 900),
+    rows,
     batchSize: pick([25, 50, 100, 250]),
     rate: faults.rateLimit ? '500/1s' : pick(['off', '1000/1s']),
     together: on(0.5), // submit --watch -o instead of submit, then watch
-    killMs: () => 150 + Math.floor(r() * 1350),
+    /** How much further a command gets before its SIGKILL (runs created / lines written). */
+    killAfter: () => 1 + Math.floor(r() * Math.ceil(rows / 3)),
     // How the user reruns submit after each kill (issue F): the group is the ledger, whatever they do.
     variation: () => pick(VARIATIONS),
   };
@@ -59,10 +66,19 @@ function readLines(file, problems, what) {
   return out;
 }
 
-/** Run a command, SIGKILLing it at planned moments, until it exits by itself (or maxKills). */
-async function untilDone(args, opts, p, counts, name, maxKills = 5) {
+/**
+ * Run a command, SIGKILLing it at planned points of its progress, until it exits by itself (or maxKills).
+ * @param {string[]} args
+ * @param {{ cwd: string }} opts
+ * @param {ReturnType<typeof plan>} p
+ * @param {Record<string, number>} counts
+ * @param {string} name
+ * @param {() => number} progress
+ */
+async function untilDone(args, opts, p, counts, name, progress, maxKills = 5) {
   for (let k = 0; ; k++) {
-    const r = await runTg(args, { ...opts, killAfterMs: k < maxKills ? p.killMs() : undefined });
+    const target = progress() + p.killAfter();
+    const r = await runTg(args, { ...opts, killWhen: k < maxKills ? () => progress() >= target : undefined });
     if (r.signal === 'SIGKILL') {
       counts[name] = (counts[name] ?? 0) + 1;
       continue;
@@ -88,7 +104,7 @@ function groupFromJournals(stateDir) {
  * command, with --group, from another directory, through a symlink, from stdin, after deleting
  * or corrupting the journal, or twice at once. Returns the last (unkilled) result.
  */
-async function submitUntilDone(args, f, d, env, p, counts, variations, maxKills = 5) {
+async function submitUntilDone(args, f, d, env, p, counts, variations, progress, maxKills = 5) {
   const text = readFileSync(f, 'utf8');
   const other = path.join(d, 'elsewhere');
   mkdirSync(other, { recursive: true });
@@ -112,8 +128,9 @@ async function submitUntilDone(args, f, d, env, p, counts, variations, maxKills 
     if (!groupFromJournals(stateDir) && group && !a.includes('--group')) a = [...a, ...withGroup];
     else if (v === 'corrupted-journal') corruptJournal(stateDir, p);
     if (k > 0) variations[v] = (variations[v] ?? 0) + 1;
-    const kill = k < maxKills ? p.killMs() : undefined;
-    const runs = v === 'concurrent' ? [runTg(a, { ...o, killAfterMs: kill }), runTg(a, o)] : [runTg(a, { ...o, killAfterMs: kill })];
+    const target = progress() + p.killAfter();
+    const killWhen = k < maxKills ? () => progress() >= target : undefined;
+    const runs = v === 'concurrent' ? [runTg(a, { ...o, killWhen }), runTg(a, o)] : [runTg(a, { ...o, killWhen })];
     const rs = await Promise.all(runs);
     if (process.env.CHAOS_DEBUG) console.error(`attempt ${k} ${v}: ${a.join(" ")} → ${rs.map((r) => `${r.code ?? r.signal} ${r.stderr.trim().split("\n").at(-1)}`).join(" / ")}`);
     if (rs.some((r) => r.signal === 'SIGKILL')) counts.submit = (counts.submit ?? 0) + 1;
@@ -133,17 +150,23 @@ function corruptJournal(stateDir, p) {
     const file = path.join(dir, name);
     const lines = readFileSync(file, 'utf8').split('\n');
     if (lines.length < 4) continue;
-    const i = 1 + Math.floor(p.killMs() % (lines.length - 2));
+    const i = 1 + (p.killAfter() % (lines.length - 2));
     lines[i] = lines[i].slice(0, Math.floor(lines[i].length / 2)) + '#garbled';
     writeFileSync(file, lines.join('\n'));
   }
 }
 
+/**
+ * @param {number} seed
+ * @param {(summary: object) => void} [log]
+ */
 export async function trial(seed, log = () => {}) {
   const p = plan(seed);
   const { faults } = p;
   const e = await emulator({ seed, latencyMs: [100, 1500], rateLimitUnit: 'runs', ...faults });
+  /** @type {Record<string, number>} */
   const kills = {};
+  /** @type {Record<string, number>} */
   const variations = {};
   const problems = [];
   try {
@@ -155,23 +178,23 @@ export async function trial(seed, log = () => {}) {
     let group;
     const results = path.join(d, 'results.jsonl');
     if (p.together) {
-      const s = await submitUntilDone([...submit, '--watch', '-o', results], f, d, env, p, kills, variations);
-      if (![0, 1].includes(s.code)) problems.push(`submit --watch: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
+      const s = await submitUntilDone([...submit, '--watch', '-o', results], f, d, env, p, kills, variations, () => e.stats.runsCreated + lineCount(results));
+      if (s.code !== 0 && s.code !== 1) problems.push(`submit --watch: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
       group = groupFromJournals(env.TG_STATE_DIR);
     } else {
-      const s = await submitUntilDone(submit, f, d, env, p, kills, variations);
+      const s = await submitUntilDone(submit, f, d, env, p, kills, variations, () => e.stats.runsCreated);
       if (s.code !== 0) problems.push(`submit: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
       group = JSON.parse(s.stdout).taskgroup_id;
-      const w = await untilDone(['watch', group, '-o', results, '-q', ...base], { cwd: d }, p, kills, 'watch');
-      if (![0, 1].includes(w.code)) problems.push(`watch: exit ${w.code}: ${w.stderr.trim().split('\n').at(-1)}`);
+      const w = await untilDone(['watch', group, '-o', results, '-q', ...base], { cwd: d }, p, kills, 'watch', () => lineCount(results));
+      if (w.code !== 0 && w.code !== 1) problems.push(`watch: exit ${w.code}: ${w.stderr.trim().split('\n').at(-1)}`);
     }
     const fetched = path.join(d, 'fetched.jsonl');
-    const fr = await untilDone(['fetch', group, '-o', fetched, '-q', ...base], { cwd: d }, p, kills, 'fetch');
-    if (![0, 1].includes(fr.code)) problems.push(`fetch: exit ${fr.code}: ${fr.stderr.trim().split('\n').at(-1)}`);
+    const fr = await untilDone(['fetch', group, '-o', fetched, '-q', ...base], { cwd: d }, p, kills, 'fetch', () => lineCount(fetched));
+    if (fr.code !== 0 && fr.code !== 1) problems.push(`fetch: exit ${fr.code}: ${fr.stderr.trim().split('\n').at(-1)}`);
 
+    if (!group) throw new Error(`no group: ${JSON.stringify(problems)}`);
     // The reference: the group read with faults off.
     e.setFaults({ errorRate: 0, loseResponses: 0, dropStreamsAfter: 0 });
-    if (!group) throw new Error(`no group: ${JSON.stringify(problems)}`);
     const runs = await groupRuns(e.url, group, undefined, { output: true });
     const keys = runs.map((x) => x.run.metadata?.tg_key);
     if (runs.length !== p.rows) problems.push(`runs: ${runs.length} for ${p.rows} rows`);

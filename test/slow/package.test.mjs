@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { root, fixture, tmp } from './helpers.mjs';
+import { root, fixture, tmp } from '../helpers.mjs';
 
 test('npm run package builds dist/tg; the binary prints its version and submits on --emulator', { timeout: 120_000 }, () => {
   const b = spawnSync(process.execPath, [path.join(root, 'scripts/package.mjs')], { cwd: root, encoding: 'utf8' });

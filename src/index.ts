@@ -12,7 +12,6 @@ export { flatten, csvLine, orderColumns } from './core/flatten';
 export { prepareRow, loadSpec, formatIssue } from './core/spec';
 export { replayJournal } from './commands/submit/journal';
 export { Ledger, rowIdent, presenceKey, rowSha, runIdent, keyColumnChange } from './core/ledger';
-export { peekEvent } from './core/peek';
 export { mulberry32 } from './emulator/rng';
 export { OrderedWindow } from './core/orderedWindow';
 export { RunIdSet } from './core/runIdSet';

@@ -122,12 +122,12 @@ test('fetch: CSV flattening and --join in input order', async () => {
     assert.match(en[0], /^company_name,company_website,segment,output\.key_insights,/);
     assert.match(en[1], /^Acme Corp,https:\/\/acme\.com,enterprise,/);
     assert.match(en[2], /^Stripe,/);
-    // Rows the group has no run for (keys 61, 62) are kept, in order, with blank output columns, and counted.
+    // Rows the group has no run for (keys 61, 62) are kept, in order, with blank output columns, listed, and exit 5.
     const more = path.join(d, 'more.csv');
     writeFileSync(more, readFileSync(fixture('companies.csv'), 'utf8') + 'Extra One,https://one.example,smb\nExtra Two,https://two.example,smb\n');
     const j2 = await runInProcess(['fetch', group, '--join', more, '-o', path.join(d, 'enriched2.csv'), '--base-url', e.url], { cwd: d });
-    assert.equal(j2.code, 0, j2.stderr);
-    assert.match(j2.stderr, /2 of 62 rows have no result yet \(left blank\)/);
+    assert.equal(j2.code, 5, j2.stderr); // rows without a finished run: the join is not complete yet
+    assert.match(j2.stderr, /2 of 62 rows have no finished run yet \(left blank\): line 62, 63/);
     const en2 = readFileSync(path.join(d, 'enriched2.csv'), 'utf8').trim().split('\n');
     assert.equal(en2.length, 63);
     assert.equal(en2[61], 'Extra One,https://one.example,smb,,,,,,,');

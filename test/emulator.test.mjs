@@ -275,7 +275,7 @@ test('the tg client reads SSE through breaks: resumable stream loses and repeats
     assert.equal(seen.length, 50);
     assert.equal(new Set(seen).size, 50);
   } finally {
-    await c.close();
+    c.destroy();
     await e.close();
   }
 });

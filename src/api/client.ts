@@ -6,7 +6,6 @@ import { ApiError, NetworkError, TgError, UnknownOutcomeError, EXIT, usageError 
 import { retryDelay, serverRetryAfterMs } from '../core/backoff';
 import { isLoopbackHost, redact, sleep } from '../core/util';
 import {
-  RAW,
   type GroupEvent,
   type Metadata,
   type TaskGroup,
@@ -310,7 +309,7 @@ export class ApiClient {
    * ends the stream cleanly; throws NetworkError if the connection breaks (an event received only
    * in part is dropped), ApiError for a non-2xx answer.
    */
-  async *sseOnce(path: string, query: Query, signal?: AbortSignal, lite?: (data: string) => unknown, idleMs?: number): AsyncGenerator<GroupEvent> {
+  async *sseOnce(path: string, query: Query, signal?: AbortSignal, idleMs?: number): AsyncGenerator<GroupEvent> {
     const full = path + buildQuery(query);
     const t0 = Date.now();
     // idleMs: a stream that sends no event (keep-alives only) for this long counts as broken.
@@ -344,14 +343,7 @@ export class ApiClient {
       onEvent: (ev) => {
         if (!ev.data) return; // keep-alive or empty event
         try {
-          // `lite`: a partial reader for callers that write the payload unchanged (fetch →
-          // JSONL: peekEvent); they also get the wire text as RAW. It returns null for anything
-          // unusual, which is then parsed in full. (A partial reader for CSV was slower than
-          // JSON.parse: the output's many small strings cost more to skip than to parse.)
-          const oneLine = lite !== undefined && ev.data.indexOf('\n') < 0;
-          const obj = ((oneLine && lite(ev.data)) || JSON.parse(ev.data)) as GroupEvent;
-          if (oneLine) Object.defineProperty(obj, RAW, { value: ev.data });
-          queue.push(obj);
+          queue.push(JSON.parse(ev.data) as GroupEvent);
           idle?.reset();
         } catch {
           bad = new Error(`unparsable SSE data: ${ev.data.slice(0, 120)}`);
@@ -384,14 +376,14 @@ export class ApiClient {
   async *resumable(
     path: string,
     query: Query,
-    opts: { lastEventId?: string | null; signal?: AbortSignal; giveUpMs?: number; idleMs?: number; onReconnect?: (err: unknown) => void; lite?: (data: string) => unknown } = {},
+    opts: { lastEventId?: string | null; signal?: AbortSignal; giveUpMs?: number; idleMs?: number; onReconnect?: (err: unknown) => void } = {},
   ): AsyncGenerator<GroupEvent> {
     let last = opts.lastEventId ?? undefined;
     let failures = 0;
     let outageStart = 0;
     for (;;) {
       try {
-        for await (const ev of this.sseOnce(path, { ...query, last_event_id: last }, opts.signal, opts.lite, opts.idleMs)) {
+        for await (const ev of this.sseOnce(path, { ...query, last_event_id: last }, opts.signal, opts.idleMs)) {
           failures = 0;
           outageStart = 0;
           const id = (ev as { event_id?: string | null }).event_id;
@@ -418,7 +410,7 @@ export class ApiClient {
   /** Snapshot of the group's runs (in creation order), resumed after breaks. */
   streamRuns(
     groupId: string,
-    opts: { lastEventId?: string | null; includeInput?: boolean; includeOutput?: boolean; status?: string; signal?: AbortSignal; giveUpMs?: number; idleMs?: number; lite?: (data: string) => unknown } = {},
+    opts: { lastEventId?: string | null; includeInput?: boolean; includeOutput?: boolean; status?: string; signal?: AbortSignal; giveUpMs?: number; idleMs?: number } = {},
   ): AsyncGenerator<TaskRunEvent> {
     return this.resumable(
       this.groupsPath(`/${encodeURIComponent(groupId)}/runs`),

@@ -91,5 +91,3 @@ export interface TaskRunResult {
   output: RunOutput;
 }
 
-/** On events from the SSE reader when the caller passed `lite`: the payload's JSON text as received (one line). */
-export const RAW: unique symbol = Symbol('tg.raw');

@@ -145,7 +145,11 @@ class RunIndex {
       const key = ev.run.metadata?.tg_key;
       if (key === undefined) continue;
       const flat = flatten({ run: ev.run, output: ev.output });
-      for (const k of Object.keys(flat)) if (!names.has(k)) (names.add(k), this.outNames.push(k));
+      for (const k of Object.keys(flat)) {
+        if (names.has(k)) continue;
+        names.add(k);
+        this.outNames.push(k);
+      }
       const b = Buffer.from(JSON.stringify({ flat, input: ev.input?.input } satisfies StoredRun));
       fs.writeSync(this.fd, b, 0, b.length, this.pos);
       const at = this.byKey.get(String(key));

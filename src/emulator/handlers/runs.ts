@@ -63,18 +63,18 @@ export async function streamRunEvents(c: Call): Promise<Reply> {
   const w = new SseWriter(c.res, st.opts.dropStreamsAfter ?? 0, () => st.stats.streamsDropped++);
   st.openStreams.add(c.res);
   try {
-    w.event('task_run.state', stateEvent(st, run, false));
+    void w.event('task_run.state', stateEvent(st, run, false)); // buffered; flushed below
     let pct = 0;
     while (isActiveStatus(st.store.runStatus(run)) && !w.dead) {
       const left = run.nextAt - st.store.now();
       pct = Math.min(99, pct + 25);
-      w.event('task_run.progress_stats', JSON.stringify({ type: 'task_run.progress_stats', source_stats: { num_sources_considered: pct, num_sources_read: pct >> 1, sources_read_sample: [] }, progress_meter: pct }));
-      w.event('task_run.progress_msg.search', JSON.stringify({ type: 'task_run.progress_msg.search', message: `Searching (${pct}%)`, timestamp: iso(st.store.now()) }));
+      void w.event('task_run.progress_stats', JSON.stringify({ type: 'task_run.progress_stats', source_stats: { num_sources_considered: pct, num_sources_read: pct >> 1, sources_read_sample: [] }, progress_meter: pct }));
+      void w.event('task_run.progress_msg.search', JSON.stringify({ type: 'task_run.progress_msg.search', message: `Searching (${pct}%)`, timestamp: iso(st.store.now()) }));
       const fl = w.flush();
       if (fl) await fl;
       await new Promise((r) => setTimeout(r, Math.max(10, Math.min(left, 500))));
     }
-    w.event('task_run.state', stateEvent(st, run, true));
+    void w.event('task_run.state', stateEvent(st, run, true));
     w.end();
   } finally {
     st.openStreams.delete(c.res);

@@ -21,7 +21,7 @@ function errorEvent(st: EmulatorState, w: SseWriter): boolean {
   if (n <= 0 || w.sent < n) return false;
   st.stats.errorEvents++;
   const error = { ref_id: randomUUID(), message: 'Internal error while streaming; resume with last_event_id (emulated by --stream-error-after)', detail: null };
-  w.event('error', JSON.stringify({ type: 'error', error }));
+  void w.event('error', JSON.stringify({ type: 'error', error })); // the stream ends right after
   w.end();
   w.dead = true;
   return true;

@@ -61,7 +61,7 @@ const CASES = [
   ['no API key', ['status', 'tgrp_x'], 2, /no API key: PARALLEL_API_KEY is not set and --api-key was not given/, 'none', { PARALLEL_API_KEY: '' }],
   ['unknown group (404)', ['status', 'tgrp_doesnotexist'], 2, /tgrp_doesnotexist → 404: TaskGroup not found/, 'no-runs'],
   ['unknown group on submit (404)', sub('ok.csv', '--group', 'tgrp_doesnotexist'), 2, /tgrp_doesnotexist → 404: TaskGroup not found/, 'no-runs'],
-  ['unreachable base URL', ['status', 'tgrp_x', '--base-url', 'http://127.0.0.1:9'], 4, /connect ECONNREFUSED 127\.0\.0\.1:9/, 'none'],
+  ['unreachable base URL', ['status', 'tgrp_x', '--base-url', 'http://127.0.0.1:9'], 4, /connect ECONNREFUSED 127\.0\.0\.1:9/, 'none', { TG_OUTAGE_GIVE_UP_S: '1' }],
   ['plain http to a non-loopback host', ['status', 'tgrp_x', '--base-url', 'http://api.example.com'], 2, /refusing to send the API key over plain http to api\.example\.com/, 'none'],
   ['non-writable output path', ['watch', 'tgrp_x', '-o', `${bad('ok.csv')}/results.jsonl`], 2, /results\.jsonl: cannot write there/, 'none'],
   ['-o file that is not a tg output', ['watch', 'tgrp_x', '-o', bad('not-a-tg-output.jsonl')], 2, /not-a-tg-output\.jsonl: the file exists and is not a tg output/, 'none'],

@@ -334,6 +334,7 @@ export class ApiClient {
     this.logLine('GET', full, res.statusCode, t0);
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await res.body.text().catch(() => '');
+      idle?.clear(); // else its timer keeps the process alive after the command is done
       if (res.statusCode === 429) this.rateLimited++;
       throw this.errorFor('GET', full, { status: res.statusCode, headers: res.headers as RawResponse['headers'], text });
     }
@@ -439,10 +440,11 @@ class IdleTimer {
     this.timer = this.arm();
   }
   private arm() {
+    // unref: the pending request keeps the process alive; this timer alone never should.
     return setTimeout(() => {
       this.fired = true;
       this.ac.abort(new Error('idle'));
-    }, this.ms);
+    }, this.ms).unref();
   }
   reset() {
     this.timer.refresh();

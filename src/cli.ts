@@ -1,6 +1,5 @@
-// The command-line table: wires commander to the command functions, and the one exit point that
-// maps typed errors to messages and exit codes. Importing this module has no side effects.
-import { setMaxListeners } from 'node:events';
+// The command-line actions: attaches the command functions to the table of src/options.ts, and the
+// one exit point that maps typed errors to messages and exit codes. No import side effects.
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { TgError, EXIT, InterruptedError, isTgError } from './errors';
 import { createContext, type Context, type Io } from './context';
@@ -9,8 +8,6 @@ import { redact } from './core/util';
 
 declare const __TG_VERSION__: string;
 export const VERSION = typeof __TG_VERSION__ === 'string' ? __TG_VERSION__ : '0.0.0-dev';
-
-const MAX_ABORT_LISTENERS = 50;
 
 type Action = (ctx: Context) => Promise<number>;
 
@@ -58,11 +55,11 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
     env: ioIn?.env ?? process.env,
     cwd: ioIn?.cwd ?? process.cwd(),
   };
+  // The pending request, sleep or stream and the child controllers of watch and submit --watch
+  // listen here: at most 2 at a time in submit (--watch), watch, fetch (--join) and status --wait
+  // (measured with a lower limit), so Node's default limit of 10 stands, and still warns of a
+  // leak (a listener per row or per batch).
   const ac = new AbortController();
-  // Every pending request, sleep and stream listens here, and so do the child controllers of
-  // watch and submit --watch: a handful at a time. The bound is above that and still flags a leak
-  // (a listener per row or per batch), which an unbounded 0 would hide.
-  setMaxListeners(MAX_ABORT_LISTENERS, ac.signal);
   const interrupt = () => ac.abort(new InterruptedError());
   if (signal?.aborted) interrupt();
   else signal?.addEventListener('abort', interrupt, { once: true });

@@ -3,47 +3,34 @@
 // wall-clock waits: each step waits for a line on stderr or an emulator counter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runTg, groupRuns, tmp, makeCsv, assertExactlyOnce, BIN, fixture } from './helpers.mjs';
+import { emulator, runTg, spawnTg, groupRuns, tmp, makeCsv, assertExactlyOnce, fixture } from './helpers.mjs';
 
-const KEY = 'test-key-123456';
-
-/** A child tg whose stderr can be awaited line by line. */
-function startTg(args, { cwd, env = {}, input } = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, PARALLEL_API_KEY: KEY, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  const waiters = [];
-  const check = () => {
-    for (const w of [...waiters]) if (w.re.test(stderr)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
-  };
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => ((stderr += d), check()));
-  if (input !== undefined) child.stdin.end(input);
-  else child.stdin.end();
-  const done = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return {
-    child,
-    done,
-    stderrMatch: (re) => new Promise((resolve, reject) => {
-      waiters.push({ re, resolve });
-      check();
-      done.then(() => (re.test(stderr) ? resolve() : reject(new Error(`exited before ${re}: ${stderr}`))));
-    }),
-  };
+/**
+ * A child tg (helpers' spawnTg) whose stderr can be awaited.
+ * @param {string[]} args
+ * @param {{ cwd?: string, env?: Record<string, string>, input?: string }} [opts]
+ */
+function startTg(args, opts = {}) {
+  const p = spawnTg(args, opts);
+  return { child: p.child, done: p.done, stderrMatch: (/** @type {RegExp} */ re) => p.waitForStderr(re) };
 }
 
-/** Resolve when pred() holds; polls a condition (never a fixed sleep then assert). */
+/**
+ * Resolve when pred() holds; polls a condition (never a fixed sleep then assert).
+ * @param {() => boolean | Promise<boolean>} pred
+ * @param {string} what
+ */
 async function until(pred, what) {
   for (let i = 0; i < 6000; i++) {
     if (await pred()) return;
-    await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 10, undefined));
   }
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** @param {string} d @param {{ url: string }} e */
 const env = (d, e) => ({ TG_STATE_DIR: path.join(d, 'state'), PARALLEL_BASE_URL: e.url });
 
 test('two submits of the same file at once: the second stops at once naming the first; one run per row', async () => {
@@ -107,7 +94,7 @@ test('killed mid-submit, resumed with --group from another directory through a s
     await until(() => e.stats.runsCreated >= 100, '100 runs');
     p.child.kill('SIGKILL');
     await p.done;
-    const group = /created group (tgrp_\w+)/.exec((await p.done).stderr)[1];
+    const group = String(/created group (tgrp_\w+)/.exec((await p.done).stderr)?.[1]);
     const other = path.join(d, 'elsewhere');
     mkdirSync(other);
     symlinkSync(f, path.join(other, 'link.csv'));
@@ -132,10 +119,10 @@ test('stdin: an interrupted submit resumes with the same stdin and no --state; a
     assert.equal(r1.code, 130, r1.stderr);
     assert.match(r1.stderr, /hint: Rerun the same command to resume \(with the same stdin\)/);
     assert.doesNotMatch(r1.stderr, /--restart/);
-    const group = /created group (tgrp_\w+)/.exec(r1.stderr)[1];
+    const group = String(/created group (tgrp_\w+)/.exec(r1.stderr)?.[1]);
     // Damage a middle record of the journal: tg warns, keeps the original, lists the group.
     const jdir = path.join(d, 'state', 'journals');
-    const journal = path.join(jdir, readdirSync(jdir).find((n) => n.startsWith('stdin-') && n.endsWith('.jsonl')));
+    const journal = path.join(jdir, String(readdirSync(jdir).find((n) => n.startsWith('stdin-') && n.endsWith('.jsonl'))));
     const lines = readFileSync(journal, 'utf8').split('\n');
     lines[2] = '{"t":"sent","g":"tgrp_x",garbage';
     writeFileSync(journal, lines.join('\n'));
@@ -228,11 +215,13 @@ test('before the first POST: a bad --timeout, an -o of another group, an unknown
     const f2 = path.join(d, 'other.csv');
     writeFileSync(f2, 'name,website\nA,https://a.example\n');
     const before = e.stats.runCreateRequests;
-    for (const [args, re] of [
+    /** @type {[string[], RegExp][]} */
+    const cases = [
       [['submit', f2, '--watch', '--timeout', 'soon'], /--timeout must be a positive number of seconds/],
       [['submit', f2, '--watch', '-o', 'res.jsonl'], /res\.jsonl holds results of group tgrp_\w+, not \(a new group\)/],
       [['submit', f2, '--processor', 'turbo'], /--processor "turbo" is not one the API lists/],
-    ]) {
+    ];
+    for (const [args, re] of cases) {
       const r = await runTg(args, { cwd: d, env: env(d, e) });
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, re);
@@ -258,7 +247,7 @@ test('the input changes while sending: only validated rows are sent, the message
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /^tg: .*rows\.csv changed while tg was sending it: 2400 rows were sent, the rest were not\ntg: hint: Rerun the same command to resume: it validates the input again and sends only the rows the group lacks\.\n/m);
     assert.doesNotMatch(r.stderr, /nothing was sent|--restart/);
-    const group = /created group (tgrp_\w+)/.exec(r.stderr)[1];
+    const group = String(/created group (tgrp_\w+)/.exec(r.stderr)?.[1]);
     const again = await runTg(['submit', f, '--rate', 'off', '--json'], { cwd: d, env: env(d, e) });
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(JSON.parse(again.stdout), { taskgroup_id: group, submitted: 600, skipped: 2400, rejected: 0 });

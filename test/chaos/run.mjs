@@ -20,7 +20,7 @@ for (let i = 0; i < trials; i++) {
     s = await trial(seed);
   } catch (e) {
     // A trial that could not even be checked is a finding too, not the end of the run.
-    s = { seed, rows: 0, batch: 0, rate: '', together: false, faults: '', kills: {}, variations: {}, failed: 0, stats: { addRunsPosts: 0, responsesLost: 0, errorsInjected: 0, streamsDropped: 0, rateLimited: 0 }, problems: [`trial crashed: ${String(e?.message ?? e).slice(0, 300)}`] };
+    s = { seed, rows: 0, batch: 0, rate: '', together: false, faults: '', kills: {}, variations: {}, failed: 0, stats: { addRunsPosts: 0, responsesLost: 0, errorsInjected: 0, streamsDropped: 0, rateLimited: 0 }, problems: [`trial crashed: ${String(/** @type {any} */ (e)?.message ?? e).slice(0, 300)}`] };
   }
   const k = Object.values(s.kills).reduce((a, b) => a + b, 0);
   totals.trials++;

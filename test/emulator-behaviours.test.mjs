@@ -13,8 +13,8 @@ import { createRequire } from 'node:module';
 import Parallel from 'parallel-web';
 import { root, emulator, BIN } from './helpers.mjs';
 
-const require = createRequire(import.meta.url);
-const Ajv2020 = require('ajv/dist/2020').default;
+const requireCjs = createRequire(import.meta.url);
+const Ajv2020 = requireCjs('ajv/dist/2020').default;
 const spec = JSON.parse(readFileSync(path.join(root, 'test', 'openapi', 'parallel-openapi.json'), 'utf8'));
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addKeyword('discriminator');
@@ -81,7 +81,7 @@ test('rate limit counts add-runs requests by default; runs with rateLimitUnit ru
 test('every run status: action_required (stays or runs on), cancelling, cancelled; seeded shares', async () => {
   const now = clock();
   const t0 = now();
-  const { e, c } = await start({ now, latencyMs: [1000, 1000], actionRequiredRate: 0.3, cancelRate: 0.3, rateLimit: null });
+  const { c } = await start({ now, latencyMs: [1000, 1000], actionRequiredRate: 0.3, cancelRate: 0.3, rateLimit: null });
   const g = await c.taskGroup.create({});
   const { run_ids } = await c.taskGroup.addRuns(g.taskgroup_id, { inputs: inputs(40) });
   // Runs start by 500 ms, stop half-way (600 ms), cancel in 200 ms, end at 1000 ms.
@@ -114,7 +114,7 @@ test('every run status: action_required (stays or runs on), cancelling, cancelle
   assert.equal(states.length, 40, 'one task_run.state per run on reaching a non-active status');
   assert.deepEqual(new Set(states), new Set(['action_required', 'cancelled', 'completed']));
   const cancelled = [];
-  for await (const ev of await c.taskGroup.getRuns(g.taskgroup_id, { status: 'cancelled' })) cancelled.push(ev.run.status);
+  for await (const ev of await c.taskGroup.getRuns(g.taskgroup_id, { status: 'cancelled' })) cancelled.push(/** @type {any} */ (ev).run.status);
   assert.equal(cancelled.length, endCounts.cancelled);
 
   // With actionRequiredMs the action is taken after that long and the run completes.
@@ -195,7 +195,7 @@ test('/events streams close after streamLifetimeMs while the group is active; a 
   assert.equal((await c.taskGroup.retrieve(g.taskgroup_id)).status.is_active, true, 'closed although the group is active');
   assert.equal((await stats(e)).streamsExpired, 1);
   const again = [];
-  for await (const ev of await c.taskGroup.events(g.taskgroup_id, { last_event_id: first.at(-1).event_id })) again.push(ev);
+  for await (const ev of await c.taskGroup.events(g.taskgroup_id, { last_event_id: /** @type {any} */ (first.at(-1))?.event_id })) again.push(ev);
   assert.equal(again.length, 0, 'nothing repeated');
   assert.equal((await stats(e)).streamsExpired, 2);
 });
@@ -217,7 +217,7 @@ test('refresh_status=false on add-runs answers the cached status (the spec puts 
 test('run options and group metadata validated per the spec (422, vendor shape); betas gate mcp_servers and webhook', async () => {
   const { e, c } = await start({ rateLimit: null });
   await refused(c.taskGroup.create({ metadata: { this_key_is_too_long: 'v' } }), 422);
-  await refused(c.taskGroup.create({ metadata: { k: { nested: true } } }), 422);
+  await refused(c.taskGroup.create(/** @type {any} */ ({ metadata: { k: { nested: true } } })), 422);
   const g = await c.taskGroup.create({ metadata: { project: 'q3', n: 1, ok: true } });
   const bad = [
     { source_policy: { include_domains: 'wikipedia.org' } },
@@ -255,7 +255,7 @@ test('run options and group metadata validated per the spec (422, vendor shape);
   const input = await c.taskRun.retrieveInput(added.run_ids[1]);
   conforms('TaskRunInput', input);
   for (const [k, val] of Object.entries(good)) assert.deepEqual(input[k], val, `${k} reaches /input`);
-  const single = await c.taskRun.create({ input: 'q', processor: 'base', ...good, betas: ['mcp-server-2025-07-17', 'webhook-2025-08-12'] });
+  const single = await c.taskRun.create(/** @type {any} */ ({ input: 'q', processor: 'base', ...good, betas: ['mcp-server-2025-07-17', 'webhook-2025-08-12'] }));
   conforms('TaskRun', single);
   assert.ok((await stats(e)).validationErrors >= bad.length + 3);
 });
@@ -263,13 +263,13 @@ test('run options and group metadata validated per the spec (422, vendor shape);
 test('outputs: per-item basis for list fields with the field-basis beta; warnings the service gives', async () => {
   const now = clock();
   const { c } = await start({ now, latencyMs: [100, 100], rateLimit: null });
-  const taskSpec = {
+  const taskSpec = /** @type {any} */ ({
     input_schema: { type: 'json', json_schema: { type: 'object', properties: { company: { type: 'string' } }, required: ['company'] } },
     output_schema: {
       type: 'json',
       json_schema: { type: 'object', properties: { competitors: { type: 'array', items: { type: 'string' }, minItems: 2, maxItems: 3 }, citations: { type: 'string' } }, required: ['competitors', 'citations'] },
     },
-  };
+  });
   const g = await c.taskGroup.create({});
   const plain = await c.taskGroup.addRuns(g.taskgroup_id, { inputs: [{ input: { company: 'Acme' }, processor: 'base' }], default_task_spec: taskSpec });
   const beta = await c.taskGroup.addRuns(g.taskgroup_id, { inputs: [{ input: { name: 'no company' }, processor: 'base' }], default_task_spec: taskSpec, betas: ['field-basis-2025-11-25'] });
@@ -281,11 +281,11 @@ test('outputs: per-item basis for list fields with the field-basis beta; warning
     for (const fb of r.output.basis) conforms('FieldBasis', fb);
   }
   assert.deepEqual(p.output.basis.map((x) => x.field), ['competitors', 'citations']);
-  const items = b.output.content.competitors.map((_, i) => `competitors[${i}]`);
+  const items = /** @type {any} */ (b.output.content).competitors.map((_, i) => `competitors[${i}]`);
   assert.deepEqual(b.output.basis.map((x) => x.field), ['competitors', ...items, 'citations']);
-  assert.deepEqual(p.run.warnings.map((w) => w.type), ['spec_validation_warning'], 'basis property in the output schema');
-  assert.deepEqual(b.run.warnings.map((w) => w.type), ['spec_validation_warning', 'input_validation_warning']);
-  for (const w of b.run.warnings) conforms('Warning', w);
+  assert.deepEqual((p.run.warnings ?? []).map((w) => w.type), ['spec_validation_warning'], 'basis property in the output schema');
+  assert.deepEqual((b.run.warnings ?? []).map((w) => w.type), ['spec_validation_warning', 'input_validation_warning']);
+  for (const w of b.run.warnings ?? []) conforms('Warning', w);
 });
 
 test('tg emulator: the new options on the command line; GET /__emulator/stats is read-only', async () => {

@@ -9,8 +9,8 @@ import { createRequire } from 'node:module';
 import Parallel from 'parallel-web';
 import { root, emulator } from './helpers.mjs';
 
-const require = createRequire(import.meta.url);
-const Ajv2020 = require('ajv/dist/2020').default;
+const requireCjs = createRequire(import.meta.url);
+const Ajv2020 = requireCjs('ajv/dist/2020').default;
 const spec = JSON.parse(readFileSync(path.join(root, 'test', 'openapi', 'parallel-openapi.json'), 'utf8'));
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addKeyword('discriminator');

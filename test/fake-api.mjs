@@ -3,7 +3,10 @@
 // retry-after, a run stream that only sends keep-alives). Loopback, port 0.
 import http from 'node:http';
 
-/** runs: [{ run_id, status, input, output, key }]; events: run_ids (a 'task_run.state' each, in order). */
+/**
+ * runs: [{ run_id, status, input, output, key }]; events: run_ids (a 'task_run.state' each, in order).
+ * @param {{ group?: string, runs?: any[], events?: string[] | null, active?: boolean, fault?: string | null }} [opts]
+ */
 export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, active = false, fault = null } = {}) {
   const state = { runs, events, active, fault, requests: 0 };
   const counts = () => {
@@ -19,7 +22,7 @@ export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, a
   };
   const server = http.createServer((req, res) => {
     state.requests++;
-    const url = new URL(req.url, 'http://x');
+    const url = new URL(String(req.url), 'http://x');
     const p = url.pathname;
     if (state.fault === 'silent') return; // accept, never answer
     if (state.fault === 'retry-after') {
@@ -62,8 +65,8 @@ export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, a
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { message: `no route ${p}` } }));
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${server.address().port}`;
+  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+  const url = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
   return {
     url,
     group,
@@ -76,7 +79,12 @@ export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, a
   };
 }
 
-/** n runs with keys 1..n; statusOf(i) picks each status (default completed). */
+/**
+ * n runs with keys 1..n; statusOf(i) picks each status (default completed).
+ * @param {number} n
+ * @param {(i: number) => string} [statusOf]
+ * @param {(i: number) => Record<string, unknown>} [inputOf]
+ */
 export function makeRuns(n, statusOf = () => 'completed', inputOf = (i) => ({ name: `Company ${i + 1}`, size: String(i + 1) })) {
   return Array.from({ length: n }, (_, i) => ({ run_id: `trun_${i + 1}`, status: statusOf(i), key: String(i + 1), input: inputOf(i), output: { answer: `A${i + 1}`, note: '=SUM(A1:A2)' } }));
 }

@@ -10,7 +10,10 @@ import { tg } from './helpers.mjs';
 const { OrderedWindow, RunIdSet, neutralise, inputMatchesRow, writeFileAtomic, mulberry32 } = tg;
 
 function deferred() {
-  let resolve, reject;
+  /** @type {(v?: unknown) => void} */
+  let resolve = () => {};
+  /** @type {(e?: unknown) => void} */
+  let reject = () => {};
   const promise = new Promise((a, b) => ((resolve = a), (reject = b)));
   return { promise, resolve, reject };
 }

@@ -7,15 +7,25 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.argv[2] ?? 200_000);
-const child = spawn(process.execPath, [path.join(root, 'bin/tg'), 'emulator', '--port', '0', '--latency', '1ms..20ms', '--rate-limit', 'off', '--seed', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [path.join(root, 'bin/tg'), 'emulator', '--port', '0', '--latency', '1ms..20ms', '--rate-limit', 'off', '--seed', '1'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const url = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(/listening on (\S+)/.exec(String(d))[1])));
 const h = { 'x-api-key': 'bench', 'content-type': 'application/json' };
 const spec = JSON.parse(readFileSync(path.join(root, 'fixtures/company-spec.json'), 'utf8'));
 const g = await (await fetch(`${url}/v1/tasks/groups`, { method: 'POST', headers: h, body: '{}' })).json();
 let t = Date.now();
 for (let i = 0; i < N; i += 1000) {
-  const inputs = Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({ input: { company_name: `Company ${i + k}`, company_website: `https://c${i + k}.example` }, processor: 'base', metadata: { tg_key: String(i + k + 1) } }));
-  const r = await fetch(`${url}/v1/tasks/groups/${g.taskgroup_id}/runs?refresh_status=false`, { method: 'POST', headers: h, body: JSON.stringify({ inputs, default_task_spec: spec }) });
+  const inputs = Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({
+    input: { company_name: `Company ${i + k}`, company_website: `https://c${i + k}.example` },
+    processor: 'base',
+    metadata: { tg_key: String(i + k + 1) },
+  }));
+  const r = await fetch(`${url}/v1/tasks/groups/${g.taskgroup_id}/runs?refresh_status=false`, {
+    method: 'POST',
+    headers: h,
+    body: JSON.stringify({ inputs, default_task_spec: spec }),
+  });
   if (r.status !== 200) throw new Error(`add runs: ${r.status}`);
   await r.arrayBuffer();
 }
@@ -46,6 +56,16 @@ console.log(`\nemulator, one group of ${N} runs (node ${process.version})\n`);
 console.log(row(['measure', 'value']));
 console.log(row(['---', '---']));
 console.log(row(['add runs (1000 per POST)', `${addS.toFixed(1)} s (${Math.round(N / addS)} runs/s)`]));
-console.log(row(['stream /runs, runs only', `${plain.s.toFixed(2)} s, ${plain.events} events, ${Math.round(plain.events / plain.s)} events/s, ${plain.mb.toFixed(0)} MB`]));
-console.log(row(['stream /runs, inputs + outputs', `${full.s.toFixed(2)} s, ${full.events} events, ${Math.round(full.events / full.s)} events/s, ${full.mb.toFixed(0)} MB`]));
+console.log(
+  row([
+    'stream /runs, runs only',
+    `${plain.s.toFixed(2)} s, ${plain.events} events, ${Math.round(plain.events / plain.s)} events/s, ${plain.mb.toFixed(0)} MB`,
+  ]),
+);
+console.log(
+  row([
+    'stream /runs, inputs + outputs',
+    `${full.s.toFixed(2)} s, ${full.events} events, ${Math.round(full.events / full.s)} events/s, ${full.mb.toFixed(0)} MB`,
+  ]),
+);
 console.log(row(['emulator peak RSS', `${hwm.toFixed(0)} MB`]));

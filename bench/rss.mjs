@@ -20,7 +20,9 @@ const sizes = (arg('--rows') ?? '100000,1000000').split(',').map(Number);
 const dir = mkdtempSync(path.join(tmpdir(), 'tg-rss-'));
 
 async function emulator() {
-  const child = spawn(process.execPath, [bins[0][1], 'emulator', '--port', '0', '--latency', '1s..2s', '--seed', '1', '--rate-limit', 'off'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [bins[0][1], 'emulator', '--port', '0', '--latency', '1s..2s', '--seed', '1', '--rate-limit', 'off'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const url = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(/listening on (\S+)/.exec(String(d))[1])));
   return { url, stop: () => child.kill('SIGTERM') };
 }

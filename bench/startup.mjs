@@ -32,10 +32,19 @@ const TIME = '/usr/bin/time';
 const haveTime = existsSync(TIME);
 function once(cmd, args) {
   const t = process.hrtime.bigint();
-  const r = haveTime ? spawnSync(TIME, ['-f', '%U %S', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] }) : spawnSync(cmd, args, { stdio: 'ignore' });
+  const r = haveTime
+    ? spawnSync(TIME, ['-f', '%U %S', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawnSync(cmd, args, { stdio: 'ignore' });
   const wall = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
-  const cpu = haveTime ? r.stderr.trim().split('\n').at(-1).split(' ').reduce((a, x) => a + Number(x) * 1000, 0) : NaN;
+  const cpu = haveTime
+    ? r.stderr
+        .trim()
+        .split('\n')
+        .at(-1)
+        .split(' ')
+        .reduce((a, x) => a + Number(x) * 1000, 0)
+    : NaN;
   return { wall, cpu };
 }
 
@@ -59,5 +68,7 @@ cases.forEach(([name], k) => {
   const wall = median(samples[k].map((s) => s.wall));
   const cpu = median(samples[k].map((s) => s.cpu));
   const min = Math.min(...samples[k].map((s) => s.wall));
-  console.log(`| ${name} | ${wall.toFixed(1)} | ${(wall / wall0).toFixed(2)}× | ${haveTime ? cpu.toFixed(0) : '—'} | ${haveTime ? (cpu / cpu0).toFixed(2) + '×' : '—'} | ${min.toFixed(1)} |`);
+  console.log(
+    `| ${name} | ${wall.toFixed(1)} | ${(wall / wall0).toFixed(2)}× | ${haveTime ? cpu.toFixed(0) : '—'} | ${haveTime ? (cpu / cpu0).toFixed(2) + '×' : '—'} | ${min.toFixed(1)} |`,
+  );
 });

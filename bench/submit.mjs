@@ -19,7 +19,9 @@ const skip1m = process.argv.includes('--skip-1m');
 const dir = mkdtempSync(path.join(tmpdir(), 'tg-bench-'));
 
 async function emulator(args) {
-  const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--latency', '1s..2s', '--seed', '1', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--latency', '1s..2s', '--seed', '1', ...args], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const url = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(/listening on (\S+)/.exec(String(d))[1])));
   return { url, stop: () => child.kill('SIGTERM') };
 }
@@ -39,7 +41,11 @@ async function csv(n) {
 
 function timeTg(args, env = {}, restart = true) {
   const argv = ['-f', '%e %M', process.execPath, BIN, ...args, ...(restart ? ['--restart'] : [])];
-  const r = spawnSync('/usr/bin/time', argv, { cwd: dir, env: { ...process.env, PARALLEL_API_KEY: 'bench', TG_STATE_DIR: path.join(dir, 'state'), ...env }, encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/time', argv, {
+    cwd: dir,
+    env: { ...process.env, PARALLEL_API_KEY: 'bench', TG_STATE_DIR: path.join(dir, 'state'), ...env },
+    encoding: 'utf8',
+  });
   const [secs, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
   if (r.status !== 0) throw new Error(`tg ${args.join(' ')} failed: ${r.stderr}`);
   return { secs, rssMb: kb / 1024, stdout: r.stdout, stderr: r.stderr };
@@ -57,25 +63,50 @@ const row = (...a) => rows.push(`| ${a.join(' | ')} |`);
   const ts = [0, 1, 2].map(() => timeTg(['submit', f, '--rate', 'off', '-q', '--base-url', emu.url])).sort((a, b) => a.secs - b.secs);
   const t = ts[1];
   const tgRate = N / t.secs;
-  row(`tg submit, ${N} rows, limit off (median of 3: ${ts.map((x) => x.secs.toFixed(2)).join(', ')} s)`, `${t.secs.toFixed(2)} s`, `${Math.round(tgRate)} rows/s`, '1.00×', `${Math.max(...ts.map((x) => x.rssMb)).toFixed(0)} MB`);
+  row(
+    `tg submit, ${N} rows, limit off (median of 3: ${ts.map((x) => x.secs.toFixed(2)).join(', ')} s)`,
+    `${t.secs.toFixed(2)} s`,
+    `${Math.round(tgRate)} rows/s`,
+    '1.00×',
+    `${Math.max(...ts.map((x) => x.rssMb)).toFixed(0)} MB`,
+  );
 
   // Resuming into a full group (issue F): with the journal (no listing), and without it (--group:
   // the group's runs are listed first). Median of three each; the extra cost is the listing.
   const group = ts[2].stdout.trim();
   const med = (xs) => xs.sort((a, b) => a.secs - b.secs)[1];
   const intact = med([0, 1, 2].map(() => timeTg(['submit', f, '--rate', 'off', '-q', '--base-url', emu.url], {}, false)));
-  const lost = med([0, 1, 2].map(() => {
-    rmSync(path.join(dir, 'state', 'journals'), { recursive: true, force: true });
-    return timeTg(['submit', f, '--group', group, '--rate', 'off', '-q', '--base-url', emu.url], {}, false);
-  }));
-  row(`resume into the full group, journal intact (no listing)`, `${intact.secs.toFixed(2)} s`, '0 rows sent', `${((intact.secs / t.secs) * 100).toFixed(0)}% of a fresh submit`, `${intact.rssMb.toFixed(0)} MB`);
-  row(`resume into the full group, journal lost (--group: lists ${N} runs)`, `${lost.secs.toFixed(2)} s`, '0 rows sent', `listing costs ${(((lost.secs - intact.secs) / t.secs) * 100).toFixed(1)}% of a fresh submit`, `${lost.rssMb.toFixed(0)} MB`);
+  const lost = med(
+    [0, 1, 2].map(() => {
+      rmSync(path.join(dir, 'state', 'journals'), { recursive: true, force: true });
+      return timeTg(['submit', f, '--group', group, '--rate', 'off', '-q', '--base-url', emu.url], {}, false);
+    }),
+  );
+  row(
+    `resume into the full group, journal intact (no listing)`,
+    `${intact.secs.toFixed(2)} s`,
+    '0 rows sent',
+    `${((intact.secs / t.secs) * 100).toFixed(0)}% of a fresh submit`,
+    `${intact.rssMb.toFixed(0)} MB`,
+  );
+  row(
+    `resume into the full group, journal lost (--group: lists ${N} runs)`,
+    `${lost.secs.toFixed(2)} s`,
+    '0 rows sent',
+    `listing costs ${(((lost.secs - intact.secs) / t.secs) * 100).toFixed(1)}% of a fresh submit`,
+    `${lost.rssMb.toFixed(0)} MB`,
+  );
 
   // seed 002 bash pattern (curl + jq), body corrected to `inputs`
   const items = path.join(dir, 'items.json');
-  writeFileSync(items, JSON.stringify(Array.from({ length: N }, (_, i) => ({ company_name: `Company ${i + 1}`, company_website: `https://c${i + 1}.example` }))));
+  writeFileSync(
+    items,
+    JSON.stringify(Array.from({ length: N }, (_, i) => ({ company_name: `Company ${i + 1}`, company_website: `https://c${i + 1}.example` }))),
+  );
   const script = path.join(dir, 'batch-process.sh');
-  writeFileSync(script, `#!/bin/bash
+  writeFileSync(
+    script,
+    `#!/bin/bash
 ITEMS_FILE="$1"; PROCESSOR=base; BATCH_SIZE=1000; BASE="$2"
 GROUP_ID=$(curl -s -X POST "$BASE/v1beta/tasks/groups" -H "x-api-key: \${PARALLEL_API_KEY}" -H "Content-Type: application/json" -d '{}' | jq -r '.taskgroup_id')
 TOTAL=$(jq length "$ITEMS_FILE")
@@ -84,7 +115,8 @@ for ((i=0; i<TOTAL; i+=BATCH_SIZE)); do
   curl -s -X POST "$BASE/v1beta/tasks/groups/\${GROUP_ID}/runs" -H "x-api-key: \${PARALLEL_API_KEY}" -H "Content-Type: application/json" -d "{\\"inputs\\": \${BATCH}}" > /dev/null
 done
 echo "$GROUP_ID"
-`);
+`,
+  );
   let t0 = Date.now();
   const b = spawnSync('bash', [script, items, emu.url], { env: { ...process.env, PARALLEL_API_KEY: 'bench' }, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (b.status !== 0) throw new Error(`bash: ${b.stderr}`);
@@ -96,11 +128,18 @@ echo "$GROUP_ID"
   const g = await sdk.taskGroup.create({});
   for (let i = 0; i < N; i += 1000) {
     const inputs = [];
-    for (let k = i; k < Math.min(N, i + 1000); k++) inputs.push({ input: { company_name: `Company ${k + 1}`, company_website: `https://c${k + 1}.example` }, processor: 'base' });
+    for (let k = i; k < Math.min(N, i + 1000); k++)
+      inputs.push({ input: { company_name: `Company ${k + 1}`, company_website: `https://c${k + 1}.example` }, processor: 'base' });
     await sdk.taskGroup.addRuns(g.taskgroup_id, { inputs, refresh_status: false });
   }
   const sdkS = (Date.now() - t0) / 1000;
-  row('SDK taskGroup.addRuns loop', `${sdkS.toFixed(2)} s`, `${Math.round(N / sdkS)} rows/s`, `tg ÷ this: ${(tgRate / (N / sdkS)).toFixed(2)}×`, '(in bench process)');
+  row(
+    'SDK taskGroup.addRuns loop',
+    `${sdkS.toFixed(2)} s`,
+    `${Math.round(N / sdkS)} rows/s`,
+    `tg ÷ this: ${(tgRate / (N / sdkS)).toFixed(2)}×`,
+    '(in bench process)',
+  );
   emu.stop();
 }
 
@@ -120,7 +159,13 @@ if (!skip1m) {
   const emu = await emulator(['--rate-limit', 'off']);
   const a = timeTg(['submit', await csv(100_000), '--rate', 'off', '-q', '--base-url', emu.url]);
   const b = timeTg(['submit', await csv(1_000_000), '--rate', 'off', '-q', '--base-url', emu.url]);
-  row('tg peak RSS 100k / 1M rows', `${a.rssMb.toFixed(0)} MB / ${b.rssMb.toFixed(0)} MB`, `ratio ${(b.rssMb / a.rssMb).toFixed(2)}`, `1M at ${Math.round(1e6 / b.secs)} rows/s`, '');
+  row(
+    'tg peak RSS 100k / 1M rows',
+    `${a.rssMb.toFixed(0)} MB / ${b.rssMb.toFixed(0)} MB`,
+    `ratio ${(b.rssMb / a.rssMb).toFixed(2)}`,
+    `1M at ${Math.round(1e6 / b.secs)} rows/s`,
+    '',
+  );
   emu.stop();
 }
 

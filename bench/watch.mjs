@@ -21,7 +21,9 @@ const dir = mkdtempSync(path.join(tmpdir(), 'tg-bench-watch-'));
 const spec = JSON.parse(readFileSync(path.join(root, 'fixtures/company-spec.json'), 'utf8'));
 
 async function emulator() {
-  const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--rate-limit', 'off', '--latency', '1ms..20ms', '--seed', '1'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--rate-limit', 'off', '--latency', '1ms..20ms', '--seed', '1'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const url = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(/listening on (\S+)/.exec(String(d))[1])));
   return { url, stop: () => child.kill('SIGTERM') };
 }
@@ -32,7 +34,12 @@ async function completedGroup(url, n) {
   const g = await sdk.taskGroup.create({});
   for (let i = 0; i < n; i += 1000) {
     const inputs = [];
-    for (let k = i; k < Math.min(n, i + 1000); k++) inputs.push({ input: { company_name: `Company ${k + 1}`, company_website: `https://c${k + 1}.example` }, processor: 'base', metadata: { tg_key: String(k + 1) } });
+    for (let k = i; k < Math.min(n, i + 1000); k++)
+      inputs.push({
+        input: { company_name: `Company ${k + 1}`, company_website: `https://c${k + 1}.example` },
+        processor: 'base',
+        metadata: { tg_key: String(k + 1) },
+      });
     await sdk.taskGroup.addRuns(g.taskgroup_id, { inputs, default_task_spec: spec, refresh_status: false });
   }
   for (;;) {
@@ -43,7 +50,12 @@ async function completedGroup(url, n) {
 }
 
 function timeTg(args) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, BIN, ...args, '-q'], { cwd: dir, env: { ...process.env, PARALLEL_API_KEY: 'bench' }, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, BIN, ...args, '-q'], {
+    cwd: dir,
+    env: { ...process.env, PARALLEL_API_KEY: 'bench' },
+    encoding: 'utf8',
+    maxBuffer: 1 << 30,
+  });
   const [secs, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
   if (![0, 1].includes(r.status)) throw new Error(`tg ${args.join(' ')} failed: ${r.stderr}`);
   return { secs, rssMb: kb / 1024 };
@@ -65,7 +77,9 @@ const emu = await emulator();
   // The seed's consumer, verbatim but for the base URL (it asks for include_output, which the
   // API's /events does not take: its lines carry no output, so it does less work than tg).
   const script = path.join(dir, 'consumer.sh');
-  writeFileSync(script, `#!/bin/bash
+  writeFileSync(
+    script,
+    `#!/bin/bash
 GROUP_ID="$1"; LAST_EVENT_ID="\${2:-}"; OUTPUT_FILE="\${3:-results.jsonl}"; BASE="$4"
 CURSOR_PARAM=""
 if [[ -n "$LAST_EVENT_ID" ]]; then CURSOR_PARAM="&last_event_id=\${LAST_EVENT_ID}"; fi
@@ -81,7 +95,8 @@ while IFS= read -r line; do
     fi
   fi
 done
-`);
+`,
+  );
   const out = path.join(dir, 'bash.jsonl');
   writeFileSync(out, '');
   const t0 = Date.now();
@@ -89,20 +104,44 @@ done
   const bashS = (Date.now() - t0) / 1000;
   const bl = lines(out);
   const bashRate = bl / bashS;
-  row(`seed 002 consumer (curl + jq per event), first ${BASH_WINDOW_S} s`, `${bl} events in ${bashS.toFixed(1)} s`, `${Math.round(bashRate)} events/s (no outputs)`, `tg ÷ this: ${(watchRate / bashRate).toFixed(1)}×`, '—');
+  row(
+    `seed 002 consumer (curl + jq per event), first ${BASH_WINDOW_S} s`,
+    `${bl} events in ${bashS.toFixed(1)} s`,
+    `${Math.round(bashRate)} events/s (no outputs)`,
+    `tg ÷ this: ${(watchRate / bashRate).toFixed(1)}×`,
+    '—',
+  );
 
   for (const fmt of ['jsonl', 'csv']) {
     const f = path.join(dir, `f.${fmt}`);
     const t = timeTg(['fetch', g, '--format', fmt, '-o', f, '--base-url', emu.url]);
-    row(`tg fetch --format ${fmt}, ${N} runs`, `${t.secs.toFixed(2)} s`, `${Math.round(N / t.secs)} runs/s`, `${(statSync(f).size / 1e6).toFixed(0)} MB written`, `${t.rssMb.toFixed(0)} MB`);
+    row(
+      `tg fetch --format ${fmt}, ${N} runs`,
+      `${t.secs.toFixed(2)} s`,
+      `${Math.round(N / t.secs)} runs/s`,
+      `${(statSync(f).size / 1e6).toFixed(0)} MB written`,
+      `${t.rssMb.toFixed(0)} MB`,
+    );
   }
   if (!skip1m) {
     const big = await completedGroup(emu.url, 1_000_000);
     const w1 = timeTg(['watch', big, '-o', path.join(dir, 'w1.jsonl'), '--base-url', emu.url]);
     const f1 = timeTg(['fetch', big, '-o', path.join(dir, 'f1.jsonl'), '--base-url', emu.url]);
-    row('peak RSS 100k → 1M runs: watch', `${w.rssMb.toFixed(0)} MB → ${w1.rssMb.toFixed(0)} MB`, `ratio ${(w1.rssMb / w.rssMb).toFixed(2)}`, `1M at ${Math.round(1e6 / w1.secs)} results/s`, '');
+    row(
+      'peak RSS 100k → 1M runs: watch',
+      `${w.rssMb.toFixed(0)} MB → ${w1.rssMb.toFixed(0)} MB`,
+      `ratio ${(w1.rssMb / w.rssMb).toFixed(2)}`,
+      `1M at ${Math.round(1e6 / w1.secs)} results/s`,
+      '',
+    );
     const f100 = timeTg(['fetch', g, '-o', path.join(dir, 'f100.jsonl'), '--base-url', emu.url]);
-    row('peak RSS 100k → 1M runs: fetch jsonl', `${f100.rssMb.toFixed(0)} MB → ${f1.rssMb.toFixed(0)} MB`, `ratio ${(f1.rssMb / f100.rssMb).toFixed(2)}`, `1M at ${Math.round(1e6 / f1.secs)} runs/s`, '');
+    row(
+      'peak RSS 100k → 1M runs: fetch jsonl',
+      `${f100.rssMb.toFixed(0)} MB → ${f1.rssMb.toFixed(0)} MB`,
+      `ratio ${(f1.rssMb / f100.rssMb).toFixed(2)}`,
+      `1M at ${Math.round(1e6 / f1.secs)} runs/s`,
+      '',
+    );
   }
 }
 emu.stop();

@@ -20,4 +20,3 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/tg.cjs' }),
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/lib.cjs' }),
 ]);
-

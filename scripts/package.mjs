@@ -47,7 +47,9 @@ copyFileSync(process.execPath, out);
 chmodSync(out, 0o755);
 const stripped = spawnSync('strip', [out], { stdio: 'ignore' }).status === 0;
 const postject = path.join(root, 'node_modules', 'postject', 'dist', 'cli.js');
-const r = spawnSync(process.execPath, [postject, out, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], { encoding: 'utf8' });
+const r = spawnSync(process.execPath, [postject, out, 'NODE_SEA_BLOB', blob, '--sentinel-fuse', 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2'], {
+  encoding: 'utf8',
+});
 if (r.status !== 0) {
   process.stderr.write(r.stdout + r.stderr);
   process.exit(1);
@@ -56,4 +58,6 @@ rmSync(blob, { force: true });
 rmSync(config, { force: true });
 rmSync(main, { force: true });
 const size = statSync(out).size;
-process.stdout.write(`built ${path.relative(root, out)}: ${(size / 1e6).toFixed(1)} MB${stripped ? ' (node stripped)' : ''}, node ${process.version}, ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+process.stdout.write(
+  `built ${path.relative(root, out)}: ${(size / 1e6).toFixed(1)} MB${stripped ? ' (node stripped)' : ''}, node ${process.version}, ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+);

@@ -75,11 +75,9 @@ export function withResumeHint<E extends TgError>(e: E, text: string): E {
   return e.hint && /resume/i.test(e.hint) ? e : withHint(e, text);
 }
 
-export const usageError = (message: string, hint?: string) =>
-  new TgError('usage', message, EXIT.USAGE, hint);
+export const usageError = (message: string, hint?: string) => new TgError('usage', message, EXIT.USAGE, hint);
 
-export const inputError = (message: string, hint?: string, detail?: unknown) =>
-  new TgError('invalid_input', message, EXIT.USAGE, hint, detail);
+export const inputError = (message: string, hint?: string, detail?: unknown) => new TgError('invalid_input', message, EXIT.USAGE, hint, detail);
 
 /** An HTTP answer from the API that retries did not overcome (or that must not be retried). */
 export class ApiError extends TgError {

@@ -36,7 +36,9 @@ export async function main(argv: string[]): Promise<void> {
   // If the event loop empties while the command is still pending, that is a bug (a promise nobody
   // will settle): say so and fail instead of exiting 0 silently.
   const onBeforeExit = () => {
-    process.stderr.write('tg: internal error: the command stopped without finishing\ntg: hint: This is a bug in tg; please report it with the command you ran.\n');
+    process.stderr.write(
+      'tg: internal error: the command stopped without finishing\ntg: hint: This is a bug in tg; please report it with the command you ran.\n',
+    );
     process.exit(EXIT.API);
   };
   process.on('beforeExit', onBeforeExit);

@@ -42,7 +42,8 @@ export function globalOptions(program: Command, version: string) {
         'tg submit companies.csv --emulator --watch -o results.jsonl   # offline demo',
         'tg watch tgrp_123 -o results.jsonl',
         'tg fetch tgrp_123 --format csv --join companies.csv -o enriched.csv',
-      ]) + '\nExit codes: 0 done, 1 some runs failed, 2 bad usage/input, 3 auth refused, 4 API/network error (resumable), 5 timed out (resumable), 130 interrupted (resumable).\n',
+      ]) +
+        '\nExit codes: 0 done, 1 some runs failed, 2 bad usage/input, 3 auth refused, 4 API/network error (resumable), 5 timed out (resumable), 130 interrupted (resumable).\n',
     );
 }
 
@@ -58,7 +59,9 @@ export const commands = {
   submit: (program: CommandUnknownOpts) =>
     program
       .command('submit')
-      .description('Validate every row of a CSV/JSON/JSONL file (or stdin) and add the rows as runs, exactly once, at the rate limit. Rerunning the same command resumes.')
+      .description(
+        'Validate every row of a CSV/JSON/JSONL file (or stdin) and add the rows as runs, exactly once, at the rate limit. Rerunning the same command resumes.',
+      )
       .argument('<input>', 'input file (.csv, .json, .jsonl, optionally .gz) or - for stdin')
       .option('--group <id>', 'add to an existing group (default: create one)')
       .option('--spec <file>', 'TaskSpec JSON (input_schema, output_schema), sent as default_task_spec')
@@ -73,7 +76,11 @@ export const commands = {
       .option('--state <file>', 'journal that makes a rerun resume (default: in $TG_STATE_DIR, one per input and API)')
       .option('--dry-run', 'parse, validate and print the batch plan; send nothing')
       .option('--skip-invalid', 'send valid rows; write rejected rows with reasons to <state>.rejects.jsonl')
-      .addOption(new Option('--on-conflict <policy>', 'rows whose key the group holds with other content: error (exit 2, nothing sent), resend, or skip').choices(['error', 'resend', 'skip']).default('error'))
+      .addOption(
+        new Option('--on-conflict <policy>', 'rows whose key the group holds with other content: error (exit 2, nothing sent), resend, or skip')
+          .choices(['error', 'resend', 'skip'])
+          .default('error'),
+      )
       .option('--restart', 'forget the journal and send every row again into a new group: rows are paid again (never needed to resume)')
       .option('--watch', 'keep going as `tg watch` while and after submitting')
       .option('-o, --output <file>', 'with --watch: results file (JSONL)')
@@ -96,7 +103,10 @@ export const commands = {
       .option('-o, --output <file>', 'results file (JSONL); a rerun resumes from it')
       .option('--timeout <s>', 'give up after this many seconds (exit 5; the same command resumes)')
       .option('--follow', 'keep listening for runs added later')
-      .addHelpText('after', examples(['tg watch tgrp_123 -o results.jsonl', 'tg watch tgrp_123 | jq -c .output.content', 'tg watch tgrp_123 -o results.jsonl --timeout 3600'])),
+      .addHelpText(
+        'after',
+        examples(['tg watch tgrp_123 -o results.jsonl', 'tg watch tgrp_123 | jq -c .output.content', 'tg watch tgrp_123 -o results.jsonl --timeout 3600']),
+      ),
 
   fetch: (program: CommandUnknownOpts) =>
     program
@@ -108,13 +118,31 @@ export const commands = {
       .argument('[group]', 'taskgroup_id')
       .option('-o, --output <file>', 'output file; a rerun resumes from it')
       .addOption(new Option('--format <fmt>', 'output format (default jsonl; with --join, that of the input)').choices(['jsonl', 'csv']))
-      .addOption(new Option('--status <s>', 'only runs with this status').choices(['queued', 'running', 'completed', 'failed', 'cancelled', 'action_required', 'cancelling']))
+      .addOption(
+        new Option('--status <s>', 'only runs with this status').choices([
+          'queued',
+          'running',
+          'completed',
+          'failed',
+          'cancelled',
+          'action_required',
+          'cancelling',
+        ]),
+      )
       .option('--join <input>', 'write the original input rows, in order, with output columns appended (matched by tg_key)')
       .option('--key <column>', 'with --join: the --key column used at submit')
       .option('--force', 'with --join -o: replace a file tg did not write (never the input)')
       .option('--raw-csv', 'CSV cells verbatim: no apostrophe before a leading = + - @ (formula guard)')
       .option('--run <run_id>', "print one run's result")
-      .addHelpText('after', examples(['tg fetch tgrp_123 -o results.jsonl', 'tg fetch tgrp_123 --format csv -o results.csv', 'tg fetch tgrp_123 --join companies.csv -o enriched.csv', 'tg fetch --run trun_abc'])),
+      .addHelpText(
+        'after',
+        examples([
+          'tg fetch tgrp_123 -o results.jsonl',
+          'tg fetch tgrp_123 --format csv -o results.csv',
+          'tg fetch tgrp_123 --join companies.csv -o enriched.csv',
+          'tg fetch --run trun_abc',
+        ]),
+      ),
 
   status: (program: CommandUnknownOpts) =>
     program
@@ -123,7 +151,10 @@ export const commands = {
       .argument('<group>', 'taskgroup_id')
       .option('--wait', 'wait until the group is inactive')
       .option('--timeout <s>', 'with --wait: give up after this many seconds (exit 5)')
-      .addHelpText('after', examples(['tg status tgrp_123', 'tg status tgrp_123 --json | jq .task_run_status_counts', 'tg status tgrp_123 --wait --timeout 600'])),
+      .addHelpText(
+        'after',
+        examples(['tg status tgrp_123', 'tg status tgrp_123 --json | jq .task_run_status_counts', 'tg status tgrp_123 --wait --timeout 600']),
+      ),
 
   emulator: (program: CommandUnknownOpts) =>
     program
@@ -133,7 +164,11 @@ export const commands = {
       .option('--port <n>', 'port (0 = any free port)', int('--port', 0, 65535), 8787)
       .option('--api-key <key>', 'require exactly this key (default: any non-empty key)')
       .option('--rate-limit <n/window>', 'add-runs POSTs (or runs, see --rate-limit-unit) per window per key ("2000/60s", "2500/5s", "off")', '2000/60s')
-      .addOption(new Option('--rate-limit-unit <unit>', 'what --rate-limit counts: each POST that adds runs (as the API documents) or each run').choices(['requests', 'runs']).default('requests'))
+      .addOption(
+        new Option('--rate-limit-unit <unit>', 'what --rate-limit counts: each POST that adds runs (as the API documents) or each run')
+          .choices(['requests', 'runs'])
+          .default('requests'),
+      )
       .option('--latency <min..max>', 'simulated run duration, uniform ("200ms..6s")', '1s..5s')
       .option('--fail-rate <p>', 'share of runs that end failed', prob, 0)
       .option('--error-rate <p>', 'share of requests answered 500/503', prob, 0)
@@ -146,14 +181,29 @@ export const commands = {
       .option('--credit-limit <runs>', 'credit in runs; a POST that does not fit gets 402 and creates nothing', int('--credit-limit', 0, 1e12))
       .option('--stream-lifetime <duration>', 'close /events streams after this long', '10m')
       .option('--seed <n>', 'make outputs, latencies and faults reproducible', int('--seed', 0, 2 ** 31 - 1))
-      .addHelpText('after', examples(['tg emulator', 'tg emulator --port 0 --latency 200ms..2s --fail-rate 0.05', 'tg emulator --rate-limit 2000/6s --lose-responses 0.2 --seed 7', 'tg emulator --cancel-rate 0.05 --action-required 0.02 --credit-limit 5000 --stream-lifetime 30s'])),
+      .addHelpText(
+        'after',
+        examples([
+          'tg emulator',
+          'tg emulator --port 0 --latency 200ms..2s --fail-rate 0.05',
+          'tg emulator --rate-limit 2000/6s --lose-responses 0.2 --seed 7',
+          'tg emulator --cancel-rate 0.05 --action-required 0.02 --credit-limit 5000 --stream-lifetime 30s',
+        ]),
+      ),
 
   completion: (program: CommandUnknownOpts) =>
     program
       .command('completion')
       .description('Print a shell completion script.')
       .argument('<shell>', 'bash, zsh or fish')
-      .addHelpText('after', examples(['tg completion bash > /etc/bash_completion.d/tg', 'tg completion zsh > "${fpath[1]}/_tg"', 'tg completion fish > ~/.config/fish/completions/tg.fish'])),
+      .addHelpText(
+        'after',
+        examples([
+          'tg completion bash > /etc/bash_completion.d/tg',
+          'tg completion zsh > "${fpath[1]}/_tg"',
+          'tg completion fish > ~/.config/fish/completions/tg.fish',
+        ]),
+      ),
 };
 
 /**

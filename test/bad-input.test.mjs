@@ -29,31 +29,97 @@ const CASES = [
   ['gzip: truncated/corrupt', sub('corrupt.csv.gz'), 2, /corrupt\.csv\.gz: the gzip data is corrupt or truncated/, 'none'],
   ['JSON: syntax error', sub('syntax-error.json'), 2, /syntax-error\.json:3: not valid JSON/, 'none'],
   ['JSON: top level not an array', sub('not-an-array.json'), 2, /not-an-array\.json:1: expected a JSON array/, 'none'],
-  ['JSON: array item not an object', sub('array-with-number.json'), 2, /array-with-number\.json:3: a row must be a JSON object or a string, not number/, 'none'],
+  [
+    'JSON: array item not an object',
+    sub('array-with-number.json'),
+    2,
+    /array-with-number\.json:3: a row must be a JSON object or a string, not number/,
+    'none',
+  ],
   ['JSONL: one broken line', sub('broken-line.jsonl'), 2, /broken-line\.jsonl:3: not valid JSON/, 'none'],
   ['JSONL: an array line', sub('array-line.jsonl'), 2, /array-line\.jsonl:2: a row must be a JSON object or a string, not an array/, 'none'],
   ['JSONL: wrong type vs input_schema', sub('wrong-type.jsonl'), 2, /wrong-type\.jsonl:2: field "company_name": must be string/, 'none'],
-  ['CSV: wrong type vs input_schema (coerced)', ['submit', bad('wrong-type.csv'), '--spec', typed], 2, /wrong-type\.csv:3: column "employees": must be integer/, 'none'],
+  [
+    'CSV: wrong type vs input_schema (coerced)',
+    ['submit', bad('wrong-type.csv'), '--spec', typed],
+    2,
+    /wrong-type\.csv:3: column "employees": must be integer/,
+    'none',
+  ],
   ['CSV: missing required field', sub('missing-required.csv'), 2, /missing-required\.csv:3: column "company_website": missing required field/, 'none'],
   ['JSONL: missing required field', sub('missing-required.jsonl'), 2, /missing-required\.jsonl:2: field "company_website": missing required field/, 'none'],
-  ['duplicate --key values', sub('duplicate-key.csv', '--key', 'company_name'), 2, /duplicate-key\.csv:4: column "company_name": duplicate key "Acme" \(first at line 2\)/, 'none'],
+  [
+    'duplicate --key values',
+    sub('duplicate-key.csv', '--key', 'company_name'),
+    2,
+    /duplicate-key\.csv:4: column "company_name": duplicate key "Acme" \(first at line 2\)/,
+    'none',
+  ],
   ['--key column not in the header', sub('ok.csv', '--key', 'id'), 2, /ok\.csv:1: the header has no column "id" \(--key\)/, 'none'],
-  ['--input-column not in the header', ['submit', bad('ok.csv'), '--input-column', 'question'], 2, /ok\.csv:1: the header has no column "question" \(--input-column\)/, 'none'],
-  ['oversize input (> 25,000 chars with spec)', sub('oversize-input.jsonl'), 2, /oversize-input\.jsonl:2: the input is \d+ characters and the spec \d+; the API allows 25000/, 'none'],
-  ['oversize metadata value (> 512 chars)', sub('ok.csv', '--metadata', `note=${'x'.repeat(600)}`), 2, /--metadata: value of "note" is longer than 512 characters/, 'none'],
-  ['oversize metadata key (> 16 chars)', sub('ok.csv', '--metadata', 'a_very_long_metadata_key=1'), 2, /--metadata: key "a_very_long_metadata_key" is longer than 16 characters/, 'none'],
+  [
+    '--input-column not in the header',
+    ['submit', bad('ok.csv'), '--input-column', 'question'],
+    2,
+    /ok\.csv:1: the header has no column "question" \(--input-column\)/,
+    'none',
+  ],
+  [
+    'oversize input (> 25,000 chars with spec)',
+    sub('oversize-input.jsonl'),
+    2,
+    /oversize-input\.jsonl:2: the input is \d+ characters and the spec \d+; the API allows 25000/,
+    'none',
+  ],
+  [
+    'oversize metadata value (> 512 chars)',
+    sub('ok.csv', '--metadata', `note=${'x'.repeat(600)}`),
+    2,
+    /--metadata: value of "note" is longer than 512 characters/,
+    'none',
+  ],
+  [
+    'oversize metadata key (> 16 chars)',
+    sub('ok.csv', '--metadata', 'a_very_long_metadata_key=1'),
+    2,
+    /--metadata: key "a_very_long_metadata_key" is longer than 16 characters/,
+    'none',
+  ],
   ['metadata without =', sub('ok.csv', '--metadata', 'project'), 2, /--metadata takes key=value, got "project"/, 'none'],
   ['spec: not JSON', ['submit', bad('ok.csv'), '--spec', bad('spec-not-json.json')], 2, /spec-not-json\.json:1:\d+: the spec is not valid JSON/, 'none'],
   ['spec: not an object', ['submit', bad('ok.csv'), '--spec', bad('spec-not-object.json')], 2, /spec-not-object\.json: the spec must be a JSON object/, 'none'],
-  ['spec: schema root not an object', ['submit', bad('ok.csv'), '--spec', bad('spec-root-not-object.json')], 2, /spec-root-not-object\.json: input_schema\.json_schema: the schema root must have "type": "object"/, 'none'],
-  ['spec: unknown keyword', ['submit', bad('ok.csv'), '--spec', bad('spec-unknown-keyword.json')], 2, /spec-unknown-keyword\.json: input_schema\.json_schema is not a valid JSON Schema: unknown keyword: "maxLenght"/, 'none'],
-  ['spec: invalid type name', ['submit', bad('ok.csv'), '--spec', bad('spec-bad-type.json')], 2, /spec-bad-type\.json: input_schema\.json_schema is not a valid JSON Schema: .*company_name\/type/, 'none'],
+  [
+    'spec: schema root not an object',
+    ['submit', bad('ok.csv'), '--spec', bad('spec-root-not-object.json')],
+    2,
+    /spec-root-not-object\.json: input_schema\.json_schema: the schema root must have "type": "object"/,
+    'none',
+  ],
+  [
+    'spec: unknown keyword',
+    ['submit', bad('ok.csv'), '--spec', bad('spec-unknown-keyword.json')],
+    2,
+    /spec-unknown-keyword\.json: input_schema\.json_schema is not a valid JSON Schema: unknown keyword: "maxLenght"/,
+    'none',
+  ],
+  [
+    'spec: invalid type name',
+    ['submit', bad('ok.csv'), '--spec', bad('spec-bad-type.json')],
+    2,
+    /spec-bad-type\.json: input_schema\.json_schema is not a valid JSON Schema: .*company_name\/type/,
+    'none',
+  ],
   ['spec file missing', ['submit', bad('ok.csv'), '--spec', bad('nope.json')], 2, /nope\.json: cannot read the spec \(no such file\)/, 'none'],
   ['input file missing', ['submit', bad('missing.csv')], 2, /missing\.csv: cannot read the input \(no such file\)/, 'none'],
   ['input is a directory', ['submit', fixture('bad')], 2, /bad: is a directory, not an input file/, 'none'],
   ['unknown extension, no --format', ['submit', bad('rows.txt')], 2, /rows\.txt: cannot tell the format from the extension/, 'none'],
   ['stdin without --format', ['submit', '-'], 2, /reading stdin needs --format csv\|json\|jsonl/, 'none'],
-  ['--batch-size out of range', sub('ok.csv', '--batch-size', '5000'), 2, /^tg: option '--batch-size <n>' argument '5000' is invalid\. --batch-size must be a whole number from 1 to 1000/, 'none'],
+  [
+    '--batch-size out of range',
+    sub('ok.csv', '--batch-size', '5000'),
+    2,
+    /^tg: option '--batch-size <n>' argument '5000' is invalid\. --batch-size must be a whole number from 1 to 1000/,
+    'none',
+  ],
   ['--rate not a rate', sub('ok.csv', '--rate', 'fast'), 2, /--rate: not a rate: "fast"/, 'none'],
   ['a row nested too deeply', ['submit', bad('too-deep.jsonl')], 2, /too-deep\.jsonl:2: the row is nested too deeply to send as JSON \(depth\)/, 'none'],
   ['unknown processor', sub('ok.csv', '--processor', 'turbo9000', '-q'), 2, /^tg: --processor "turbo9000" is not one the API lists/, 'none'],
@@ -61,10 +127,29 @@ const CASES = [
   ['no API key', ['status', 'tgrp_x'], 2, /no API key: PARALLEL_API_KEY is not set and --api-key was not given/, 'none', { PARALLEL_API_KEY: '' }],
   ['unknown group (404)', ['status', 'tgrp_doesnotexist'], 2, /tgrp_doesnotexist → 404: TaskGroup not found/, 'no-runs'],
   ['unknown group on submit (404)', sub('ok.csv', '--group', 'tgrp_doesnotexist'), 2, /tgrp_doesnotexist → 404: TaskGroup not found/, 'no-runs'],
-  ['unreachable base URL', ['status', 'tgrp_x', '--base-url', 'http://127.0.0.1:9'], 4, /connect ECONNREFUSED 127\.0\.0\.1:9/, 'none', { TG_OUTAGE_GIVE_UP_S: '1' }],
-  ['plain http to a non-loopback host', ['status', 'tgrp_x', '--base-url', 'http://api.example.com'], 2, /refusing to send the API key over plain http to api\.example\.com/, 'none'],
+  [
+    'unreachable base URL',
+    ['status', 'tgrp_x', '--base-url', 'http://127.0.0.1:9'],
+    4,
+    /connect ECONNREFUSED 127\.0\.0\.1:9/,
+    'none',
+    { TG_OUTAGE_GIVE_UP_S: '1' },
+  ],
+  [
+    'plain http to a non-loopback host',
+    ['status', 'tgrp_x', '--base-url', 'http://api.example.com'],
+    2,
+    /refusing to send the API key over plain http to api\.example\.com/,
+    'none',
+  ],
   ['non-writable output path', ['watch', 'tgrp_x', '-o', `${bad('ok.csv')}/results.jsonl`], 2, /results\.jsonl: cannot write there/, 'none'],
-  ['-o file that is not a tg output', ['watch', 'tgrp_x', '-o', bad('not-a-tg-output.jsonl')], 2, /not-a-tg-output\.jsonl: the file exists and is not a tg output/, 'none'],
+  [
+    '-o file that is not a tg output',
+    ['watch', 'tgrp_x', '-o', bad('not-a-tg-output.jsonl')],
+    2,
+    /not-a-tg-output\.jsonl: the file exists and is not a tg output/,
+    'none',
+  ],
 ];
 
 const table = [];
@@ -75,7 +160,7 @@ test('bad-input corpus: specific message, right exit code, nothing sent', { time
   const failures = [];
   await Promise.all(
     Array.from({ length: 4 }, async () => {
-      for (let c; (c = queue.shift()); ) {
+      for (let c; (c = queue.shift());) {
         const [name, args, code, pattern, sees, env = {}] = c;
         const e = await emulator({ apiKey: 'test-key-123456', latencyMs: [10, 20] });
         try {
@@ -102,18 +187,38 @@ test('bad-input corpus: specific message, right exit code, nothing sent', { time
   if (process.env.TG_PRINT_TABLE) {
     const order = new Map(CASES.map((c, i) => [c[0], i]));
     table.sort((a, b) => Number(order.get(a[0])) - Number(order.get(b[0])));
-    console.log(['| case | exit | first line of the message |', '| --- | --- | --- |', ...table.map(([n, c, l]) => `| ${n} | ${c} | ${l.replaceAll('|', '\\|')} |`)].join('\n'));
+    console.log(
+      ['| case | exit | first line of the message |', '| --- | --- | --- |', ...table.map(([n, c, l]) => `| ${n} | ${c} | ${l.replaceAll('|', '\\|')} |`)].join(
+        '\n',
+      ),
+    );
   }
   assert.deepEqual(failures, []);
 });
 
 test('awkward inputs that must simply work: BOM, CRLF, quoted newlines, non-ASCII, blank lines', async () => {
   const want = {
-    'bom-crlf.csv': [['Acme', 'https://acme.example'], ['Globex', 'https://globex.example']],
-    'quoted-newlines.csv': [['Acme\nHoldings, Inc.', 'https://acme.example'], ['Globex "Corp"', 'https://globex.example']],
-    'non-ascii.csv': [['Müller Straße GmbH', 'https://mueller.example'], ['株式会社トヨタ', 'https://toyota.example'], ['Łódź Café 🚀', 'https://lodz.example']],
-    'blank-trailing-lines.csv': [['Acme', 'https://acme.example'], ['Globex', 'https://globex.example']],
-    'blank-lines.jsonl': [['Acme', 'https://acme.example'], ['Globex', 'https://globex.example']],
+    'bom-crlf.csv': [
+      ['Acme', 'https://acme.example'],
+      ['Globex', 'https://globex.example'],
+    ],
+    'quoted-newlines.csv': [
+      ['Acme\nHoldings, Inc.', 'https://acme.example'],
+      ['Globex "Corp"', 'https://globex.example'],
+    ],
+    'non-ascii.csv': [
+      ['Müller Straße GmbH', 'https://mueller.example'],
+      ['株式会社トヨタ', 'https://toyota.example'],
+      ['Łódź Café 🚀', 'https://lodz.example'],
+    ],
+    'blank-trailing-lines.csv': [
+      ['Acme', 'https://acme.example'],
+      ['Globex', 'https://globex.example'],
+    ],
+    'blank-lines.jsonl': [
+      ['Acme', 'https://acme.example'],
+      ['Globex', 'https://globex.example'],
+    ],
   };
   const e = await emulator({ apiKey: 'test-key-123456', latencyMs: [10, 20] });
   try {

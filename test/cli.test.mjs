@@ -108,13 +108,19 @@ test('fetch: CSV flattening and --join in input order', async () => {
   const e = await emulator({ rateLimit: null, latencyMs: [10, 50] });
   try {
     const d = tmp();
-    const r = await runInProcess(['submit', fixture('companies.csv'), '--spec', fixture('company-spec.json'), '--watch', '-o', path.join(d, 'w.jsonl'), '--base-url', e.url], { cwd: d });
+    const r = await runInProcess(
+      ['submit', fixture('companies.csv'), '--spec', fixture('company-spec.json'), '--watch', '-o', path.join(d, 'w.jsonl'), '--base-url', e.url],
+      { cwd: d },
+    );
     assert.equal(r.code, 0, r.stderr);
     const group = JSON.parse(readFileSync(path.join(d, 'w.jsonl.tg.json'), 'utf8')).group;
     const csv = await runInProcess(['fetch', group, '--format', 'csv', '--base-url', e.url], { cwd: d });
     assert.equal(csv.code, 0, csv.stderr);
     const header = csv.stdout.split('\n')[0];
-    assert.equal(header, 'input.company_name,input.company_website,output.key_insights,output.market_position,output.employee_count,output.headquarters,run_id,status,error');
+    assert.equal(
+      header,
+      'input.company_name,input.company_website,output.key_insights,output.market_position,output.employee_count,output.headquarters,run_id,status,error',
+    );
     assert.equal(csv.stdout.trim().split('\n').length, 61);
     const j = await runInProcess(['fetch', group, '--join', fixture('companies.csv'), '-o', path.join(d, 'enriched.csv'), '--base-url', e.url], { cwd: d });
     assert.equal(j.code, 0, j.stderr);
@@ -141,7 +147,11 @@ test('fetch: CSV flattening and --join in input order', async () => {
 
 test('the main job on the built-in emulator: stdin JSONL, --emulator, no key', async () => {
   const d = tmp();
-  const r = await runInProcess(['submit', '-', '--format', 'jsonl', '--emulator', '--watch', '-o', path.join(d, 'out.jsonl')], { cwd: d, stdin: readFileSync(fixture('questions.jsonl')), env: { PARALLEL_API_KEY: '' } });
+  const r = await runInProcess(['submit', '-', '--format', 'jsonl', '--emulator', '--watch', '-o', path.join(d, 'out.jsonl')], {
+    cwd: d,
+    stdin: readFileSync(fixture('questions.jsonl')),
+    env: { PARALLEL_API_KEY: '' },
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(readFileSync(path.join(d, 'out.jsonl'), 'utf8').trim().split('\n').length, 3);
 });
@@ -164,8 +174,19 @@ test('inputs: .csv.gz, a JSON array, JSONL and gzipped stdin all give the rows t
     const jsonl = await inputsOf(await runInProcess(['submit', fixture('companies.jsonl'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
     const want = JSON.parse(readFileSync(fixture('companies.json'), 'utf8')).map((o) => ({ company_name: o.company_name, company_website: o.company_website }));
     assert.deepEqual(json, want);
-    assert.deepEqual(jsonl, readFileSync(fixture('companies.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
-    const stdin = await inputsOf(await runInProcess(['submit', '-', '--format', 'jsonl', '--spec', spec, '--json', '--base-url', e.url], { cwd: d, stdin: gzipSync(readFileSync(fixture('companies.jsonl'))) }));
+    assert.deepEqual(
+      jsonl,
+      readFileSync(fixture('companies.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    );
+    const stdin = await inputsOf(
+      await runInProcess(['submit', '-', '--format', 'jsonl', '--spec', spec, '--json', '--base-url', e.url], {
+        cwd: d,
+        stdin: gzipSync(readFileSync(fixture('companies.jsonl'))),
+      }),
+    );
     assert.deepEqual(stdin, jsonl);
   } finally {
     await e.close();

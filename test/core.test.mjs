@@ -6,7 +6,10 @@ import { tg } from './helpers.mjs';
 test('backoff grows, is capped and jittered down by at most 25%', () => {
   const d = [0, 1, 2, 3, 10].map((a) => tg.backoffDelay(a, () => 0));
   assert.deepEqual(d, [500, 1000, 2000, 4000, 30000]);
-  assert.equal(tg.backoffDelay(1, () => 0.9999), Math.round(1000 * (1 - 0.9999 * 0.25)));
+  assert.equal(
+    tg.backoffDelay(1, () => 0.9999),
+    Math.round(1000 * (1 - 0.9999 * 0.25)),
+  );
 });
 
 test('retry-after: ms header first, then seconds, then HTTP date; never shortened', () => {
@@ -14,7 +17,10 @@ test('retry-after: ms header first, then seconds, then HTTP date; never shortene
   assert.equal(tg.serverRetryAfterMs({ 'retry-after': '90' }, 0), 90000);
   assert.equal(tg.serverRetryAfterMs({ 'retry-after': new Date(10_000).toUTCString() }, 4000), 6000);
   assert.equal(tg.serverRetryAfterMs({}, 0), undefined);
-  assert.equal(tg.retryDelay(0, 120000, () => 0.5), 120000);
+  assert.equal(
+    tg.retryDelay(0, 120000, () => 0.5),
+    120000,
+  );
 });
 
 test('RunBudget never exceeds the limit in any window and reaches it exactly', () => {
@@ -73,10 +79,17 @@ test('CSV flattening: input.*, output.*, run_id, status, error; nested values as
 });
 
 test('prepareRow: coercion, required fields, keys, size limit', async () => {
-  const spec = await tg.loadSpec('s.json', JSON.stringify({
-    input_schema: { type: 'json', json_schema: { type: 'object', properties: { name: { type: 'string' }, n: { type: 'integer' } }, required: ['name', 'n'] } },
-    output_schema: { type: 'json', json_schema: { type: 'object', properties: { x: { type: 'string' } } } },
-  }), true);
+  const spec = await tg.loadSpec(
+    's.json',
+    JSON.stringify({
+      input_schema: {
+        type: 'json',
+        json_schema: { type: 'object', properties: { name: { type: 'string' }, n: { type: 'integer' } }, required: ['name', 'n'] },
+      },
+      output_schema: { type: 'json', json_schema: { type: 'object', properties: { x: { type: 'string' } } } },
+    }),
+    true,
+  );
   const ok = tg.prepareRow({ name: 'A', n: '7', extra: 'dropped' }, 0, { format: 'csv', spec });
   assert.deepEqual(ok, { ok: true, key: '1', input: { name: 'A', n: 7 }, chars: 18 });
   const bad = tg.prepareRow({ name: 'A', n: 'seven' }, 4, { format: 'csv', spec });
@@ -95,9 +108,16 @@ test('prepareRow: coercion, required fields, keys, size limit', async () => {
 test('spec errors are clear', async () => {
   await assert.rejects(tg.loadSpec('s.json', '{"output_schema": ', false), /s\.json.*not valid JSON/);
   await assert.rejects(tg.loadSpec('s.json', '[]', false), /must be a JSON object/);
-  await assert.rejects(tg.loadSpec('s.json', JSON.stringify({ output_schema: { type: 'json', json_schema: { type: 'array' } } }), false), /root must have "type": "object"/);
   await assert.rejects(
-    tg.loadSpec('s.json', JSON.stringify({ output_schema: { type: 'json', json_schema: { type: 'object', properties: { a: { type: 'string', colour: 1 } } } } }), false),
+    tg.loadSpec('s.json', JSON.stringify({ output_schema: { type: 'json', json_schema: { type: 'array' } } }), false),
+    /root must have "type": "object"/,
+  );
+  await assert.rejects(
+    tg.loadSpec(
+      's.json',
+      JSON.stringify({ output_schema: { type: 'json', json_schema: { type: 'object', properties: { a: { type: 'string', colour: 1 } } } } }),
+      false,
+    ),
     /unknown keyword: "colour"/,
   );
 });
@@ -123,7 +143,11 @@ test('journal replay: sent, pending, held and partially reconciled chunks; the r
   assert.equal(r.chunks.get(3).covered, 'all');
   assert.equal(r.knownRuns, 3 + 3 + 1 + 2);
   // A chunk recorded again with other rows (the input changed) replaces the old record.
-  const r2 = tg.replayJournal([{ t: 'sending', g: 'g', c: 0, h: 'old', n: 3 }, { t: 'sent', g: 'g', c: 0, run_ids: ['a', 'b', 'c'], run_cursor: null }, { t: 'held', g: 'g', c: 0, h: 'new', n: 4, offsets: [0, 1, 2] }]);
+  const r2 = tg.replayJournal([
+    { t: 'sending', g: 'g', c: 0, h: 'old', n: 3 },
+    { t: 'sent', g: 'g', c: 0, run_ids: ['a', 'b', 'c'], run_cursor: null },
+    { t: 'held', g: 'g', c: 0, h: 'new', n: 4, offsets: [0, 1, 2] },
+  ]);
   assert.equal(r2.group, 'g');
   assert.equal(r2.knownRuns, 3);
   assert.deepEqual([...r2.chunks.get(0).covered], [0, 1, 2]);
@@ -157,4 +181,3 @@ test('ledger: identities by source or key column; present, new, conflict; a key-
   assert.equal(keyColumnChange(l, 'srcA', undefined), null);
   assert.equal(keyColumnChange(l, 'srcB', undefined), 'email');
 });
-

@@ -209,7 +209,11 @@ test('refresh_status=false on add-runs answers the cached status (the spec puts 
   conforms('TaskGroupRunResponse', b);
   assert.equal(b.status.num_task_runs, 2, 'cached: not refreshed with the runs just added');
   assert.equal((await c.taskGroup.retrieve(g.taskgroup_id)).status.num_task_runs, 5);
-  const bad = await fetch(`${e.url}/v1/tasks/groups/${g.taskgroup_id}/runs?refresh_status=maybe`, { method: 'POST', headers: H, body: JSON.stringify({ inputs: inputs(1) }) });
+  const bad = await fetch(`${e.url}/v1/tasks/groups/${g.taskgroup_id}/runs?refresh_status=maybe`, {
+    method: 'POST',
+    headers: H,
+    body: JSON.stringify({ inputs: inputs(1) }),
+  });
   assert.equal(bad.status, 422);
   conforms('HTTPValidationError', await bad.json());
 });
@@ -234,7 +238,11 @@ test('run options and group metadata validated per the spec (422, vendor shape);
     { advanced_settings: { location: 7 } },
   ];
   for (const extra of bad) {
-    const r = await fetch(`${e.url}/v1/tasks/groups/${g.taskgroup_id}/runs`, { method: 'POST', headers: H, body: JSON.stringify({ inputs: inputs(1, extra) }) });
+    const r = await fetch(`${e.url}/v1/tasks/groups/${g.taskgroup_id}/runs`, {
+      method: 'POST',
+      headers: H,
+      body: JSON.stringify({ inputs: inputs(1, extra) }),
+    });
     assert.equal(r.status, 422, JSON.stringify(extra).slice(0, 80));
     const body = await r.json();
     conforms('ErrorResponse', body);
@@ -255,7 +263,9 @@ test('run options and group metadata validated per the spec (422, vendor shape);
   const input = await c.taskRun.retrieveInput(added.run_ids[1]);
   conforms('TaskRunInput', input);
   for (const [k, val] of Object.entries(good)) assert.deepEqual(input[k], val, `${k} reaches /input`);
-  const single = await c.taskRun.create(/** @type {any} */ ({ input: 'q', processor: 'base', ...good, betas: ['mcp-server-2025-07-17', 'webhook-2025-08-12'] }));
+  const single = await c.taskRun.create(
+    /** @type {any} */ ({ input: 'q', processor: 'base', ...good, betas: ['mcp-server-2025-07-17', 'webhook-2025-08-12'] }),
+  );
   conforms('TaskRun', single);
   assert.ok((await stats(e)).validationErrors >= bad.length + 3);
 });
@@ -267,12 +277,20 @@ test('outputs: per-item basis for list fields with the field-basis beta; warning
     input_schema: { type: 'json', json_schema: { type: 'object', properties: { company: { type: 'string' } }, required: ['company'] } },
     output_schema: {
       type: 'json',
-      json_schema: { type: 'object', properties: { competitors: { type: 'array', items: { type: 'string' }, minItems: 2, maxItems: 3 }, citations: { type: 'string' } }, required: ['competitors', 'citations'] },
+      json_schema: {
+        type: 'object',
+        properties: { competitors: { type: 'array', items: { type: 'string' }, minItems: 2, maxItems: 3 }, citations: { type: 'string' } },
+        required: ['competitors', 'citations'],
+      },
     },
   });
   const g = await c.taskGroup.create({});
   const plain = await c.taskGroup.addRuns(g.taskgroup_id, { inputs: [{ input: { company: 'Acme' }, processor: 'base' }], default_task_spec: taskSpec });
-  const beta = await c.taskGroup.addRuns(g.taskgroup_id, { inputs: [{ input: { name: 'no company' }, processor: 'base' }], default_task_spec: taskSpec, betas: ['field-basis-2025-11-25'] });
+  const beta = await c.taskGroup.addRuns(g.taskgroup_id, {
+    inputs: [{ input: { name: 'no company' }, processor: 'base' }],
+    default_task_spec: taskSpec,
+    betas: ['field-basis-2025-11-25'],
+  });
   now.add(1000);
   const [p, b] = await Promise.all([plain.run_ids[0], beta.run_ids[0]].map((id) => c.taskRun.result(id, { timeout: 1 })));
   for (const r of [p, b]) {
@@ -280,17 +298,48 @@ test('outputs: per-item basis for list fields with the field-basis beta; warning
     conforms('TaskRunJsonOutput', r.output);
     for (const fb of r.output.basis) conforms('FieldBasis', fb);
   }
-  assert.deepEqual(p.output.basis.map((x) => x.field), ['competitors', 'citations']);
+  assert.deepEqual(
+    p.output.basis.map((x) => x.field),
+    ['competitors', 'citations'],
+  );
   const items = /** @type {any} */ (b.output.content).competitors.map((_, i) => `competitors[${i}]`);
-  assert.deepEqual(b.output.basis.map((x) => x.field), ['competitors', ...items, 'citations']);
-  assert.deepEqual((p.run.warnings ?? []).map((w) => w.type), ['spec_validation_warning'], 'basis property in the output schema');
-  assert.deepEqual((b.run.warnings ?? []).map((w) => w.type), ['spec_validation_warning', 'input_validation_warning']);
+  assert.deepEqual(
+    b.output.basis.map((x) => x.field),
+    ['competitors', ...items, 'citations'],
+  );
+  assert.deepEqual(
+    (p.run.warnings ?? []).map((w) => w.type),
+    ['spec_validation_warning'],
+    'basis property in the output schema',
+  );
+  assert.deepEqual(
+    (b.run.warnings ?? []).map((w) => w.type),
+    ['spec_validation_warning', 'input_validation_warning'],
+  );
   for (const w of b.run.warnings ?? []) conforms('Warning', w);
 });
 
 test('tg emulator: the new options on the command line; GET /__emulator/stats is read-only', async () => {
-  const args = ['emulator', '--port', '0', '--seed', String(SEED), '--rate-limit', '3/60s', '--rate-limit-unit', 'runs', '--cancel-rate', '0.5', '--action-required', '0.1'];
-  const child = spawn(process.execPath, [BIN, ...args, '--action-required-for', '2s', '--credit-limit', '10', '--stream-lifetime', '30s', '--stream-error-after', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [
+    'emulator',
+    '--port',
+    '0',
+    '--seed',
+    String(SEED),
+    '--rate-limit',
+    '3/60s',
+    '--rate-limit-unit',
+    'runs',
+    '--cancel-rate',
+    '0.5',
+    '--action-required',
+    '0.1',
+  ];
+  const child = spawn(
+    process.execPath,
+    [BIN, ...args, '--action-required-for', '2s', '--credit-limit', '10', '--stream-lifetime', '30s', '--stream-error-after', '5'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   try {
     const url = await new Promise((resolve, reject) => {
       let out = '';
@@ -311,7 +360,18 @@ test('tg emulator: the new options on the command line; GET /__emulator/stats is
     assert.deepEqual(s.runsByGroup, { [g.taskgroup_id]: 3 });
     assert.equal(s.rateLimited, 1);
     assert.equal(s.runCreateRequests, 2);
-    for (const k of ['requests', 'runsCreated', 'addRunsPosts', 'errorsInjected', 'responsesLost', 'streamsDropped', 'errorEvents', 'faultsInjected', 'paymentRequired']) assert.equal(typeof s[k], 'number', k);
+    for (const k of [
+      'requests',
+      'runsCreated',
+      'addRunsPosts',
+      'errorsInjected',
+      'responsesLost',
+      'streamsDropped',
+      'errorEvents',
+      'faultsInjected',
+      'paymentRequired',
+    ])
+      assert.equal(typeof s[k], 'number', k);
     assert.equal((await fetch(`${url}/__emulator/stats`, { method: 'POST' })).status, 405);
   } finally {
     child.kill('SIGTERM');

@@ -20,7 +20,13 @@ function conforms(name, value) {
   assert.ok(v, `schema ${name}`);
   assert.ok(v(value), `${name}: ${ajv.errorsText(v.errors)}\n${JSON.stringify(value).slice(0, 400)}`);
 }
-const eventSchema = (ev) => ({ 'task_run.state': 'TaskRunEvent', task_group_status: 'TaskGroupStatusEvent', error: 'ErrorEvent', 'task_run.progress_stats': 'TaskRunProgressStatsEvent' })[ev.type] ?? (ev.type.startsWith('task_run.progress_msg') ? 'TaskRunProgressMessageEvent' : null);
+const eventSchema = (ev) =>
+  ({
+    'task_run.state': 'TaskRunEvent',
+    task_group_status: 'TaskGroupStatusEvent',
+    error: 'ErrorEvent',
+    'task_run.progress_stats': 'TaskRunProgressStatsEvent',
+  })[ev.type] ?? (ev.type.startsWith('task_run.progress_msg') ? 'TaskRunProgressMessageEvent' : null);
 
 const SPEC = JSON.parse(readFileSync(path.join(root, 'fixtures', 'company-spec.json'), 'utf8'));
 let emu;
@@ -53,7 +59,11 @@ test('SDK /v1: create, retrieve, addRuns, getRuns, events, retrieveRun; all conf
   const g = await client.taskGroup.create({ metadata: { project: 'conformance' } });
   conforms('TaskGroupResponse', g);
   assert.deepEqual(g.status.task_run_status_counts, {});
-  const inputs = [0, 1, 2].map((i) => ({ input: { company_name: `Co ${i}`, company_website: `https://c${i}.example` }, processor: 'base', metadata: { tg_key: String(i + 1) } }));
+  const inputs = [0, 1, 2].map((i) => ({
+    input: { company_name: `Co ${i}`, company_website: `https://c${i}.example` },
+    processor: 'base',
+    metadata: { tg_key: String(i + 1) },
+  }));
   const added = await client.taskGroup.addRuns(g.taskgroup_id, { inputs, default_task_spec: SPEC, refresh_status: false });
   conforms('TaskGroupRunResponse', added);
   assert.equal(added.run_ids.length, 3);
@@ -80,14 +90,21 @@ test('SDK /v1: create, retrieve, addRuns, getRuns, events, retrieveRun; all conf
   // Resume strictly after an event id.
   const tail = [];
   for await (const ev of await client.taskGroup.events(g.taskgroup_id, { last_event_id: events[1].event_id })) tail.push(ev);
-  assert.deepEqual(tail.map((e) => e.event_id), events.slice(2).map((e) => e.event_id));
+  assert.deepEqual(
+    tail.map((e) => e.event_id),
+    events.slice(2).map((e) => e.event_id),
+  );
 
   const runs = [];
   for await (const ev of await client.taskGroup.getRuns(g.taskgroup_id, { include_input: true, include_output: true })) {
     conforms('TaskRunEvent', ev);
     runs.push(ev);
   }
-  assert.deepEqual(runs.map((r) => r.run.run_id), [...added.run_ids, ...more.run_ids], 'creation order');
+  assert.deepEqual(
+    runs.map((r) => r.run.run_id),
+    [...added.run_ids, ...more.run_ids],
+    'creation order',
+  );
   const out = runs[0].output;
   conforms('TaskRunJsonOutput', out);
   const validate = ajv.compile(SPEC.output_schema.json_schema);
@@ -127,7 +144,11 @@ test('/v1beta group paths behave identically (raw HTTP)', async () => {
   const h = { 'x-api-key': 'k', 'content-type': 'application/json' };
   const g = await (await fetch(`${emu.url}/v1beta/tasks/groups`, { method: 'POST', headers: h, body: '{}' })).json();
   conforms('TaskGroupResponse', g);
-  const res = await fetch(`${emu.url}/v1beta/tasks/groups/${g.taskgroup_id}/runs?refresh_status=false`, { method: 'POST', headers: h, body: JSON.stringify({ inputs: [{ input: 'q', processor: 'base' }] }) });
+  const res = await fetch(`${emu.url}/v1beta/tasks/groups/${g.taskgroup_id}/runs?refresh_status=false`, {
+    method: 'POST',
+    headers: h,
+    body: JSON.stringify({ inputs: [{ input: 'q', processor: 'base' }] }),
+  });
   assert.equal(res.status, 200);
   const added = await res.json();
   conforms('TaskGroupRunResponse', added);
@@ -184,7 +205,11 @@ test('errors: 401, 404, 422 shapes, seed-002 body rejected, 403 processor, 408 r
 
 async function startSlowRun() {
   const e = await emulator({ latencyMs: [5000, 5000] });
-  const r = await fetch(`${e.url}/v1/tasks/runs`, { method: 'POST', headers: { 'x-api-key': 'k', 'content-type': 'application/json' }, body: JSON.stringify({ input: 'q', processor: 'base' }) });
+  const r = await fetch(`${e.url}/v1/tasks/runs`, {
+    method: 'POST',
+    headers: { 'x-api-key': 'k', 'content-type': 'application/json' },
+    body: JSON.stringify({ input: 'q', processor: 'base' }),
+  });
   assert.equal(r.status, 202);
   return { url: e.url, runId: (await r.json()).run_id, close: () => e.close() };
 }
@@ -211,7 +236,12 @@ test('rate limit (rateLimitUnit runs): counted in runs, whole request refused wi
   try {
     const h = { 'x-api-key': 'k', 'content-type': 'application/json' };
     const g = await (await fetch(`${e.url}/v1/tasks/groups`, { method: 'POST', headers: h, body: '{}' })).json();
-    const post = (n) => fetch(`${e.url}/v1/tasks/groups/${g.taskgroup_id}/runs`, { method: 'POST', headers: h, body: JSON.stringify({ inputs: Array.from({ length: n }, () => ({ input: 'q', processor: 'base' })) }) });
+    const post = (n) =>
+      fetch(`${e.url}/v1/tasks/groups/${g.taskgroup_id}/runs`, {
+        method: 'POST',
+        headers: h,
+        body: JSON.stringify({ inputs: Array.from({ length: n }, () => ({ input: 'q', processor: 'base' })) }),
+      });
     assert.equal((await post(3)).status, 200);
     const r = await post(3);
     assert.equal(r.status, 429);
@@ -219,7 +249,11 @@ test('rate limit (rateLimitUnit runs): counted in runs, whole request refused wi
     conforms('ErrorResponse', await r.json());
     assert.equal(e.store.groups.get(g.taskgroup_id).runs.length, 3, 'nothing created by a refused request');
     assert.equal((await post(2)).status, 200);
-    const other = await fetch(`${e.url}/v1/tasks/groups/${g.taskgroup_id}/runs`, { method: 'POST', headers: { ...h, 'x-api-key': 'other' }, body: JSON.stringify({ inputs: [{ input: 'q', processor: 'base' }] }) });
+    const other = await fetch(`${e.url}/v1/tasks/groups/${g.taskgroup_id}/runs`, {
+      method: 'POST',
+      headers: { ...h, 'x-api-key': 'other' },
+      body: JSON.stringify({ inputs: [{ input: 'q', processor: 'base' }] }),
+    });
     assert.equal(other.status, 200, 'per key');
   } finally {
     await e.close();
@@ -239,7 +273,13 @@ test('faults: --error-rate, --lose-responses, --drop-streams-after, required --a
   try {
     const h = { 'x-api-key': 'k', 'content-type': 'application/json' };
     const g = await (await fetch(`${lose.url}/v1/tasks/groups`, { method: 'POST', headers: h, body: '{}' })).json();
-    await assert.rejects(fetch(`${lose.url}/v1/tasks/groups/${g.taskgroup_id}/runs`, { method: 'POST', headers: h, body: JSON.stringify({ inputs: [{ input: 'q', processor: 'base' }] }) }));
+    await assert.rejects(
+      fetch(`${lose.url}/v1/tasks/groups/${g.taskgroup_id}/runs`, {
+        method: 'POST',
+        headers: h,
+        body: JSON.stringify({ inputs: [{ input: 'q', processor: 'base' }] }),
+      }),
+    );
     assert.equal(lose.store.groups.get(g.taskgroup_id).runs.length, 1, 'carried out although the response was lost');
   } finally {
     await lose.close();
@@ -248,7 +288,11 @@ test('faults: --error-rate, --lose-responses, --drop-streams-after, required --a
   try {
     const h = { 'x-api-key': 'k', 'content-type': 'application/json' };
     const g = await (await fetch(`${drop.url}/v1/tasks/groups`, { method: 'POST', headers: h, body: '{}' })).json();
-    await fetch(`${drop.url}/v1/tasks/groups/${g.taskgroup_id}/runs`, { method: 'POST', headers: h, body: JSON.stringify({ inputs: Array.from({ length: 5 }, () => ({ input: 'q', processor: 'base' })) }) });
+    await fetch(`${drop.url}/v1/tasks/groups/${g.taskgroup_id}/runs`, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ inputs: Array.from({ length: 5 }, () => ({ input: 'q', processor: 'base' })) }),
+    });
     const res = await fetch(`${drop.url}/v1/tasks/groups/${g.taskgroup_id}/runs`, { headers: h });
     await assert.rejects(res.text(), 'the stream is cut');
   } finally {
@@ -269,7 +313,10 @@ test('the tg client reads SSE through breaks: resumable stream loses and repeats
   const c = new tg.ApiClient({ baseUrl: e.url, apiKey: 'k' });
   try {
     const g = await c.createGroup();
-    await c.addRuns(g.taskgroup_id, Array.from({ length: 50 }, (_, i) => ({ input: `q${i}`, processor: 'base' })));
+    await c.addRuns(
+      g.taskgroup_id,
+      Array.from({ length: 50 }, (_, i) => ({ input: `q${i}`, processor: 'base' })),
+    );
     const seen = [];
     for await (const ev of c.streamRuns(g.taskgroup_id, {})) seen.push(ev.event_id);
     assert.equal(seen.length, 50);

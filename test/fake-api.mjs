@@ -14,7 +14,13 @@ export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, a
     for (const r of state.runs) c[r.status] = (c[r.status] ?? 0) + 1;
     return c;
   };
-  const runJson = (r) => ({ run_id: r.run_id, status: r.status, is_active: !['completed', 'failed', 'cancelled'].includes(r.status), metadata: { tg_key: r.key }, error: r.status === 'failed' ? { message: 'boom' } : null });
+  const runJson = (r) => ({
+    run_id: r.run_id,
+    status: r.status,
+    is_active: !['completed', 'failed', 'cancelled'].includes(r.status),
+    metadata: { tg_key: r.key },
+    error: r.status === 'failed' ? { message: 'boom' } : null,
+  });
   const sse = (res, items) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     for (const it of items) res.write(`data: ${JSON.stringify(it)}\n\n`);
@@ -31,7 +37,12 @@ export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, a
     }
     if (p === `/v1/tasks/groups/${group}`) {
       res.writeHead(200, { 'content-type': 'application/json' });
-      return res.end(JSON.stringify({ taskgroup_id: group, status: { num_task_runs: state.runs.length, task_run_status_counts: counts(), is_active: state.active, status_message: null, modified_at: null } }));
+      return res.end(
+        JSON.stringify({
+          taskgroup_id: group,
+          status: { num_task_runs: state.runs.length, task_run_status_counts: counts(), is_active: state.active, status_message: null, modified_at: null },
+        }),
+      );
     }
     if (p === `/v1/tasks/groups/${group}/runs`) {
       if (state.fault === 'keepalive') {
@@ -43,13 +54,25 @@ export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, a
       const after = Number((url.searchParams.get('last_event_id') ?? 'r-1').slice(1));
       const withIn = url.searchParams.get('include_input') === 'true';
       const withOut = url.searchParams.get('include_output') === 'true';
-      const items = state.runs.map((r, i) => ({ type: 'task_run.state', event_id: `r${i}`, input: withIn ? { input: r.input } : null, run: runJson(r), output: withOut && r.status === 'completed' ? { type: 'json', content: r.output } : null }));
+      const items = state.runs.map((r, i) => ({
+        type: 'task_run.state',
+        event_id: `r${i}`,
+        input: withIn ? { input: r.input } : null,
+        run: runJson(r),
+        output: withOut && r.status === 'completed' ? { type: 'json', content: r.output } : null,
+      }));
       return sse(res, items.slice(after + 1));
     }
     if (p === `/v1/tasks/groups/${group}/events`) {
       const after = Number((url.searchParams.get('last_event_id') ?? 'e-1').slice(1));
       const ids = state.events ?? state.runs.map((r) => r.run_id);
-      const items = ids.map((id, i) => ({ type: 'task_run.state', event_id: `e${i}`, input: null, run: runJson(state.runs.find((r) => r.run_id === id)), output: null }));
+      const items = ids.map((id, i) => ({
+        type: 'task_run.state',
+        event_id: `e${i}`,
+        input: null,
+        run: runJson(state.runs.find((r) => r.run_id === id)),
+        output: null,
+      }));
       return sse(res, items.slice(after + 1));
     }
     const m = /^\/v1\/tasks\/runs\/([^/]+)\/result$/.exec(p);
@@ -86,5 +109,11 @@ export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, a
  * @param {(i: number) => Record<string, unknown>} [inputOf]
  */
 export function makeRuns(n, statusOf = () => 'completed', inputOf = (i) => ({ name: `Company ${i + 1}`, size: String(i + 1) })) {
-  return Array.from({ length: n }, (_, i) => ({ run_id: `trun_${i + 1}`, status: statusOf(i), key: String(i + 1), input: inputOf(i), output: { answer: `A${i + 1}`, note: '=SUM(A1:A2)' } }));
+  return Array.from({ length: n }, (_, i) => ({
+    run_id: `trun_${i + 1}`,
+    status: statusOf(i),
+    key: String(i + 1),
+    input: inputOf(i),
+    output: { answer: `A${i + 1}`, note: '=SUM(A1:A2)' },
+  }));
 }

@@ -45,7 +45,11 @@ export async function emulator(opts = {}) {
 export function spawnTg(args, { cwd, env = {}, input } = {}) {
   // State (journals, locks) under <cwd>/.tg unless a test says otherwise: tests never touch ~/.local/state.
   const stateDir = { TG_STATE_DIR: path.join(cwd ?? process.cwd(), '.tg') };
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, PARALLEL_API_KEY: KEY, NO_COLOR: '1', ...stateDir, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, PARALLEL_API_KEY: KEY, NO_COLOR: '1', ...stateDir, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   const out = { stdout: '', stderr: '', exited: false };
   child.stdout.on('data', (d) => (out.stdout += d));
   child.stderr.on('data', (d) => (out.stderr += d));
@@ -73,7 +77,10 @@ export function spawnTg(args, { cwd, env = {}, input } = {}) {
     /** @param {NodeJS.Signals} sig */
     kill: (sig) => child.kill(sig),
     /** @param {RegExp} re */
-    waitForStderr: (re) => waitFor(() => re.test(out.stderr) || (out.exited ? fail(`tg ${args[0]} exited before stderr matched ${re}:\n${out.stderr}`) : false), { what: `stderr of tg ${args[0]} to match ${re}` }),
+    waitForStderr: (re) =>
+      waitFor(() => re.test(out.stderr) || (out.exited ? fail(`tg ${args[0]} exited before stderr matched ${re}:\n${out.stderr}`) : false), {
+        what: `stderr of tg ${args[0]} to match ${re}`,
+      }),
   };
 }
 
@@ -300,7 +307,9 @@ export async function groupRuns(url, group, key = 'test-key-123456', { output = 
   for (let attempt = 0; ; attempt++) {
     // The emulator may be injecting faults: retry until a whole stream arrives.
     try {
-      const res = await fetch(`${url}/v1/tasks/groups/${group}/runs?include_input=true${output ? '&include_output=true' : ''}`, { headers: { 'x-api-key': key } });
+      const res = await fetch(`${url}/v1/tasks/groups/${group}/runs?include_input=true${output ? '&include_output=true' : ''}`, {
+        headers: { 'x-api-key': key },
+      });
       if (res.status !== 200) throw new Error(`status ${res.status}`);
       text = await res.text();
       break;
@@ -308,7 +317,10 @@ export async function groupRuns(url, group, key = 'test-key-123456', { output = 
       if (attempt > 20) throw e;
     }
   }
-  return text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('data: '))
+    .map((l) => JSON.parse(l.slice(6)));
 }
 
 export function csvRows(file) {

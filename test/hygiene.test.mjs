@@ -17,7 +17,10 @@ function walk(dir) {
 function jsonLines(file) {
   const text = readFileSync(file, 'utf8');
   assert.ok(text === '' || text.endsWith('\n'), `${file}: no partial last line`);
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 test('the API key never appears in output, logs, state, journal, results or rejects; state files are 0600', async () => {
@@ -50,7 +53,10 @@ test('the API key never appears in output, logs, state, journal, results or reje
     outs.push(wrong.stdout, wrong.stderr);
     assert.equal(wrong.code, 3);
     const files = walk(d);
-    assert.ok(files.some((p) => p.endsWith('.rejects.jsonl')), 'a rejects file was written');
+    assert.ok(
+      files.some((p) => p.endsWith('.rejects.jsonl')),
+      'a rejects file was written',
+    );
     for (const p of files) assert.ok(!readFileSync(p, 'latin1').includes(KEY), `${path.relative(d, p)} holds the key`);
     outs.forEach((o, i) => assert.ok(!o.includes(KEY), `output ${i} holds the key`));
     // State files: journals, cursors, rejects are 0600.
@@ -104,7 +110,10 @@ test('SIGINT/SIGTERM during submit, watch and fetch: exit 130, resume hint, a re
     assertExactlyOnce(await groupRuns(e.url, group), n);
     // watch and fetch read through the proxy, which stalls their event stream after 200 more
     // frames: each is signalled while it cannot have finished, then the rerun completes.
-    for (const cmd of [['watch', group, '-o', 'w.jsonl'], ['fetch', group, '-o', 'f.jsonl']]) {
+    for (const cmd of [
+      ['watch', group, '-o', 'w.jsonl'],
+      ['fetch', group, '-o', 'f.jsonl'],
+    ]) {
       const file = path.join(d, cmd[3]);
       for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
         px.stallStreamsAfter(200);

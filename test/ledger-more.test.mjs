@@ -30,7 +30,10 @@ test('a changed row is a conflict (exit 2, nothing sent) unless --on-conflict sa
     assert.equal(JSON.parse(r4.stdout).submitted, 1);
     const runs = await groupRuns(e.url, group);
     assert.equal(runs.length, 22);
-    assert.deepEqual(runs.filter((x) => x.run.metadata.tg_key === '7').map((x) => x.input.input.name), ['Company 7', 'Company Seven']);
+    assert.deepEqual(
+      runs.filter((x) => x.run.metadata.tg_key === '7').map((x) => x.input.input.name),
+      ['Company 7', 'Company Seven'],
+    );
   } finally {
     await e.close();
   }
@@ -69,14 +72,21 @@ test('the input changes while sending: only validated rows are sent, the message
     const d = tmp();
     const f = path.join(d, 'rows.csv');
     const pad = 'x'.repeat(2000); // 2 KB rows: the reader cannot have buffered row 2500 when it changes
-    const rows = (change) => ['name,website', ...Array.from({ length: 3000 }, (_, i) => `Company ${i + 1},https://c${i + 1}.example/${i === 2499 && change ? 'CHANGED' + pad.slice(7) : pad}`)].join('\n') + '\n';
+    const rows = (change) =>
+      [
+        'name,website',
+        ...Array.from({ length: 3000 }, (_, i) => `Company ${i + 1},https://c${i + 1}.example/${i === 2499 && change ? 'CHANGED' + pad.slice(7) : pad}`),
+      ].join('\n') + '\n';
     writeFileSync(f, rows(false));
     const p = startTg(['submit', f, '--batch-size', '100', '--rate', '100/200ms'], { cwd: d, env: env(d, e) });
     await until(() => e.stats.runsCreated >= 100, 'the first chunk');
     writeFileSync(f, rows(true));
     const r = await p.done;
     assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, /^tg: .*rows\.csv changed while tg was sending it: 2400 rows were sent, the rest were not\ntg: hint: Rerun the same command to resume: it validates the input again and sends only the rows the group lacks\.\n/m);
+    assert.match(
+      r.stderr,
+      /^tg: .*rows\.csv changed while tg was sending it: 2400 rows were sent, the rest were not\ntg: hint: Rerun the same command to resume: it validates the input again and sends only the rows the group lacks\.\n/m,
+    );
     assert.doesNotMatch(r.stderr, /nothing was sent|--restart/);
     const group = String(/created group (tgrp_\w+)/.exec(r.stderr)?.[1]);
     const again = await runTg(['submit', f, '--rate', 'off', '--json'], { cwd: d, env: env(d, e) });

@@ -8,7 +8,11 @@ import path from 'node:path';
 import { BIN, runTg, tmp } from './helpers.mjs';
 import { fakeApi, makeRuns } from './fake-api.mjs';
 
-const lines = (f) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const lines = (f) =>
+  readFileSync(f, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 const tgAt = (api, args, opts = {}) => runTg([...args, '--base-url', api.url], opts);
 
 test('G.2 watch: a re-sent event never writes a second line; a run whose event never comes is filled from /runs', async () => {
@@ -52,7 +56,10 @@ test('G.1 fetch -o: unfinished runs are counted, never written, the cursor waits
     const r = await tgAt(api, ['fetch', api.group, '-o', 'f.jsonl'], { cwd: d });
     assert.equal(r.code, 5, r.stderr);
     assert.match(r.stderr, /4 runs not finished yet \(running 1, queued 1, action_required 1, cancelling 1\)/);
-    assert.deepEqual(lines(path.join(d, 'f.jsonl')).map((l) => l.run.status), ['completed', 'completed', 'completed', 'failed']);
+    assert.deepEqual(
+      lines(path.join(d, 'f.jsonl')).map((l) => l.run.status),
+      ['completed', 'completed', 'completed', 'failed'],
+    );
     for (const x of runs) if (x.status !== 'completed' && x.status !== 'failed') x.status = x.run_id === 'trun_7' ? 'cancelled' : 'completed';
     api.state.active = false;
     const again = await tgAt(api, ['fetch', api.group, '-o', 'f.jsonl'], { cwd: d });
@@ -75,7 +82,11 @@ test('G.6 a closed stdout ends fetch and watch quietly with 141', async () => {
   try {
     for (const cmd of ['fetch', 'watch']) {
       const r = await new Promise((resolve) => {
-        const sh = spawn('bash', ['-c', `"${process.execPath}" "${BIN}" ${cmd} ${api.group} --base-url ${api.url} | head -1 >/dev/null; echo "status=\${PIPESTATUS[0]}" >&2`], { env: { ...process.env, PARALLEL_API_KEY: 'test-key-123456' } });
+        const sh = spawn(
+          'bash',
+          ['-c', `"${process.execPath}" "${BIN}" ${cmd} ${api.group} --base-url ${api.url} | head -1 >/dev/null; echo "status=\${PIPESTATUS[0]}" >&2`],
+          { env: { ...process.env, PARALLEL_API_KEY: 'test-key-123456' } },
+        );
         let err = '';
         sh.stderr.on('data', (b) => (err += b));
         sh.on('close', () => resolve(err));
@@ -141,7 +152,9 @@ test('G.3 join: rows are verified against the run input; re-sorted input, no key
     const raw = await tgAt(api, ['fetch', api.group, '--join', path.join(d, 'in.csv'), '--raw-csv'], { cwd: d });
     assert.match(raw.stdout.split('\n')[1], /,=SUM\(A1:A2\),/);
     // Re-sorted: rows 1 and 2 swapped → a mismatch naming the lines, nothing written.
-    const sorted = await tgAt(api, ['fetch', api.group, '--join', csvFile(d, 'sorted.csv', [rows[1], rows[0], rows[2], rows[3]]), '-o', 'sorted-out.csv'], { cwd: d });
+    const sorted = await tgAt(api, ['fetch', api.group, '--join', csvFile(d, 'sorted.csv', [rows[1], rows[0], rows[2], rows[3]]), '-o', 'sorted-out.csv'], {
+      cwd: d,
+    });
     assert.equal(sorted.code, 2, sorted.stderr);
     assert.match(sorted.stderr, /^tg: 2 rows of .* do not match .*\(lines 2, 3\)/m);
     assert.equal(existsSync(path.join(d, 'sorted-out.csv')), false);
@@ -150,7 +163,9 @@ test('G.3 join: rows are verified against the run input; re-sorted input, no key
     assert.equal(nokey.code, 2, nokey.stderr);
     assert.match(nokey.stderr, /no row of .* matched a run/);
     // Two more rows than runs: listed, exit 5.
-    const more = await tgAt(api, ['fetch', api.group, '--join', csvFile(d, 'more.csv', [...rows, { name: 'X', size: '5' }, { name: 'Y', size: '6' }])], { cwd: d });
+    const more = await tgAt(api, ['fetch', api.group, '--join', csvFile(d, 'more.csv', [...rows, { name: 'X', size: '5' }, { name: 'Y', size: '6' }])], {
+      cwd: d,
+    });
     assert.equal(more.code, 5, more.stderr);
     assert.match(more.stderr, /2 of 6 rows have no finished run yet \(left blank\): line 6, 7/);
   } finally {
@@ -163,7 +178,11 @@ test('G.4 join -o replaces only files tg wrote: never the input, an unrelated CS
   const api = await fakeApi({ runs });
   try {
     const d = tmp();
-    const input = csvFile(d, 'in.csv', runs.map((r) => r.input));
+    const input = csvFile(
+      d,
+      'in.csv',
+      runs.map((r) => r.input),
+    );
     const before = readFileSync(input, 'utf8');
     const self = await tgAt(api, ['fetch', api.group, '--join', input, '-o', input, '--force'], { cwd: d });
     assert.equal(self.code, 2, self.stderr);
@@ -182,14 +201,23 @@ test('G.4 join -o replaces only files tg wrote: never the input, an unrelated CS
     for (let i = 0; i < 2; i++) assert.equal((await tgAt(api, ['fetch', api.group, '--join', input, '-o', 'out.csv'], { cwd: d })).code, 0);
     assert.equal((await tgAt(api, ['fetch', api.group, '--join', input, '-o', 'other.csv', '--force'], { cwd: d })).code, 0);
     assert.match(readFileSync(path.join(d, 'other.csv'), 'utf8'), /^name,size,output\.answer/);
-    assert.deepEqual(readdirSync(d).filter((f) => f.endsWith('.tmp')), []);
+    assert.deepEqual(
+      readdirSync(d).filter((f) => f.endsWith('.tmp')),
+      [],
+    );
   } finally {
     await api.close();
   }
 });
 
 test('G.5 fetch --format csv neutralises formula cells; --raw-csv keeps them', async () => {
-  const api = await fakeApi({ runs: makeRuns(2, () => 'completed', () => ({ name: '@cmd', size: '-3' })) });
+  const api = await fakeApi({
+    runs: makeRuns(
+      2,
+      () => 'completed',
+      () => ({ name: '@cmd', size: '-3' }),
+    ),
+  });
   try {
     const safe = await tgAt(api, ['fetch', api.group, '--format', 'csv'], { cwd: tmp() });
     assert.equal(safe.code, 0, safe.stderr);

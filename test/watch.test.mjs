@@ -28,7 +28,10 @@ test('watch -o: one line per terminal run, exactly once through SIGKILLs and dro
     }
     if (last.signal === 'SIGKILL') last = await runTg(['watch', group, '-o', out, '--base-url', e.url], { cwd: d });
     assert.ok([0, 1].includes(last.code), last.stderr);
-    const lines = readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const lines = readFileSync(out, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 400);
     assert.equal(new Set(lines.map((l) => l.run.run_id)).size, 400);
     const failed = lines.filter((l) => l.run.status === 'failed');
@@ -41,7 +44,10 @@ test('watch -o: one line per terminal run, exactly once through SIGKILLs and dro
     const fo = path.join(d, 'fetch.jsonl');
     const fr = await runTg(['fetch', group, '-o', fo, '--base-url', e.url], { cwd: d });
     assert.ok(fr.code === 0 || fr.code === 1, fr.stderr);
-    const fetched = readFileSync(fo, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const fetched = readFileSync(fo, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     const proj = (ls) => ls.map((l) => JSON.stringify([l.run.run_id, l.run.status, l.output?.content ?? null])).sort();
     assert.deepEqual(proj(fetched), proj(lines));
     // A rerun of watch writes no duplicate.
@@ -100,14 +106,24 @@ test('watch --follow picks up runs added later; SIGINT ends it with 130', async 
     assert.ok(!p.exited, `--follow ended by itself: ${p.stderr}`);
     p.kill('SIGINT');
     assert.equal((await p.done).code, 130, p.stderr);
-    assert.equal(new Set(readFileSync(fo, 'utf8').trim().split('\n').map((l) => JSON.parse(l).run.run_id)).size, 22);
+    assert.equal(
+      new Set(
+        readFileSync(fo, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l).run.run_id),
+      ).size,
+      22,
+    );
   } finally {
     await e.close();
   }
 });
 
 test('watch through a sustained outage: reconnects, then gives up with exit 4 and a resume hint (TG_OUTAGE_GIVE_UP_S)', { timeout: 120_000 }, async () => {
-  const emu = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--latency', '20s..30s', '--rate-limit', 'off'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const emu = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--latency', '20s..30s', '--rate-limit', 'off'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   try {
     const url = await new Promise((resolve) => emu.stdout.once('data', (b) => resolve(/listening on (\S+)/.exec(String(b))?.[1])));
     const d = tmp();

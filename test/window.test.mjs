@@ -21,7 +21,13 @@ function deferred() {
 function recorder() {
   const log = [];
   let flushes = 0;
-  return { log, get flushes() { return flushes; }, sink: { write: (x) => log.push(x), flush: async () => void flushes++ } };
+  return {
+    log,
+    get flushes() {
+      return flushes;
+    },
+    sink: { write: (x) => log.push(x), flush: async () => void flushes++ },
+  };
 }
 
 test('OrderedWindow writes in push order whatever order items settle in (seeded)', async () => {
@@ -55,7 +61,10 @@ test('OrderedWindow writes in push order whatever order items settle in (seeded)
   }
   await producer;
   await w.settle();
-  assert.deepEqual(r.log, Array.from({ length: 200 }, (_, i) => i));
+  assert.deepEqual(
+    r.log,
+    Array.from({ length: 200 }, (_, i) => i),
+  );
   assert.ok(r.flushes >= 1);
 });
 

@@ -42,10 +42,16 @@ const REQUEST_TIMEOUT_MS = 60_000;
 /** The server asked for a wait longer than the outage give-up: end now (exit 4), saying when to come back. */
 export function waitTooLong(what: string, waitMs: number, giveUpMs: number, now = Date.now()): ApiError {
   const back = new Date(now + waitMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return new ApiError('retry_later', `${what}: the API asked to wait ${Math.ceil(waitMs / 1000)} s (retry-after), longer than the outage give-up of ${Math.round(giveUpMs / 1000)} s`, 429, EXIT.API, {
-    retryAfterMs: waitMs,
-    hint: `Come back after ${back} and rerun the same command: it resumes. (TG_OUTAGE_GIVE_UP_S sets how long tg may wait.)`,
-  });
+  return new ApiError(
+    'retry_later',
+    `${what}: the API asked to wait ${Math.ceil(waitMs / 1000)} s (retry-after), longer than the outage give-up of ${Math.round(giveUpMs / 1000)} s`,
+    429,
+    EXIT.API,
+    {
+      retryAfterMs: waitMs,
+      hint: `Come back after ${back} and rerun the same command: it resumes. (TG_OUTAGE_GIVE_UP_S sets how long tg may wait.)`,
+    },
+  );
 }
 
 type Query = Record<string, string | number | boolean | null | undefined>;
@@ -117,12 +123,15 @@ export class ApiClient {
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw usageError(`--base-url must be http(s): "${opts.baseUrl}"`);
     if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !opts.insecureHttp) {
-      throw usageError(
-        `refusing to send the API key over plain http to ${url.host}`,
-        'Use https, or pass --insecure-http if you really mean it.',
-      );
+      throw usageError(`refusing to send the API key over plain http to ${url.host}`, 'Use https, or pass --insecure-http if you really mean it.');
     }
-    if (!opts.apiKey) throw new TgError('no_api_key', 'no API key: PARALLEL_API_KEY is not set and --api-key was not given', EXIT.USAGE, 'Set PARALLEL_API_KEY (export PARALLEL_API_KEY=...) or pass --api-key; for a demo without a key use --emulator.');
+    if (!opts.apiKey)
+      throw new TgError(
+        'no_api_key',
+        'no API key: PARALLEL_API_KEY is not set and --api-key was not given',
+        EXIT.USAGE,
+        'Set PARALLEL_API_KEY (export PARALLEL_API_KEY=...) or pass --api-key; for a demo without a key use --emulator.',
+      );
     this.baseUrl = url;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.apiKey = opts.apiKey;
@@ -178,7 +187,10 @@ export class ApiClient {
       if (signal?.aborted) throw signal.reason ?? e;
       this.logLine(method, path, errCode(e) || 'error', t0);
       const code = errCode(e);
-      throw new NetworkError(`${method} ${path}: ${redact(String((e as Error).message ?? e), this.apiKey)}${code ? ` (${code})` : ''}`, !NOT_SENT_CODES.has(code));
+      throw new NetworkError(
+        `${method} ${path}: ${redact(String((e as Error).message ?? e), this.apiKey)}${code ? ` (${code})` : ''}`,
+        !NOT_SENT_CODES.has(code),
+      );
     }
   }
 
@@ -190,21 +202,51 @@ export class ApiClient {
     const retryAfterMs = serverRetryAfterMs(r.headers, Date.now());
     switch (r.status) {
       case 401:
-        return new ApiError('unauthorized', what, 401, EXIT.AUTH, { refId, detail, hint: 'The API key was refused: check PARALLEL_API_KEY (or --api-key) and that the key is active.' });
+        return new ApiError('unauthorized', what, 401, EXIT.AUTH, {
+          refId,
+          detail,
+          hint: 'The API key was refused: check PARALLEL_API_KEY (or --api-key) and that the key is active.',
+        });
       case 403:
         if (/processor/i.test(message))
-          return new ApiError('invalid_processor', what, 403, EXIT.USAGE, { refId, detail, hint: 'Check --processor: lite, base, core, core2x, pro, ultra, ultra2x, ultra4x, ultra8x (and their -fast variants).' });
-        return new ApiError('forbidden', what, 403, EXIT.AUTH, { refId, detail, hint: 'The key lacks permission for this request: check PARALLEL_API_KEY and the account.' });
+          return new ApiError('invalid_processor', what, 403, EXIT.USAGE, {
+            refId,
+            detail,
+            hint: 'Check --processor: lite, base, core, core2x, pro, ultra, ultra2x, ultra4x, ultra8x (and their -fast variants).',
+          });
+        return new ApiError('forbidden', what, 403, EXIT.AUTH, {
+          refId,
+          detail,
+          hint: 'The key lacks permission for this request: check PARALLEL_API_KEY and the account.',
+        });
       case 402:
-        return new ApiError('payment_required', what, 402, EXIT.API, { refId, detail, hint: 'Add credit to the account, then rerun the same command: it resumes.' });
+        return new ApiError('payment_required', what, 402, EXIT.API, {
+          refId,
+          detail,
+          hint: 'Add credit to the account, then rerun the same command: it resumes.',
+        });
       case 404:
-        return new ApiError('not_found', what, 404, EXIT.USAGE, { refId, detail, hint: 'Check the id. `tg create` makes a group; `tg submit` prints the group id it used.' });
+        return new ApiError('not_found', what, 404, EXIT.USAGE, {
+          refId,
+          detail,
+          hint: 'Check the id. `tg create` makes a group; `tg submit` prints the group id it used.',
+        });
       case 422:
         return new ApiError('validation', what, 422, EXIT.USAGE, { refId, detail, hint: 'The API rejected the request as invalid; see the message.' });
       case 429:
-        return new ApiError('rate_limited', what, 429, EXIT.API, { refId, detail, retryAfterMs, hint: 'Too many requests: lower --rate, or rerun later; the same command resumes.' });
+        return new ApiError('rate_limited', what, 429, EXIT.API, {
+          refId,
+          detail,
+          retryAfterMs,
+          hint: 'Too many requests: lower --rate, or rerun later; the same command resumes.',
+        });
       default:
-        return new ApiError(r.status >= 500 ? 'server_error' : 'http_error', what, r.status, EXIT.API, { refId, detail, retryAfterMs, hint: 'Rerun the same command later: it resumes.' });
+        return new ApiError(r.status >= 500 ? 'server_error' : 'http_error', what, r.status, EXIT.API, {
+          refId,
+          detail,
+          retryAfterMs,
+          hint: 'Rerun the same command later: it resumes.',
+        });
     }
   }
 
@@ -213,7 +255,11 @@ export class ApiClient {
   }
 
   /** A request that is safe to repeat: retried on connection errors, 408, 409, 429 and 5xx. */
-  async requestJson<T>(method: string, path: string, opts: { body?: unknown; signal?: AbortSignal; retries?: number; headersTimeout?: number } = {}): Promise<T> {
+  async requestJson<T>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; signal?: AbortSignal; retries?: number; headersTimeout?: number } = {},
+  ): Promise<T> {
     const retries = opts.retries ?? this.maxRetries;
     const t0 = Date.now(); // retries stop when the outage give-up has passed
     for (let attempt = 0; ; attempt++) {
@@ -411,7 +457,15 @@ export class ApiClient {
   /** Snapshot of the group's runs (in creation order), resumed after breaks. */
   streamRuns(
     groupId: string,
-    opts: { lastEventId?: string | null; includeInput?: boolean; includeOutput?: boolean; status?: string; signal?: AbortSignal; giveUpMs?: number; idleMs?: number } = {},
+    opts: {
+      lastEventId?: string | null;
+      includeInput?: boolean;
+      includeOutput?: boolean;
+      status?: string;
+      signal?: AbortSignal;
+      giveUpMs?: number;
+      idleMs?: number;
+    } = {},
   ): AsyncGenerator<TaskRunEvent> {
     return this.resumable(
       this.groupsPath(`/${encodeURIComponent(groupId)}/runs`),
@@ -421,7 +475,10 @@ export class ApiClient {
   }
 
   /** The group's events; one pass until the server closes cleanly (reconnecting through breaks). */
-  streamEvents(groupId: string, opts: { lastEventId?: string | null; timeoutS?: number; signal?: AbortSignal; giveUpMs?: number; onReconnect?: (e: unknown) => void } = {}): AsyncGenerator<GroupEvent> {
+  streamEvents(
+    groupId: string,
+    opts: { lastEventId?: string | null; timeoutS?: number; signal?: AbortSignal; giveUpMs?: number; onReconnect?: (e: unknown) => void } = {},
+  ): AsyncGenerator<GroupEvent> {
     return this.resumable(this.groupsPath(`/${encodeURIComponent(groupId)}/events`), { timeout: opts.timeoutS }, opts);
   }
 }

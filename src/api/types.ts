@@ -90,4 +90,3 @@ export interface TaskRunResult {
   run: TaskRun;
   output: RunOutput;
 }
-

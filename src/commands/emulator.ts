@@ -66,7 +66,9 @@ export async function emulator(opts: EmulatorCommandOptions, ctx: Context): Prom
     throw e;
   });
   ctx.io.stdout.write(`listening on ${handle.url}\n`);
-  ctx.info(`tg emulator: rate limit ${opts.rateLimit} (${opts.rateLimitUnit}), latency ${opts.latency}; counters at ${handle.url}/__emulator/stats; Ctrl-C stops it`);
+  ctx.info(
+    `tg emulator: rate limit ${opts.rateLimit} (${opts.rateLimitUnit}), latency ${opts.latency}; counters at ${handle.url}/__emulator/stats; Ctrl-C stops it`,
+  );
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) return resolve();
     ctx.signal.addEventListener('abort', () => resolve(), { once: true });

@@ -65,7 +65,13 @@ class CsvWriter {
   private line(ev: TaskRunEvent) {
     const flat = flatten(ev);
     for (const k of Object.keys(flat)) if (!this.columns!.includes(k)) this.extraKeys.add(k);
-    this.sink.line(csvLine(this.columns!.map((c) => flat[c]), this.safe), ev.run.status);
+    this.sink.line(
+      csvLine(
+        this.columns!.map((c) => flat[c]),
+        this.safe,
+      ),
+      ev.run.status,
+    );
   }
   private start() {
     const names: string[] = [];
@@ -135,11 +141,15 @@ async function fetchRuns(o: FetchOptions & { group: string }, ctx: Context): Pro
     csv?.end();
     await sink.close();
     progress.stop();
-    if (csv?.extraKeys.size) ctx.warn(`tg: ${[...csv.extraKeys].slice(0, 5).join(', ')}: columns seen after the header was written were left out; use --format jsonl for every field`);
+    if (csv?.extraKeys.size)
+      ctx.warn(`tg: ${[...csv.extraKeys].slice(0, 5).join(', ')}: columns seen after the header was written were left out; use --format jsonl for every field`);
     return summarise(o, ctx, sink, pending, (ctx.clock.now() - t0) / 1000, csv !== null);
   } catch (e) {
     progress.stop(false);
-    const closeErr = await sink.close().then(() => null, (ce: unknown) => ce);
+    const closeErr = await sink.close().then(
+      () => null,
+      (ce: unknown) => ce,
+    );
     if (e instanceof ClosedPipeError || closeErr instanceof ClosedPipeError) return EXIT_CLOSED_PIPE;
     const hint = `Run the same command again to resume${o.output ? ` into ${o.output}` : ''}.`;
     if (ctx.signal.aborted) throw new InterruptedError(hint);
@@ -164,7 +174,10 @@ function streamOptions(o: FetchOptions, sink: OutputSink, ctx: Context) {
 function summarise(o: FetchOptions, ctx: Context, sink: OutputSink, pending: Record<string, number>, secs: number, csv: boolean): number {
   const lines = sink.state.lines - (csv ? 1 : 0);
   const c = sink.state.counts;
-  const counts = Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const counts =
+    Object.entries(c)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none';
   ctx.info(`tg: ${o.group}: ${lines} runs${o.output ? ` in ${o.output}` : ''} (${counts}) in ${secs.toFixed(1)}s`);
   const open = Object.entries(pending);
   if (open.length && !o.status) {
@@ -197,4 +210,3 @@ async function fetchRun(runId: string, ctx: Context): Promise<number> {
   if (run.status !== 'completed') ctx.warn(`tg: run ${runId} is ${run.status}; no result yet`);
   return EXIT.OK;
 }
-

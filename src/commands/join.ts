@@ -78,14 +78,16 @@ export function checkJoinTarget(dest: string, input: string, force: boolean): vo
   }
   if (st.isDirectory()) throw usageError(`-o ${dest} is a directory`);
   const inSt = fs.statSync(input, { throwIfNoEntry: false });
-  if (inSt && inSt.ino === st.ino && inSt.dev === st.dev) throw usageError(`-o ${dest} is the --join input itself; tg never replaces its input`, 'Pick another -o file.');
+  if (inSt && inSt.ino === st.ino && inSt.dev === st.dev)
+    throw usageError(`-o ${dest} is the --join input itself; tg never replaces its input`, 'Pick another -o file.');
   let marker: { tg?: string } | null = null;
   try {
     marker = JSON.parse(fs.readFileSync(cursorPath(dest), 'utf8'));
   } catch {
     marker = null;
   }
-  if (marker?.tg === 'cursor') throw usageError(`-o ${dest} holds \`tg watch\`/\`tg fetch\` results (a cursor is beside it); not replacing it`, 'Pick another -o file.');
+  if (marker?.tg === 'cursor')
+    throw usageError(`-o ${dest} holds \`tg watch\`/\`tg fetch\` results (a cursor is beside it); not replacing it`, 'Pick another -o file.');
   if (marker?.tg === 'join' || force || st.size === 0) return;
   throw usageError(`-o ${dest}: the file exists and was not written by tg --join; not replacing it`, 'Pick another -o file, or pass --force to replace it.');
 }
@@ -139,7 +141,13 @@ class RunIndex {
 
   async load(client: ApiClient, group: string, ctx: Context) {
     const names = new Set<string>();
-    const stream = client.streamRuns(group, { includeInput: true, includeOutput: true, signal: ctx.signal, giveUpMs: ctx.giveUpMs, idleMs: Math.min(ctx.giveUpMs, 60_000) });
+    const stream = client.streamRuns(group, {
+      includeInput: true,
+      includeOutput: true,
+      signal: ctx.signal,
+      giveUpMs: ctx.giveUpMs,
+      idleMs: Math.min(ctx.giveUpMs, 60_000),
+    });
     for await (const ev of stream) {
       if (ev.type !== 'task_run.state') continue;
       const key = ev.run.metadata?.tg_key;
@@ -233,7 +241,13 @@ function runFor(row: Row, index: RunIndex, o: JoinOptions): { run: StoredRun | n
 }
 
 /** Pass 2: every input row in order, with its run's columns (CSV) or as `tg` (JSONL). */
-async function writeJoined(rows: AsyncIterable<Row>, index: RunIndex, out: NodeJS.WritableStream, format: 'jsonl' | 'csv', o: JoinOptions): Promise<JoinResult> {
+async function writeJoined(
+  rows: AsyncIterable<Row>,
+  index: RunIndex,
+  out: NodeJS.WritableStream,
+  format: 'jsonl' | 'csv',
+  o: JoinOptions,
+): Promise<JoinResult> {
   const r: JoinResult = { count: 0, matched: 0, failed: 0, open: [], openCount: 0, mismatched: [], mismatchCount: 0 };
   const outCols = orderColumns(index.outNames.length ? index.outNames : ['run_id', 'status', 'error']);
   const safe = !o.rawCsv;
@@ -292,7 +306,10 @@ function checkJoin(r: JoinResult, index: RunIndex, o: JoinOptions): void {
     );
   }
   if (r.count > 0 && index.runs > 0 && r.matched === 0) {
-    const hint = o.key === undefined ? 'If the rows were submitted with --key <column>, pass the same --key here.' : `Check --key ${o.key}: it must be the --key used at submit.`;
+    const hint =
+      o.key === undefined
+        ? 'If the rows were submitted with --key <column>, pass the same --key here.'
+        : `Check --key ${o.key}: it must be the --key used at submit.`;
     throw new TgError('join_no_match', `no row of ${o.join} matched a run of ${o.group} by its key (${index.keys} keys in the group)`, EXIT.USAGE, hint);
   }
 }
@@ -306,4 +323,3 @@ function report(r: JoinResult, index: RunIndex, o: JoinOptions, ctx: Context): n
   }
   return r.failed ? EXIT.RUNS_FAILED : EXIT.OK;
 }
-

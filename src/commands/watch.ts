@@ -56,7 +56,9 @@ export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {
   const t0 = ctx.clock.now();
   // Group check before the file is opened: a wrong id or key fails here, with nothing written.
   const status = (await client.getGroup(o.group, ctx.signal)).status;
-  const sink: OutputSink = out ? FileSink.open(out, 'watch', o.group, undefined, ctx.global.emulator ? 'emulator' : undefined) : new StdoutSink(ctx.io.stdout, 'watch', o.group);
+  const sink: OutputSink = out
+    ? FileSink.open(out, 'watch', o.group, undefined, ctx.global.emulator ? 'emulator' : undefined)
+    : new StdoutSink(ctx.io.stdout, 'watch', o.group);
   const written = out ? await writtenRunIds(out) : new RunIdSet();
   if (o.output && (sink as FileSink).resumed) ctx.info(`tg: resuming ${o.output}: ${sink.state.lines} results already there`);
   const w = new Watcher(o, ctx, hooks, client, sink, written, status, t0);
@@ -217,7 +219,9 @@ class Watcher {
     const c = this.status.task_run_status_counts as Record<string, number>;
     const open = ['queued', 'action_required', 'running', 'cancelling'].filter((s) => c[s]);
     const secs = Math.round((this.ctx.clock.now() - this.t0) / 1000);
-    this.ctx.info(`tg: ${this.o.group}: ${this.sink.state.lines} results${failed ? `, ${failed} failed or cancelled` : ''}${this.o.output ? ` in ${this.o.output}` : ''} (${secs}s)`);
+    this.ctx.info(
+      `tg: ${this.o.group}: ${this.sink.state.lines} results${failed ? `, ${failed} failed or cancelled` : ''}${this.o.output ? ` in ${this.o.output}` : ''} (${secs}s)`,
+    );
     if (open.length) {
       const what = open.map((s) => `${c[s]} ${s}`).join(', ');
       throw new TgError('pending', `${this.o.group} is inactive but runs have not finished (${what})`, EXIT.PENDING, this.resumeHint());

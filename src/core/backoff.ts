@@ -17,10 +17,7 @@ export function backoffDelay(attempt: number, random: () => number, opts: Backof
  * What the server asked us to wait, in ms, from `retry-after-ms` (ms) or `retry-after`
  * (seconds or an HTTP date). Undefined when absent or unparsable. Never capped.
  */
-export function serverRetryAfterMs(
-  headers: Record<string, string | string[] | undefined>,
-  nowMs: number,
-): number | undefined {
+export function serverRetryAfterMs(headers: Record<string, string | string[] | undefined>, nowMs: number): number | undefined {
   const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
   const ms = one(headers['retry-after-ms']);
   if (ms !== undefined && ms.trim() !== '') {
@@ -38,12 +35,7 @@ export function serverRetryAfterMs(
 }
 
 /** The delay to use: the server's if given (never shortened), else the backoff. */
-export function retryDelay(
-  attempt: number,
-  serverMs: number | undefined,
-  random: () => number,
-  opts?: BackoffOptions,
-): number {
+export function retryDelay(attempt: number, serverMs: number | undefined, random: () => number, opts?: BackoffOptions): number {
   if (serverMs !== undefined) return serverMs;
   return backoffDelay(attempt, random, opts);
 }

@@ -51,6 +51,20 @@ export function flatten(ev: LineLike): Record<string, unknown> {
 /** Column order: input.*, output.*, then run_id, status, error. */
 export function orderColumns(names: Iterable<string>): string[] {
   const all = [...new Set(names)];
-  const rank = (c: string) => (c === 'input' || c.startsWith('input.') ? 0 : c === 'output' || c.startsWith('output.') ? 1 : c === 'run_id' ? 2 : c === 'status' ? 3 : c === 'error' ? 4 : 5);
-  return all.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i).map((x) => x.c);
+  const rank = (c: string) =>
+    c === 'input' || c.startsWith('input.')
+      ? 0
+      : c === 'output' || c.startsWith('output.')
+        ? 1
+        : c === 'run_id'
+          ? 2
+          : c === 'status'
+            ? 3
+            : c === 'error'
+              ? 4
+              : 5;
+  return all
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i)
+    .map((x) => x.c);
 }

@@ -55,7 +55,10 @@ export class RunBudget {
     let used = this.used(now);
     if (used + need <= this.limit) return 0;
     // Tokens come back in the order they were spent (stamps are non-decreasing).
-    const live = this.entries.slice(this.head).filter((e) => e.live).sort((a, b) => a.t - b.t);
+    const live = this.entries
+      .slice(this.head)
+      .filter((e) => e.live)
+      .sort((a, b) => a.t - b.t);
     for (const e of live) {
       used -= e.n;
       if (used + need <= this.limit) return Math.max(0, e.t + this.windowMs - now);

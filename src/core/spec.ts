@@ -9,8 +9,25 @@ export const MAX_SPEC_CHARS = 15_000;
 export const MAX_SPEC_AND_INPUT_CHARS = 25_000;
 
 const PARALLEL_UNSUPPORTED = [
-  'contains', 'format', 'maxContains', 'maxItems', 'maxLength', 'maxProperties', 'maximum', 'minContains', 'minItems', 'minLength',
-  'minimum', 'minProperties', 'multipleOf', 'pattern', 'patternProperties', 'propertyNames', 'uniqueItems', 'unevaluatedItems', 'unevaluatedProperties',
+  'contains',
+  'format',
+  'maxContains',
+  'maxItems',
+  'maxLength',
+  'maxProperties',
+  'maximum',
+  'minContains',
+  'minItems',
+  'minLength',
+  'minimum',
+  'minProperties',
+  'multipleOf',
+  'pattern',
+  'patternProperties',
+  'propertyNames',
+  'uniqueItems',
+  'unevaluatedItems',
+  'unevaluatedProperties',
 ];
 
 export interface LoadedSpec {
@@ -38,7 +55,7 @@ function usedKeywords(schema: unknown, path: string, out: { kw: string; at: stri
     return;
   }
   for (const [k, v] of Object.entries(schema as Record<string, unknown>)) {
-    if (PARALLEL_UNSUPPORTED.includes(k) && !(path.endsWith('/properties'))) out.push({ kw: k, at: path || '/' });
+    if (PARALLEL_UNSUPPORTED.includes(k) && !path.endsWith('/properties')) out.push({ kw: k, at: path || '/' });
     usedKeywords(v, `${path}/${k}`, out);
   }
 }
@@ -65,10 +82,13 @@ export async function loadSpec(file: string, text: string, coerce: boolean): Pro
     const m = /position (\d+)/.exec(String((e as Error).message));
     throw inputError(`${file}${m ? ':' + lineCol(text, Number(m[1])) : ''}: the spec is not valid JSON (${(e as Error).message})`);
   }
-  if (!spec || typeof spec !== 'object' || Array.isArray(spec)) throw inputError(`${file}: the spec must be a JSON object with "output_schema" (and optionally "input_schema")`);
-  if (spec.output_schema === undefined) throw inputError(`${file}: field "output_schema" is missing`, 'Use {"output_schema": {"type": "auto"}} for an automatic output, or a json_schema.');
+  if (!spec || typeof spec !== 'object' || Array.isArray(spec))
+    throw inputError(`${file}: the spec must be a JSON object with "output_schema" (and optionally "input_schema")`);
+  if (spec.output_schema === undefined)
+    throw inputError(`${file}: field "output_schema" is missing`, 'Use {"output_schema": {"type": "auto"}} for an automatic output, or a json_schema.');
   const known = new Set(['input_schema', 'output_schema']);
-  for (const k of Object.keys(spec)) if (!known.has(k)) throw inputError(`${file}: unknown field "${k}" in the spec`, 'A TaskSpec has only "input_schema" and "output_schema".');
+  for (const k of Object.keys(spec))
+    if (!known.has(k)) throw inputError(`${file}: unknown field "${k}" in the spec`, 'A TaskSpec has only "input_schema" and "output_schema".');
   const checkForm = (name: string, v: any, allowAuto: boolean) => {
     if (v === null && name === 'input_schema') return;
     if (typeof v === 'string') return;
@@ -77,11 +97,14 @@ export async function loadSpec(file: string, text: string, coerce: boolean): Pro
     if (t === 'json') {
       const js = v.json_schema;
       if (!js || typeof js !== 'object' || Array.isArray(js)) throw inputError(`${file}: ${name}.json_schema must be a JSON Schema object`);
-      if (js.type !== 'object') throw inputError(`${file}: ${name}.json_schema: the schema root must have "type": "object" (found ${JSON.stringify(js.type ?? null)})`);
-      if (name === 'output_schema' && (typeof js.properties !== 'object' || js.properties === null)) throw inputError(`${file}: output_schema.json_schema: the root object needs "properties"`);
+      if (js.type !== 'object')
+        throw inputError(`${file}: ${name}.json_schema: the schema root must have "type": "object" (found ${JSON.stringify(js.type ?? null)})`);
+      if (name === 'output_schema' && (typeof js.properties !== 'object' || js.properties === null))
+        throw inputError(`${file}: output_schema.json_schema: the root object needs "properties"`);
       if (js.anyOf) throw inputError(`${file}: ${name}.json_schema: a root "anyOf" is not supported by the API`);
     } else if (t === 'text') {
-      if (v.description !== undefined && v.description !== null && typeof v.description !== 'string') throw inputError(`${file}: ${name}.description must be a string`);
+      if (v.description !== undefined && v.description !== null && typeof v.description !== 'string')
+        throw inputError(`${file}: ${name}.description must be a string`);
     } else if (t === 'auto') {
       if (!allowAuto) throw inputError(`${file}: ${name} cannot be "auto"`);
     } else throw inputError(`${file}: ${name}.type must be "json", "text"${allowAuto ? ' or "auto"' : ''} (found ${JSON.stringify(t)})`);
@@ -108,7 +131,8 @@ export async function loadSpec(file: string, text: string, coerce: boolean): Pro
   if (outSchema) {
     const used: { kw: string; at: string }[] = [];
     usedKeywords(outSchema, '', used);
-    for (const u of used.slice(0, 5)) warnings.push(`${file}: output_schema uses "${u.kw}" at ${u.at}, which the API does not support (it is ignored or refused)`);
+    for (const u of used.slice(0, 5))
+      warnings.push(`${file}: output_schema uses "${u.kw}" at ${u.at}, which the API does not support (it is ignored or refused)`);
   }
   const inputProps = inSchema && inSchema.properties && inSchema.additionalProperties !== true ? Object.keys(inSchema.properties) : null;
   return { spec: spec as TaskSpec, chars, inputJsonSchema: inSchema, validateInput, inputProps, warnings };
@@ -149,15 +173,24 @@ export function prepareRow(value: unknown, index: number, cfg: PrepareConfig): P
   let key = String(index + 1);
   if (cfg.keyColumn !== undefined) {
     const k = isObj ? (value as Record<string, unknown>)[cfg.keyColumn] : undefined;
-    if (k === undefined || k === null || k === '') return { ok: false, issues: [{ field: cfg.keyColumn, rule: 'key', message: 'the --key column is empty or missing' }] };
+    if (k === undefined || k === null || k === '')
+      return { ok: false, issues: [{ field: cfg.keyColumn, rule: 'key', message: 'the --key column is empty or missing' }] };
     if (typeof k === 'object') return { ok: false, issues: [{ field: cfg.keyColumn, rule: 'key', message: 'the --key value must be a string or number' }] };
     key = String(k);
-    if (key.length > MAX_META_VALUE) return { ok: false, key, issues: [{ field: cfg.keyColumn, rule: 'key', message: `the --key value is ${key.length} characters; metadata values are limited to ${MAX_META_VALUE}` }] };
+    if (key.length > MAX_META_VALUE)
+      return {
+        ok: false,
+        key,
+        issues: [
+          { field: cfg.keyColumn, rule: 'key', message: `the --key value is ${key.length} characters; metadata values are limited to ${MAX_META_VALUE}` },
+        ],
+      };
   }
   let input: string | Record<string, unknown>;
   if (cfg.inputColumn !== undefined) {
     const v = isObj ? (value as Record<string, unknown>)[cfg.inputColumn] : undefined;
-    if (v === undefined || v === null || v === '') return { ok: false, key, issues: [{ field: cfg.inputColumn, rule: 'required', message: 'the --input-column is empty or missing' }] };
+    if (v === undefined || v === null || v === '')
+      return { ok: false, key, issues: [{ field: cfg.inputColumn, rule: 'required', message: 'the --input-column is empty or missing' }] };
     input = typeof v === 'string' ? v : JSON.stringify(v);
   } else if (typeof value === 'string') {
     if (!value) return { ok: false, key, issues: [{ rule: 'type', message: 'the row is an empty string' }] };
@@ -175,11 +208,18 @@ export function prepareRow(value: unknown, index: number, cfg: PrepareConfig): P
     if (Object.keys(out).length === 0 && !cfg.spec?.validateInput) return { ok: false, key, issues: [{ rule: 'empty', message: 'the row has no values' }] };
     input = out;
   } else {
-    return { ok: false, key, issues: [{ rule: 'type', message: `a row must be a JSON object or a string, not ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}` }] };
+    return {
+      ok: false,
+      key,
+      issues: [
+        { rule: 'type', message: `a row must be a JSON object or a string, not ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}` },
+      ],
+    };
   }
   const v = cfg.spec?.validateInput;
   if (v) {
-    if (typeof input === 'string') issues.push({ rule: 'type', message: 'the row is text but input_schema expects an object (use --input-column, or a text input_schema)' });
+    if (typeof input === 'string')
+      issues.push({ rule: 'type', message: 'the row is text but input_schema expects an object (use --input-column, or a text input_schema)' });
     else if (!v(input)) for (const e of v.errors ?? []) issues.push(describe(e));
   }
   if (issues.length) return { ok: false, key, issues };
@@ -192,7 +232,16 @@ export function prepareRow(value: unknown, index: number, cfg: PrepareConfig): P
   }
   const specChars = cfg.spec?.chars ?? 0;
   if (chars + specChars > MAX_SPEC_AND_INPUT_CHARS)
-    return { ok: false, key, issues: [{ rule: 'size', message: `the input is ${chars} characters${specChars ? ` and the spec ${specChars}` : ''}; the API allows ${MAX_SPEC_AND_INPUT_CHARS} together` }] };
+    return {
+      ok: false,
+      key,
+      issues: [
+        {
+          rule: 'size',
+          message: `the input is ${chars} characters${specChars ? ` and the spec ${specChars}` : ''}; the API allows ${MAX_SPEC_AND_INPUT_CHARS} together`,
+        },
+      ],
+    };
   return { ok: true, key, input, chars };
 }
 

@@ -66,7 +66,8 @@ function genValue(schema: Schema | boolean | undefined, rnd: () => number, name:
       let s: string;
       if (schema.format === 'date') s = `20${10 + Math.floor(rnd() * 15)}-0${1 + Math.floor(rnd() * 9)}-1${Math.floor(rnd() * 9)}`;
       else if (schema.format === 'date-time') s = new Date(1.6e12 + Math.floor(rnd() * 1e11)).toISOString();
-      else if (schema.format === 'uri' || schema.format === 'url' || /url|website|link/i.test(name)) s = `https://example.com/${WORDS[Math.floor(rnd() * WORDS.length)]}/${Math.floor(rnd() * 1e6)}`;
+      else if (schema.format === 'uri' || schema.format === 'url' || /url|website|link/i.test(name))
+        s = `https://example.com/${WORDS[Math.floor(rnd() * WORDS.length)]}/${Math.floor(rnd() * 1e6)}`;
       else if (schema.format === 'email') s = `contact${Math.floor(rnd() * 1000)}@example.com`;
       else s = `${name.replace(/_/g, ' ')} of ${subject}: ${WORDS[Math.floor(rnd() * WORDS.length)]} ${WORDS[Math.floor(rnd() * WORDS.length)]}`;
       if (Number.isInteger(schema.maxLength)) s = s.slice(0, schema.maxLength);

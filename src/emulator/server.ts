@@ -25,9 +25,11 @@ export interface EmulatorHandle {
   close(): Promise<void>;
 }
 
-const fail = (status: number, message: string): Handler => () => {
-  throw new HttpFail(status, message);
-};
+const fail =
+  (status: number, message: string): Handler =>
+  () => {
+    throw new HttpFail(status, message);
+  };
 /** 405 for a known path, after the group lookup the real route makes (404 first if unknown). */
 const groupThen405: Handler = (c) => {
   findGroup(c.st, c.params.gid);

@@ -112,7 +112,20 @@ export class Store {
     const n = ++this.groupSeq;
     const id = `tgrp_${this.salt}${hex(n, 16)}`;
     const t = this.now();
-    const g: Group = { id, createdAt: t, metadata: metadata ?? null, runs: [], counts: [0, 0, 0, 0, 0, 0, 0], modifiedAt: t, cachedStatus: null, events: [], heap: [], listeners: new Set(), timer: null, timerAt: 0 };
+    const g: Group = {
+      id,
+      createdAt: t,
+      metadata: metadata ?? null,
+      runs: [],
+      counts: [0, 0, 0, 0, 0, 0, 0],
+      modifiedAt: t,
+      cachedStatus: null,
+      events: [],
+      heap: [],
+      listeners: new Set(),
+      timer: null,
+      timerAt: 0,
+    };
     this.groups.set(id, g);
     return g;
   }
@@ -183,7 +196,12 @@ export class Store {
   }
 
   /** Adds runs to a group; returns the new runs and the cursors of the last items before them. */
-  addRuns(g: Group, inputs: Record<string, unknown>[], defaultSpec: unknown, extras: (i: number) => RunExtras = () => ({})): { runs: Run[]; runCursor: string | null; eventCursor: string | null } {
+  addRuns(
+    g: Group,
+    inputs: Record<string, unknown>[],
+    defaultSpec: unknown,
+    extras: (i: number) => RunExtras = () => ({}),
+  ): { runs: Run[]; runCursor: string | null; eventCursor: string | null } {
     this.advance(g);
     const runCursor = g.runs.length ? runEventId(g.runs.length - 1) : null;
     const eventCursor = g.events.length ? groupEventId(g.events.length - 1) : null;
@@ -252,7 +270,13 @@ export class Store {
     const active = this.isActive(g);
     const done = g.counts[C] + g.counts[F] + g.counts[CD];
     const msg = g.runs.length === 0 ? 'No runs yet' : active ? `${done} of ${g.runs.length} runs finished` : `All ${g.runs.length} runs finished`;
-    g.cachedStatus = JSON.stringify({ num_task_runs: g.runs.length, task_run_status_counts: counts, is_active: active, status_message: msg, modified_at: iso(g.modifiedAt) });
+    g.cachedStatus = JSON.stringify({
+      num_task_runs: g.runs.length,
+      task_run_status_counts: counts,
+      is_active: active,
+      status_message: msg,
+      modified_at: iso(g.modifiedAt),
+    });
     return g.cachedStatus;
   }
 

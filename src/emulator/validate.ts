@@ -2,9 +2,7 @@
 // TaskRunInput and TaskSpec, the documented size limits, and the processor check (403).
 import { v, type Issue } from './http';
 
-export const PROCESSORS = new Set(
-  ['lite', 'base', 'core', 'core2x', 'pro', 'ultra', 'ultra2x', 'ultra4x', 'ultra8x'].flatMap((p) => [p, `${p}-fast`]),
-);
+export const PROCESSORS = new Set(['lite', 'base', 'core', 'core2x', 'pro', 'ultra', 'ultra2x', 'ultra4x', 'ultra8x'].flatMap((p) => [p, `${p}-fast`]));
 
 export type Loc = (string | number)[];
 
@@ -48,8 +46,10 @@ export function checkSpec(spec: any, loc: Loc): Issue[] {
   const os = spec.output_schema;
   if (os && typeof os === 'object' && (os.type === 'json' || os.json_schema !== undefined)) {
     const js = os.json_schema;
-    if (!js || typeof js !== 'object' || Array.isArray(js)) errs.push(v([...loc, 'output_schema', 'json_schema'], 'Input should be a valid dictionary', 'dict_type'));
-    else if (js.type !== 'object' || typeof js.properties !== 'object') errs.push(v([...loc, 'output_schema', 'json_schema'], 'The output schema root must be of type "object" with "properties"'));
+    if (!js || typeof js !== 'object' || Array.isArray(js))
+      errs.push(v([...loc, 'output_schema', 'json_schema'], 'Input should be a valid dictionary', 'dict_type'));
+    else if (js.type !== 'object' || typeof js.properties !== 'object')
+      errs.push(v([...loc, 'output_schema', 'json_schema'], 'The output schema root must be of type "object" with "properties"'));
   }
   if (JSON.stringify(spec).length > 15_000) errs.push(v(loc, 'Task spec exceeds 15,000 characters'));
   return errs;
@@ -62,7 +62,12 @@ export const BETA = { mcp: 'mcp-server-2025-07-17', webhook: 'webhook-2025-08-12
 /** The parallel-beta header as a set of values (comma-separated, as the SDK sends `betas`). */
 export function parseBetas(header: string | string[] | undefined): Set<string> {
   const text = Array.isArray(header) ? header.join(',') : (header ?? '');
-  return new Set(text.split(',').map((s) => s.trim()).filter(Boolean));
+  return new Set(
+    text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 const isObj = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
@@ -87,11 +92,21 @@ export function checkSourcePolicy(sp: unknown, loc: Loc): Issue[] {
     if (sp[k] === undefined) continue;
     const list = strList(sp[k], [...loc, k], errs);
     n += list.length;
-    list.forEach((d, i) => !DOMAIN.test(d) && errs.push(v([...loc, k, i], `Invalid domain "${d}": use a plain domain (example.com) or an extension starting with a period (.gov)`)));
+    list.forEach(
+      (d, i) =>
+        !DOMAIN.test(d) &&
+        errs.push(v([...loc, k, i], `Invalid domain "${d}": use a plain domain (example.com) or an extension starting with a period (.gov)`)),
+    );
   }
   if (n > 200) errs.push(v(loc, `The combined number of domains in include_domains and exclude_domains cannot exceed 200 (${n})`));
   const ad = sp.after_date;
-  if (!nullish(ad) && (typeof ad !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(ad) || Number.isNaN(Date.parse(`${ad}T00:00:00Z`)) || new Date(`${ad}T00:00:00Z`).toISOString().slice(0, 10) !== ad))
+  if (
+    !nullish(ad) &&
+    (typeof ad !== 'string' ||
+      !/^\d{4}-\d{2}-\d{2}$/.test(ad) ||
+      Number.isNaN(Date.parse(`${ad}T00:00:00Z`)) ||
+      new Date(`${ad}T00:00:00Z`).toISOString().slice(0, 10) !== ad)
+  )
     errs.push(v([...loc, 'after_date'], 'Input should be a valid date in the format YYYY-MM-DD', 'date_from_datetime_parsing'));
   return errs;
 }
@@ -106,7 +121,9 @@ function checkMcpServer(m: unknown, loc: Loc): Issue[] {
   if (m.type !== undefined && m.type !== 'url') errs.push(v([...loc, 'type'], "Input should be 'url'", 'literal_error'));
   if (!nullish(m.headers)) {
     if (!isObj(m.headers)) errs.push(v([...loc, 'headers'], 'Input should be a valid dictionary', 'dict_type'));
-    else for (const [k, hv] of Object.entries(m.headers)) if (typeof hv !== 'string') errs.push(v([...loc, 'headers', k], 'Input should be a valid string', 'string_type'));
+    else
+      for (const [k, hv] of Object.entries(m.headers))
+        if (typeof hv !== 'string') errs.push(v([...loc, 'headers', k], 'Input should be a valid string', 'string_type'));
   }
   if (!nullish(m.allowed_tools)) strList(m.allowed_tools, [...loc, 'allowed_tools'], errs);
   return errs;
@@ -129,7 +146,9 @@ export function checkWebhook(wh: unknown, loc: Loc, betas: Set<string>): Issue[]
   else if (typeof wh.url !== 'string') errs.push(v([...loc, 'url'], 'Input should be a valid string', 'string_type'));
   else if (!/^https?:\/\/[^\s/]+/.test(wh.url)) errs.push(v([...loc, 'url'], 'Input should be a valid URL', 'url_parsing'));
   if (wh.event_types !== undefined)
-    strList(wh.event_types, [...loc, 'event_types'], errs).forEach((t, i) => t !== 'task_run.status' && errs.push(v([...loc, 'event_types', i], "Input should be 'task_run.status'", 'enum')));
+    strList(wh.event_types, [...loc, 'event_types'], errs).forEach(
+      (t, i) => t !== 'task_run.status' && errs.push(v([...loc, 'event_types', i], "Input should be 'task_run.status'", 'enum')),
+    );
   if (!betas.has(BETA.webhook)) errs.push(v(loc, `webhook requires the header parallel-beta: ${BETA.webhook}`, 'beta_required'));
   return errs;
 }
@@ -167,7 +186,11 @@ export function specWarnings(spec: any): object[] {
   if (!isObj(props)) return [];
   return Object.keys(props)
     .filter((k) => BASIS_PROPS.includes(k))
-    .map((k) => ({ type: 'spec_validation_warning', message: `Output schema property "${k}" is already provided by the run's basis; remove it from the output schema`, detail: { property: k } }));
+    .map((k) => ({
+      type: 'spec_validation_warning',
+      message: `Output schema property "${k}" is already provided by the run's basis; remove it from the output schema`,
+      detail: { property: k },
+    }));
 }
 
 export function inputWarnings(spec: any, input: unknown): object[] {
@@ -176,5 +199,9 @@ export function inputWarnings(spec: any, input: unknown): object[] {
   if (!schema || !Array.isArray(schema.required) || !isObj(input)) return [];
   return schema.required
     .filter((k: unknown) => typeof k === 'string' && !(k in input))
-    .map((k: string) => ({ type: 'input_validation_warning', message: `Input does not match the input schema: required property "${k}" is missing`, detail: { property: k } }));
+    .map((k: string) => ({
+      type: 'input_validation_warning',
+      message: `Input does not match the input schema: required property "${k}" is missing`,
+      detail: { property: k },
+    }));
 }

@@ -83,7 +83,11 @@ export class StdoutSink implements OutputSink {
     this.wake?.();
   };
   private wake: (() => void) | null = null;
-  constructor(private readonly out: NodeJS.WritableStream, kind: string, group: string) {
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    kind: string,
+    group: string,
+  ) {
     this.state = { tg: 'cursor', v: 1, kind, group, last_event_id: null, bytes: 0, lines: 0, counts: {} };
     out.on('error', this.onError);
   }
@@ -125,7 +129,6 @@ export class StdoutSink implements OutputSink {
   }
 }
 
-
 /** Buffered output is written (not yet fsynced) once it reaches this many characters. */
 const WRITE_AHEAD_CHARS = 256 * 1024;
 
@@ -148,7 +151,11 @@ export class FileSink implements OutputSink {
    * to another group or kind, is refused rather than overwritten.
    */
   static open(file: string, kind: string, group: string, extraCheck?: (s: CursorState) => void, origin?: string): FileSink {
-    const lock = acquireLock(`${file}.tg.lock`, `writing results of ${group} into ${file}`, 'Wait for it to finish (or stop it), then run the same command again: it resumes from the file.');
+    const lock = acquireLock(
+      `${file}.tg.lock`,
+      `writing results of ${group} into ${file}`,
+      'Wait for it to finish (or stop it), then run the same command again: it resumes from the file.',
+    );
     try {
       return FileSink.openLocked(file, kind, group, extraCheck, origin, lock);
     } catch (e) {
@@ -157,7 +164,14 @@ export class FileSink implements OutputSink {
     }
   }
 
-  private static openLocked(file: string, kind: string, group: string, extraCheck: ((s: CursorState) => void) | undefined, origin: string | undefined, lock: Lock): FileSink {
+  private static openLocked(
+    file: string,
+    kind: string,
+    group: string,
+    extraCheck: ((s: CursorState) => void) | undefined,
+    origin: string | undefined,
+    lock: Lock,
+  ): FileSink {
     const { state: prior, cfile } = FileSink.check(file, kind, group, extraCheck);
     const fresh: CursorState = { tg: 'cursor', v: 1, kind, group, last_event_id: null, bytes: 0, lines: 0, counts: {}, ...(origin ? { origin } : {}) };
     const resumed = Boolean(prior);
@@ -171,7 +185,10 @@ export class FileSink implements OutputSink {
     const actual = fs.fstatSync(fd).size;
     if (actual < state.bytes) {
       fs.closeSync(fd);
-      throw inputError(`${file} is shorter than its cursor says (${actual} < ${state.bytes} bytes): it was changed outside tg`, `Delete ${file} and ${cfile} to start over.`);
+      throw inputError(
+        `${file} is shorter than its cursor says (${actual} < ${state.bytes} bytes): it was changed outside tg`,
+        `Delete ${file} and ${cfile} to start over.`,
+      );
     }
     if (actual > state.bytes) fs.ftruncateSync(fd, state.bytes); // lines past the cursor are replayed
     const sink = new FileSink(file, state, fd, resumed);
@@ -190,7 +207,10 @@ export class FileSink implements OutputSink {
       fs.mkdirSync(dir, { recursive: true });
       fs.accessSync(dir, fs.constants.W_OK);
     } catch (e) {
-      throw usageError(`${file}: cannot write there (${(e as NodeJS.ErrnoException).code}: ${dir} is not a writable directory)`, 'Pick a writable place for -o.');
+      throw usageError(
+        `${file}: cannot write there (${(e as NodeJS.ErrnoException).code}: ${dir} is not a writable directory)`,
+        'Pick a writable place for -o.',
+      );
     }
     const cfile = cursorPath(file);
     let state: CursorState | null = null;
@@ -202,7 +222,8 @@ export class FileSink implements OutputSink {
       }
       if (state.tg !== 'cursor') throw inputError(`${cfile} is not a tg cursor file`);
       if (state.group !== group) throw inputError(`${file} holds results of group ${state.group}, not ${group}`, 'Pick another -o file.');
-      if (state.kind !== kind) throw inputError(`${file} was written by \`tg ${state.kind.replace('-', ' --format ')}\`, not this command`, 'Pick another -o file.');
+      if (state.kind !== kind)
+        throw inputError(`${file} was written by \`tg ${state.kind.replace('-', ' --format ')}\`, not this command`, 'Pick another -o file.');
       extraCheck?.(state);
     }
     let size = 0;
@@ -214,7 +235,10 @@ export class FileSink implements OutputSink {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
     if (!state && size > 0) {
-      throw inputError(`${file}: the file exists and is not a tg output (no ${path.basename(cfile)} beside it); not touching it`, 'Pick another -o file, or move this one away first.');
+      throw inputError(
+        `${file}: the file exists and is not a tg output (no ${path.basename(cfile)} beside it); not touching it`,
+        'Pick another -o file, or move this one away first.',
+      );
     }
     return { state, cfile };
   }

@@ -12,7 +12,8 @@ export interface ProgressOptions {
 }
 
 export class Progress {
-  private bar: { start(total: number, v: number, p?: object): void; update(v: number, p?: object): void; setTotal(t: number): void; stop(): void } | null = null;
+  private bar: { start(total: number, v: number, p?: object): void; update(v: number, p?: object): void; setTotal(t: number): void; stop(): void } | null =
+    null;
   private timer: NodeJS.Timeout | null = null;
   private readonly t0: number;
   private readonly startDone: number;
@@ -21,7 +22,10 @@ export class Progress {
   private extra = '';
   private stopped = false;
 
-  constructor(private readonly ctx: Context, private readonly o: ProgressOptions) {
+  constructor(
+    private readonly ctx: Context,
+    private readonly o: ProgressOptions,
+  ) {
     this.t0 = ctx.clock.now();
     this.startDone = o.done;
     this.done = o.done;

@@ -85,7 +85,10 @@ export async function* textChunks(file: string, onBytes?: (b: Buffer) => void, s
         const at = firstInvalidUtf8(buf);
         const upto = buf.subarray(0, Math.max(0, at));
         for (const byte of upto) if (byte === 10) lines++;
-        throw inputError(`${shown}:${lines}: bytes that are not UTF-8 (byte 0x${buf[Math.max(0, at)].toString(16)})`, 'Save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8).');
+        throw inputError(
+          `${shown}:${lines}: bytes that are not UTF-8 (byte 0x${buf[Math.max(0, at)].toString(16)})`,
+          'Save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8).',
+        );
       }
       for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lines++;
       if (text) yield text;
@@ -114,9 +117,15 @@ function csvError(file: string, err: CsvParseError, start: number) {
   const hint = 'Fix the row, or export the CSV again from its source.';
   switch (err.code) {
     case 'CSV_QUOTE_NOT_CLOSED':
-      return inputError(`${file}:${start}: a quoted field opened on this line is never closed (the file ends inside it)`, 'Close the quote, or double any quote inside a quoted field ("").');
+      return inputError(
+        `${file}:${start}: a quoted field opened on this line is never closed (the file ends inside it)`,
+        'Close the quote, or double any quote inside a quoted field ("").',
+      );
     case 'CSV_INVALID_CLOSING_QUOTE':
-      return inputError(`${file}:${err.lines ?? start}: a quote inside a field is not escaped`, 'Double quotes inside a quoted field (""), or quote the whole field.');
+      return inputError(
+        `${file}:${err.lines ?? start}: a quote inside a field is not escaped`,
+        'Double quotes inside a quoted field (""), or quote the whole field.',
+      );
     case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
       return inputError(`${file}:${err.lines ?? start}: characters after a closing quote`, hint);
     default: {
@@ -176,7 +185,10 @@ async function* csvRows(file: string, chunks: AsyncIterable<string>): AsyncGener
         continue;
       }
       if (f.length !== header.length)
-        throw inputError(`${file}:${start}: the row has ${f.length} field${f.length === 1 ? '' : 's'}; the header has ${header.length}`, 'Quote fields that contain commas, or fix the row.');
+        throw inputError(
+          `${file}:${start}: the row has ${f.length} field${f.length === 1 ? '' : 's'}; the header has ${header.length}`,
+          'Quote fields that contain commas, or fix the row.',
+        );
       const value: Record<string, string> = {};
       for (let k = 0; k < f.length; k++) value[header[k]] = f[k];
       yield { index: index++, line: start, value };
@@ -201,7 +213,10 @@ async function* jsonlRows(file: string, chunks: AsyncIterable<string>): AsyncGen
     try {
       return { index: index++, line: ln, value: JSON.parse(t) };
     } catch (e) {
-      throw inputError(`${file}:${ln}: not valid JSON (${(e as Error).message.replace(/^JSON\.parse: /, '')})`, 'Each line of a JSONL file must be one JSON value.');
+      throw inputError(
+        `${file}:${ln}: not valid JSON (${(e as Error).message.replace(/^JSON\.parse: /, '')})`,
+        'Each line of a JSONL file must be one JSON value.',
+      );
     }
   };
   for await (const t of chunks) {
@@ -322,7 +337,11 @@ export function rowsOf(file: string, format: Format, chunks: AsyncIterable<strin
 /** Read rows of a file; sha256 of its raw bytes available through the returned hash object after the loop. */
 export function readRows(file: string, format: Format, shown = file): { rows: AsyncGenerator<Row>; digest: () => string } {
   const h = createHash('sha256');
-  const rows = rowsOf(shown, format, textChunks(file, (b) => h.update(b), shown));
+  const rows = rowsOf(
+    shown,
+    format,
+    textChunks(file, (b) => h.update(b), shown),
+  );
   return { rows, digest: () => h.digest('hex') };
 }
 

@@ -123,7 +123,7 @@ async function submitUntilDone(args, f, d, env, p, counts, variations, progress,
     if (v === 'group') a = [...args, ...withGroup];
     else if (v === 'symlink') a = a.map((x) => (x === f ? link : x));
     else if (v === 'cwd') o = { cwd: other, env };
-    else if (v === 'stdin' && group) (a = [...args.map((x) => (x === f ? '-' : x)), '--format', 'csv', ...withGroup]), (o = { ...o, input: text });
+    else if (v === 'stdin' && group) ((a = [...args.map((x) => (x === f ? '-' : x)), '--format', 'csv', ...withGroup]), (o = { ...o, input: text }));
     else if (v === 'deleted-journal' && group) (rmSync(path.join(stateDir, 'journals'), { recursive: true, force: true }), (a = [...args, ...withGroup]));
     if (!groupFromJournals(stateDir) && group && !a.includes('--group')) a = [...a, ...withGroup];
     else if (v === 'corrupted-journal') corruptJournal(stateDir, p);
@@ -132,7 +132,8 @@ async function submitUntilDone(args, f, d, env, p, counts, variations, progress,
     const killWhen = k < maxKills ? () => progress() >= target : undefined;
     const runs = v === 'concurrent' ? [runTg(a, { ...o, killWhen }), runTg(a, o)] : [runTg(a, { ...o, killWhen })];
     const rs = await Promise.all(runs);
-    if (process.env.CHAOS_DEBUG) console.error(`attempt ${k} ${v}: ${a.join(" ")} → ${rs.map((r) => `${r.code ?? r.signal} ${r.stderr.trim().split("\n").at(-1)}`).join(" / ")}`);
+    if (process.env.CHAOS_DEBUG)
+      console.error(`attempt ${k} ${v}: ${a.join(' ')} → ${rs.map((r) => `${r.code ?? r.signal} ${r.stderr.trim().split('\n').at(-1)}`).join(' / ')}`);
     if (rs.some((r) => r.signal === 'SIGKILL')) counts.submit = (counts.submit ?? 0) + 1;
     const ok = rs.find((r) => r.signal === null && r.code !== 2);
     const locked = rs.filter((r) => r.code === 2 && /another tg \(pid/.test(r.stderr));
@@ -212,24 +213,39 @@ export async function trial(seed, log = () => {}) {
     if (missing > 0) problems.push(`rows without a run: ${missing}`);
     const terminal = runs.filter((x) => ['completed', 'failed', 'cancelled'].includes(x.run.status));
     const ref = new Set(terminal.map(project));
-    for (const [what, file] of [['watch', results], ['fetch', fetched]]) {
+    for (const [what, file] of [
+      ['watch', results],
+      ['fetch', fetched],
+    ]) {
       const lines = readLines(file, problems, what);
       const got = lines.map(project);
       const ids = lines.map((l) => l.run.run_id);
       if (ids.length !== new Set(ids).size) problems.push(`${what}: ${ids.length - new Set(ids).size} duplicate lines`);
       const missingLines = [...ref].filter((x) => !got.includes(x)).length;
       const extra = got.filter((x) => !ref.has(x)).length;
-      if (lines.length !== terminal.length || missingLines || extra) problems.push(`${what}: ${lines.length} lines for ${terminal.length} terminal runs (${missingLines} missing or different, ${extra} unexpected)`);
+      if (lines.length !== terminal.length || missingLines || extra)
+        problems.push(`${what}: ${lines.length} lines for ${terminal.length} terminal runs (${missingLines} missing or different, ${extra} unexpected)`);
     }
     const failed = terminal.filter((x) => x.run.status !== 'completed').length;
-    const summary = { seed, rows: p.rows, batch: p.batchSize, rate: p.rate, together: p.together, faults: fmtFaults(faults), kills, variations, failed, stats: { ...e.stats }, problems };
+    const summary = {
+      seed,
+      rows: p.rows,
+      batch: p.batchSize,
+      rate: p.rate,
+      together: p.together,
+      faults: fmtFaults(faults),
+      kills,
+      variations,
+      failed,
+      stats: { ...e.stats },
+      problems,
+    };
     log(summary);
     return summary;
   } finally {
     await e.close();
   }
 }
-
 
 export function fmtFaults(f) {
   const parts = [];

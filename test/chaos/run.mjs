@@ -20,7 +20,19 @@ for (let i = 0; i < trials; i++) {
     s = await trial(seed);
   } catch (e) {
     // A trial that could not even be checked is a finding too, not the end of the run.
-    s = { seed, rows: 0, batch: 0, rate: '', together: false, faults: '', kills: {}, variations: {}, failed: 0, stats: { addRunsPosts: 0, responsesLost: 0, errorsInjected: 0, streamsDropped: 0, rateLimited: 0 }, problems: [`trial crashed: ${String(/** @type {any} */ (e)?.message ?? e).slice(0, 300)}`] };
+    s = {
+      seed,
+      rows: 0,
+      batch: 0,
+      rate: '',
+      together: false,
+      faults: '',
+      kills: {},
+      variations: {},
+      failed: 0,
+      stats: { addRunsPosts: 0, responsesLost: 0, errorsInjected: 0, streamsDropped: 0, rateLimited: 0 },
+      problems: [`trial crashed: ${String(/** @type {any} */ (e)?.message ?? e).slice(0, 300)}`],
+    };
   }
   const k = Object.values(s.kills).reduce((a, b) => a + b, 0);
   totals.trials++;
@@ -39,14 +51,24 @@ for (let i = 0; i < trials; i++) {
     if (/duplicate/.test(p)) totals.duplicates++;
     if (/without a run|missing/.test(p)) totals.lost++;
   }
-  const kills = Object.entries(s.kills).map(([c, n]) => `${c}×${n}`).join(' ') || 'none';
-  const vars = Object.entries(s.variations).map(([c, n]) => `${c}×${n}`).join(' ') || 'none';
-  console.log(`trial ${i + 1}/${trials} seed ${seed}: ${s.rows} rows, batch ${s.batch}, rate ${s.rate}${s.together ? ', submit --watch' : ''}; faults: ${s.faults}; SIGKILLs: ${kills}; reruns: ${vars}; ${s.failed} failed runs; ${((Date.now() - t0) / 1000).toFixed(1)} s → ${s.problems.length ? `FAIL: ${s.problems.join('; ')}` : 'ok'}`);
+  const kills =
+    Object.entries(s.kills)
+      .map(([c, n]) => `${c}×${n}`)
+      .join(' ') || 'none';
+  const vars =
+    Object.entries(s.variations)
+      .map(([c, n]) => `${c}×${n}`)
+      .join(' ') || 'none';
+  console.log(
+    `trial ${i + 1}/${trials} seed ${seed}: ${s.rows} rows, batch ${s.batch}, rate ${s.rate}${s.together ? ', submit --watch' : ''}; faults: ${s.faults}; SIGKILLs: ${kills}; reruns: ${vars}; ${s.failed} failed runs; ${((Date.now() - t0) / 1000).toFixed(1)} s → ${s.problems.length ? `FAIL: ${s.problems.join('; ')}` : 'ok'}`,
+  );
 }
 console.log(
   `\nchaos: ${totals.trials} trials (first seed ${first}), ${totals.rows} rows, ${totals.kills} SIGKILLs, ` +
     `faults injected: ${totals.lostResponses} lost add-runs responses, ${totals.errors} 5xx, ${totals.drops} dropped streams, ${totals.r429} 429s, ${totals.failedRuns} failed runs; ` +
-    `reruns varied as: ${Object.entries(variations).map(([c, n]) => `${c}×${n}`).join(', ')}; ` +
+    `reruns varied as: ${Object.entries(variations)
+      .map(([c, n]) => `${c}×${n}`)
+      .join(', ')}; ` +
     `findings: ${totals.badTrials} trials with a broken invariant (${totals.lost} losses, ${totals.duplicates} duplicates); ${((Date.now() - started) / 60000).toFixed(1)} min`,
 );
 process.exitCode = totals.badTrials ? 1 : 0;

@@ -20,9 +20,16 @@ test('npm run package builds dist/tg; the binary prints its version and submits 
   const d = tmp();
   const out = path.join(d, 'results.jsonl');
   const env = { ...process.env, PARALLEL_API_KEY: '', NO_COLOR: '1' };
-  const s = spawnSync(bin, ['submit', fixture('companies.csv'), '--spec', fixture('company-spec.json'), '--emulator', '--watch', '-o', out, '--json', '-q'], { cwd: d, encoding: 'utf8', env });
+  const s = spawnSync(bin, ['submit', fixture('companies.csv'), '--spec', fixture('company-spec.json'), '--emulator', '--watch', '-o', out, '--json', '-q'], {
+    cwd: d,
+    encoding: 'utf8',
+    env,
+  });
   assert.equal(s.status, 0, s.stderr);
-  const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = readFileSync(out, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.equal(lines.length, 60);
   assert.equal(new Set(lines.map((l) => l.run.run_id)).size, 60);
   assert.ok(lines.every((l) => l.run.status === 'completed' && l.output.type === 'json'));

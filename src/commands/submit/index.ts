@@ -18,7 +18,9 @@ export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
   const summary = await runSubmit(o, ctx);
   if (!summary) return EXIT.OK; // dry run printed its plan
   if (ctx.global.json) {
-    ctx.io.stdout.write(JSON.stringify({ taskgroup_id: summary.taskgroup_id, submitted: summary.submitted, skipped: summary.skipped, rejected: summary.rejected }) + '\n');
+    ctx.io.stdout.write(
+      JSON.stringify({ taskgroup_id: summary.taskgroup_id, submitted: summary.submitted, skipped: summary.skipped, rejected: summary.rejected }) + '\n',
+    );
   } else ctx.io.stdout.write(`${summary.taskgroup_id}\n`);
   return EXIT.OK;
 }
@@ -44,7 +46,8 @@ async function submitAndWatch(o: SubmitOptions, ctx: Context): Promise<number> {
           // -o is checked before anything is sent: a file of another group fails here, not after.
           if (!o.output) return;
           const out = path.resolve(ctx.io.cwd, o.output);
-          if (ctx.global.emulator && replaceEmulatorResults(out, group)) ctx.info(`tg: replacing ${o.output}: it holds results of an earlier --emulator run, whose group is gone`);
+          if (ctx.global.emulator && replaceEmulatorResults(out, group))
+            ctx.info(`tg: replacing ${o.output}: it holds results of an earlier --emulator run, whose group is gone`);
           FileSink.check(out, 'watch', group ?? '(a new group)');
         },
         onPlan: (n) => (expected = n),

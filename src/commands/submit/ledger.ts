@@ -10,6 +10,9 @@ export async function listLedger(job: Job, client: ApiClient, group: string, exp
     if (ev.type !== 'task_run.state') continue;
     ledger.add(ev.run?.metadata as Record<string, unknown> | undefined);
   }
-  if (ledger.duplicates) job.ctx.warn(`tg: warning: ${group} holds ${ledger.duplicates} runs whose row was sent more than once (by an older tg or another tool); each row counts once`);
+  if (ledger.duplicates)
+    job.ctx.warn(
+      `tg: warning: ${group} holds ${ledger.duplicates} runs whose row was sent more than once (by an older tg or another tool); each row counts once`,
+    );
   return ledger;
 }

@@ -23,7 +23,8 @@ export interface Preflight {
 
 export function preflight(o: SubmitOptions, ctx: Context): Preflight {
   if (o.output && !o.watch) throw usageError('-o/--output goes with --watch on submit', 'Add --watch, or use `tg watch <group> -o file` afterwards.');
-  if (o.timeout !== undefined && !o.watch) throw usageError('--timeout goes with --watch on submit', 'Add --watch, or use `tg watch <group> --timeout s` afterwards.');
+  if (o.timeout !== undefined && !o.watch)
+    throw usageError('--timeout goes with --watch on submit', 'Add --watch, or use `tg watch <group> --timeout s` afterwards.');
   const timeoutMs = o.timeout === undefined ? undefined : parseSeconds(o.timeout, '--timeout');
   if (!(o.batchSize >= 1 && o.batchSize <= 1000)) throw usageError('--batch-size must be 1 to 1000');
   let rate: Preflight['rate'];
@@ -33,7 +34,10 @@ export function preflight(o: SubmitOptions, ctx: Context): Preflight {
     throw usageError(`--rate: ${(e as Error).message}`);
   }
   if (!PROCESSORS.has(o.processor) && !o.unlistedProcessor)
-    throw usageError(`--processor "${o.processor}" is not one the API lists: ${[...PROCESSORS].join(', ')}`, 'Check the spelling; to send a processor tg does not know yet, add --unlisted-processor.');
+    throw usageError(
+      `--processor "${o.processor}" is not one the API lists: ${[...PROCESSORS].join(', ')}`,
+      'Check the spelling; to send a processor tg does not know yet, add --unlisted-processor.',
+    );
   const onConflict = (o.onConflict ?? 'error') as ConflictPolicy;
   if (!['error', 'resend', 'skip'].includes(onConflict)) throw usageError(`--on-conflict must be error, resend or skip, not "${o.onConflict}"`);
   if (o.input !== '-') statInput(o.input, ctx);

@@ -113,8 +113,19 @@ async function readSpec(file: string, ctx: Context, coerce: boolean): Promise<Lo
 }
 
 function checkValidation(job: Job, v: Validation) {
-  if (v.errors.length && !job.o.skipInvalid) throw rowErrors(v.errors, v.invalid, 'invalid row', job.shown, 'Fix the rows, or pass --skip-invalid to send the valid ones and write the rejects to a file.');
-  if (v.rows === 0) throw inputError(`${job.shown}: no data rows${job.format === 'csv' ? ' (a header row at most)' : ' (the input is empty)'}`, 'Nothing to send: check that this is the file you meant.');
+  if (v.errors.length && !job.o.skipInvalid)
+    throw rowErrors(
+      v.errors,
+      v.invalid,
+      'invalid row',
+      job.shown,
+      'Fix the rows, or pass --skip-invalid to send the valid ones and write the rejects to a file.',
+    );
+  if (v.rows === 0)
+    throw inputError(
+      `${job.shown}: no data rows${job.format === 'csv' ? ' (a header row at most)' : ' (the input is empty)'}`,
+      'Nothing to send: check that this is the file you meant.',
+    );
   if (v.valid === 0) throw inputError(`${job.shown}: no valid rows to send (${v.invalid} invalid)`);
 }
 
@@ -125,7 +136,13 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
   if (o.restart) fs.rmSync(job.statePath, { force: true });
   const replay = openJournal(job);
   const target = replay.group ?? o.group ?? legacyGroup(job);
-  if (o.group && replay.group && o.group !== replay.group) throw new TgError('usage', `the journal ${job.statePath} belongs to group ${replay.group}, not ${o.group}`, EXIT.USAGE, 'Pass another --state file for the other group.');
+  if (o.group && replay.group && o.group !== replay.group)
+    throw new TgError(
+      'usage',
+      `the journal ${job.statePath} belongs to group ${replay.group}, not ${o.group}`,
+      EXIT.USAGE,
+      'Pass another --state file for the other group.',
+    );
   hooks.onTarget?.(target ?? null);
   const client = await ctx.client();
   const journal = new AppendLog(job.statePath);
@@ -133,7 +150,13 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
     if (!replay.header) journal.append(headerRecord(job));
     let ledger: Ledger | null = null;
     if (target) {
-      locks.push(acquireLock(groupLockPath(stateDir(ctx), apiOrigin(ctx), target), `adding runs to ${target}`, 'Wait for it to finish, then rerun: tg sends only the rows the group lacks.'));
+      locks.push(
+        acquireLock(
+          groupLockPath(stateDir(ctx), apiOrigin(ctx), target),
+          `adding runs to ${target}`,
+          'Wait for it to finish, then rerun: tg sends only the rows the group lacks.',
+        ),
+      );
       const n = (await client.getGroup(target, ctx.signal)).status.num_task_runs;
       if (!replay.group) journal.append({ t: 'group', id: target, created: false }); // known from now on, even if killed
       if (n > 0 && (n !== replay.knownRuns || replay.damaged > 0 || !replay.header)) ledger = await listLedger(job, client, target, n);
@@ -171,7 +194,9 @@ function openJournal(job: Job): Replay {
     const aside = `${job.statePath}.damaged-${Date.now()}`;
     fs.copyFileSync(job.statePath, aside);
     writeFileAtomic(job.statePath, recs.map((r) => JSON.stringify(r) + '\n').join(''));
-    job.ctx.warn(`tg: warning: skipped ${damaged} damaged record${damaged === 1 ? '' : 's'} of the journal (the original is kept as ${aside}); the group's runs are listed, so no row is sent twice`);
+    job.ctx.warn(
+      `tg: warning: skipped ${damaged} damaged record${damaged === 1 ? '' : 's'} of the journal (the original is kept as ${aside}); the group's runs are listed, so no row is sent twice`,
+    );
   }
   return replayJournal(recs, damaged);
 }
@@ -183,7 +208,10 @@ function openJournal(job: Job): Replay {
 function legacyGroup(job: Job): string | undefined {
   if (job.o.input === '-' || job.o.state || job.o.restart) return undefined;
   const abs = path.resolve(job.ctx.io.cwd, job.o.input);
-  const h = createHash('sha256').update(abs + '\0').digest('hex').slice(0, 10);
+  const h = createHash('sha256')
+    .update(abs + '\0')
+    .digest('hex')
+    .slice(0, 10);
   const old = path.join(job.ctx.io.cwd, '.tg', `${path.basename(job.o.input).replace(/[^A-Za-z0-9._-]/g, '_')}-${h}.json`);
   if (!fs.existsSync(old)) return undefined;
   const m = /"t":"group","id":"(tgrp_\w+)"/.exec(fs.readFileSync(old, 'utf8'));
@@ -201,13 +229,24 @@ function checkLedger(job: Job, ledger: Ledger, v: Validation) {
   const other = keyColumnChange(ledger, job.src, job.cfg.keyColumn);
   if (other !== null) {
     const was = other === '' ? 'by row number (no --key)' : `by --key ${other}`;
-    throw inputError(`${job.shown} was sent to this group keyed ${was}; now ${job.cfg.keyColumn === undefined ? 'by row number' : `by --key ${job.cfg.keyColumn}`}: nothing was sent`, `Pass the same ${other === '' ? 'options (no --key)' : `--key ${other}`} as before, so rows already in the group are recognised.`);
+    throw inputError(
+      `${job.shown} was sent to this group keyed ${was}; now ${job.cfg.keyColumn === undefined ? 'by row number' : `by --key ${job.cfg.keyColumn}`}: nothing was sent`,
+      `Pass the same ${other === '' ? 'options (no --key)' : `--key ${other}`} as before, so rows already in the group are recognised.`,
+    );
   }
   if (v.conflicts && job.onConflict === 'error') {
     const lines = [...v.conflictLines, ...(v.conflicts > v.conflictLines.length ? [`… and ${v.conflicts - v.conflictLines.length} more`] : [])];
     throw new TgError(
       'conflict',
-      `${lines[0]}\n${lines.slice(1).map((l) => `  ${l}`).join('\n')}${lines.length > 1 ? '\n' : ''}${v.conflicts} row${v.conflicts === 1 ? '' : 's'} of ${job.shown} differ from the runs the group holds for the same key; nothing was sent.`.replace('\n\n', '\n'),
+      `${lines[0]}\n${lines
+        .slice(1)
+        .map((l) => `  ${l}`)
+        .join(
+          '\n',
+        )}${lines.length > 1 ? '\n' : ''}${v.conflicts} row${v.conflicts === 1 ? '' : 's'} of ${job.shown} differ from the runs the group holds for the same key; nothing was sent.`.replace(
+        '\n\n',
+        '\n',
+      ),
       EXIT.USAGE,
       'Pass --on-conflict resend to send the changed rows again (new runs; the old ones stay), or --on-conflict skip to send only the new rows.',
     );
@@ -220,14 +259,33 @@ function reportPlan(job: Job, v: Validation, ledger: Ledger | null) {
   if (v.invalid) ctx.warn(`tg: ${v.invalid} invalid rows skipped; see ${path.relative(ctx.io.cwd, job.rejectsPath) || job.rejectsPath}`);
   if (ledger && (v.present || v.conflicts)) {
     const conflict = v.conflicts ? `, ${v.conflicts} changed (${job.onConflict === 'resend' ? 'sent again' : 'skipped'})` : '';
-    ctx.info(`tg: the group holds ${v.present} of these ${v.valid} rows already${conflict}; ${v.fresh + (job.onConflict === 'resend' ? v.conflicts : 0)} to send`);
+    ctx.info(
+      `tg: the group holds ${v.present} of these ${v.valid} rows already${conflict}; ${v.fresh + (job.onConflict === 'resend' ? v.conflicts : 0)} to send`,
+    );
   }
 }
 
 function headerRecord(job: Job) {
   const o = job.o;
-  const options = { format: job.format, processor: job.processor, key: o.key ?? null, input_column: o.inputColumn ?? null, metadata: job.userMeta, batch_size: job.batchSize, spec_sha256: job.specSha };
-  return { t: 'header' as const, v: JOURNAL_VERSION, identity: job.identity, src: job.src, origin: apiOrigin(job.ctx), input: o.input === '-' ? '-' : job.file, options, created_at: new Date().toISOString() };
+  const options = {
+    format: job.format,
+    processor: job.processor,
+    key: o.key ?? null,
+    input_column: o.inputColumn ?? null,
+    metadata: job.userMeta,
+    batch_size: job.batchSize,
+    spec_sha256: job.specSha,
+  };
+  return {
+    t: 'header' as const,
+    v: JOURNAL_VERSION,
+    identity: job.identity,
+    src: job.src,
+    origin: apiOrigin(job.ctx),
+    input: o.input === '-' ? '-' : job.file,
+    options,
+    created_at: new Date().toISOString(),
+  };
 }
 
 async function createGroup(job: Job, client: ApiClient, journal: AppendLog): Promise<string> {
@@ -263,16 +321,29 @@ function summarize(job: Job, v: Validation, groupId: string, sender: Sender, cli
       (client.rateLimited ? ` (${client.rateLimited} answers were 429)` : ''),
   );
   if (client.rateLimited >= 3)
-    ctx.warn(`tg: hint: the API refused ${client.rateLimited} batches for the rate limit (each was waited out and resent); if another client shares this key, lower --rate (now ${job.rateText}) to stop the waits.`);
+    ctx.warn(
+      `tg: hint: the API refused ${client.rateLimited} batches for the rate limit (each was waited out and resent); if another client shares this key, lower --rate (now ${job.rateText}) to stop the waits.`,
+    );
   const batches = planBatches(v.valid, job.batchSize, job.rate).batches;
-  return { taskgroup_id: groupId, submitted: sender.sentRows, skipped, rejected: v.invalid, rows: v.rows, batches, state: job.statePath, elapsed_ms: elapsed, rate_limited: client.rateLimited };
+  return {
+    taskgroup_id: groupId,
+    submitted: sender.sentRows,
+    skipped,
+    rejected: v.invalid,
+    rows: v.rows,
+    batches,
+    state: job.statePath,
+    elapsed_ms: elapsed,
+    rate_limited: client.rateLimited,
+  };
 }
 
 /** Errors after which the same command resumes say so; never "--restart", which sends again. */
 function resumeHint(e: unknown, o: SubmitOptions, ctx: Context): unknown {
   const again = o.restart ? 'Rerun the command without --restart to resume' : 'Rerun the same command to resume';
   const stdin = o.input === '-' ? ' (with the same stdin)' : '';
-  if (e instanceof InterruptedError || (ctx.signal.aborted && !(e instanceof TgError && e.exitCode === EXIT.USAGE))) return new InterruptedError(`${again}${stdin}: rows the group holds already are not sent again.`);
+  if (e instanceof InterruptedError || (ctx.signal.aborted && !(e instanceof TgError && e.exitCode === EXIT.USAGE)))
+    return new InterruptedError(`${again}${stdin}: rows the group holds already are not sent again.`);
   if (e instanceof TgError && (e.exitCode === EXIT.API || e.exitCode === EXIT.AUTH)) return withResumeHint(e, `${again}${stdin}: it resumes.`);
   return e;
 }

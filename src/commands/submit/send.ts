@@ -22,8 +22,19 @@ export interface SendPlan {
 /** The input changed between the validation pass and this one: nothing unvalidated is sent. */
 export function inputChanged(job: Job, sent: number) {
   const what = `${job.shown} changed while tg was sending it`;
-  if (sent === 0) return new TgError('input_changed', `${what}; nothing was sent`, EXIT.USAGE, 'Rerun the command when the file is complete: it validates and sends the rows the group lacks.');
-  return new TgError('input_changed', `${what}: ${sent} rows were sent, the rest were not`, EXIT.API, 'Rerun the same command to resume: it validates the input again and sends only the rows the group lacks.');
+  if (sent === 0)
+    return new TgError(
+      'input_changed',
+      `${what}; nothing was sent`,
+      EXIT.USAGE,
+      'Rerun the command when the file is complete: it validates and sends the rows the group lacks.',
+    );
+  return new TgError(
+    'input_changed',
+    `${what}: ${sent} rows were sent, the rest were not`,
+    EXIT.API,
+    'Rerun the same command to resume: it validates the input again and sends only the rows the group lacks.',
+  );
 }
 
 /** What a chunk still needs: the offsets to send, and those the group holds already. */
@@ -85,7 +96,8 @@ export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: 
   for await (const row of rows) {
     if (read === v.valid) {
       // Rows added after validation were not validated: they wait for the next run.
-      if (itemOf(job, row)) job.ctx.warn(`tg: rows were added to ${job.shown} while tg was sending it; they were not sent: rerun the same command to send them`);
+      if (itemOf(job, row))
+        job.ctx.warn(`tg: rows were added to ${job.shown} while tg was sending it; they were not sent: rerun the same command to send them`);
       break;
     }
     const it = itemOf(job, row);
@@ -185,7 +197,12 @@ export class Sender {
       }
       if (res) this.budget!.commit(res, this.job.ctx.clock.now());
       if (!Array.isArray(answer.run_ids) || answer.run_ids.length !== offsets.length) {
-        throw new TgError('bad_response', `add-runs answered ${answer.run_ids?.length ?? 'no'} run ids for ${offsets.length} inputs`, EXIT.API, 'Rerun the same command: it reconciles.');
+        throw new TgError(
+          'bad_response',
+          `add-runs answered ${answer.run_ids?.length ?? 'no'} run ids for ${offsets.length} inputs`,
+          EXIT.API,
+          'Rerun the same command: it reconciles.',
+        );
       }
       this.journal.append({ t: 'sent', g: this.group, c, ...(all ? {} : { offsets }), run_ids: answer.run_ids, run_cursor: answer.run_cursor ?? null });
       if (answer.run_cursor) this.lastSentCursor = answer.run_cursor;
@@ -221,7 +238,10 @@ export class Sender {
       runIds.push(ev.run.run_id);
     }
     this.journal.append({ t: 'found', g: this.group, c, offsets: found, run_ids: runIds }); // resolves the pending "sending"
-    if (found.length) this.job.ctx.info(`tg: chunk ${c}: ${found.length} of ${offsets.length} rows already existed after an unknown outcome; ${offsets.length - found.length} to send`);
+    if (found.length)
+      this.job.ctx.info(
+        `tg: chunk ${c}: ${found.length} of ${offsets.length} rows already existed after an unknown outcome; ${offsets.length - found.length} to send`,
+      );
     this.skippedRows += found.length;
     const f = new Set(found);
     return offsets.filter((x) => !f.has(x));

@@ -78,9 +78,15 @@ export class ChunkHasher {
 
 /** A CSV's --key and --input-column must be columns of its header (one clear error, not one per row). */
 function checkHeader(job: Job, columns: string[]): void {
-  for (const [opt, col] of [['--key', job.cfg.keyColumn], ['--input-column', job.cfg.inputColumn]] as const) {
+  for (const [opt, col] of [
+    ['--key', job.cfg.keyColumn],
+    ['--input-column', job.cfg.inputColumn],
+  ] as const) {
     if (col !== undefined && !columns.includes(col))
-      throw inputError(`${job.shown}:1: the header has no column "${col}" (${opt}); it has: ${columns.map((c) => `"${c}"`).join(', ')}`, `Pass ${opt} one of the header's column names (case matters).`);
+      throw inputError(
+        `${job.shown}:1: the header has no column "${col}" (${opt}); it has: ${columns.map((c) => `"${c}"`).join(', ')}`,
+        `Pass ${opt} one of the header's column names (case matters).`,
+      );
   }
 }
 
@@ -134,7 +140,8 @@ function countAgainst(ledger: Ledger, job: Job, it: Item, v: Validation) {
   else if (s === 'new') v.fresh++;
   else {
     v.conflicts++;
-    if (v.conflictLines.length < MAX_SHOWN_ERRORS) v.conflictLines.push(`${job.shown}:${it.line}: key "${it.key}": the group holds this row with other content (input, processor or spec changed)`);
+    if (v.conflictLines.length < MAX_SHOWN_ERRORS)
+      v.conflictLines.push(`${job.shown}:${it.line}: key "${it.key}": the group holds this row with other content (input, processor or spec changed)`);
   }
 }
 
@@ -151,10 +158,18 @@ async function confirmDuplicates(job: Job, suspects: Set<string>) {
     if (f === undefined) firstLine.set(p.key, row.line);
     else {
       dupCount++;
-      if (dupErrors.length < MAX_SHOWN_ERRORS) dupErrors.push(`${job.shown}:${row.line}: column "${job.cfg.keyColumn}": duplicate key "${p.key}" (first at line ${f}) (unique)`);
+      if (dupErrors.length < MAX_SHOWN_ERRORS)
+        dupErrors.push(`${job.shown}:${row.line}: column "${job.cfg.keyColumn}": duplicate key "${p.key}" (first at line ${f}) (unique)`);
     }
   }
-  if (dupCount) throw rowErrors(dupErrors, dupCount, 'duplicate --key value', job.shown, `Every row needs a unique "${job.cfg.keyColumn}"; fix the input or pick another --key column.`);
+  if (dupCount)
+    throw rowErrors(
+      dupErrors,
+      dupCount,
+      'duplicate --key value',
+      job.shown,
+      `Every row needs a unique "${job.cfg.keyColumn}"; fix the input or pick another --key column.`,
+    );
 }
 
 /** The rejects file of --skip-invalid: written to an exclusive temp file, renamed at the end. */
@@ -187,6 +202,11 @@ class Rejects {
 /** The first error on the first line (file:line: what and why), the rest below, then the count. */
 export function rowErrors(errors: string[], count: number, what: string, shown: string, hint: string) {
   const more = count > errors.length ? [`… and ${count - errors.length} more`] : [];
-  const lines = [errors[0], ...errors.slice(1).map((e) => `  ${e}`), ...more.map((m) => `  ${m}`), `${count} ${what}${count === 1 ? '' : 's'} in ${shown}; nothing was sent.`];
+  const lines = [
+    errors[0],
+    ...errors.slice(1).map((e) => `  ${e}`),
+    ...more.map((m) => `  ${m}`),
+    `${count} ${what}${count === 1 ? '' : 's'} in ${shown}; nothing was sent.`,
+  ];
   return inputError(lines.join('\n'), hint);
 }

@@ -6,7 +6,8 @@ import type { Group, RunExtras } from '../store';
 
 export async function createGroup(c: Call): Promise<Reply> {
   const body = (await readBody(c.req)) ?? {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw new HttpFail(422, 'Request validation error', [v(['body'], 'Input should be a valid dictionary', 'dict_type')]);
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new HttpFail(422, 'Request validation error', [v(['body'], 'Input should be a valid dictionary', 'dict_type')]);
   const errs = checkMetadata(body.metadata, ['body', 'metadata']);
   if (errs.length) throw new HttpFail(422, `Request validation error: ${errs[0].loc.join('.')}: ${errs[0].msg}`, errs);
   const g = c.st.store.createGroup(body.metadata);
@@ -45,12 +46,15 @@ function queryBool(q: URLSearchParams, name: string, dflt: boolean): boolean {
   const s = t.toLowerCase();
   if (['true', '1', 'yes', 'on', 't', 'y'].includes(s)) return true;
   if (['false', '0', 'no', 'off', 'f', 'n'].includes(s)) return false;
-  throw new HttpFail(422, `Request validation error: query.${name}: Input should be a valid boolean`, [v(['query', name], 'Input should be a valid boolean, unable to interpret input', 'bool_parsing')]);
+  throw new HttpFail(422, `Request validation error: query.${name}: Input should be a valid boolean`, [
+    v(['query', name], 'Input should be a valid boolean, unable to interpret input', 'bool_parsing'),
+  ]);
 }
 
 /** Validate a TaskGroupRunRequest (422 / 403 before anything is created). */
 function checkAddRuns(body: any, betas: Set<string>): void {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new HttpFail(422, 'Request validation error', [v(['body'], 'Input should be a valid dictionary', 'dict_type')]);
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new HttpFail(422, 'Request validation error', [v(['body'], 'Input should be a valid dictionary', 'dict_type')]);
   const errs: Issue[] = [];
   const inputs = body.inputs;
   if (inputs === undefined) errs.push(v(['body', 'inputs'], 'Field required', 'missing'));

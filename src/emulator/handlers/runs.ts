@@ -68,8 +68,18 @@ export async function streamRunEvents(c: Call): Promise<Reply> {
     while (isActiveStatus(st.store.runStatus(run)) && !w.dead) {
       const left = run.nextAt - st.store.now();
       pct = Math.min(99, pct + 25);
-      void w.event('task_run.progress_stats', JSON.stringify({ type: 'task_run.progress_stats', source_stats: { num_sources_considered: pct, num_sources_read: pct >> 1, sources_read_sample: [] }, progress_meter: pct }));
-      void w.event('task_run.progress_msg.search', JSON.stringify({ type: 'task_run.progress_msg.search', message: `Searching (${pct}%)`, timestamp: iso(st.store.now()) }));
+      void w.event(
+        'task_run.progress_stats',
+        JSON.stringify({
+          type: 'task_run.progress_stats',
+          source_stats: { num_sources_considered: pct, num_sources_read: pct >> 1, sources_read_sample: [] },
+          progress_meter: pct,
+        }),
+      );
+      void w.event(
+        'task_run.progress_msg.search',
+        JSON.stringify({ type: 'task_run.progress_msg.search', message: `Searching (${pct}%)`, timestamp: iso(st.store.now()) }),
+      );
       const fl = w.flush();
       if (fl) await fl;
       await new Promise((r) => setTimeout(r, Math.max(10, Math.min(left, 500))));

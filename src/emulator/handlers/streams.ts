@@ -35,7 +35,9 @@ export async function streamRuns(c: Call): Promise<Reply> {
   if (after === null) throw new HttpFail(422, 'Invalid last_event_id for the run stream', [v(['query', 'last_event_id'], 'Invalid cursor')]);
   const status = q.get('status') || null;
   if (status !== null && !STATUSES.includes(status))
-    throw new HttpFail(422, 'Invalid status filter', [v(['query', 'status'], `Input should be 'queued', 'action_required', 'running', 'completed', 'failed', 'cancelling' or 'cancelled'`, 'enum')]);
+    throw new HttpFail(422, 'Invalid status filter', [
+      v(['query', 'status'], `Input should be 'queued', 'action_required', 'running', 'completed', 'failed', 'cancelling' or 'cancelled'`, 'enum'),
+    ]);
   const withInput = q.get('include_input') === 'true';
   const withOutput = q.get('include_output') === 'true';
   st.store.advance(g);
@@ -49,7 +51,10 @@ export async function streamRuns(c: Call): Promise<Reply> {
       if (errorEvent(st, w)) return null;
       const out = withOutput && s === C ? outputJson(st.store, run) : 'null';
       const inp = withInput ? inputJson(run) : 'null';
-      const p = w.event('task_run.state', `{"type":"task_run.state","event_id":"${runEventId(i)}","input":${inp},"run":${runJson(st.store, run)},"output":${out}}`);
+      const p = w.event(
+        'task_run.state',
+        `{"type":"task_run.state","event_id":"${runEventId(i)}","input":${inp},"run":${runJson(st.store, run)},"output":${out}}`,
+      );
       if (p) await p;
     }
     w.end();
@@ -93,11 +98,14 @@ export async function streamEvents(c: Call): Promise<Reply> {
         break;
       }
       await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          wake = null;
-          w.comment('ping');
-          resolve();
-        }, Math.min(left, 15_000));
+        const t = setTimeout(
+          () => {
+            wake = null;
+            w.comment('ping');
+            resolve();
+          },
+          Math.min(left, 15_000),
+        );
         wake = () => {
           clearTimeout(t);
           wake = null;

@@ -3,6 +3,7 @@
 //   dist/tg.cjs  — the CLI (bin/tg): the command table; each command module is evaluated only when it runs.
 //   dist/lib.cjs — the library (run, the API client, the emulator, the pure core) for tests and embedding.
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -20,3 +21,5 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/tg.cjs' }),
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/lib.cjs' }),
 ]);
+// The V8 code cache bin/tg loads (scripts/code-cache.cjs), written by this node.
+execFileSync(process.execPath, [new URL('./code-cache.cjs', import.meta.url).pathname], { stdio: 'inherit' });

@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/openapi/**', 'fixtures/**', 'bench/out/**'] },
+  { ignores: ['dist/**', '.tg/**', 'node_modules/**', 'test/openapi/**', 'fixtures/**', 'bench/out/**'] },
   js.configs.recommended,
   {
     files: ['src/**/*.ts'],
@@ -23,5 +23,9 @@ export default tseslint.config(
     files: ['**/*.mjs', 'bin/tg', 'scripts/**/*.mjs', 'bench/**/*.mjs', 'test/**/*.mjs'],
     languageOptions: { globals: { ...globals.node }, sourceType: 'module' },
     rules: { 'no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }] },
+  },
+  {
+    files: ['**/*.cjs', 'bin/tg'],
+    languageOptions: { globals: { ...globals.node }, sourceType: 'commonjs' },
   },
 );

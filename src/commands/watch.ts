@@ -236,6 +236,9 @@ class Watcher {
   /** Keep whatever is complete (in order), close the file, and map the error to the contract. */
   async fail(e: unknown): Promise<number> {
     this.progress.stop(false);
+    // Result fetches still in flight are of no use now: cancel them, or the process would wait
+    // for their long polls (up to 30 s each) before it could exit.
+    if (!this.ac.signal.aborted) this.ac.abort(e);
     await this.window.stop();
     const closeErr = await this.sink.close().then(
       () => null,

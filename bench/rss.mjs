@@ -3,11 +3,12 @@
 // 1M rows, and 1M ÷ 100k ≤ 1.3 (memory flat with input size).
 // Usage: node bench/rss.mjs [--compare <other bin/tg>] [--rows 100000,1000000]
 // With --compare, both builds run each size in the same loop, one after the other.
-import { spawn, spawnSync } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { companiesCsv, startEmulator } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name) => {
@@ -19,27 +20,6 @@ if (arg('--compare')) bins.push(['compare', path.resolve(arg('--compare'))]);
 const sizes = (arg('--rows') ?? '100000,1000000').split(',').map(Number);
 const dir = mkdtempSync(path.join(tmpdir(), 'tg-rss-'));
 
-async function emulator() {
-  const child = spawn(process.execPath, [bins[0][1], 'emulator', '--port', '0', '--latency', '1s..2s', '--seed', '1', '--rate-limit', 'off'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const url = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(/listening on (\S+)/.exec(String(d))[1])));
-  return { url, stop: () => child.kill('SIGTERM') };
-}
-
-async function csv(n) {
-  const f = path.join(dir, `${n}.csv`);
-  const w = createWriteStream(f);
-  w.write('company_name,company_website\n');
-  for (let i = 1; i <= n; i += 10_000) {
-    let s = '';
-    for (let k = i; k < i + 10_000 && k <= n; k++) s += `Company ${k},https://c${k}.example\n`;
-    if (!w.write(s)) await new Promise((r) => w.once('drain', r));
-  }
-  await new Promise((r) => w.end(r));
-  return f;
-}
-
 function submit(bin, file, url) {
   const args = ['-f', '%e %M', process.execPath, bin, 'submit', file, '--rate', 'off', '-q', '--restart', '--base-url', url];
   const r = spawnSync('/usr/bin/time', args, { cwd: dir, env: { ...process.env, PARALLEL_API_KEY: 'bench' }, encoding: 'utf8' });
@@ -48,11 +28,11 @@ function submit(bin, file, url) {
   return { secs, mb: kb / 1024 };
 }
 
-const emu = await emulator();
+const emu = await startEmulator(bins[0][1], ['--rate-limit', 'off']);
 const results = bins.map(() => []);
 try {
   for (const n of sizes) {
-    const f = await csv(n);
+    const f = await companiesCsv(dir, n);
     bins.forEach(([, bin], k) => results[k].push(submit(bin, f, emu.url)));
   }
 } finally {

@@ -5,39 +5,19 @@
 //      elapsed ÷ theoretical minimum, and 429s.
 //   3. tg peak RSS submitting 100k and 1M generated rows.
 // Usage: node bench/submit.mjs [rows=100000] [--skip-1m]
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Parallel from 'parallel-web';
+import { companiesCsv, startEmulator } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(root, 'bin/tg');
 const N = Number(process.argv[2] ?? 100_000);
 const skip1m = process.argv.includes('--skip-1m');
 const dir = mkdtempSync(path.join(tmpdir(), 'tg-bench-'));
-
-async function emulator(args) {
-  const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--latency', '1s..2s', '--seed', '1', ...args], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const url = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(/listening on (\S+)/.exec(String(d))[1])));
-  return { url, stop: () => child.kill('SIGTERM') };
-}
-
-async function csv(n) {
-  const f = path.join(dir, `${n}.csv`);
-  const w = createWriteStream(f);
-  w.write('company_name,company_website\n');
-  for (let i = 1; i <= n; i += 10_000) {
-    let s = '';
-    for (let k = i; k < i + 10_000 && k <= n; k++) s += `Company ${k},https://c${k}.example\n`;
-    if (!w.write(s)) await new Promise((r) => w.once('drain', r));
-  }
-  await new Promise((r) => w.end(r));
-  return f;
-}
 
 function timeTg(args, env = {}, restart = true) {
   const argv = ['-f', '%e %M', process.execPath, BIN, ...args, ...(restart ? ['--restart'] : [])];
@@ -56,8 +36,8 @@ const row = (...a) => rows.push(`| ${a.join(' | ')} |`);
 
 // 1. throughput, limit off
 {
-  const emu = await emulator(['--rate-limit', 'off']);
-  const f = await csv(N);
+  const emu = await startEmulator(BIN, ['--rate-limit', 'off']);
+  const f = await companiesCsv(dir, N);
   // One untimed run warms the emulator up (its JIT, its heap), then the median of three.
   timeTg(['submit', f, '--rate', 'off', '-q', '--base-url', emu.url]);
   const ts = [0, 1, 2].map(() => timeTg(['submit', f, '--rate', 'off', '-q', '--base-url', emu.url])).sort((a, b) => a.secs - b.secs);
@@ -145,8 +125,8 @@ echo "$GROUP_ID"
 
 // 2. compressed window
 {
-  const emu = await emulator(['--rate-limit', '2000/6s', '--rate-limit-unit', 'runs']);
-  const f = await csv(20_000);
+  const emu = await startEmulator(BIN, ['--rate-limit', '2000/6s', '--rate-limit-unit', 'runs']);
+  const f = await companiesCsv(dir, 20_000);
   const t = timeTg(['submit', f, '--rate', '2000/6s', '--base-url', emu.url]);
   const min = (Math.ceil(20_000 / 2000) - 1) * 6;
   const m = /answers were 429/.test(t.stderr) ? /\((\d+) answers were 429\)/.exec(t.stderr)[1] : '0';
@@ -156,9 +136,9 @@ echo "$GROUP_ID"
 
 // 3. RSS 100k vs 1M
 if (!skip1m) {
-  const emu = await emulator(['--rate-limit', 'off']);
-  const a = timeTg(['submit', await csv(100_000), '--rate', 'off', '-q', '--base-url', emu.url]);
-  const b = timeTg(['submit', await csv(1_000_000), '--rate', 'off', '-q', '--base-url', emu.url]);
+  const emu = await startEmulator(BIN, ['--rate-limit', 'off']);
+  const a = timeTg(['submit', await companiesCsv(dir, 100_000), '--rate', 'off', '-q', '--base-url', emu.url]);
+  const b = timeTg(['submit', await companiesCsv(dir, 1_000_000), '--rate', 'off', '-q', '--base-url', emu.url]);
   row(
     'tg peak RSS 100k / 1M rows',
     `${a.rssMb.toFixed(0)} MB / ${b.rssMb.toFixed(0)} MB`,

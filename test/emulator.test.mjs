@@ -5,21 +5,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import Parallel from 'parallel-web';
 import { root, emulator } from './helpers.mjs';
+import { ajv, conforms } from './conformance.mjs';
 
-const requireCjs = createRequire(import.meta.url);
-const Ajv2020 = requireCjs('ajv/dist/2020').default;
-const spec = JSON.parse(readFileSync(path.join(root, 'test', 'openapi', 'parallel-openapi.json'), 'utf8'));
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-ajv.addKeyword('discriminator');
-ajv.addSchema({ $id: 'openapi', components: spec.components });
-function conforms(name, value) {
-  const v = ajv.getSchema(`openapi#/components/schemas/${name}`);
-  assert.ok(v, `schema ${name}`);
-  assert.ok(v(value), `${name}: ${ajv.errorsText(v.errors)}\n${JSON.stringify(value).slice(0, 400)}`);
-}
 const eventSchema = (ev) =>
   ({
     'task_run.state': 'TaskRunEvent',

@@ -7,12 +7,7 @@ export function hash32(s: string, seed = 0): number {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix(h);
 }
 
 /** A 52-bit hash as a double (exact integer): collisions among a million keys are ~1e-4 likely. */
@@ -38,6 +33,7 @@ export function digest64(s: string): string {
   return hex8(fmix(a ^ Math.imul(b, 0x27d4eb2d))) + hex8(fmix(b ^ Math.imul(a, 0x165667b1)));
 }
 
+/** murmur3's 32-bit finaliser. */
 function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

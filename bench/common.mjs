@@ -1,0 +1,27 @@
+// Shared by the benchmarks: a `tg emulator` child process, and a generated companies CSV.
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+
+/** Start `<bin> emulator` on a free port (1–2 s run latency, seed 1) with extra flags; resolves {url, stop}. */
+export async function startEmulator(bin, args = []) {
+  const child = spawn(process.execPath, [bin, 'emulator', '--port', '0', '--latency', '1s..2s', '--seed', '1', ...args], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const url = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(/listening on (\S+)/.exec(String(d))[1])));
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+/** dir/<n>.csv: header company_name,company_website and n rows "Company k", "https://ck.example". */
+export async function companiesCsv(dir, n) {
+  const f = path.join(dir, `${n}.csv`);
+  const w = createWriteStream(f);
+  w.write('company_name,company_website\n');
+  for (let i = 1; i <= n; i += 10_000) {
+    let s = '';
+    for (let k = i; k < i + 10_000 && k <= n; k++) s += `Company ${k},https://c${k}.example\n`;
+    if (!w.write(s)) await new Promise((r) => w.once('drain', r));
+  }
+  await new Promise((r) => w.end(r));
+  return f;
+}

@@ -30,6 +30,10 @@ export interface Job {
   src: string;
   /** What identifies the input for its default journal: real path, or stdin's content digest. */
   identity: string;
+  /** Where journals and locks live ($TG_STATE_DIR, or a temporary one for --emulator). */
+  stateDir: string;
+  /** The API origin journals and group locks are keyed by. */
+  origin: string;
   statePath: string;
   rejectsPath: string;
 }

@@ -18,7 +18,7 @@ import type { ApiClient } from '../../api/client';
 import { preflight, type Preflight } from './preflight';
 import { apiOrigin, defaultJournalPath, fileIdentity, groupLockPath, stateDir, type InputIdentity } from './identity';
 import { JOURNAL_VERSION, readJournal, replayJournal, type Replay } from './journal';
-import { validatePass, rowErrors, type Validation } from './validate';
+import { validatePass, rowErrors, rowErrorText, type Validation } from './validate';
 import { listLedger } from './ledger';
 import { Sender, sendPass } from './send';
 import { printDryRun } from './dryrun';
@@ -76,7 +76,8 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
 async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, file: string, id: InputIdentity, dir: string): Promise<Job> {
   const shown = o.input === '-' ? '<stdin>' : o.input;
   const spec = o.spec ? await readSpec(o.spec, ctx, pre.format === 'csv') : null;
-  const statePath = o.state ? path.resolve(ctx.io.cwd, o.state) : defaultJournalPath(dir, id, apiOrigin(ctx), o.group);
+  const origin = apiOrigin(ctx);
+  const statePath = o.state ? path.resolve(ctx.io.cwd, o.state) : defaultJournalPath(dir, id, origin, o.group);
   return {
     o,
     ctx,
@@ -94,6 +95,8 @@ async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, file: str
     onConflict: pre.onConflict,
     src: id.src,
     identity: id.identity,
+    stateDir: dir,
+    origin,
     statePath,
     rejectsPath: `${statePath}.rejects.jsonl`,
   };
@@ -152,7 +155,7 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
     if (target) {
       locks.push(
         acquireLock(
-          groupLockPath(stateDir(ctx), apiOrigin(ctx), target),
+          groupLockPath(job.stateDir, job.origin, target),
           `adding runs to ${target}`,
           'Wait for it to finish, then rerun: tg sends only the rows the group lacks.',
         ),
@@ -174,7 +177,7 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
     hooks.onPlan?.(v.valid);
     hooks.onGroup?.(groupId);
     const sender = new Sender(job, client, journal, groupId, replay.lastSentCursor);
-    await sendWithProgress(job, v, sender, { ledger, replay }, hooks);
+    await sendWithProgress(job, client, v, sender, { ledger, replay }, hooks);
     journal.append({ t: 'done', g: groupId, submitted: sender.sentRows, at: new Date().toISOString() });
     return summarize(job, v, groupId, sender, client, ctx.clock.now() - t0);
   } finally {
@@ -235,18 +238,10 @@ function checkLedger(job: Job, ledger: Ledger, v: Validation) {
     );
   }
   if (v.conflicts && job.onConflict === 'error') {
-    const lines = [...v.conflictLines, ...(v.conflicts > v.conflictLines.length ? [`… and ${v.conflicts - v.conflictLines.length} more`] : [])];
+    const summary = `${v.conflicts} row${v.conflicts === 1 ? '' : 's'} of ${job.shown} differ from the runs the group holds for the same key; nothing was sent.`;
     throw new TgError(
       'conflict',
-      `${lines[0]}\n${lines
-        .slice(1)
-        .map((l) => `  ${l}`)
-        .join(
-          '\n',
-        )}${lines.length > 1 ? '\n' : ''}${v.conflicts} row${v.conflicts === 1 ? '' : 's'} of ${job.shown} differ from the runs the group holds for the same key; nothing was sent.`.replace(
-        '\n\n',
-        '\n',
-      ),
+      rowErrorText(v.conflictLines, v.conflicts, summary),
       EXIT.USAGE,
       'Pass --on-conflict resend to send the changed rows again (new runs; the old ones stay), or --on-conflict skip to send only the new rows.',
     );
@@ -281,7 +276,7 @@ function headerRecord(job: Job) {
     v: JOURNAL_VERSION,
     identity: job.identity,
     src: job.src,
-    origin: apiOrigin(job.ctx),
+    origin: job.origin,
     input: o.input === '-' ? '-' : job.file,
     options,
     created_at: new Date().toISOString(),
@@ -295,12 +290,11 @@ async function createGroup(job: Job, client: ApiClient, journal: AppendLog): Pro
   return g.taskgroup_id;
 }
 
-async function sendWithProgress(job: Job, v: Validation, sender: Sender, plan: Parameters<typeof sendPass>[2], hooks: SubmitHooks) {
+async function sendWithProgress(job: Job, client: ApiClient, v: Validation, sender: Sender, plan: Parameters<typeof sendPass>[2], hooks: SubmitHooks) {
   const { ctx } = job;
   const quietCtx = hooks.noProgress ? { ...ctx, global: { ...ctx.global, quiet: true } } : ctx;
   const budgetPerMin = job.rate ? Math.round((job.rate.limit * 60_000) / job.rate.windowMs) : undefined;
   const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: v.valid, done: 0, budgetPerMin });
-  const client = await ctx.client();
   sender.onProgress = () => {
     const n = sender.sentRows + sender.skippedRows;
     progress.update(n, client.rateLimited ? ` | 429s ${client.rateLimited}` : '');

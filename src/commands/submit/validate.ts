@@ -199,14 +199,12 @@ class Rejects {
   }
 }
 
-/** The first error on the first line (file:line: what and why), the rest below, then the count. */
-export function rowErrors(errors: string[], count: number, what: string, shown: string, hint: string) {
+/** The first error on the first line (file:line: what and why), the rest below, then a summary line. */
+export function rowErrorText(errors: string[], count: number, summary: string): string {
   const more = count > errors.length ? [`… and ${count - errors.length} more`] : [];
-  const lines = [
-    errors[0],
-    ...errors.slice(1).map((e) => `  ${e}`),
-    ...more.map((m) => `  ${m}`),
-    `${count} ${what}${count === 1 ? '' : 's'} in ${shown}; nothing was sent.`,
-  ];
-  return inputError(lines.join('\n'), hint);
+  return [errors[0], ...errors.slice(1).map((e) => `  ${e}`), ...more.map((m) => `  ${m}`), summary].join('\n');
+}
+
+export function rowErrors(errors: string[], count: number, what: string, shown: string, hint: string) {
+  return inputError(rowErrorText(errors, count, `${count} ${what}${count === 1 ? '' : 's'} in ${shown}; nothing was sent.`), hint);
 }

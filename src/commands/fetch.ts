@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context';
 import { EXIT, InterruptedError, TgError, usageError } from '../errors';
-import { FileSink, StdoutSink, ClosedPipeError, EXIT_CLOSED_PIPE, type OutputSink } from '../io/output';
+import { FileSink, StdoutSink, ClosedPipeError, type OutputSink } from '../io/output';
 import { Progress } from '../io/progress';
 import { readJsonLines } from '../io/durable';
 import { csvLine, flatten, orderColumns } from '../core/flatten';
@@ -150,7 +150,7 @@ async function fetchRuns(o: FetchOptions & { group: string }, ctx: Context): Pro
       () => null,
       (ce: unknown) => ce,
     );
-    if (e instanceof ClosedPipeError || closeErr instanceof ClosedPipeError) return EXIT_CLOSED_PIPE;
+    if (e instanceof ClosedPipeError || closeErr instanceof ClosedPipeError) return EXIT.CLOSED_PIPE;
     const hint = `Run the same command again to resume${o.output ? ` into ${o.output}` : ''}.`;
     if (ctx.signal.aborted) throw new InterruptedError(hint);
     if (e instanceof TgError && e.exitCode === EXIT.API) throw new TgError(e.code, e.message, e.exitCode, hint);
@@ -203,7 +203,7 @@ async function fetchRun(runId: string, ctx: Context): Promise<number> {
   try {
     await sink.close();
   } catch (e) {
-    if (e instanceof ClosedPipeError) return EXIT_CLOSED_PIPE;
+    if (e instanceof ClosedPipeError) return EXIT.CLOSED_PIPE;
     throw e;
   }
   if (run.status === 'failed' || run.status === 'cancelled') return EXIT.RUNS_FAILED;

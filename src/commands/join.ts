@@ -18,7 +18,7 @@ import type { Context } from '../context';
 import { EXIT, InterruptedError, TgError, inputError, usageError } from '../errors';
 import { csvLine, flatten, orderColumns } from '../core/flatten';
 import { detectFormat, readRows, type Row } from '../io/rows';
-import { cursorPath, ClosedPipeError, EXIT_CLOSED_PIPE, stdoutError } from '../io/output';
+import { cursorPath, ClosedPipeError, stdoutError } from '../io/output';
 import { writeFileAtomic } from '../io/durable';
 import type { ApiClient } from '../api/client';
 import type { FetchOptions } from './fetch';
@@ -55,7 +55,7 @@ export async function fetchJoin(o: JoinOptions, ctx: Context): Promise<number> {
     }
     return report(r, index, o, ctx);
   } catch (e) {
-    if (e instanceof ClosedPipeError || stdoutError(e) instanceof ClosedPipeError) return EXIT_CLOSED_PIPE;
+    if (e instanceof ClosedPipeError || stdoutError(e) instanceof ClosedPipeError) return EXIT.CLOSED_PIPE;
     if (ctx.signal.aborted) throw new InterruptedError('Run the same command again: the join starts over.');
     if (e instanceof TgError) throw e;
     throw inputError(`--join failed: ${(e as Error).message}`);

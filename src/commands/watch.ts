@@ -14,7 +14,7 @@ import { EXIT, TgError, InterruptedError, ApiError } from '../errors';
 import { failedCount, sleep, TERMINAL_STATUSES } from '../core/util';
 import { OrderedWindow } from '../core/orderedWindow';
 import { RunIdSet } from '../core/runIdSet';
-import { FileSink, StdoutSink, ClosedPipeError, EXIT_CLOSED_PIPE, type OutputSink } from '../io/output';
+import { FileSink, StdoutSink, ClosedPipeError, type OutputSink } from '../io/output';
 import { readJsonLines } from '../io/durable';
 import { Progress } from '../io/progress';
 import { parseTimeout } from './status';
@@ -244,7 +244,7 @@ class Watcher {
       () => null,
       (ce: unknown) => ce,
     );
-    if (e instanceof ClosedPipeError || closeErr instanceof ClosedPipeError || this.window.error instanceof ClosedPipeError) return EXIT_CLOSED_PIPE;
+    if (e instanceof ClosedPipeError || closeErr instanceof ClosedPipeError || this.window.error instanceof ClosedPipeError) return EXIT.CLOSED_PIPE;
     if (e instanceof TgError && e.code === 'pending') throw e;
     const hint = this.resumeHint();
     if (this.signal.reason instanceof Deadline || e instanceof Deadline) {

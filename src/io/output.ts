@@ -56,13 +56,10 @@ export function localFailure(file: string, e: unknown): unknown {
   return new TgError('local_io', `${file}: cannot write: ${CAUSES[code]} (${code})`, EXIT.API, 'Fix the cause, then run the same command again: it resumes.');
 }
 
-/** Exit status of a command whose stdout was closed by its reader (as from SIGPIPE: 128 + 13). */
-export const EXIT_CLOSED_PIPE = EXIT.CLOSED_PIPE;
-
 /** stdout was closed by its reader (`tg fetch G | head -1`): end quietly with status 141. */
 export class ClosedPipeError extends TgError {
   constructor() {
-    super('closed_pipe', 'stdout was closed by the reader', EXIT_CLOSED_PIPE);
+    super('closed_pipe', 'stdout was closed by the reader', EXIT.CLOSED_PIPE);
     this.name = 'ClosedPipeError';
   }
 }

@@ -2,7 +2,6 @@
 // rate limit. The group is the ledger (see ARCHITECTURE.md): the journal is a cache that spares
 // the common resume a listing of the group's runs.
 import path from 'node:path';
-import { setMaxListeners } from 'node:events';
 import { FileSink, replaceEmulatorResults } from '../../io/output';
 import type { Context } from '../../context';
 import { EXIT } from '../../errors';
@@ -29,7 +28,6 @@ export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
 async function submitAndWatch(o: SubmitOptions, ctx: Context): Promise<number> {
   const { watch } = await import('../watch');
   const child = new AbortController();
-  setMaxListeners(0, child.signal);
   const onAbort = () => child.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const wctx: Context = { ...ctx, signal: child.signal };

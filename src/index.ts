@@ -11,7 +11,7 @@ export { generateOutput } from './emulator/outputs';
 export { flatten, csvLine, orderColumns } from './core/flatten';
 export { prepareRow, loadSpec, formatIssue } from './core/spec';
 export { replayJournal } from './commands/submit/journal';
-export { Ledger, rowIdent, presenceKey, rowSha, runIdent, keyColumnChange } from './core/ledger';
+export { Ledger, MarkList, rowIdent, rowMarks, rowSha, runIdent, keyColumnChange } from './core/ledger';
 export { mulberry32 } from './emulator/rng';
 export { OrderedWindow } from './core/orderedWindow';
 export { RunIdSet } from './core/runIdSet';

@@ -154,7 +154,7 @@ test('journal replay: sent, pending, held and partially reconciled chunks; the r
 });
 
 test('ledger: identities by source or key column; present, new, conflict; a key-column change is seen', () => {
-  const { Ledger, rowIdent, presenceKey, rowSha, keyColumnChange } = tg;
+  const { Ledger, rowMarks, rowSha, keyColumnChange } = tg;
   const l = new Ledger();
   const j = (x) => JSON.stringify(x);
   const sha = rowSha(j({ a: 1 }), 'base', null);
@@ -170,7 +170,7 @@ test('ledger: identities by source or key column; present, new, conflict; a key-
   l.add({ other: 'not tg' });
   assert.equal(l.runs, 3);
   assert.equal(l.tagged, 2);
-  const st = (src, kc, key, s) => l.state(rowIdent(src, kc, key), presenceKey(kc, key, s));
+  const st = (src, kc, key, s) => l.stateOf(...rowMarks(src, kc, key, s));
   assert.equal(st('srcA', undefined, '1', sha), 'present');
   assert.equal(st('srcB', undefined, '1', sha), 'present', 'the same row from another source (stdin, a copy)');
   assert.equal(st('srcB', undefined, '1', sha2), 'new', "another file's row 1");

@@ -3,7 +3,7 @@
 // wall-clock waits: each step waits for a line on stderr or an emulator counter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { emulator, runTg, groupRuns, tmp, makeCsv, assertExactlyOnce, fixture } from './helpers.mjs';
 import { startTg, until, env } from './ledger-helpers.mjs';
@@ -143,5 +143,36 @@ test('one writer per results file: a second watch on the same -o stops at once; 
     const r = await runTg(demo, { cwd: d, env: { TG_STATE_DIR: path.join(d, 'state') } });
     assert.equal(r.code, 0, `round ${round}: ${r.stderr}`);
     assert.equal(readFileSync(path.join(d, 'results.jsonl'), 'utf8').trim().split('\n').length, 60, `round ${round}`);
+  }
+});
+
+test('journal lost, group full: the group is listed, nothing sent, and the next rerun needs no listing', async () => {
+  const e = await emulator({ rateLimit: null });
+  try {
+    const d = tmp();
+    const f = makeCsv(d, 250);
+    const r1 = await runTg(['submit', f, '--rate', 'off', '--batch-size', '100'], { cwd: d, env: env(d, e) });
+    assert.equal(r1.code, 0, r1.stderr);
+    const group = r1.stdout.trim();
+    rmSync(path.join(d, 'state', 'journals'), { recursive: true });
+    const before = e.stats.runCreateRequests;
+    const r2 = await runTg(['submit', f, '--group', group, '--batch-size', '100', '--json'], { cwd: d, env: env(d, e) });
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(r2.stderr, /listing the 250 runs of/);
+    assert.deepEqual([JSON.parse(r2.stdout).submitted, JSON.parse(r2.stdout).skipped], [0, 250]);
+    const r3 = await runTg(['submit', f, '--group', group, '--batch-size', '100'], { cwd: d, env: env(d, e) });
+    assert.equal(r3.code, 0, r3.stderr);
+    assert.doesNotMatch(r3.stderr, /listing the/, 'the journal holds every chunk now');
+    assert.equal(e.stats.runCreateRequests, before, 'nothing sent');
+    assertExactlyOnce(await groupRuns(e.url, group), 250);
+    // Journal lost again and a row changed: the conflict is named, as on the journal's path.
+    rmSync(path.join(d, 'state', 'journals'), { recursive: true });
+    writeFileSync(f, readFileSync(f, 'utf8').replace('Company 9,', 'Company Nine,'));
+    const r4 = await runTg(['submit', f, '--group', group, '--batch-size', '100'], { cwd: d, env: env(d, e) });
+    assert.equal(r4.code, 2, r4.stderr);
+    assert.match(r4.stderr, /rows\.csv:10: key "9": the group holds this row with other content/);
+    assert.equal(e.stats.runCreateRequests, before, 'nothing sent');
+  } finally {
+    await e.close();
   }
 });

@@ -27,16 +27,6 @@ export function rowIdent(src: string, keyColumn: string | undefined, key: string
   return keyColumn !== undefined ? `k\0${keyColumn}\0${key}` : `s\0${src}\0${key}`;
 }
 
-/**
- * What makes a row "already in the group": its key (the key column's value, or the row number,
- * whatever source sent it) with the same digest. So the same rows sent once from a file and again
- * through stdin, a copy or a renamed file are recognised; two different files sent into one group
- * are not confused, because their rows differ in content.
- */
-export function presenceKey(keyColumn: string | undefined, key: string, sha: string): string {
-  return keyColumn !== undefined ? `k\0${keyColumn}\0${key}\0${sha}` : `n\0${key}\0${sha}`;
-}
-
 /** The slot of an existing run, from its metadata; null for runs tg did not create. */
 export function runIdent(md: Record<string, unknown> | null | undefined): string | null {
   if (!md || md.tg_key === undefined || md.tg_key === null) return null;
@@ -47,6 +37,23 @@ export function runIdent(md: Record<string, unknown> | null | undefined): string
 
 /** A 52-bit number from the first 13 hex digits of a digest. */
 export const shaNum = (sha: string): number => parseInt(sha.slice(0, 13), 16);
+
+const TWO52 = 2 ** 52;
+
+/**
+ * A row's two hashes, as the Ledger compares them: its slot, and its presence. A row is "already
+ * in the group" when a run has its key (the key column's value, or the row number, whatever source
+ * sent it) with the same digest: so the same rows sent once from a file and again through stdin,
+ * a copy or a renamed file are recognised; two files sent into one group are not confused, because
+ * their rows differ in content.
+ * The presence hash adds the digest's 52 bits to a hash of the key: one string hash per row
+ * instead of hashing the key and digest again as one string.
+ */
+export function rowMarks(src: string, keyColumn: string | undefined, key: string, sha: string): [slot: number, presence: number] {
+  const slot = hash52(rowIdent(src, keyColumn, key));
+  const keyHash = keyColumn !== undefined ? slot : hash52(`n\0${key}`);
+  return [slot, (keyHash + shaNum(sha)) % TWO52];
+}
 
 export type RowState = 'new' | 'present' | 'conflict';
 
@@ -67,15 +74,15 @@ export class Ledger {
 
   add(md: Record<string, unknown> | null | undefined): void {
     this.runs++;
-    const slot = runIdent(md);
-    if (slot === null || !md || typeof md.tg_sha !== 'string') return;
-    this.tagged++;
+    if (!md || typeof md.tg_sha !== 'string' || md.tg_key === undefined || md.tg_key === null) return;
     const kc = typeof md.tg_kc === 'string' && md.tg_kc !== '' ? md.tg_kc : undefined;
-    const p = hash52(presenceKey(kc, String(md.tg_key), md.tg_sha));
-    const sameSlot = this.slots.get(hash52(slot)) === shaNum(md.tg_sha);
-    if (sameSlot && this.present.has(p)) this.duplicates++; // the same row twice (a resend after a change is not)
+    if (kc === undefined && (md.tg_src === undefined || md.tg_src === null)) return;
+    this.tagged++;
+    const [slot, p] = rowMarks(kc === undefined ? String(md.tg_src) : '', kc, String(md.tg_key), md.tg_sha);
+    const sha = shaNum(md.tg_sha);
+    if (this.slots.get(slot) === sha && this.present.has(p)) this.duplicates++; // the same row twice (a resend after a change is not)
     this.present.add(p);
-    this.slots.set(hash52(slot), shaNum(md.tg_sha));
+    this.slots.set(slot, sha);
     if (md.tg_src !== undefined) {
       const src = String(md.tg_src);
       let s = this.keyColumnsBySource.get(src);
@@ -84,13 +91,42 @@ export class Ledger {
     }
   }
 
-  state(slot: string, presence: string): RowState {
-    if (this.present.has(hash52(presence))) return 'present';
-    return this.slots.has(hash52(slot)) ? 'conflict' : 'new';
+  /** A row's state, from its two hashes (see rowMarks). */
+  stateOf(slot: number, presence: number): RowState {
+    if (this.present.has(presence)) return 'present';
+    return this.slots.has(slot) ? 'conflict' : 'new';
   }
 
   get size(): number {
     return this.slots.size;
+  }
+}
+
+/**
+ * The marks of the rows read while the group is still being listed, in row order: classified
+ * once the listing ends (16 bytes a row).
+ */
+export class MarkList {
+  private slots = new Float64Array(1024);
+  private presence = new Float64Array(1024);
+  length = 0;
+
+  push([slot, presence]: [number, number]): void {
+    if (this.length === this.slots.length) {
+      const grow = (a: Float64Array) => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.slots = grow(this.slots);
+      this.presence = grow(this.presence);
+    }
+    this.slots[this.length] = slot;
+    this.presence[this.length++] = presence;
+  }
+
+  state(ledger: Ledger, i: number): RowState {
+    return ledger.stateOf(this.slots[i], this.presence[i]);
   }
 }
 

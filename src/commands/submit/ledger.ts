@@ -3,10 +3,10 @@ import type { ApiClient } from '../../api/client';
 import { Ledger } from '../../core/ledger';
 import type { Job } from './job';
 
-export async function listLedger(job: Job, client: ApiClient, group: string, expected: number): Promise<Ledger> {
+export async function listLedger(job: Job, client: ApiClient, group: string, expected: number, signal = job.ctx.signal): Promise<Ledger> {
   job.ctx.info(`tg: listing the ${expected} runs of ${group} to send only the rows it lacks`);
   const ledger = new Ledger();
-  for await (const ev of client.streamRuns(group, { signal: job.ctx.signal, giveUpMs: job.ctx.giveUpMs })) {
+  for await (const ev of client.streamRuns(group, { signal, giveUpMs: job.ctx.giveUpMs })) {
     if (ev.type !== 'task_run.state') continue;
     ledger.add(ev.run?.metadata as Record<string, unknown> | undefined);
   }

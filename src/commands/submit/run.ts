@@ -9,7 +9,7 @@ import { EXIT, InterruptedError, TgError, inputError, withResumeHint } from '../
 import { spoolStdin } from '../../io/rows';
 import { loadSpec, type LoadedSpec } from '../../core/spec';
 import { planBatches, formatDuration } from '../../core/plan';
-import { keyColumnChange, type Ledger } from '../../core/ledger';
+import { keyColumnChange, MarkList, type Ledger } from '../../core/ledger';
 import { errnoText } from '../../core/util';
 import { acquireLock, type Lock } from '../../io/lock';
 import { AppendLog, writeFileAtomic } from '../../io/durable';
@@ -18,7 +18,7 @@ import type { ApiClient } from '../../api/client';
 import { preflight, type Preflight } from './preflight';
 import { apiOrigin, defaultJournalPath, fileIdentity, groupLockPath, stateDir, type InputIdentity } from './identity';
 import { JOURNAL_VERSION, readJournal, replayJournal, type Replay } from './journal';
-import { validatePass, rowErrors, rowErrorText, type Validation } from './validate';
+import { classify, validatePass, rowErrors, rowErrorText, type Validation } from './validate';
 import { listLedger } from './ledger';
 import { Sender, sendPass } from './send';
 import { printDryRun } from './dryrun';
@@ -152,6 +152,7 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
   try {
     if (!replay.header) journal.append(headerRecord(job));
     let ledger: Ledger | null = null;
+    let v: Validation | undefined;
     if (target) {
       locks.push(
         acquireLock(
@@ -162,10 +163,12 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
       );
       const n = (await client.getGroup(target, ctx.signal)).status.num_task_runs;
       if (!replay.group) journal.append({ t: 'group', id: target, created: false }); // known from now on, even if killed
-      if (n > 0 && (n !== replay.knownRuns || replay.damaged > 0 || !replay.header)) ledger = await listLedger(job, client, target, n);
+      if (n > 0 && (n !== replay.knownRuns || replay.damaged > 0 || !replay.header)) ({ v, ledger } = await validateWhileListing(job, client, target, n));
     }
-    let v = await validatePass(job, ledger, Boolean(o.skipInvalid));
-    checkValidation(job, v);
+    if (!v) {
+      v = await validatePass(job, null, Boolean(o.skipInvalid));
+      checkValidation(job, v);
+    }
     if (target && !ledger && !journalMatches(replay, v)) {
       ledger = await listLedger(job, client, target, replay.knownRuns);
       v = await validatePass(job, ledger, false);
@@ -177,7 +180,8 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
     hooks.onPlan?.(v.valid);
     hooks.onGroup?.(groupId);
     const sender = new Sender(job, client, journal, groupId, replay.lastSentCursor);
-    await sendWithProgress(job, client, v, sender, { ledger, replay }, hooks);
+    if (ledger && v.fresh === 0 && v.conflicts === 0) holdAll(job, v, journal, groupId, sender);
+    else await sendWithProgress(job, client, v, sender, { ledger, replay }, hooks);
     journal.append({ t: 'done', g: groupId, submitted: sender.sentRows, at: new Date().toISOString() });
     return summarize(job, v, groupId, sender, client, ctx.clock.now() - t0);
   } finally {
@@ -220,6 +224,33 @@ function legacyGroup(job: Job): string | undefined {
   const m = /"t":"group","id":"(tgrp_\w+)"/.exec(fs.readFileSync(old, 'utf8'));
   if (m) job.ctx.info(`tg: found the journal of an older tg for ${job.shown} (${path.relative(job.ctx.io.cwd, old)}): continuing into ${m[1]}`);
   return m?.[1];
+}
+
+/**
+ * Validate while the group's runs are listed (the listing streams in meanwhile), then classify the
+ * rows against it; a conflict is read again to be named.
+ */
+async function validateWhileListing(job: Job, client: ApiClient, group: string, expected: number): Promise<{ v: Validation; ledger: Ledger }> {
+  const stop = new AbortController();
+  const listing = listLedger(job, client, group, expected, AbortSignal.any([job.ctx.signal, stop.signal]));
+  listing.catch(() => undefined); // awaited below, unless validation fails first
+  try {
+    const marks = new MarkList();
+    let v = await validatePass(job, null, Boolean(job.o.skipInvalid), marks);
+    checkValidation(job, v);
+    const ledger = await listing;
+    classify(v, marks, ledger);
+    if (v.conflicts) v = await validatePass(job, ledger, false);
+    return { v, ledger };
+  } finally {
+    stop.abort();
+  }
+}
+
+/** The group holds every row: the journal records each chunk as held, in one write. */
+function holdAll(job: Job, v: Validation, journal: AppendLog, group: string, sender: Sender) {
+  journal.append(v.chunks.map((h, c) => ({ t: 'held', g: group, c, h, n: Math.min(job.batchSize, v.valid - c * job.batchSize) })));
+  sender.skip(v.valid);
 }
 
 /** The fast path holds when every chunk the journal recorded is still the same rows. */

@@ -8,7 +8,7 @@ import { inputError } from '../../errors';
 import { readRows, type Row } from '../../io/rows';
 import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
-import { presenceKey, rowIdent, rowSha, type Ledger } from '../../core/ledger';
+import { rowMarks, rowSha, type Ledger, type MarkList } from '../../core/ledger';
 import type { Item, Job } from './job';
 
 export const MAX_SHOWN_ERRORS = 10;
@@ -45,7 +45,12 @@ export function shaOf(job: Job, it: Item): string {
 
 /** What the ledger knows of a row: its state there (see core/ledger). */
 export function ledgerState(job: Job, ledger: Ledger, it: Item) {
-  return ledger.state(rowIdent(job.src, job.cfg.keyColumn, it.key), presenceKey(job.cfg.keyColumn, it.key, shaOf(job, it)));
+  return ledger.stateOf(...marksOf(job, it));
+}
+
+/** The row's slot and presence hashes (see core/ledger). */
+export function marksOf(job: Job, it: Item): [number, number] {
+  return rowMarks(job.src, job.cfg.keyColumn, it.key, shaOf(job, it));
 }
 
 /**
@@ -96,7 +101,11 @@ function droppedColumns(job: Job, value: unknown, into: Set<string>) {
   for (const k of Object.keys(value)) if (!props.includes(k) && k !== job.cfg.keyColumn) into.add(k);
 }
 
-export async function validatePass(job: Job, ledger: Ledger | null, writeRejects: boolean): Promise<Validation> {
+/**
+ * Read and validate every row. With a ledger, count the rows against it; with `marks` (the group
+ * is still being listed), keep each valid row's hashes for `classify` instead.
+ */
+export async function validatePass(job: Job, ledger: Ledger | null, writeRejects: boolean, marks?: MarkList): Promise<Validation> {
   const v: Validation = { rows: 0, valid: 0, invalid: 0, errors: [], dropped: [], chunks: [], present: 0, conflicts: 0, conflictLines: [], fresh: 0 };
   const keyHashes = job.cfg.keyColumn !== undefined ? new Set<number>() : null;
   const suspects = new Set<string>();
@@ -125,6 +134,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     v.valid++;
     hasher.add(it);
     if (ledger) countAgainst(ledger, job, it, v);
+    else marks?.push(marksOf(job, it));
   }
   hasher.close();
   v.chunks = hasher.digests;
@@ -132,6 +142,16 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
   if (suspects.size) await confirmDuplicates(job, suspects);
   await rejects?.finish(v.invalid > 0);
   return v;
+}
+
+/** Count the rows marked during validation against the ledger listed meanwhile (conflicts unnamed). */
+export function classify(v: Validation, marks: MarkList, ledger: Ledger): void {
+  for (let i = 0; i < marks.length; i++) {
+    const s = marks.state(ledger, i);
+    if (s === 'present') v.present++;
+    else if (s === 'new') v.fresh++;
+    else v.conflicts++;
+  }
 }
 
 function countAgainst(ledger: Ledger, job: Job, it: Item, v: Validation) {

@@ -15,6 +15,7 @@ export { Ledger, MarkList, rowIdent, rowMarks, rowSha, runIdent, keyColumnChange
 export { mulberry32 } from './emulator/rng';
 export { OrderedWindow } from './core/orderedWindow';
 export { RunIdSet } from './core/runIdSet';
+export { NumTable } from './core/numTable';
 export { neutralise } from './core/flatten';
 export { inputMatchesRow } from './commands/join';
 export { writeFileAtomic } from './io/durable';

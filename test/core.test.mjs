@@ -1,7 +1,7 @@
 // Pure core: retry maths, rate budget, plans, flattening, row preparation, journal replay.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { tg } from './helpers.mjs';
+import { tg, seeded } from './helpers.mjs';
 
 test('backoff grows, is capped and jittered down by at most 25%', () => {
   const d = [0, 1, 2, 3, 10].map((a) => tg.backoffDelay(a, () => 0));
@@ -180,4 +180,29 @@ test('ledger: identities by source or key column; present, new, conflict; a key-
   assert.equal(keyColumnChange(l, 'srcA', 'email'), '');
   assert.equal(keyColumnChange(l, 'srcA', undefined), null);
   assert.equal(keyColumnChange(l, 'srcB', undefined), 'email');
+});
+
+test('NumTable: the same answers as a Map for random 52-bit keys, through growth; key 0 is a key', (t) => {
+  const { random } = seeded(52, t);
+  const table = new tg.NumTable(true, 4);
+  const set = new tg.NumTable(false);
+  const oracle = new Map();
+  const keys = [0, 2 ** 52 - 1, ...Array.from({ length: 5000 }, () => Math.floor(random() * 2 ** 52))];
+  for (const [i, k] of keys.entries()) {
+    table.set(k, i);
+    set.set(k);
+    oracle.set(k, i);
+  }
+  assert.equal(table.size, oracle.size);
+  assert.equal(set.size, oracle.size);
+  for (const [k, v] of oracle) {
+    assert.equal(table.get(k), v);
+    assert.equal(set.get(k), 0);
+    assert.ok(set.has(k));
+  }
+  for (let i = 0; i < 5000; i++) {
+    const k = Math.floor(random() * 2 ** 52);
+    assert.equal(table.has(k), oracle.has(k));
+    assert.equal(table.get(k), oracle.get(k));
+  }
 });

@@ -6,6 +6,7 @@
 // run's metadata (tg_key, tg_sha; tg_kc names the key column, tg_src the source: a digest of the
 // input's real path, or "stdin"), so any tg, from any directory, can tell which rows a group has.
 import { digest64, hash52 } from './hash';
+import { NumTable } from './numTable';
 
 export interface RunTags {
   tg_key: string;
@@ -64,8 +65,8 @@ export type RowState = 'new' | 'present' | 'conflict';
  * and digest must both collide (about 1 in 10^15).
  */
 export class Ledger {
-  private readonly present = new Set<number>();
-  private readonly slots = new Map<number, number>();
+  private readonly present = new NumTable(false);
+  private readonly slots = new NumTable(true);
   runs = 0;
   tagged = 0;
   duplicates = 0;
@@ -81,7 +82,7 @@ export class Ledger {
     const [slot, p] = rowMarks(kc === undefined ? String(md.tg_src) : '', kc, String(md.tg_key), md.tg_sha);
     const sha = shaNum(md.tg_sha);
     if (this.slots.get(slot) === sha && this.present.has(p)) this.duplicates++; // the same row twice (a resend after a change is not)
-    this.present.add(p);
+    this.present.set(p);
     this.slots.set(slot, sha);
     if (md.tg_src !== undefined) {
       const src = String(md.tg_src);

@@ -8,6 +8,7 @@ import { inputError } from '../../errors';
 import { readRows, type Row } from '../../io/rows';
 import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
+import { NumTable } from '../../core/numTable';
 import { rowMarks, rowSha, type Ledger, type MarkList } from '../../core/ledger';
 import type { Item, Job } from './job';
 
@@ -107,7 +108,7 @@ function droppedColumns(job: Job, value: unknown, into: Set<string>) {
  */
 export async function validatePass(job: Job, ledger: Ledger | null, writeRejects: boolean, marks?: MarkList): Promise<Validation> {
   const v: Validation = { rows: 0, valid: 0, invalid: 0, errors: [], dropped: [], chunks: [], present: 0, conflicts: 0, conflictLines: [], fresh: 0 };
-  const keyHashes = job.cfg.keyColumn !== undefined ? new Set<number>() : null;
+  const keyHashes = job.cfg.keyColumn !== undefined ? new NumTable(false) : null;
   const suspects = new Set<string>();
   const dropped = new Set<string>();
   const hasher = new ChunkHasher(job);
@@ -129,7 +130,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     if (keyHashes) {
       const h = hash52(it.key);
       if (keyHashes.has(h)) suspects.add(it.key);
-      else keyHashes.add(h);
+      else keyHashes.set(h);
     }
     v.valid++;
     hasher.add(it);

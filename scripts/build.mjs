@@ -2,6 +2,7 @@
 // support needs, and quick to start (one file to read, no module resolution):
 //   dist/tg.cjs  — the CLI (bin/tg): the command table; each command module is evaluated only when it runs.
 //   dist/lib.cjs — the library (run, the API client, the emulator, the pure core) for tests and embedding.
+//   dist/list-worker.cjs — the worker thread that lists a group's runs.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ const common = {
 await Promise.all([
   build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/tg.cjs' }),
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/lib.cjs' }),
+  // The worker that lists a group's runs (src/commands/submit/ledger.ts), read beside the bundle.
+  build({ ...common, entryPoints: ['src/workers/listRuns.ts'], outfile: 'dist/list-worker.cjs' }),
 ]);
 // The V8 code cache bin/tg loads (scripts/code-cache.cjs), written by this node.
 execFileSync(process.execPath, [new URL('./code-cache.cjs', import.meta.url).pathname], { stdio: 'inherit' });

@@ -34,7 +34,9 @@ await build({
 
 const blob = path.join(dist, 'tg.blob');
 const config = path.join(dist, 'sea-config.json');
-writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }));
+// The worker that lists a group's runs (built by scripts/build.mjs) goes in as an asset.
+const assets = { 'list-worker.cjs': path.join(dist, 'list-worker.cjs') };
+writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }));
 const prep = spawnSync(process.execPath, ['--experimental-sea-config', config], { encoding: 'utf8' });
 if (prep.status !== 0) {
   process.stderr.write(prep.stdout + prep.stderr);

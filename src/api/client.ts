@@ -113,6 +113,8 @@ export class ApiClient {
   private readonly timeoutMs: number;
   /** Count of 429 answers received (for benchmarks and progress). */
   rateLimited = 0;
+  /** The options without functions: what a client in a worker thread needs to make the same requests. */
+  readonly wireOptions: ClientOptions;
 
   constructor(opts: ClientOptions) {
     let url: URL;
@@ -132,6 +134,7 @@ export class ApiClient {
         EXIT.USAGE,
         'Set PARALLEL_API_KEY (export PARALLEL_API_KEY=...) or pass --api-key; for a demo without a key use --emulator.',
       );
+    this.wireOptions = Object.fromEntries(Object.entries(opts).filter(([, v]) => typeof v !== 'function')) as ClientOptions;
     this.baseUrl = url;
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.apiKey = opts.apiKey;
@@ -148,6 +151,11 @@ export class ApiClient {
       headersTimeout: this.timeoutMs,
       bodyTimeout: this.timeoutMs,
     });
+  }
+
+  /** A request-log line of a client in a worker thread (already redacted there). */
+  relayLog(line: string): void {
+    this.log?.(line);
   }
 
   destroy(): void {

@@ -6,7 +6,7 @@
 // run's metadata (tg_key, tg_sha; tg_kc names the key column, tg_src the source: a digest of the
 // input's real path, or "stdin"), so any tg, from any directory, can tell which rows a group has.
 import { digest64, hash52 } from './hash';
-import { NumTable } from './numTable';
+import { NumTable, type NumTableData } from './numTable';
 
 export interface RunTags {
   tg_key: string;
@@ -65,8 +65,8 @@ export type RowState = 'new' | 'present' | 'conflict';
  * and digest must both collide (about 1 in 10^15).
  */
 export class Ledger {
-  private readonly present = new NumTable(false);
-  private readonly slots = new NumTable(true);
+  private present = new NumTable(false);
+  private slots = new NumTable(true);
   runs = 0;
   tagged = 0;
   duplicates = 0;
@@ -101,6 +101,31 @@ export class Ledger {
   get size(): number {
     return this.slots.size;
   }
+
+  /** Everything the ledger holds, to move it between threads (the table buffers transfer). */
+  export(): LedgerData {
+    const { runs, tagged, duplicates } = this;
+    const keyColumns = [...this.keyColumnsBySource].map(([src, kcs]) => [src, [...kcs]] as [string, string[]]);
+    return { present: this.present.export(), slots: this.slots.export(), runs, tagged, duplicates, keyColumns };
+  }
+
+  static from(d: LedgerData): Ledger {
+    const l = new Ledger();
+    l.present = NumTable.from(d.present);
+    l.slots = NumTable.from(d.slots);
+    Object.assign(l, { runs: d.runs, tagged: d.tagged, duplicates: d.duplicates });
+    for (const [src, kcs] of d.keyColumns) l.keyColumnsBySource.set(src, new Set(kcs));
+    return l;
+  }
+}
+
+export interface LedgerData {
+  present: NumTableData;
+  slots: NumTableData;
+  runs: number;
+  tagged: number;
+  duplicates: number;
+  keyColumns: [string, string[]][];
 }
 
 /**

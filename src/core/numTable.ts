@@ -49,6 +49,19 @@ export class NumTable {
     if (this.vals) this.vals[i] = v;
   }
 
+  /** The table's arrays, to move it to another thread (transfer the buffers) and `from` there. */
+  export(): NumTableData {
+    return { keys: this.keys, vals: this.vals, size: this.size };
+  }
+
+  static from(d: NumTableData): NumTable {
+    const t = new NumTable(d.vals !== null, 0);
+    t.keys = d.keys;
+    t.vals = d.vals;
+    t.size = d.size;
+    return t;
+  }
+
   private grow(): void {
     const { keys, vals } = this;
     this.keys = new Float64Array(keys.length * 2);
@@ -56,4 +69,10 @@ export class NumTable {
     this.size = 0;
     for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) this.set(keys[i] - 1, vals ? vals[i] : 0);
   }
+}
+
+export interface NumTableData {
+  keys: Float64Array;
+  vals: Float64Array | null;
+  size: number;
 }

@@ -1,18 +1,77 @@
-// Listing a group's runs into a Ledger (GETs do not count against the rate limit).
+// Listing a group's runs into a Ledger (GETs do not count against the rate limit). The listing
+// runs in a worker thread when the worker's code is at hand (dist/list-worker.cjs, or the single
+// executable's asset): reading, parsing and hashing 100k runs takes the main thread about a second,
+// which the validation pass then shares with it. Otherwise it runs here.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { ApiClient } from '../../api/client';
 import { Ledger } from '../../core/ledger';
+import { TgError } from '../../errors';
+import type { ListRunsJob, ListRunsMessage } from '../../workers/listRuns';
 import type { Job } from './job';
 
 export async function listLedger(job: Job, client: ApiClient, group: string, expected: number, signal = job.ctx.signal): Promise<Ledger> {
   job.ctx.info(`tg: listing the ${expected} runs of ${group} to send only the rows it lacks`);
-  const ledger = new Ledger();
-  for await (const ev of client.streamRuns(group, { signal, giveUpMs: job.ctx.giveUpMs })) {
-    if (ev.type !== 'task_run.state') continue;
-    ledger.add(ev.run?.metadata as Record<string, unknown> | undefined);
-  }
+  const code = workerCode();
+  const ledger = code
+    ? await listInWorker(code, client, { client: client.wireOptions, group, giveUpMs: job.ctx.giveUpMs }, signal)
+    : await listHere(job, client, group, signal);
   if (ledger.duplicates)
     job.ctx.warn(
       `tg: warning: ${group} holds ${ledger.duplicates} runs whose row was sent more than once (by an older tg or another tool); each row counts once`,
     );
   return ledger;
+}
+
+async function listHere(job: Job, client: ApiClient, group: string, signal: AbortSignal): Promise<Ledger> {
+  const ledger = new Ledger();
+  for await (const ev of client.streamRuns(group, { signal, giveUpMs: job.ctx.giveUpMs, idleMs: Math.min(job.ctx.giveUpMs, 60_000) })) {
+    if (ev.type === 'task_run.state') ledger.add(ev.run?.metadata as Record<string, unknown> | undefined);
+  }
+  return ledger;
+}
+
+/** The worker's source: the single executable's asset, or the file the build writes beside the bundle. */
+function workerCode(): string | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const sea = require('node:sea') as { isSea(): boolean; getAsset(key: string, encoding: string): string };
+    if (sea.isSea()) return sea.getAsset('list-worker.cjs', 'utf8');
+  } catch {
+    /* not a single executable, or a node without node:sea */
+  }
+  try {
+    return fs.readFileSync(path.join(__dirname, 'list-worker.cjs'), 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+function listInWorker(code: string, client: ApiClient, data: ListRunsJob, signal: AbortSignal): Promise<Ledger> {
+  signal.throwIfAborted();
+  const worker = new Worker(code, { eval: true, workerData: data });
+  return new Promise<Ledger>((resolve, reject) => {
+    const onAbort = () => {
+      reject(signal.reason);
+      void worker.terminate();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settle = (f: () => void) => {
+      signal.removeEventListener('abort', onAbort);
+      void worker.terminate();
+      f();
+    };
+    worker.on('message', (m: ListRunsMessage) => {
+      if (m.t === 'log') client.relayLog(m.line);
+      else if (m.t === 'done') settle(() => resolve(Ledger.from(m.ledger)));
+      else settle(() => reject(fromWire(m.error)));
+    });
+    worker.on('error', (e) => settle(() => reject(e)));
+    worker.on('exit', (n) => settle(() => reject(new Error(`the listing worker exited with ${n}`))));
+  });
+}
+
+function fromWire(e: Extract<ListRunsMessage, { t: 'error' }>['error']): Error {
+  return 'code' in e ? new TgError(e.code as TgError['code'], e.message, e.exitCode, e.hint) : new Error(e.message);
 }

@@ -1,0 +1,42 @@
+// A worker thread that lists a group's runs into a Ledger (see commands/submit/ledger.ts): the
+// stream is read, its events parsed and hashed here while the main thread validates the input.
+// Its own ApiClient (the same reconnects, retries and give-up as the main thread's) from the
+// main client's options; request log lines and the result go back as messages.
+import { parentPort, workerData } from 'node:worker_threads';
+import { ApiClient, type ClientOptions } from '../api/client';
+import { Ledger } from '../core/ledger';
+import { TgError } from '../errors';
+
+export interface ListRunsJob {
+  client: ClientOptions;
+  group: string;
+  giveUpMs: number;
+}
+
+export type ListRunsMessage =
+  | { t: 'log'; line: string }
+  | { t: 'done'; ledger: ReturnType<Ledger['export']> }
+  | { t: 'error'; error: { code: string; message: string; exitCode: number; hint?: string } | { message: string } };
+
+async function listRuns(job: ListRunsJob, post: (m: ListRunsMessage, transfer?: ArrayBuffer[]) => void): Promise<void> {
+  const client = new ApiClient({ ...job.client, log: (line) => post({ t: 'log', line: `${line} (listing thread)` }) });
+  try {
+    const ledger = new Ledger();
+    for await (const ev of client.streamRuns(job.group, { giveUpMs: job.giveUpMs, idleMs: Math.min(job.giveUpMs, 60_000) })) {
+      if (ev.type === 'task_run.state') ledger.add(ev.run?.metadata as Record<string, unknown> | undefined);
+    }
+    const data = ledger.export();
+    const buffers = [data.present.keys, data.slots.keys, data.slots.vals].flatMap((a) => (a ? [a.buffer as ArrayBuffer] : []));
+    post({ t: 'done', ledger: data }, buffers);
+  } catch (e) {
+    const { code, message, exitCode, hint } = e as TgError;
+    post({ t: 'error', error: e instanceof TgError ? { code, message, exitCode, hint } : { message: String((e as Error)?.message ?? e) } });
+  } finally {
+    client.destroy();
+  }
+}
+
+if (parentPort) {
+  const port = parentPort;
+  void listRuns(workerData as ListRunsJob, (m, transfer) => port.postMessage(m, transfer));
+}

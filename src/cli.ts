@@ -29,6 +29,7 @@ export function buildProgram(
 
   commands.create(program).action((o) => act(async (ctx) => (await import('./commands/create')).create(o, ctx)));
   commands.submit(program).action((input, o) => act(async (ctx) => (await import('./commands/submit')).submit({ ...o, input }, ctx)));
+  commands.spec(program).action((o) => act(async (ctx) => (await import('./commands/spec')).spec(o, ctx)));
   commands.watch(program).action((group, o) => act(async (ctx) => (await import('./commands/watch')).watch({ ...o, group }, ctx)));
   commands.fetch(program).action((group, o) => act(async (ctx) => (await import('./commands/fetch')).fetch({ ...o, group }, ctx)));
   commands.status(program).action((group, o) => act(async (ctx) => (await import('./commands/status')).status({ ...o, group }, ctx)));

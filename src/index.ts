@@ -18,3 +18,4 @@ export { RunIdSet } from './core/runIdSet';
 export { neutralise } from './core/flatten';
 export { inputMatchesRow } from './commands/join';
 export { writeFileAtomic } from './io/durable';
+export { parseField, parseFields, specFromFields, fieldSchema, inputSchemaOf, FIELD_TYPES } from './core/fields';

@@ -85,13 +85,31 @@ export const commands = {
       .option('--watch', 'keep going as `tg watch` while and after submitting')
       .option('-o, --output <file>', 'with --watch: results file (JSONL)')
       .option('--timeout <s>', 'with --watch: give up waiting after this many seconds (exit 5)')
+      // Specs from --field options (`tg spec` prints the spec they imply).
+      .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list) instead of --spec', collect)
       .addHelpText(
         'after',
         examples([
+          "tg submit companies.csv --field 'ceo_name: full name of the CEO' --dry-run",
           'tg submit companies.csv --spec company-spec.json',
           'tg submit companies.csv --spec company-spec.json --watch -o results.jsonl',
           'cat rows.jsonl | tg submit - --format jsonl --state rows.state.json --json',
           'tg submit companies.csv --key company_website --dry-run',
+        ]),
+      ),
+
+  spec: (program: CommandUnknownOpts) =>
+    program
+      .command('spec')
+      .description("Print the TaskSpec JSON that --field options (and an input's columns) imply, to edit and pass as --spec.")
+      .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list)', collect)
+      .option('--input <file>', "infer input_schema from this file's CSV header or first JSON row")
+      .addOption(new Option('--format <fmt>', 'format of --input (default: by extension)').choices(['csv', 'json', 'jsonl']))
+      .addHelpText(
+        'after',
+        examples([
+          "tg spec --field 'ceo_name: full name of the CEO' --field 'founded_year:int: year founded' --input companies.csv > spec.json",
+          'tg submit companies.csv --spec spec.json --watch -o results.jsonl',
         ]),
       ),
 
@@ -218,5 +236,6 @@ export type CreateOptions = OptionsOf<typeof commands.create>;
 export type SubmitOptions = OptionsOf<typeof commands.submit> & { input: string };
 export type WatchOptions = OptionsOf<typeof commands.watch> & { group: string };
 export type FetchOptions = OptionsOf<typeof commands.fetch> & { group?: string };
+export type SpecOptions = OptionsOf<typeof commands.spec>;
 export type StatusOptions = OptionsOf<typeof commands.status> & { group: string };
 export type EmulatorOptions = OptionsOf<typeof commands.emulator>;

@@ -6,6 +6,11 @@ import { readJournal, replayJournal } from './journal';
 import type { Validation } from './validate';
 import type { Job } from './job';
 
+function specName(job: Job): string | null {
+  if (job.o.field?.length) return `--field ${job.o.field.map((f) => f.split(':')[0].trim()).join(', ')}`;
+  return job.o.spec ?? null;
+}
+
 function journalGroup(job: Job): string | null {
   if (!fs.existsSync(job.statePath)) return null;
   try {
@@ -30,7 +35,7 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan) {
     rate: job.rateText,
     min_duration_s: Math.round(plan.minDurationMs / 1000),
     processor: job.processor,
-    spec: o.spec ?? null,
+    spec: specName(job),
     group,
     state: job.statePath,
   };
@@ -44,7 +49,7 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan) {
     `rows         ${v.rows} (${v.valid} valid, ${v.invalid} invalid)`,
     `batches      ${plan.batches} × ≤${job.batchSize} inputs per POST`,
     `processor    ${job.processor}`,
-    `spec         ${o.spec ?? '(none: auto output)'}`,
+    `spec         ${specName(job) ?? '(none: auto output)'}`,
     `rate         ${out.rate}`,
     `min duration ${formatDuration(plan.minDurationMs)} at the rate limit`,
     `group        ${group ? `${group} (rows it holds already are not sent again)` : '(a new group)'}`,

@@ -25,6 +25,7 @@ export function preflight(o: SubmitOptions, ctx: Context): Preflight {
   if (o.output && !o.watch) throw usageError('-o/--output goes with --watch on submit', 'Add --watch, or use `tg watch <group> -o file` afterwards.');
   if (o.timeout !== undefined && !o.watch)
     throw usageError('--timeout goes with --watch on submit', 'Add --watch, or use `tg watch <group> --timeout s` afterwards.');
+  enrichPreflight(o);
   const timeoutMs = o.timeout === undefined ? undefined : parseSeconds(o.timeout, '--timeout');
   if (!(o.batchSize >= 1 && o.batchSize <= 1000)) throw usageError('--batch-size must be 1 to 1000');
   let rate: Preflight['rate'];
@@ -57,4 +58,10 @@ function statInput(input: string, ctx: Context) {
     throw inputError(`${input}: cannot read the input (${errnoText(code)})`, code === 'ENOENT' ? 'Check the path; use - to read stdin.' : undefined);
   }
   if (st.isDirectory()) throw inputError(`${input}: is a directory, not an input file`, 'Pass a .csv, .json or .jsonl file (optionally .gz), or - for stdin.');
+}
+
+/** Options that cannot go together are usage errors. */
+function enrichPreflight(o: SubmitOptions) {
+  if (o.field?.length && o.spec)
+    throw usageError('--field and --spec cannot go together', 'Use one: --field options, or a spec file (`tg spec --field … > spec.json` writes one).');
 }

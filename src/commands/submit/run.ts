@@ -22,6 +22,7 @@ import { validatePass, rowErrors, rowErrorText, type Validation } from './valida
 import { listLedger } from './ledger';
 import { Sender, sendPass } from './send';
 import { printDryRun } from './dryrun';
+import { fieldSpec } from './fieldspec';
 import type { Job, SubmitOptions } from './job';
 
 export interface SubmitSummary {
@@ -75,7 +76,11 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
 
 async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, file: string, id: InputIdentity, dir: string): Promise<Job> {
   const shown = o.input === '-' ? '<stdin>' : o.input;
-  const spec = o.spec ? await readSpec(o.spec, ctx, pre.format === 'csv') : null;
+  const spec = o.field?.length
+    ? await loadSpec('--field', JSON.stringify(await fieldSpec(o.field, { file, format: pre.format, shown, inputColumn: o.inputColumn })), pre.format === 'csv')
+    : o.spec
+      ? await readSpec(o.spec, ctx, pre.format === 'csv')
+      : null;
   const origin = apiOrigin(ctx);
   const statePath = o.state ? path.resolve(ctx.io.cwd, o.state) : defaultJournalPath(dir, id, origin, o.group);
   return {

@@ -1,0 +1,64 @@
+// Pure parts of enrichment: --field parsing and the spec it implies.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tg } from './helpers.mjs';
+
+test('--field: NAME[:TYPE]: DESCRIPTION, text by default', () => {
+  assert.deepEqual(tg.parseField('ceo_name: full name of the CEO'), { name: 'ceo_name', type: 'text', description: 'full name of the CEO' });
+  assert.deepEqual(tg.parseField('founded_year:int: year founded'), { name: 'founded_year', type: 'int', description: 'year founded' });
+  assert.deepEqual(tg.parseField('site:URL:home page: the main one'), { name: 'site', type: 'url', description: 'home page: the main one' });
+  assert.deepEqual(tg.parseField('note: see: the docs'), { name: 'note', type: 'text', description: 'see: the docs' }, 'a space after the colon: no type');
+  for (const t of tg.FIELD_TYPES) assert.equal(tg.parseField(`x:${t}: d`).type, t);
+});
+
+test('--field: each broken rule is a usage error naming the flag and the rule', () => {
+  /** @type {[string, RegExp][]} */
+  const cases = [
+    ['ceo_name', /no ":" between the name and the description/],
+    [': the CEO', /the name is empty/],
+    ['CEO Name: the CEO', /must start with a lowercase letter and hold only a-z, 0-9 and _/],
+    ['1st: first', /must start with a lowercase letter/],
+    ['x:integer: y', /unknown type "integer" \(types: text, int, number, bool, date, url, list\)/],
+    ['ceo_name:', /the description is empty/],
+    ['ceo:int:   ', /the description is empty/],
+    ['citations: the sources', /given for every field by the output's basis/],
+  ];
+  for (const [raw, re] of cases) {
+    assert.throws(
+      () => tg.parseField(raw),
+      (/** @type {any} */ e) => e.exitCode === 2 && e.message.startsWith(`--field ${JSON.stringify(raw)}: `) && re.test(e.message),
+      raw,
+    );
+  }
+  assert.throws(
+    () => tg.parseFields(['a: x', 'b: y', 'a:int: z']),
+    (/** @type {any} */ e) => e.exitCode === 2 && /--field a is given twice/.test(e.message),
+  );
+});
+
+test('spec from fields: output_schema per type, input_schema from the columns', () => {
+  const fields = tg.parseFields([
+    'ceo_name: CEO',
+    'founded:int: year',
+    'revenue:number: USD',
+    'public:bool: listed',
+    'ipo:date: IPO',
+    'site:url: web',
+    'tags:list: tags',
+  ]);
+  const spec = tg.specFromFields(fields, { columns: ['company_name', 'company_website'], csv: true });
+  assert.deepEqual(Object.keys(spec), ['input_schema', 'output_schema']);
+  const out = spec.output_schema.json_schema;
+  assert.equal(spec.output_schema.type, 'json');
+  assert.deepEqual(out.required, ['ceo_name', 'founded', 'revenue', 'public', 'ipo', 'site', 'tags']);
+  assert.equal(out.additionalProperties, false);
+  assert.deepEqual(out.properties.founded, { type: 'integer', description: 'year' });
+  assert.deepEqual(out.properties.revenue.type, 'number');
+  assert.deepEqual(out.properties.public.type, 'boolean');
+  assert.deepEqual(out.properties.ipo, { type: 'string', description: 'IPO (a date, YYYY-MM-DD)' }, 'no "format": the API does not support it');
+  assert.deepEqual(out.properties.site, { type: 'string', description: 'web (a URL)' });
+  assert.deepEqual(out.properties.tags, { type: 'array', items: { type: 'string' }, description: 'tags' });
+  assert.deepEqual(spec.input_schema.json_schema.properties, { company_name: { type: 'string' }, company_website: { type: 'string' } });
+  assert.deepEqual(tg.specFromFields(fields, { columns: ['a'], csv: false }).input_schema.json_schema.properties, { a: {} });
+  assert.deepEqual(Object.keys(tg.specFromFields(fields)), ['output_schema'], 'no input: no input_schema');
+});

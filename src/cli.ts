@@ -53,6 +53,7 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
     stderr: ioIn?.stderr ?? process.stderr,
     stdin: ioIn?.stdin ?? process.stdin,
     stderrIsTTY: ioIn?.stderrIsTTY ?? Boolean((process.stderr as { isTTY?: boolean }).isTTY),
+    stdinIsTTY: ioIn?.stdinIsTTY ?? (ioIn?.stdin ? false : Boolean((process.stdin as { isTTY?: boolean }).isTTY)),
     env: ioIn?.env ?? process.env,
     cwd: ioIn?.cwd ?? process.cwd(),
   };

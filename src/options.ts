@@ -85,12 +85,16 @@ export const commands = {
       .option('--watch', 'keep going as `tg watch` while and after submitting')
       .option('-o, --output <file>', 'with --watch: results file (JSONL)')
       .option('--timeout <s>', 'with --watch: give up waiting after this many seconds (exit 5)')
-      // Specs from --field options (`tg spec` prints the spec they imply).
+      // Specs from --field options; the bill before the work.
       .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list) instead of --spec', collect)
+      .option('--limit <n>', 'send only the first n rows (a canary); the same command without --limit sends the rest', int('--limit', 1, 2 ** 53 - 1))
+      .option('--max-cost <usd>', 'refuse (exit 2, nothing sent) if the rows to send would cost more')
+      .option('--price-per-1k <usd>', 'price per 1,000 runs for the estimate (default: the built-in table)')
+      .option('-y, --yes', 'do not ask before an expensive job on a terminal')
       .addHelpText(
         'after',
         examples([
-          "tg submit companies.csv --field 'ceo_name: full name of the CEO' --dry-run",
+          "tg submit companies.csv --field 'ceo_name: full name of the CEO' --limit 10 --dry-run",
           'tg submit companies.csv --spec company-spec.json',
           'tg submit companies.csv --spec company-spec.json --watch -o results.jsonl',
           'cat rows.jsonl | tg submit - --format jsonl --state rows.state.json --json',

@@ -1,4 +1,5 @@
-// Pure parts of enrichment: --field parsing and the spec it implies.
+// Pure parts of enrichment: --field parsing and the spec it implies, the price table and
+// estimates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tg } from './helpers.mjs';
@@ -61,4 +62,19 @@ test('spec from fields: output_schema per type, input_schema from the columns', 
   assert.deepEqual(spec.input_schema.json_schema.properties, { company_name: { type: 'string' }, company_website: { type: 'string' } });
   assert.deepEqual(tg.specFromFields(fields, { columns: ['a'], csv: false }).input_schema.json_schema.properties, { a: {} });
   assert.deepEqual(Object.keys(tg.specFromFields(fields)), ['output_schema'], 'no input: no input_schema');
+});
+
+test('prices: the dated table, -fast as its base, override, estimates', () => {
+  assert.equal(tg.PRICES_AS_OF, '2026');
+  assert.deepEqual(tg.PRICE_PER_1K, { lite: 5, base: 10, core: 25, core2x: 50, pro: 100, ultra: 300, ultra2x: 600, ultra4x: 1200, ultra8x: 2400 });
+  assert.equal(tg.pricePer1k('pro-fast'), 100);
+  assert.equal(tg.pricePer1k('nova'), null);
+  assert.equal(tg.pricePer1k('nova', 7), 7);
+  assert.equal(tg.estimateUsd(50_000, tg.pricePer1k('pro')), 5000);
+  assert.equal(tg.formatUsd(5000), '$5,000.00');
+  assert.equal(tg.formatUsd(0.6), '$0.60');
+  assert.equal(tg.formatUsd(0.005), '$0.005');
+  assert.equal(tg.parseUsd('$12.50', '--max-cost'), 12.5);
+  assert.throws(() => tg.parseUsd('-1', '--max-cost'), /--max-cost must be an amount in USD/);
+  assert.throws(() => tg.parseUsd('ten', '--max-cost'), /not "ten"/);
 });

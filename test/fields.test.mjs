@@ -1,23 +1,16 @@
 // `tg spec`: the spec --field options imply, usable as --spec.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, fixture, runInProcess, tmp } from './helpers.mjs';
+import { emulator, runInProcess, withFixture } from './helpers.mjs';
 
 const FIELDS = ['--field', 'ceo_name: full name of the current CEO', '--field', 'founded_year:int: year the company was founded'];
-
-/** A fresh directory holding a copy of fixtures/companies.csv. */
-function withCompanies() {
-  const d = tmp();
-  copyFileSync(fixture('companies.csv'), path.join(d, 'companies.csv'));
-  return d;
-}
 
 test('tg spec writes the spec --field implies: submitted with --spec, the rows are the same rows', async () => {
   const e = await emulator({ latencyMs: [10, 20] });
   try {
-    const d = withCompanies();
+    const d = withFixture('companies.csv');
     const spec = await runInProcess(['spec', ...FIELDS, '--input', 'companies.csv'], { cwd: d });
     assert.equal(spec.code, 0, spec.stderr);
     const s = JSON.parse(spec.stdout);

@@ -10,6 +10,7 @@ import { parseRate } from '../../core/rateBudget';
 import { errnoText, parseSeconds } from '../../core/util';
 import { PROCESSORS } from '../../core/processors';
 import type { ConflictPolicy, SubmitOptions } from './job';
+import { costOptions } from './cost';
 
 export interface Preflight {
   format: Format;
@@ -26,6 +27,7 @@ export function preflight(o: SubmitOptions, ctx: Context): Preflight {
   if (o.timeout !== undefined && !o.watch)
     throw usageError('--timeout goes with --watch on submit', 'Add --watch, or use `tg watch <group> --timeout s` afterwards.');
   enrichPreflight(o);
+  costOptions(o);
   const timeoutMs = o.timeout === undefined ? undefined : parseSeconds(o.timeout, '--timeout');
   if (!(o.batchSize >= 1 && o.batchSize <= 1000)) throw usageError('--batch-size must be 1 to 1000');
   let rate: Preflight['rate'];

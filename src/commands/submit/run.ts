@@ -23,6 +23,7 @@ import { listLedger } from './ledger';
 import { Sender, sendPass } from './send';
 import { printDryRun } from './dryrun';
 import { fieldSpec } from './fieldspec';
+import { checkCost, dryRunRows, estimate, journalCovered, withinLimit } from './cost';
 import type { Job, SubmitOptions } from './job';
 
 export interface SubmitSummary {
@@ -60,7 +61,9 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
     if (o.dryRun) {
       const v = await validatePass(job, null, false);
       checkValidation(job, v);
-      printDryRun(job, v, planBatches(v.valid, job.batchSize, job.rate));
+      const est = estimate(job, dryRunRows(job, v));
+      printDryRun(job, v, planBatches(v.valid, job.batchSize, job.rate), est);
+      await checkCost(job, est.rows, true);
       return null;
     }
     locks.push(acquireLock(`${job.statePath}.lock`, `submitting ${job.shown}`, 'Wait for it to finish (or stop it), then rerun the same command: it resumes.'));
@@ -177,9 +180,10 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
     }
     if (ledger) checkLedger(job, ledger, v);
     reportPlan(job, v, ledger);
+    await checkCost(job, ledger ? v.toSend : withinLimit(job, v.valid) - journalCovered(job, replay, v.chunks));
     const groupId = target ?? (await createGroup(job, client, journal));
     if (replay.group) ctx.info(`tg: resuming ${job.shown} into ${groupId}`);
-    hooks.onPlan?.(v.valid);
+    hooks.onPlan?.(withinLimit(job, v.valid));
     hooks.onGroup?.(groupId);
     const sender = new Sender(job, client, journal, groupId, replay.lastSentCursor);
     await sendWithProgress(job, client, v, sender, { ledger, replay }, hooks);
@@ -299,7 +303,7 @@ async function sendWithProgress(job: Job, client: ApiClient, v: Validation, send
   const { ctx } = job;
   const quietCtx = hooks.noProgress ? { ...ctx, global: { ...ctx.global, quiet: true } } : ctx;
   const budgetPerMin = job.rate ? Math.round((job.rate.limit * 60_000) / job.rate.windowMs) : undefined;
-  const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: v.valid, done: 0, budgetPerMin });
+  const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: withinLimit(job, v.valid), done: 0, budgetPerMin });
   sender.onProgress = () => {
     const n = sender.sentRows + sender.skippedRows;
     progress.update(n, client.rateLimited ? ` | 429s ${client.rateLimited}` : '');
@@ -316,7 +320,8 @@ function summarize(job: Job, v: Validation, groupId: string, sender: Sender, cli
   const { ctx } = job;
   const skipped = sender.skippedRows;
   ctx.info(
-    `tg: ${groupId}: ${sender.sentRows} rows sent${skipped ? `, ${skipped} already in the group` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''} in ${formatDuration(elapsed)}` +
+    `tg: ${groupId}: ${sender.sentRows} rows sent${skipped ? `, ${skipped} already in the group` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''}` +
+      `${sender.limitedRows ? `, ${sender.limitedRows} past --limit ${job.o.limit} (the same command without --limit sends them)` : ''} in ${formatDuration(elapsed)}` +
       (client.rateLimited ? ` (${client.rateLimited} answers were 429)` : ''),
   );
   if (client.rateLimited >= 3)

@@ -67,6 +67,12 @@ function allCovered(v: Validation, plan: SendPlan): boolean {
   });
 }
 
+/** The offsets of chunk c among the first --limit valid rows. */
+function limited(job: Job, c: number, offsets: number[]): number[] {
+  const limit = job.o.limit;
+  return limit === undefined ? offsets : offsets.filter((i) => c * job.batchSize + i < limit);
+}
+
 export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: Sender): Promise<void> {
   if (allCovered(v, plan)) return sender.skip(v.valid);
   const { rows } = readRows(job.file, job.format, job.shown);
@@ -81,10 +87,13 @@ export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: 
       if (inFlight) await inFlight;
       throw inputChanged(job, sender.sentRows);
     }
-    const { send, held } = decide(job, plan, c, digest, items);
+    const { send: all, held } = decide(job, plan, c, digest, items);
+    const send = limited(job, c, all); // --limit: rows past it wait for a run without
     if (inFlight) await inFlight;
     if (held.length) sender.hold(c, digest, items.length, held);
-    if (items.length > held.length + send.length) sender.skip(items.length - held.length - send.length);
+    const notNow = all.length - send.length;
+    if (items.length > held.length + all.length) sender.skip(items.length - held.length - all.length);
+    if (notNow) sender.limitedRows += notNow;
     if (send.length) {
       const p = sender.send(c, digest, items, send);
       p.catch(() => undefined); // observed by the next await
@@ -122,6 +131,8 @@ export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: 
 export class Sender {
   sentRows = 0;
   skippedRows = 0;
+  /** Rows not sent because of --limit. */
+  limitedRows = 0;
   onProgress: () => void = () => undefined;
   private readonly budget: RunBudget | null;
   private lastSentCursor: string | null;

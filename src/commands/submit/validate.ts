@@ -26,6 +26,8 @@ export interface Validation {
   conflicts: number;
   conflictLines: string[];
   fresh: number;
+  /** With a ledger: rows among the first --limit valid ones that are to be sent (new, or changed with --on-conflict resend). */
+  toSend: number;
 }
 
 /** A valid row's identity and digest, or null for an invalid one (issues go to `onInvalid`). */
@@ -97,7 +99,19 @@ function droppedColumns(job: Job, value: unknown, into: Set<string>) {
 }
 
 export async function validatePass(job: Job, ledger: Ledger | null, writeRejects: boolean): Promise<Validation> {
-  const v: Validation = { rows: 0, valid: 0, invalid: 0, errors: [], dropped: [], chunks: [], present: 0, conflicts: 0, conflictLines: [], fresh: 0 };
+  const v: Validation = {
+    rows: 0,
+    valid: 0,
+    invalid: 0,
+    errors: [],
+    dropped: [],
+    chunks: [],
+    present: 0,
+    conflicts: 0,
+    conflictLines: [],
+    fresh: 0,
+    toSend: 0,
+  };
   const keyHashes = job.cfg.keyColumn !== undefined ? new Set<number>() : null;
   const suspects = new Set<string>();
   const dropped = new Set<string>();
@@ -124,7 +138,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     }
     v.valid++;
     hasher.add(it);
-    if (ledger) countAgainst(ledger, job, it, v);
+    if (ledger) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity));
   }
   hasher.close();
   v.chunks = hasher.digests;
@@ -134,8 +148,9 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
   return v;
 }
 
-function countAgainst(ledger: Ledger, job: Job, it: Item, v: Validation) {
+function countAgainst(ledger: Ledger, job: Job, it: Item, v: Validation, inLimit: boolean) {
   const s = ledgerState(job, ledger, it);
+  if (inLimit && (s === 'new' || (s === 'conflict' && job.onConflict === 'resend'))) v.toSend++;
   if (s === 'present') v.present++;
   else if (s === 'new') v.fresh++;
   else {

@@ -85,8 +85,11 @@ export const commands = {
       .option('--watch', 'keep going as `tg watch` while and after submitting')
       .option('-o, --output <file>', 'with --watch: results file (JSONL)')
       .option('--timeout <s>', 'with --watch: give up waiting after this many seconds (exit 5)')
-      // Specs from --field options; the bill before the work.
+      // Specs from --field options; the bill before the work; the enriched CSV.
       .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list) instead of --spec', collect)
+      .addOption(new Option('--output-format <fmt>', 'with --watch: results as enriched CSV or JSONL (default: by the -o extension)').choices(['csv', 'jsonl']))
+      .option('--reasoning', "enriched CSV: add each field's reasoning (<field>_reasoning)")
+      .option('--raw-csv', 'enriched CSV: cells verbatim, no apostrophe before a leading = + - @ (formula guard)')
       .option('--limit <n>', 'send only the first n rows (a canary); the same command without --limit sends the rest', int('--limit', 1, 2 ** 53 - 1))
       .option('--max-cost <usd>', 'refuse (exit 2, nothing sent) if the rows to send would cost more')
       .option('--price-per-1k <usd>', 'price per 1,000 runs for the estimate (default: the built-in table)')
@@ -94,6 +97,7 @@ export const commands = {
       .addHelpText(
         'after',
         examples([
+          "tg submit companies.csv --field 'ceo_name: full name of the CEO' --watch -o enriched.csv",
           "tg submit companies.csv --field 'ceo_name: full name of the CEO' --limit 10 --dry-run",
           'tg submit companies.csv --spec company-spec.json',
           'tg submit companies.csv --spec company-spec.json --watch -o results.jsonl',
@@ -113,7 +117,7 @@ export const commands = {
         'after',
         examples([
           "tg spec --field 'ceo_name: full name of the CEO' --field 'founded_year:int: year founded' --input companies.csv > spec.json",
-          'tg submit companies.csv --spec spec.json --watch -o results.jsonl',
+          'tg submit companies.csv --spec spec.json --watch -o enriched.csv',
         ]),
       ),
 

@@ -1,5 +1,5 @@
 // Pure parts of enrichment: --field parsing and the spec it implies, the price table and
-// estimates.
+// estimates, SQL-safe column names and the basis cells of the enriched CSV.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tg } from './helpers.mjs';
@@ -77,4 +77,63 @@ test('prices: the dated table, -fast as its base, override, estimates', () => {
   assert.equal(tg.parseUsd('$12.50', '--max-cost'), 12.5);
   assert.throws(() => tg.parseUsd('-1', '--max-cost'), /--max-cost must be an amount in USD/);
   assert.throws(() => tg.parseUsd('ten', '--max-cost'), /not "ten"/);
+});
+
+test('column names need no quoting in SQL and never clash with the input', () => {
+  assert.equal(tg.sqlName('CEO Name'), 'ceo_name');
+  assert.equal(tg.sqlName('Café—Größe!'), 'cafe_gro_e');
+  assert.equal(tg.sqlName('2024 revenue'), 'c_2024_revenue');
+  assert.equal(tg.sqlName('order'), 'order_');
+  assert.equal(tg.sqlName('***'), 'field');
+  const cols = tg.outputColumns(['Name', 'ceo_name', 'tg_status'], ['name', 'ceo_name'], true).map((c) => c.name);
+  assert.deepEqual(cols, [
+    'out_name',
+    'name_confidence',
+    'name_citations',
+    'name_reasoning',
+    'out_ceo_name',
+    'ceo_name_confidence',
+    'ceo_name_citations',
+    'ceo_name_reasoning',
+    'out_tg_status',
+    'tg_error',
+    'tg_run_id',
+  ]);
+  for (const c of cols) assert.match(c, /^[a-z][a-z0-9_]*$/);
+});
+
+test('output cells: value, confidence, citation URLs (space-separated), reasoning, status', () => {
+  const cols = tg.outputColumns(['company'], ['ceo', 'tags'], true);
+  const run = {
+    run_id: 'trun_1',
+    status: 'completed',
+    error: null,
+    output: {
+      type: 'json',
+      content: { ceo: 'Ada', tags: ['a', 'b'] },
+      basis: [
+        { field: 'ceo', reasoning: 'from the site', confidence: 'high', citations: [{ url: 'https://a.example/1' }, { url: 'https://b.example/2' }] },
+        { field: 'tags', reasoning: 'r', citations: [] },
+      ],
+    },
+  };
+  assert.deepEqual(tg.outputCells(cols, run), [
+    'Ada',
+    'high',
+    'https://a.example/1 https://b.example/2',
+    'from the site',
+    ['a', 'b'],
+    undefined,
+    '',
+    'r',
+    'completed',
+    undefined,
+    'trun_1',
+  ]);
+  assert.deepEqual(
+    tg.outputCells(cols, null).every((c) => c === undefined),
+    true,
+  );
+  const failed = tg.outputCells(cols, { run_id: 'trun_2', status: 'failed', error: 'boom', output: null });
+  assert.deepEqual(failed.slice(-3), ['failed', 'boom', 'trun_2']);
 });

@@ -7,12 +7,14 @@ import type { Context } from '../../context';
 import { EXIT } from '../../errors';
 import { runSubmit } from './run';
 import type { SubmitOptions } from './job';
+import { checkEnrichedTarget, finishEnriched, watchFormat } from './enrich';
 
 export type { SubmitOptions } from './job';
 export { runSubmit, type SubmitSummary, type SubmitHooks } from './run';
 export { replayJournal } from './journal';
 
 export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
+  if (o.watch && !o.dryRun && watchFormat(o) === 'csv') return submitEnriched(o, ctx);
   if (o.watch && !o.dryRun) return submitAndWatch(o, ctx);
   const summary = await runSubmit(o, ctx);
   if (!summary) return EXIT.OK; // dry run printed its plan
@@ -22,6 +24,13 @@ export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
     );
   } else ctx.io.stdout.write(`${summary.taskgroup_id}\n`);
   return EXIT.OK;
+}
+
+/** `submit --watch -o enriched.csv`: send, wait, then the input rows with their results. */
+async function submitEnriched(o: SubmitOptions, ctx: Context): Promise<number> {
+  const out = checkEnrichedTarget(o, ctx);
+  const summary = await runSubmit(o, ctx, { afterSend: (job, client, group) => finishEnriched(job, client, group, out) });
+  return summary?.exit ?? EXIT.OK;
 }
 
 /** `submit --watch`: results are watched while rows are still being sent; one progress display. */

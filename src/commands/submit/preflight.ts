@@ -66,4 +66,10 @@ function statInput(input: string, ctx: Context) {
 function enrichPreflight(o: SubmitOptions) {
   if (o.field?.length && o.spec)
     throw usageError('--field and --spec cannot go together', 'Use one: --field options, or a spec file (`tg spec --field … > spec.json` writes one).');
+  for (const [flag, on] of [
+    ['--output-format', o.outputFormat],
+    ['--reasoning', o.reasoning],
+    ['--raw-csv', o.rawCsv],
+  ] as const)
+    if (on !== undefined && on !== false && !o.watch) throw usageError(`${flag} goes with --watch on submit`, 'Add --watch (and -o enriched.csv).');
 }

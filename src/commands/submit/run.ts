@@ -36,6 +36,8 @@ export interface SubmitSummary {
   state: string | null;
   elapsed_ms: number;
   rate_limited: number;
+  /** The exit status of what ran after the send pass (afterSend), if anything did. */
+  exit?: number;
 }
 
 export interface SubmitHooks {
@@ -45,6 +47,8 @@ export interface SubmitHooks {
   /** Called before the first request with the target group (null: a new one); may throw. */
   onTarget?: (group: string | null) => void;
   noProgress?: boolean;
+  /** After the send pass, holding the locks (the job and the group are known): wait, retry, write results. */
+  afterSend?: (job: Job, client: ApiClient, group: string) => Promise<number>;
 }
 
 export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHooks = {}): Promise<SubmitSummary | null> {
@@ -188,7 +192,9 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
     const sender = new Sender(job, client, journal, groupId, replay.lastSentCursor);
     await sendWithProgress(job, client, v, sender, { ledger, replay }, hooks);
     journal.append({ t: 'done', g: groupId, submitted: sender.sentRows, at: new Date().toISOString() });
-    return summarize(job, v, groupId, sender, client, ctx.clock.now() - t0);
+    const summary = summarize(job, v, groupId, sender, client, ctx.clock.now() - t0);
+    if (hooks.afterSend) summary.exit = await hooks.afterSend(job, client, groupId);
+    return summary;
   } finally {
     journal.close();
   }

@@ -85,7 +85,7 @@ export const commands = {
       .option('--watch', 'keep going as `tg watch` while and after submitting')
       .option('-o, --output <file>', 'with --watch: results file (JSONL)')
       .option('--timeout <s>', 'with --watch: give up waiting after this many seconds (exit 5)')
-      // Specs from --field options; the bill before the work; the enriched CSV.
+      // Specs from --field options; the bill before the work; enriched CSV; retries.
       .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list) instead of --spec', collect)
       .addOption(new Option('--output-format <fmt>', 'with --watch: results as enriched CSV or JSONL (default: by the -o extension)').choices(['csv', 'jsonl']))
       .option('--reasoning', "enriched CSV: add each field's reasoning (<field>_reasoning)")
@@ -94,6 +94,9 @@ export const commands = {
       .option('--max-cost <usd>', 'refuse (exit 2, nothing sent) if the rows to send would cost more')
       .option('--price-per-1k <usd>', 'price per 1,000 runs for the estimate (default: the built-in table)')
       .option('-y, --yes', 'do not ask before an expensive job on a terminal')
+      .option('--retry-failed', 'send again the rows whose latest run failed (once each, see --max-attempts)')
+      .option('--retry-cancelled', 'send again the rows whose latest run was cancelled')
+      .option('--max-attempts <n>', 'with --retry-*: runs per row at most, the first included', int('--max-attempts', 2, 100), 2)
       .addHelpText(
         'after',
         examples([

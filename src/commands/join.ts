@@ -129,8 +129,9 @@ export class TempOutput {
 export interface StoredRun {
   flat: Record<string, unknown>;
   input: unknown;
-  /** The run's output (with its basis): kept for the enriched CSV of submit. */
+  /** The run's output (with its basis) and attempt (tg_try; 1 when absent): kept for the enriched CSV of submit. */
   output?: TaskRunEvent['output'];
+  attempt?: number;
 }
 
 /** The group's runs on disk (a temporary file), indexed by tg_key → offsets of the runs with that key. */
@@ -162,7 +163,8 @@ export class RunIndex {
         names.add(k);
         this.outNames.push(k);
       }
-      const stored: StoredRun = { flat, input: ev.input?.input, ...(this.keepOutput ? { output: ev.output } : {}) };
+      const attempt = Number(ev.run.metadata?.tg_try ?? 1) || 1;
+      const stored: StoredRun = { flat, input: ev.input?.input, attempt, ...(this.keepOutput ? { output: ev.output } : {}) };
       const b = Buffer.from(JSON.stringify(stored));
       fs.writeSync(this.fd, b, 0, b.length, this.pos);
       const at = this.byKey.get(String(key));
@@ -237,12 +239,18 @@ export interface JoinResult {
 export const FINISHED = new Set(['completed', 'failed', 'cancelled']);
 const LIST = 10;
 
-/** The run of one row: the one under its key whose input matches; undefined when none has the key. */
+/**
+ * The run of one row: of the runs under its key whose input matches, the latest attempt (a row
+ * sent again by --retry-failed has several); run null when none matches, keyed false when no run
+ * has the key.
+ */
 export function runFor(row: Row, index: RunIndex, o: { key?: string }): { run: StoredRun | null; keyed: boolean } {
   const key = o.key !== undefined ? String((row.value as Record<string, unknown>)?.[o.key] ?? '') : String(row.index + 1);
   const runs = index.get(key);
   if (!runs.length) return { run: null, keyed: false };
-  return { run: runs.find((r) => inputMatchesRow(row.value, r.input)) ?? null, keyed: true };
+  let best: StoredRun | null = null;
+  for (const r of runs) if (inputMatchesRow(row.value, r.input) && (!best || (r.attempt ?? 1) >= (best.attempt ?? 1))) best = r;
+  return { run: best, keyed: true };
 }
 
 /** Pass 2: every input row in order, with its run's columns (CSV) or as `tg` (JSONL). */

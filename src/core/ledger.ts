@@ -73,7 +73,8 @@ export class Ledger {
     const kc = typeof md.tg_kc === 'string' && md.tg_kc !== '' ? md.tg_kc : undefined;
     const p = hash52(presenceKey(kc, String(md.tg_key), md.tg_sha));
     const sameSlot = this.slots.get(hash52(slot)) === shaNum(md.tg_sha);
-    if (sameSlot && this.present.has(p)) this.duplicates++; // the same row twice (a resend after a change is not)
+    const retry = Number(md.tg_try) > 1; // --retry-failed sends a row again on purpose
+    if (sameSlot && this.present.has(p) && !retry) this.duplicates++; // the same row twice (a resend after a change is not)
     this.present.add(p);
     this.slots.set(hash52(slot), shaNum(md.tg_sha));
     if (md.tg_src !== undefined) {

@@ -1,7 +1,7 @@
 // `tg submit rows.csv --field … --watch -o enriched.csv`: after sending, wait for the group's runs,
-// then write the input rows in their order with the output columns
+// retry failed rows if asked, then write the input rows in their order with the output columns
 // and each field's basis appended (core/columns). The rows are matched to runs by the verified
-// join of `fetch --join` (key and stored input), and the file
+// join of `fetch --join` (key and stored input), the latest attempt of each row wins, and the file
 // is written to an exclusive temporary file renamed into place: a rerun after a kill writes the
 // same file again, from the group, never a duplicated row. Only a file tg wrote is replaced.
 import path from 'node:path';
@@ -15,6 +15,7 @@ import { readRows } from '../../io/rows';
 import { Progress } from '../../io/progress';
 import { checkJoin, checkJoinTarget, FINISHED, RunIndex, runFor, TempOutput, write, type JoinResult } from '../join';
 import { countTerminal } from '../watch';
+import { retryPass } from './retry';
 import type { Job, SubmitOptions } from './job';
 
 /** The results format of `submit --watch`: --output-format, else by the -o extension (JSONL by default). */
@@ -30,10 +31,15 @@ export function checkEnrichedTarget(o: SubmitOptions, ctx: Context): string | nu
   return out;
 }
 
-/** After the send pass: wait, then write the enriched CSV. Returns the exit status. */
+/** After the send pass: wait, retry, wait, then write the enriched CSV. Returns the exit status. */
 export async function finishEnriched(job: Job, client: ApiClient, group: string, out: string | null): Promise<number> {
   const deadline = job.o.timeout === undefined ? Infinity : job.ctx.clock.now() + parseSeconds(job.o.timeout, '--timeout');
-  const timedOut = await waitDone(job, client, group, deadline);
+  let timedOut = await waitDone(job, client, group, deadline);
+  const retrying = job.o.retryFailed || job.o.retryCancelled;
+  for (let pass = 1; retrying && !timedOut && pass < (job.o.maxAttempts ?? 2); pass++) {
+    if (!(await retryPass(job, client, group))) break;
+    timedOut = await waitDone(job, client, group, deadline);
+  }
   const code = await writeEnriched(job, client, group, out);
   if (timedOut) {
     job.ctx.warn(

@@ -62,7 +62,7 @@ function statInput(input: string, ctx: Context) {
   if (st.isDirectory()) throw inputError(`${input}: is a directory, not an input file`, 'Pass a .csv, .json or .jsonl file (optionally .gz), or - for stdin.');
 }
 
-/** Options that cannot go together are usage errors. */
+/** The enrichment, cost and retry options: combinations that cannot work are usage errors. */
 function enrichPreflight(o: SubmitOptions) {
   if (o.field?.length && o.spec)
     throw usageError('--field and --spec cannot go together', 'Use one: --field options, or a spec file (`tg spec --field … > spec.json` writes one).');
@@ -72,4 +72,12 @@ function enrichPreflight(o: SubmitOptions) {
     ['--raw-csv', o.rawCsv],
   ] as const)
     if (on !== undefined && on !== false && !o.watch) throw usageError(`${flag} goes with --watch on submit`, 'Add --watch (and -o enriched.csv).');
+  const csvOut = o.outputFormat === 'csv' || (o.outputFormat === undefined && /\.csv$/i.test(o.output ?? ''));
+  if ((o.retryFailed || o.retryCancelled) && o.watch && !csvOut)
+    throw usageError(
+      '--retry-failed/--retry-cancelled with --watch write an enriched CSV: pass -o <file>.csv (or --output-format csv)',
+      'Or retry without --watch, then `tg watch <group>`.',
+    );
+  if (o.maxAttempts !== undefined && o.maxAttempts !== 2 && !o.retryFailed && !o.retryCancelled)
+    throw usageError('--max-attempts goes with --retry-failed or --retry-cancelled');
 }

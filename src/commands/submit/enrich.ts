@@ -13,6 +13,7 @@ import { outputCells, outputColumns, type OutputColumn } from '../../core/column
 import { parseSeconds, sleep, TERMINAL_STATUSES } from '../../core/util';
 import { readRows } from '../../io/rows';
 import { Progress } from '../../io/progress';
+import { ClosedPipeError, stdoutError } from '../../io/output';
 import { checkJoin, checkJoinTarget, FINISHED, RunIndex, runFor, TempOutput, write, type JoinResult } from '../join';
 import { countTerminal } from '../watch';
 import { retryPass } from './retry';
@@ -56,7 +57,7 @@ async function waitDone(job: Job, client: ApiClient, group: string, deadline: nu
   let g = await client.getGroup(group, ctx.signal);
   const progress = await Progress.start(ctx, { label: 'results', unit: 'runs', total: g.status.num_task_runs, done: countTerminal(g.status) });
   try {
-    for (let delay = 200; g.status.is_active; delay = Math.min(delay * 1.5, 5000)) {
+    for (let delay = 200; g.status.is_active; delay = Math.min(delay * 1.5, 2000)) {
       const left = deadline - ctx.clock.now();
       if (left <= 0) return true;
       await sleep(Math.min(delay, left), ctx.signal);
@@ -93,6 +94,9 @@ async function writeEnriched(job: Job, client: ApiClient, group: string, out: st
     const open = r.openCount ? `, ${r.openCount} not finished` : '';
     ctx.info(`tg: wrote ${shown}: ${r.count} rows, ${r.matched} with a run (${r.failed} failed or cancelled${open})`);
     return r.openCount ? EXIT.PENDING : r.failed ? EXIT.RUNS_FAILED : EXIT.OK;
+  } catch (e) {
+    if (stdoutError(e) instanceof ClosedPipeError) return EXIT.CLOSED_PIPE; // `… | head`: a quiet end
+    throw e;
   } finally {
     target?.discard();
     index.close();

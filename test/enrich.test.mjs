@@ -5,10 +5,10 @@
 // seed is found from the emulator's own fault function and printed); nothing waits on a clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { emulator, fixture, groupRuns, runInProcess, runTg, tg, tmp, makeCsv, KEY, withFixture } from './helpers.mjs';
+import { emulator, fixture, groupRuns, root, runInProcess, runTg, tg, tmp, makeCsv, KEY, withFixture } from './helpers.mjs';
 
 const FIELDS = ['--field', 'ceo_name: full name of the current CEO', '--field', 'founded_year:int: year the company was founded'];
 
@@ -215,5 +215,23 @@ test('--retry-failed and --retry-cancelled without --watch: each such row once, 
     assert.doesNotMatch(plain.stderr, /sent more than once/, 'retries are not duplicates');
   } finally {
     await e.close();
+  }
+});
+
+test("the README's first command runs twice in a row: the enriched CSV of fixtures/, replaced by tg", async () => {
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const line = /```sh\nnpm ci && npm run build && \.\/bin\/tg (.*)\n/.exec(readme)?.[1] ?? '';
+  const args = [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
+  assert.deepEqual(args.slice(0, 2), ['submit', 'fixtures/companies.csv'], line);
+  assert.ok(args.includes('--emulator') && args.at(-1) === 'enriched.csv', line);
+  const d = tmp();
+  mkdirSync(path.join(d, 'fixtures'));
+  copyFileSync(fixture('companies.csv'), path.join(d, 'fixtures', 'companies.csv'));
+  for (const round of [1, 2]) {
+    const r = await runTg([...args, '-q'], { cwd: d, env: { TG_STATE_DIR: path.join(d, 'state') } });
+    assert.equal(r.code, 0, `round ${round}: ${r.stderr}`);
+    const rows = /** @type {any[]} */ (parse(readFileSync(path.join(d, 'enriched.csv'), 'utf8'), { columns: true }));
+    assert.equal(rows.length, 60, `round ${round}`);
+    assert.ok(rows.every((r) => r.tg_status === 'completed' && r.ceo_name && r.founded_year_citations));
   }
 });

@@ -235,3 +235,33 @@ test("the README's first command runs twice in a row: the enriched CSV of fixtur
     assert.ok(rows.every((r) => r.tg_status === 'completed' && r.ceo_name && r.founded_year_citations));
   }
 });
+
+test('--retry-failed exactly once through lost responses and a SIGKILL mid-retry', async (t) => {
+  const seed = 21;
+  t.diagnostic(`emulator seed ${seed}`);
+  const e = await emulator({ failRate: 0.3, latencyMs: [10, 30], rateLimit: null, seed });
+  try {
+    const d = tmp();
+    makeCsv(d, 200);
+    const base = ['submit', 'rows.csv', '--field', 'summary: one line', '--batch-size', '20', '--rate', 'off', '--base-url', e.url];
+    const first = await runInProcess([...base, '--json'], { cwd: d });
+    assert.equal(first.code, 0, first.stderr);
+    const group = JSON.parse(first.stdout).taskgroup_id;
+    await runInProcess(['status', group, '--wait', '--base-url', e.url], { cwd: d });
+    const failed = (await groupRuns(e.url, group)).filter((r) => r.run.status === 'failed').length;
+    assert.ok(failed > 40, `${failed} failed`);
+    e.setFaults({ loseResponses: 0.5 });
+    const killed = await runTg([...base, '--retry-failed'], { cwd: d, killWhen: () => e.stats.runsCreated >= 200 + 20 });
+    t.diagnostic(killed.signal === 'SIGKILL' ? 'killed mid-retry' : `the retry ended first (${killed.code})`);
+    const done = await runTg([...base, '--retry-failed'], { cwd: d });
+    assert.equal(done.code, 0, done.stderr);
+    assert.ok(e.stats.responsesLost > 0, 'responses were lost');
+    const runs = await groupRuns(e.url, group);
+    const retries = runs.filter((r) => r.run.metadata.tg_try === 2);
+    assert.equal(retries.length, failed, 'each failed row sent again once');
+    assert.equal(new Set(retries.map((r) => r.run.metadata.tg_key)).size, failed);
+    assert.equal(runs.length, 200 + failed);
+  } finally {
+    await e.close();
+  }
+});

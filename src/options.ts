@@ -83,7 +83,7 @@ export const commands = {
       )
       .option('--restart', 'forget the journal and send every row again into a new group: rows are paid again (never needed to resume)')
       .option('--watch', 'keep going as `tg watch` while and after submitting')
-      .option('-o, --output <file>', 'with --watch: results file (JSONL)')
+      .option('-o, --output <file>', 'with --watch: results file: an enriched CSV if it ends in .csv, else JSONL')
       .option('--timeout <s>', 'with --watch: give up waiting after this many seconds (exit 5)')
       // Specs from --field options; the bill before the work; enriched CSV; retries.
       .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list) instead of --spec', collect)

@@ -14,13 +14,13 @@ test('DuckDB reads the enriched CSV and the JSONL results', async () => {
   const sql = await db.connect();
   try {
     const d = withFixture('companies.csv');
-    const csv = await runInProcess(['submit', 'companies.csv', ...FIELDS, '--watch', '-o', 'enriched.csv', '--base-url', e.url], { cwd: d });
+    const csv = await runInProcess(['submit', 'companies.csv', ...FIELDS, '--watch', '-o', 'out/enriched.csv', '--base-url', e.url], { cwd: d });
     assert.equal(csv.code, 0, csv.stderr);
     const jsonl = await runInProcess(['submit', 'companies.csv', ...FIELDS, '--watch', '-o', 'results.jsonl', '--base-url', e.url], { cwd: d });
     assert.equal(jsonl.code, 0, jsonl.stderr);
 
     // As in the README (paths made absolute for the test).
-    const enriched = path.join(d, 'enriched.csv');
+    const enriched = path.join(d, 'out', 'enriched.csv'); // -o makes its directory, as watch -o does
     const q1 = await sql.runAndReadAll(
       `select company_name, ceo_name, founded_year, ceo_name_confidence from read_csv('${enriched}') where segment = 'enterprise' order by founded_year desc limit 3`,
     );

@@ -4,9 +4,10 @@
 // join of `fetch --join` (key and stored input), the latest attempt of each row wins, and the file
 // is written to an exclusive temporary file renamed into place: a rerun after a kill writes the
 // same file again, from the group, never a duplicated row. Only a file tg wrote is replaced.
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../../context';
-import { EXIT } from '../../errors';
+import { EXIT, usageError } from '../../errors';
 import type { ApiClient } from '../../api/client';
 import { csvLine } from '../../core/flatten';
 import { outputCells, outputColumns, type OutputColumn } from '../../core/columns';
@@ -24,10 +25,17 @@ export function watchFormat(o: SubmitOptions): 'csv' | 'jsonl' {
   return (o.outputFormat as 'csv' | 'jsonl' | undefined) ?? (o.output && /\.csv$/i.test(o.output) ? 'csv' : 'jsonl');
 }
 
-/** Checks before anything is sent: -o must be a file tg may replace (never the input). */
+/** Checks before anything is sent: -o must be in a writable directory (made if missing, as for watch -o) and a file tg may replace (never the input). */
 export function checkEnrichedTarget(o: SubmitOptions, ctx: Context): string | null {
   if (!o.output) return null;
   const out = path.resolve(ctx.io.cwd, o.output);
+  const dir = path.dirname(out);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    throw usageError(`-o ${o.output}: cannot write there (${(e as NodeJS.ErrnoException).code}: ${dir})`, 'Pick a writable place for -o.');
+  }
   checkJoinTarget(out, o.input === '-' ? out + '\0' : path.resolve(ctx.io.cwd, o.input), false);
   return out;
 }

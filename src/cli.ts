@@ -29,6 +29,7 @@ export function buildProgram(
 
   commands.create(program).action((o) => act(async (ctx) => (await import('./commands/create')).create(o, ctx)));
   commands.submit(program).action((input, o) => act(async (ctx) => (await import('./commands/submit')).submit({ ...o, input }, ctx)));
+  commands.spec(program).action((o) => act(async (ctx) => (await import('./commands/spec')).spec(o, ctx)));
   commands.watch(program).action((group, o) => act(async (ctx) => (await import('./commands/watch')).watch({ ...o, group }, ctx)));
   commands.fetch(program).action((group, o) => act(async (ctx) => (await import('./commands/fetch')).fetch({ ...o, group }, ctx)));
   commands.status(program).action((group, o) => act(async (ctx) => (await import('./commands/status')).status({ ...o, group }, ctx)));
@@ -52,6 +53,7 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
     stderr: ioIn?.stderr ?? process.stderr,
     stdin: ioIn?.stdin ?? process.stdin,
     stderrIsTTY: ioIn?.stderrIsTTY ?? Boolean((process.stderr as { isTTY?: boolean }).isTTY),
+    stdinIsTTY: ioIn?.stdinIsTTY ?? (ioIn?.stdin ? false : Boolean((process.stdin as { isTTY?: boolean }).isTTY)),
     env: ioIn?.env ?? process.env,
     cwd: ioIn?.cwd ?? process.cwd(),
   };

@@ -9,6 +9,8 @@ export interface Io {
   stderr: NodeJS.WritableStream;
   stdin: NodeJS.ReadableStream;
   stderrIsTTY: boolean;
+  /** stdin is a terminal (a question can be asked); absent: no. */
+  stdinIsTTY?: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
 }

@@ -83,15 +83,44 @@ export const commands = {
       )
       .option('--restart', 'forget the journal and send every row again into a new group: rows are paid again (never needed to resume)')
       .option('--watch', 'keep going as `tg watch` while and after submitting')
-      .option('-o, --output <file>', 'with --watch: results file (JSONL)')
+      .option('-o, --output <file>', 'with --watch: results file: an enriched CSV if it ends in .csv, else JSONL')
       .option('--timeout <s>', 'with --watch: give up waiting after this many seconds (exit 5)')
+      // Specs from --field options; the bill before the work; enriched CSV; retries.
+      .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list) instead of --spec', collect)
+      .addOption(new Option('--output-format <fmt>', 'with --watch: results as enriched CSV or JSONL (default: by the -o extension)').choices(['csv', 'jsonl']))
+      .option('--reasoning', "enriched CSV: add each field's reasoning (<field>_reasoning)")
+      .option('--raw-csv', 'enriched CSV: cells verbatim, no apostrophe before a leading = + - @ (formula guard)')
+      .option('--limit <n>', 'send only the first n rows (a canary); the same command without --limit sends the rest', int('--limit', 1, 2 ** 53 - 1))
+      .option('--max-cost <usd>', 'refuse (exit 2, nothing sent) if the rows to send would cost more')
+      .option('--price-per-1k <usd>', 'price per 1,000 runs for the estimate (default: the built-in table)')
+      .option('-y, --yes', 'do not ask before an expensive job on a terminal')
+      .option('--retry-failed', 'send again the rows whose latest run failed (once each, see --max-attempts)')
+      .option('--retry-cancelled', 'send again the rows whose latest run was cancelled')
+      .option('--max-attempts <n>', 'with --retry-*: runs per row at most, the first included', int('--max-attempts', 2, 100), 2)
       .addHelpText(
         'after',
         examples([
+          "tg submit companies.csv --field 'ceo_name: full name of the CEO' --watch -o enriched.csv",
+          "tg submit companies.csv --field 'ceo_name: full name of the CEO' --limit 10 --dry-run",
           'tg submit companies.csv --spec company-spec.json',
           'tg submit companies.csv --spec company-spec.json --watch -o results.jsonl',
           'cat rows.jsonl | tg submit - --format jsonl --state rows.state.json --json',
           'tg submit companies.csv --key company_website --dry-run',
+        ]),
+      ),
+
+  spec: (program: CommandUnknownOpts) =>
+    program
+      .command('spec')
+      .description("Print the TaskSpec JSON that --field options (and an input's columns) imply, to edit and pass as --spec.")
+      .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list)', collect)
+      .option('--input <file>', "infer input_schema from this file's CSV header or first JSON row")
+      .addOption(new Option('--format <fmt>', 'format of --input (default: by extension)').choices(['csv', 'json', 'jsonl']))
+      .addHelpText(
+        'after',
+        examples([
+          "tg spec --field 'ceo_name: full name of the CEO' --field 'founded_year:int: year founded' --input companies.csv > spec.json",
+          'tg submit companies.csv --spec spec.json --watch -o enriched.csv',
         ]),
       ),
 
@@ -218,5 +247,6 @@ export type CreateOptions = OptionsOf<typeof commands.create>;
 export type SubmitOptions = OptionsOf<typeof commands.submit> & { input: string };
 export type WatchOptions = OptionsOf<typeof commands.watch> & { group: string };
 export type FetchOptions = OptionsOf<typeof commands.fetch> & { group?: string };
+export type SpecOptions = OptionsOf<typeof commands.spec>;
 export type StatusOptions = OptionsOf<typeof commands.status> & { group: string };
 export type EmulatorOptions = OptionsOf<typeof commands.emulator>;

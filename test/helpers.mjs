@@ -4,7 +4,7 @@
 // wait is a bounded poll on a condition that fails with a message saying what never happened.
 import { spawn } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { Readable, Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
@@ -355,4 +355,11 @@ export function inputsInRowOrder(runs) {
 /** Every file below dir (recursively). @param {string} dir @returns {string[]} */
 export function filesBelow(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? filesBelow(path.join(dir, d.name)) : [path.join(dir, d.name)]));
+}
+
+/** A fresh directory holding a copy of fixtures/<name> (the input's journal is then the test's own). @param {string} name */
+export function withFixture(name) {
+  const d = tmp();
+  copyFileSync(fixture(name), path.join(d, name));
+  return d;
 }

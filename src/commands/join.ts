@@ -21,6 +21,7 @@ import { detectFormat, readRows, type Row } from '../io/rows';
 import { cursorPath, ClosedPipeError, stdoutError } from '../io/output';
 import { writeFileAtomic } from '../io/durable';
 import type { ApiClient } from '../api/client';
+import type { TaskRunEvent } from '../api/types';
 import type { FetchOptions } from './fetch';
 
 type JoinOptions = FetchOptions & { group: string; join: string };
@@ -93,7 +94,7 @@ export function checkJoinTarget(dest: string, input: string, force: boolean): vo
 }
 
 /** An exclusive temporary file beside `dest` (random name, `wx`), renamed into place on commit. */
-class TempOutput {
+export class TempOutput {
   private done = false;
   private constructor(
     readonly dest: string,
@@ -107,7 +108,7 @@ class TempOutput {
     return new TempOutput(dest, tmp, fs.createWriteStream('', { fd }));
   }
 
-  async commit(marker: JoinMarker) {
+  async commit(marker: JoinMarker & Record<string, unknown>) {
     await new Promise<void>((resolve, reject) => this.stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
     const fd = fs.openSync(this.tmp, 'r+');
     fs.fsyncSync(fd);
@@ -125,19 +126,23 @@ class TempOutput {
   }
 }
 
-interface StoredRun {
+export interface StoredRun {
   flat: Record<string, unknown>;
   input: unknown;
+  /** The run's output (with its basis) and attempt (tg_try; 1 when absent): kept for the enriched CSV of submit. */
+  output?: TaskRunEvent['output'];
+  attempt?: number;
 }
 
 /** The group's runs on disk (a temporary file), indexed by tg_key → offsets of the runs with that key. */
-class RunIndex {
+export class RunIndex {
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-join-'));
   private readonly fd = fs.openSync(path.join(this.dir, 'runs.jsonl'), 'wx+', 0o600);
   private readonly byKey = new Map<string, number[]>();
   private pos = 0;
   readonly outNames: string[] = [];
   runs = 0;
+  constructor(private readonly keepOutput = false) {}
 
   async load(client: ApiClient, group: string, ctx: Context) {
     const names = new Set<string>();
@@ -158,7 +163,9 @@ class RunIndex {
         names.add(k);
         this.outNames.push(k);
       }
-      const b = Buffer.from(JSON.stringify({ flat, input: ev.input?.input } satisfies StoredRun));
+      const attempt = Number(ev.run.metadata?.tg_try ?? 1) || 1;
+      const stored: StoredRun = { flat, input: ev.input?.input, attempt, ...(this.keepOutput ? { output: ev.output } : {}) };
+      const b = Buffer.from(JSON.stringify(stored));
       fs.writeSync(this.fd, b, 0, b.length, this.pos);
       const at = this.byKey.get(String(key));
       if (at) at.push(this.pos, b.length);
@@ -218,7 +225,7 @@ export function inputMatchesRow(row: unknown, input: unknown): boolean {
   return sameValue(row, input);
 }
 
-interface JoinResult {
+export interface JoinResult {
   count: number;
   matched: number;
   failed: number;
@@ -229,15 +236,21 @@ interface JoinResult {
   mismatchCount: number;
 }
 
-const FINISHED = new Set(['completed', 'failed', 'cancelled']);
+export const FINISHED = new Set(['completed', 'failed', 'cancelled']);
 const LIST = 10;
 
-/** The run of one row: the one under its key whose input matches; undefined when none has the key. */
-function runFor(row: Row, index: RunIndex, o: JoinOptions): { run: StoredRun | null; keyed: boolean } {
+/**
+ * The run of one row: of the runs under its key whose input matches, the latest attempt (a row
+ * sent again by --retry-failed has several); run null when none matches, keyed false when no run
+ * has the key.
+ */
+export function runFor(row: Row, index: RunIndex, o: { key?: string }): { run: StoredRun | null; keyed: boolean } {
   const key = o.key !== undefined ? String((row.value as Record<string, unknown>)?.[o.key] ?? '') : String(row.index + 1);
   const runs = index.get(key);
   if (!runs.length) return { run: null, keyed: false };
-  return { run: runs.find((r) => inputMatchesRow(row.value, r.input)) ?? null, keyed: true };
+  let best: StoredRun | null = null;
+  for (const r of runs) if (inputMatchesRow(row.value, r.input) && (!best || (r.attempt ?? 1) >= (best.attempt ?? 1))) best = r;
+  return { run: best, keyed: true };
 }
 
 /** Pass 2: every input row in order, with its run's columns (CSV) or as `tg` (JSONL). */
@@ -278,7 +291,7 @@ async function writeJoined(
   return r;
 }
 
-function write(out: NodeJS.WritableStream, s: string): Promise<void> | undefined {
+export function write(out: NodeJS.WritableStream, s: string): Promise<void> | undefined {
   return new Promise<void>((resolve, reject) => {
     const onError = (e: unknown) => reject(stdoutError(e));
     out.once('error', onError);
@@ -295,7 +308,7 @@ function write(out: NodeJS.WritableStream, s: string): Promise<void> | undefined
 }
 
 /** A join that cannot be trusted is an error (nothing is written in place of -o). */
-function checkJoin(r: JoinResult, index: RunIndex, o: JoinOptions): void {
+export function checkJoin(r: JoinResult, index: RunIndex, o: { join: string; group: string; key?: string }): void {
   const lines = (l: number[], n: number) => `line${n === 1 ? '' : 's'} ${l.join(', ')}${n > l.length ? ` and ${n - l.length} more` : ''}`;
   if (r.mismatchCount) {
     throw new TgError(

@@ -52,8 +52,12 @@ const TWO52 = 2 ** 52;
  */
 export function rowMarks(src: string, keyColumn: string | undefined, key: string, sha: string): [slot: number, presence: number] {
   const slot = hash52(rowIdent(src, keyColumn, key));
-  const keyHash = keyColumn !== undefined ? slot : hash52(`n\0${key}`);
-  return [slot, (keyHash + shaNum(sha)) % TWO52];
+  return [slot, keyColumn !== undefined ? (slot + shaNum(sha)) % TWO52 : presenceHash(undefined, key, sha)];
+}
+
+/** A row's presence hash alone (the second of rowMarks). */
+export function presenceHash(keyColumn: string | undefined, key: string, sha: string): number {
+  return (hash52(keyColumn !== undefined ? rowIdent('', keyColumn, key) : `n\0${key}`) + shaNum(sha)) % TWO52;
 }
 
 export type RowState = 'new' | 'present' | 'conflict';
@@ -81,7 +85,8 @@ export class Ledger {
     this.tagged++;
     const [slot, p] = rowMarks(kc === undefined ? String(md.tg_src) : '', kc, String(md.tg_key), md.tg_sha);
     const sha = shaNum(md.tg_sha);
-    if (this.slots.get(slot) === sha && this.present.has(p)) this.duplicates++; // the same row twice (a resend after a change is not)
+    const retry = Number(md.tg_try) > 1; // --retry-failed sends a row again on purpose
+    if (this.slots.get(slot) === sha && this.present.has(p) && !retry) this.duplicates++; // the same row twice (a resend after a change is not)
     this.present.set(p);
     this.slots.set(slot, sha);
     if (md.tg_src !== undefined) {

@@ -5,6 +5,20 @@ import { formatDuration, type BatchPlan } from '../../core/plan';
 import { readJournal, replayJournal } from './journal';
 import type { Validation } from './validate';
 import type { Job } from './job';
+import { describeEstimate, type Estimate } from './cost';
+import { LATENCY } from '../../core/pricing';
+
+function runLatency(processor: string): string {
+  const base = processor.replace(/-fast$/, '') as keyof typeof LATENCY;
+  return Object.prototype.hasOwnProperty.call(LATENCY, base)
+    ? `${LATENCY[base]} on ${base}${processor.endsWith('-fast') ? ' (-fast: 2-5x less)' : ''}`
+    : 'as long as the processor needs';
+}
+
+function specName(job: Job): string | null {
+  if (job.o.field?.length) return `--field ${job.o.field.map((f) => f.split(':')[0].trim()).join(', ')}`;
+  return job.o.spec ?? null;
+}
 
 function journalGroup(job: Job): string | null {
   if (!fs.existsSync(job.statePath)) return null;
@@ -15,7 +29,7 @@ function journalGroup(job: Job): string | null {
   }
 }
 
-export function printDryRun(job: Job, v: Validation, plan: BatchPlan) {
+export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estimate) {
   const { ctx, o } = job;
   const group = o.group ?? journalGroup(job);
   const out = {
@@ -28,9 +42,14 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan) {
     batches: plan.batches,
     batch_size: job.batchSize,
     rate: job.rateText,
-    min_duration_s: Math.round(plan.minDurationMs / 1000),
+    min_duration_s: Math.round(est.minDurationMs / 1000),
     processor: job.processor,
-    spec: o.spec ?? null,
+    to_send: est.rows,
+    limit: o.limit ?? null,
+    price_per_1k_usd: est.per1k,
+    estimated_cost_usd: est.usd,
+    price_source: est.source,
+    spec: specName(job),
     group,
     state: job.statePath,
   };
@@ -43,10 +62,12 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan) {
     `input        ${job.shown} (${job.format})`,
     `rows         ${v.rows} (${v.valid} valid, ${v.invalid} invalid)`,
     `batches      ${plan.batches} × ≤${job.batchSize} inputs per POST`,
+    `to send      ${est.rows}${o.limit !== undefined ? ` (--limit ${o.limit})` : ''}${est.rows < v.valid ? `; ${v.valid - est.rows} not sent now` : ''}`,
     `processor    ${job.processor}`,
-    `spec         ${o.spec ?? '(none: auto output)'}`,
+    `cost         ${describeEstimate(job, est)}`,
+    `spec         ${specName(job) ?? '(none: auto output)'}`,
     `rate         ${out.rate}`,
-    `min duration ${formatDuration(plan.minDurationMs)} at the rate limit`,
+    `min duration ${formatDuration(est.minDurationMs)} to send at the rate limit; then each run takes ${runLatency(job.processor)}`,
     `group        ${group ? `${group} (rows it holds already are not sent again)` : '(a new group)'}`,
     `state        ${path.relative(ctx.io.cwd, job.statePath).startsWith('..') ? job.statePath : path.relative(ctx.io.cwd, job.statePath)}`,
   ];

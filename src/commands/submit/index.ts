@@ -6,15 +6,20 @@ import { FileSink, replaceEmulatorResults } from '../../io/output';
 import type { Context } from '../../context';
 import { EXIT } from '../../errors';
 import { runSubmit } from './run';
-import type { SubmitOptions } from './job';
+import type { Job, SubmitOptions } from './job';
+import type { ApiClient } from '../../api/client';
+import { checkEnrichedTarget, finishEnriched, watchFormat } from './enrich';
+import { retryPass } from './retry';
 
 export type { SubmitOptions } from './job';
 export { runSubmit, type SubmitSummary, type SubmitHooks } from './run';
 export { replayJournal } from './journal';
 
 export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
+  if (o.watch && !o.dryRun && watchFormat(o) === 'csv') return submitEnriched(o, ctx);
   if (o.watch && !o.dryRun) return submitAndWatch(o, ctx);
-  const summary = await runSubmit(o, ctx);
+  const retrying = (o.retryFailed || o.retryCancelled) && !o.dryRun;
+  const summary = await runSubmit(o, ctx, retrying ? { afterSend: retryOnce } : {});
   if (!summary) return EXIT.OK; // dry run printed its plan
   if (ctx.global.json) {
     ctx.io.stdout.write(
@@ -22,6 +27,20 @@ export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
     );
   } else ctx.io.stdout.write(`${summary.taskgroup_id}\n`);
   return EXIT.OK;
+}
+
+/** --retry-failed without --watch: one pass over the runs that have failed so far. */
+async function retryOnce(job: Job, client: ApiClient, group: string): Promise<number> {
+  const n = await retryPass(job, client, group);
+  if (!n) job.ctx.info(`tg: no row to send again: none of ${group}'s latest runs ${job.o.retryCancelled ? 'failed or was cancelled' : 'failed'}`);
+  return EXIT.OK;
+}
+
+/** `submit --watch -o enriched.csv`: send, wait (retry), then the input rows with their results. */
+async function submitEnriched(o: SubmitOptions, ctx: Context): Promise<number> {
+  const out = checkEnrichedTarget(o, ctx);
+  const summary = await runSubmit(o, ctx, { afterSend: (job, client, group) => finishEnriched(job, client, group, out) });
+  return summary?.exit ?? EXIT.OK;
 }
 
 /** `submit --watch`: results are watched while rows are still being sent; one progress display. */

@@ -46,4 +46,6 @@ export interface Item {
   /** The run input as JSON text (sent as is). */
   inputJson: string;
   line: number;
+  /** A retry (--retry-failed): its attempt number (tg_try) and the run it replaces (tg_prev). */
+  retry?: { attempt: number; prev: string };
 }

@@ -10,6 +10,7 @@ import { parseRate } from '../../core/rateBudget';
 import { errnoText, parseSeconds } from '../../core/util';
 import { PROCESSORS } from '../../core/processors';
 import type { ConflictPolicy, SubmitOptions } from './job';
+import { costOptions } from './cost';
 
 export interface Preflight {
   format: Format;
@@ -25,6 +26,8 @@ export function preflight(o: SubmitOptions, ctx: Context): Preflight {
   if (o.output && !o.watch) throw usageError('-o/--output goes with --watch on submit', 'Add --watch, or use `tg watch <group> -o file` afterwards.');
   if (o.timeout !== undefined && !o.watch)
     throw usageError('--timeout goes with --watch on submit', 'Add --watch, or use `tg watch <group> --timeout s` afterwards.');
+  enrichPreflight(o);
+  costOptions(o);
   const timeoutMs = o.timeout === undefined ? undefined : parseSeconds(o.timeout, '--timeout');
   if (!(o.batchSize >= 1 && o.batchSize <= 1000)) throw usageError('--batch-size must be 1 to 1000');
   let rate: Preflight['rate'];
@@ -57,4 +60,24 @@ function statInput(input: string, ctx: Context) {
     throw inputError(`${input}: cannot read the input (${errnoText(code)})`, code === 'ENOENT' ? 'Check the path; use - to read stdin.' : undefined);
   }
   if (st.isDirectory()) throw inputError(`${input}: is a directory, not an input file`, 'Pass a .csv, .json or .jsonl file (optionally .gz), or - for stdin.');
+}
+
+/** The enrichment, cost and retry options: combinations that cannot work are usage errors. */
+function enrichPreflight(o: SubmitOptions) {
+  if (o.field?.length && o.spec)
+    throw usageError('--field and --spec cannot go together', 'Use one: --field options, or a spec file (`tg spec --field … > spec.json` writes one).');
+  for (const [flag, on] of [
+    ['--output-format', o.outputFormat],
+    ['--reasoning', o.reasoning],
+    ['--raw-csv', o.rawCsv],
+  ] as const)
+    if (on !== undefined && on !== false && !o.watch) throw usageError(`${flag} goes with --watch on submit`, 'Add --watch (and -o enriched.csv).');
+  const csvOut = o.outputFormat === 'csv' || (o.outputFormat === undefined && /\.csv$/i.test(o.output ?? ''));
+  if ((o.retryFailed || o.retryCancelled) && o.watch && !csvOut)
+    throw usageError(
+      '--retry-failed/--retry-cancelled with --watch write an enriched CSV: pass -o <file>.csv (or --output-format csv)',
+      'Or retry without --watch, then `tg watch <group>`.',
+    );
+  if (o.maxAttempts !== undefined && o.maxAttempts !== 2 && !o.retryFailed && !o.retryCancelled)
+    throw usageError('--max-attempts goes with --retry-failed or --retry-cancelled');
 }

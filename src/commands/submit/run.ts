@@ -22,6 +22,8 @@ import { classify, validatePass, rowErrors, rowErrorText, type Validation } from
 import { listLedger } from './ledger';
 import { Sender, sendPass } from './send';
 import { printDryRun } from './dryrun';
+import { fieldSpec } from './fieldspec';
+import { checkCost, dryRunRows, estimate, journalCovered, withinLimit } from './cost';
 import type { Job, SubmitOptions } from './job';
 
 export interface SubmitSummary {
@@ -34,6 +36,8 @@ export interface SubmitSummary {
   state: string | null;
   elapsed_ms: number;
   rate_limited: number;
+  /** The exit status of what ran after the send pass (afterSend), if anything did. */
+  exit?: number;
 }
 
 export interface SubmitHooks {
@@ -43,6 +47,8 @@ export interface SubmitHooks {
   /** Called before the first request with the target group (null: a new one); may throw. */
   onTarget?: (group: string | null) => void;
   noProgress?: boolean;
+  /** After the send pass, holding the locks (the job and the group are known): wait, retry, write results. */
+  afterSend?: (job: Job, client: ApiClient, group: string) => Promise<number>;
 }
 
 export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHooks = {}): Promise<SubmitSummary | null> {
@@ -59,7 +65,9 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
     if (o.dryRun) {
       const v = await validatePass(job, null, false);
       checkValidation(job, v);
-      printDryRun(job, v, planBatches(v.valid, job.batchSize, job.rate));
+      const est = estimate(job, dryRunRows(job, v));
+      printDryRun(job, v, planBatches(v.valid, job.batchSize, job.rate), est);
+      await checkCost(job, est.rows, true);
       return null;
     }
     locks.push(acquireLock(`${job.statePath}.lock`, `submitting ${job.shown}`, 'Wait for it to finish (or stop it), then rerun the same command: it resumes.'));
@@ -75,7 +83,11 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
 
 async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, file: string, id: InputIdentity, dir: string): Promise<Job> {
   const shown = o.input === '-' ? '<stdin>' : o.input;
-  const spec = o.spec ? await readSpec(o.spec, ctx, pre.format === 'csv') : null;
+  const spec = o.field?.length
+    ? await loadSpec('--field', JSON.stringify(await fieldSpec(o.field, { file, format: pre.format, shown, inputColumn: o.inputColumn })), pre.format === 'csv')
+    : o.spec
+      ? await readSpec(o.spec, ctx, pre.format === 'csv')
+      : null;
   const origin = apiOrigin(ctx);
   const statePath = o.state ? path.resolve(ctx.io.cwd, o.state) : defaultJournalPath(dir, id, origin, o.group);
   return {
@@ -175,15 +187,18 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
     }
     if (ledger) checkLedger(job, ledger, v);
     reportPlan(job, v, ledger);
+    await checkCost(job, ledger ? v.toSend : withinLimit(job, v.valid) - journalCovered(job, replay, v.chunks));
     const groupId = target ?? (await createGroup(job, client, journal));
     if (replay.group) ctx.info(`tg: resuming ${job.shown} into ${groupId}`);
-    hooks.onPlan?.(v.valid);
+    hooks.onPlan?.(withinLimit(job, v.valid));
     hooks.onGroup?.(groupId);
     const sender = new Sender(job, client, journal, groupId, replay.lastSentCursor);
     if (ledger && v.fresh === 0 && v.conflicts === 0) holdAll(job, v, journal, groupId, sender);
     else await sendWithProgress(job, client, v, sender, { ledger, replay }, hooks);
     journal.append({ t: 'done', g: groupId, submitted: sender.sentRows, at: new Date().toISOString() });
-    return summarize(job, v, groupId, sender, client, ctx.clock.now() - t0);
+    const summary = summarize(job, v, groupId, sender, client, ctx.clock.now() - t0);
+    if (hooks.afterSend) summary.exit = await hooks.afterSend(job, client, groupId);
+    return summary;
   } finally {
     journal.close();
   }
@@ -239,7 +254,7 @@ async function validateWhileListing(job: Job, client: ApiClient, group: string, 
     let v = await validatePass(job, null, Boolean(job.o.skipInvalid), marks);
     checkValidation(job, v);
     const ledger = await listing;
-    classify(v, marks, ledger);
+    classify(job, v, marks, ledger);
     if (v.conflicts) v = await validatePass(job, ledger, false);
     return { v, ledger };
   } finally {
@@ -325,7 +340,7 @@ async function sendWithProgress(job: Job, client: ApiClient, v: Validation, send
   const { ctx } = job;
   const quietCtx = hooks.noProgress ? { ...ctx, global: { ...ctx.global, quiet: true } } : ctx;
   const budgetPerMin = job.rate ? Math.round((job.rate.limit * 60_000) / job.rate.windowMs) : undefined;
-  const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: v.valid, done: 0, budgetPerMin });
+  const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: withinLimit(job, v.valid), done: 0, budgetPerMin });
   sender.onProgress = () => {
     const n = sender.sentRows + sender.skippedRows;
     progress.update(n, client.rateLimited ? ` | 429s ${client.rateLimited}` : '');
@@ -342,7 +357,8 @@ function summarize(job: Job, v: Validation, groupId: string, sender: Sender, cli
   const { ctx } = job;
   const skipped = sender.skippedRows;
   ctx.info(
-    `tg: ${groupId}: ${sender.sentRows} rows sent${skipped ? `, ${skipped} already in the group` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''} in ${formatDuration(elapsed)}` +
+    `tg: ${groupId}: ${sender.sentRows} rows sent${skipped ? `, ${skipped} already in the group` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''}` +
+      `${sender.limitedRows ? `, ${sender.limitedRows} past --limit ${job.o.limit} (the same command without --limit sends them)` : ''} in ${formatDuration(elapsed)}` +
       (client.rateLimited ? ` (${client.rateLimited} answers were 429)` : ''),
   );
   if (client.rateLimited >= 3)

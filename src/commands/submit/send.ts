@@ -67,6 +67,15 @@ function allCovered(v: Validation, plan: SendPlan): boolean {
   });
 }
 
+/** A retry's attempt in a reconcile key (a first attempt has none): a retry is not its failed run. */
+const attemptTag = (n: unknown) => (Number(n) > 1 ? `\0${Number(n)}` : '');
+
+/** The offsets of chunk c among the first --limit valid rows. */
+function limited(job: Job, c: number, offsets: number[]): number[] {
+  const limit = job.o.limit;
+  return limit === undefined ? offsets : offsets.filter((i) => c * job.batchSize + i < limit);
+}
+
 export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: Sender): Promise<void> {
   if (allCovered(v, plan)) return sender.skip(v.valid);
   const { rows } = readRows(job.file, job.format, job.shown);
@@ -81,10 +90,13 @@ export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: 
       if (inFlight) await inFlight;
       throw inputChanged(job, sender.sentRows);
     }
-    const { send, held } = decide(job, plan, c, digest, items);
+    const { send: all, held } = decide(job, plan, c, digest, items);
+    const send = limited(job, c, all); // --limit: rows past it wait for a run without
     if (inFlight) await inFlight;
     if (held.length) sender.hold(c, digest, items.length, held);
-    if (items.length > held.length + send.length) sender.skip(items.length - held.length - send.length);
+    const notNow = all.length - send.length;
+    if (items.length > held.length + all.length) sender.skip(items.length - held.length - all.length);
+    if (notNow) sender.limitedRows += notNow;
     if (send.length) {
       const p = sender.send(c, digest, items, send);
       p.catch(() => undefined); // observed by the next await
@@ -122,6 +134,8 @@ export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: 
 export class Sender {
   sentRows = 0;
   skippedRows = 0;
+  /** Rows not sent because of --limit. */
+  limitedRows = 0;
   onProgress: () => void = () => undefined;
   private readonly budget: RunBudget | null;
   private lastSentCursor: string | null;
@@ -161,7 +175,8 @@ export class Sender {
     const parts: string[] = [];
     for (const off of offsets) {
       const it = items[off];
-      const meta = `{${this.metaJson ? this.metaJson + ',' : ''}"tg_key":${JSON.stringify(it.key)},"tg_src":${src}${kc},"tg_sha":"${shaOf(this.job, it)}"}`;
+      const again = it.retry ? `,"tg_try":${it.retry.attempt},"tg_prev":${JSON.stringify(it.retry.prev)}` : '';
+      const meta = `{${this.metaJson ? this.metaJson + ',' : ''}"tg_key":${JSON.stringify(it.key)},"tg_src":${src}${kc},"tg_sha":"${shaOf(this.job, it)}"${again}}`;
       parts.push(`{"input":${it.inputJson},"processor":${this.processorJson},"metadata":${meta}}`);
     }
     return `{"inputs":[${parts.join(',')}]${this.specJson ? `,"default_task_spec":${this.specJson}` : ''}}`;
@@ -222,7 +237,11 @@ export class Sender {
   async reconcile(c: number, items: Item[], offsets: number[], scanFrom: string | null): Promise<number[]> {
     if (!offsets.length) return [];
     const want = new Map<string, number>();
-    for (const off of offsets) want.set(`${rowIdent(this.job.src, this.job.cfg.keyColumn, items[off].key)}\0${shaOf(this.job, items[off])}`, off);
+    for (const off of offsets)
+      want.set(
+        `${rowIdent(this.job.src, this.job.cfg.keyColumn, items[off].key)}\0${shaOf(this.job, items[off])}${attemptTag(items[off].retry?.attempt)}`,
+        off,
+      );
     const found: number[] = [];
     const runIds: string[] = [];
     for await (const ev of this.client.streamRuns(this.group, { lastEventId: scanFrom, signal: this.job.ctx.signal, giveUpMs: this.job.ctx.giveUpMs })) {
@@ -230,7 +249,7 @@ export class Sender {
       const md = ev.run?.metadata as Record<string, unknown> | undefined;
       const ident = runIdent(md);
       if (ident === null) continue;
-      const k = `${ident}\0${String(md!.tg_sha)}`;
+      const k = `${ident}\0${String(md!.tg_sha)}${attemptTag(md!.tg_try)}`;
       const off = want.get(k);
       if (off === undefined) continue;
       want.delete(k);

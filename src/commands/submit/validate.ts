@@ -27,6 +27,8 @@ export interface Validation {
   conflicts: number;
   conflictLines: string[];
   fresh: number;
+  /** With a ledger: rows among the first --limit valid ones that are to be sent (new, or changed with --on-conflict resend). */
+  toSend: number;
 }
 
 /** A valid row's identity and digest, or null for an invalid one (issues go to `onInvalid`). */
@@ -107,7 +109,19 @@ function droppedColumns(job: Job, value: unknown, into: Set<string>) {
  * is still being listed), keep each valid row's hashes for `classify` instead.
  */
 export async function validatePass(job: Job, ledger: Ledger | null, writeRejects: boolean, marks?: MarkList): Promise<Validation> {
-  const v: Validation = { rows: 0, valid: 0, invalid: 0, errors: [], dropped: [], chunks: [], present: 0, conflicts: 0, conflictLines: [], fresh: 0 };
+  const v: Validation = {
+    rows: 0,
+    valid: 0,
+    invalid: 0,
+    errors: [],
+    dropped: [],
+    chunks: [],
+    present: 0,
+    conflicts: 0,
+    conflictLines: [],
+    fresh: 0,
+    toSend: 0,
+  };
   const keyHashes = job.cfg.keyColumn !== undefined ? new NumTable(false) : null;
   const suspects = new Set<string>();
   const dropped = new Set<string>();
@@ -134,7 +148,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     }
     v.valid++;
     hasher.add(it);
-    if (ledger) countAgainst(ledger, job, it, v);
+    if (ledger) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity));
     else marks?.push(marksOf(job, it));
   }
   hasher.close();
@@ -146,17 +160,20 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
 }
 
 /** Count the rows marked during validation against the ledger listed meanwhile (conflicts unnamed). */
-export function classify(v: Validation, marks: MarkList, ledger: Ledger): void {
+export function classify(job: Job, v: Validation, marks: MarkList, ledger: Ledger): void {
+  const limit = job.o.limit ?? Infinity;
   for (let i = 0; i < marks.length; i++) {
     const s = marks.state(ledger, i);
+    if (i < limit && (s === 'new' || (s === 'conflict' && job.onConflict === 'resend'))) v.toSend++;
     if (s === 'present') v.present++;
     else if (s === 'new') v.fresh++;
     else v.conflicts++;
   }
 }
 
-function countAgainst(ledger: Ledger, job: Job, it: Item, v: Validation) {
+function countAgainst(ledger: Ledger, job: Job, it: Item, v: Validation, inLimit: boolean) {
   const s = ledgerState(job, ledger, it);
+  if (inLimit && (s === 'new' || (s === 'conflict' && job.onConflict === 'resend'))) v.toSend++;
   if (s === 'present') v.present++;
   else if (s === 'new') v.fresh++;
   else {

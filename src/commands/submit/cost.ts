@@ -1,0 +1,119 @@
+// The bill before the work: the rows a job will send (only those the group lacks, within
+// --limit), their estimated cost, --max-cost, and on a terminal a question above a threshold.
+import readline from 'node:readline';
+import { EXIT, TgError, usageError } from '../../errors';
+import { CONFIRM_ABOVE_USD, estimateUsd, formatUsd, parseUsd, pricePer1k, PRICES_AS_OF } from '../../core/pricing';
+import { formatDuration, planBatches } from '../../core/plan';
+import fs from 'node:fs';
+import { readJournal, replayJournal, type Replay } from './journal';
+import type { Job } from './job';
+
+export interface CostOptions {
+  maxCost?: number;
+  per1k?: number;
+}
+
+/** --max-cost and --price-per-1k, checked before anything is read or sent. */
+export function costOptions(o: Job['o']): CostOptions {
+  try {
+    return {
+      maxCost: o.maxCost === undefined ? undefined : parseUsd(o.maxCost, '--max-cost'),
+      per1k: o.pricePer1k === undefined ? undefined : parseUsd(o.pricePer1k, '--price-per-1k'),
+    };
+  } catch (e) {
+    throw usageError((e as Error).message);
+  }
+}
+
+export interface Estimate {
+  rows: number;
+  per1k: number | null;
+  usd: number | null;
+  /** Where the price comes from, for the plan: "table 2026" or "--price-per-1k". */
+  source: string;
+  minDurationMs: number;
+}
+
+export function estimate(job: Job, rows: number): Estimate {
+  const { per1k: override } = costOptions(job.o);
+  const per1k = pricePer1k(job.processor, override);
+  const source = override !== undefined ? '--price-per-1k' : `price table of ${PRICES_AS_OF}`;
+  const usd = per1k === null ? null : estimateUsd(rows, per1k);
+  return { rows, per1k, usd, source, minDurationMs: planBatches(rows, job.batchSize, job.rate).minDurationMs };
+}
+
+export function describeEstimate(job: Job, e: Estimate): string {
+  if (e.usd === null) return `unknown: no price for processor ${job.processor} (pass --price-per-1k)`;
+  return `${formatUsd(e.usd)} (${e.rows} runs × ${formatUsd(e.per1k!)}/1,000 on ${job.processor}, ${e.source})`;
+}
+
+/** The first `limit` of `n` valid rows. */
+export const withinLimit = (job: Job, n: number) => (job.o.limit === undefined ? n : Math.min(n, job.o.limit));
+
+/** The rows a dry run would send: the first --limit valid ones, less those its journal records as sent. */
+export function dryRunRows(job: Job, v: { valid: number; chunks: string[] }): number {
+  let replay: Replay | null = null;
+  try {
+    if (fs.existsSync(job.statePath)) replay = replayJournal(readJournal(job.statePath).recs);
+  } catch {
+    replay = null;
+  }
+  return withinLimit(job, v.valid) - (replay ? journalCovered(job, replay, v.chunks) : 0);
+}
+
+/** Rows among the first `limit` valid ones that the journal's matching chunks record as in the group. */
+export function journalCovered(job: Job, replay: Replay, chunks: string[]): number {
+  const limit = job.o.limit ?? Infinity;
+  let n = 0;
+  for (const [c, st] of replay.chunks) {
+    if (chunks[c] !== st.h) continue;
+    const base = c * job.batchSize;
+    if (st.covered === 'all') n += Math.max(0, Math.min(st.n, limit - base));
+    else for (const off of st.covered) if (base + off < limit) n++;
+  }
+  return n;
+}
+
+/**
+ * Refuse a job over --max-cost (exit 2, nothing sent); on a terminal, ask before one above
+ * CONFIRM_ABOVE_USD unless --yes or a --max-cost covers it. Without a terminal, go ahead (say so):
+ * scripts and cron cap their bill with --max-cost.
+ */
+export async function checkCost(job: Job, rows: number, dryRun = false): Promise<void> {
+  const { ctx } = job;
+  const e = estimate(job, rows);
+  const { maxCost } = costOptions(job.o);
+  if (rows === 0) return;
+  if (maxCost !== undefined) {
+    if (e.usd === null) throw usageError(`--max-cost: no price is known for processor ${job.processor}; nothing was sent`, 'Pass --price-per-1k <usd> for it.');
+    if (e.usd > maxCost)
+      throw new TgError(
+        'usage',
+        `the ${rows} rows to send would cost about ${formatUsd(e.usd)}, over --max-cost ${formatUsd(maxCost)}; nothing was sent`,
+        EXIT.USAGE,
+        'Raise --max-cost, send a canary first with --limit <n>, or pick a cheaper --processor.',
+      );
+  }
+  if (dryRun) return;
+  ctx.info(`tg: ${rows} rows to send; estimated cost ${describeEstimate(job, e)}, at least ${formatDuration(e.minDurationMs)} at --rate ${job.rateText}`);
+  if (job.o.yes || maxCost !== undefined || e.usd === null || e.usd <= CONFIRM_ABOVE_USD) return;
+  if (!(ctx.io.stderrIsTTY && ctx.io.stdinIsTTY && job.o.input !== '-')) {
+    ctx.info(`tg: over ${formatUsd(CONFIRM_ABOVE_USD)} and no terminal to ask on: going ahead (cap it with --max-cost)`);
+    return;
+  }
+  const yes = await ask(job, `tg: send ${rows} runs for about ${formatUsd(e.usd)}? [y/N] `);
+  if (!yes) throw new TgError('usage', 'not confirmed; nothing was sent', EXIT.USAGE, 'Pass --yes to skip the question, or --max-cost to cap the bill.');
+}
+
+async function ask(job: Job, question: string): Promise<boolean> {
+  const rl = readline.createInterface({ input: job.ctx.io.stdin, output: job.ctx.io.stderr, terminal: false });
+  try {
+    const answer = await new Promise<string>((resolve) => {
+      rl.question(question, resolve);
+      rl.once('close', () => resolve(''));
+    });
+    return /^\s*y(es)?\s*$/i.test(answer);
+  } finally {
+    rl.close();
+  }
+}

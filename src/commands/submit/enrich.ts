@@ -1,0 +1,140 @@
+// `tg submit rows.csv --field … --watch -o enriched.csv`: after sending, wait for the group's runs,
+// retry failed rows if asked, then write the input rows in their order with the output columns
+// and each field's basis appended (core/columns). The rows are matched to runs by the verified
+// join of `fetch --join` (key and stored input), the latest attempt of each row wins, and the file
+// is written to an exclusive temporary file renamed into place: a rerun after a kill writes the
+// same file again, from the group, never a duplicated row. Only a file tg wrote is replaced.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Context } from '../../context';
+import { EXIT, usageError } from '../../errors';
+import type { ApiClient } from '../../api/client';
+import { csvLine } from '../../core/flatten';
+import { outputCells, outputColumns, type OutputColumn } from '../../core/columns';
+import { parseSeconds, sleep, TERMINAL_STATUSES } from '../../core/util';
+import { readRows } from '../../io/rows';
+import { Progress } from '../../io/progress';
+import { ClosedPipeError, stdoutError } from '../../io/output';
+import { checkJoin, checkJoinTarget, FINISHED, RunIndex, runFor, TempOutput, write, type JoinResult } from '../join';
+import { countTerminal } from '../watch';
+import { retryPass } from './retry';
+import type { Job, SubmitOptions } from './job';
+
+/** The results format of `submit --watch`: --output-format, else by the -o extension (JSONL by default). */
+export function watchFormat(o: SubmitOptions): 'csv' | 'jsonl' {
+  return (o.outputFormat as 'csv' | 'jsonl' | undefined) ?? (o.output && /\.csv$/i.test(o.output) ? 'csv' : 'jsonl');
+}
+
+/** Checks before anything is sent: -o must be in a writable directory (made if missing, as for watch -o) and a file tg may replace (never the input). */
+export function checkEnrichedTarget(o: SubmitOptions, ctx: Context): string | null {
+  if (!o.output) return null;
+  const out = path.resolve(ctx.io.cwd, o.output);
+  const dir = path.dirname(out);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    throw usageError(`-o ${o.output}: cannot write there (${(e as NodeJS.ErrnoException).code}: ${dir})`, 'Pick a writable place for -o.');
+  }
+  checkJoinTarget(out, o.input === '-' ? out + '\0' : path.resolve(ctx.io.cwd, o.input), false);
+  return out;
+}
+
+/** After the send pass: wait, retry, wait, then write the enriched CSV. Returns the exit status. */
+export async function finishEnriched(job: Job, client: ApiClient, group: string, out: string | null): Promise<number> {
+  const deadline = job.o.timeout === undefined ? Infinity : job.ctx.clock.now() + parseSeconds(job.o.timeout, '--timeout');
+  let timedOut = await waitDone(job, client, group, deadline);
+  const retrying = job.o.retryFailed || job.o.retryCancelled;
+  for (let pass = 1; retrying && !timedOut && pass < (job.o.maxAttempts ?? 2); pass++) {
+    if (!(await retryPass(job, client, group))) break;
+    timedOut = await waitDone(job, client, group, deadline);
+  }
+  const code = await writeEnriched(job, client, group, out);
+  if (timedOut) {
+    job.ctx.warn(
+      `tg: still waiting for results after --timeout ${job.o.timeout}s; rows without a finished run are blank. Run the same command again to resume.`,
+    );
+    return EXIT.PENDING;
+  }
+  return code;
+}
+
+/** Poll the group until no run is active (true: the deadline came first). */
+async function waitDone(job: Job, client: ApiClient, group: string, deadline: number): Promise<boolean> {
+  const { ctx } = job;
+  let g = await client.getGroup(group, ctx.signal);
+  const progress = await Progress.start(ctx, { label: 'results', unit: 'runs', total: g.status.num_task_runs, done: countTerminal(g.status) });
+  try {
+    for (let delay = 200; g.status.is_active; delay = Math.min(delay * 1.5, 2000)) {
+      const left = deadline - ctx.clock.now();
+      if (left <= 0) return true;
+      await sleep(Math.min(delay, left), ctx.signal);
+      g = await client.getGroup(group, ctx.signal);
+      progress.setTotal(g.status.num_task_runs);
+      const failed = (g.status.task_run_status_counts as Record<string, number>).failed ?? 0;
+      progress.update(countTerminal(g.status), failed ? ` | failed ${failed}` : '');
+    }
+    return false;
+  } finally {
+    progress.stop();
+  }
+}
+
+/** The output fields, in order: the spec's output properties, else those the runs hold. */
+function outputFields(job: Job, index: RunIndex): string[] {
+  const os = job.spec?.spec.output_schema as { type?: string; json_schema?: { properties?: object } } | string | undefined;
+  if (os && typeof os === 'object' && os.json_schema?.properties) return Object.keys(os.json_schema.properties);
+  if (typeof os === 'string' || (os && os.type === 'text')) return ['output'];
+  return index.outNames.filter((n) => n === 'output' || n.startsWith('output.')).map((n) => (n === 'output' ? n : n.slice('output.'.length)));
+}
+
+async function writeEnriched(job: Job, client: ApiClient, group: string, out: string | null): Promise<number> {
+  const { ctx } = job;
+  const index = new RunIndex(true);
+  let target: TempOutput | null = null;
+  try {
+    await index.load(client, group, ctx);
+    target = out ? TempOutput.create(out) : null;
+    const r = await enrichedRows(job, index, outputFields(job, index), target ? target.stream : ctx.io.stdout);
+    checkJoin(r, index, { join: job.shown, group, key: job.o.key });
+    if (target) await target.commit({ tg: 'join', group, input: job.file, by: 'submit' });
+    const shown = job.o.output ?? 'stdout';
+    const open = r.openCount ? `, ${r.openCount} not finished` : '';
+    ctx.info(`tg: wrote ${shown}: ${r.count} rows, ${r.matched} with a run (${r.failed} failed or cancelled${open})`);
+    return r.openCount ? EXIT.PENDING : r.failed ? EXIT.RUNS_FAILED : EXIT.OK;
+  } catch (e) {
+    if (stdoutError(e) instanceof ClosedPipeError) return EXIT.CLOSED_PIPE; // `… | head`: a quiet end
+    throw e;
+  } finally {
+    target?.discard();
+    index.close();
+  }
+}
+
+/** Every input row in order, its cells, then its latest run's output and basis columns. */
+async function enrichedRows(job: Job, index: RunIndex, fields: string[], out: NodeJS.WritableStream): Promise<JoinResult> {
+  const r: JoinResult = { count: 0, matched: 0, failed: 0, open: [], openCount: 0, mismatched: [], mismatchCount: 0 };
+  const safe = !job.o.rawCsv;
+  let header: string[] | null = null;
+  let cols: OutputColumn[] = [];
+  for await (const row of readRows(job.file, job.format, job.shown).rows) {
+    r.count++;
+    const v = (row.value && typeof row.value === 'object' && !Array.isArray(row.value) ? row.value : { input: row.value }) as Record<string, unknown>;
+    if (!header) {
+      header = Object.keys(v);
+      cols = outputColumns(header, fields, Boolean(job.o.reasoning));
+      await write(out, csvLine([...header, ...cols.map((c) => c.name)]) + '\n');
+    }
+    const { run, keyed } = runFor(row, index, { key: job.o.key });
+    if (keyed) r.matched++;
+    if (keyed && !run && r.mismatchCount++ < 10) r.mismatched.push(row.line);
+    const status = String(run?.flat.status ?? '');
+    if (run && !FINISHED.has(status) && r.openCount++ < 10) r.open.push(row.line);
+    if (status === 'failed' || status === 'cancelled') r.failed++;
+    const res = run
+      ? { run_id: String(run.flat.run_id), status, error: (run.flat.error as string | null) ?? null, output: TERMINAL_STATUSES.has(status) ? run.output : null }
+      : null;
+    await write(out, csvLine([...header.map((c) => v[c]), ...outputCells(cols, res)], safe) + '\n');
+  }
+  return r;
+}

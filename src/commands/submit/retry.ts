@@ -1,0 +1,84 @@
+// --retry-failed / --retry-cancelled: send again the rows whose latest run failed (or was
+// cancelled), once each. The group stays the ledger: a retry carries tg_try (its attempt number,
+// 2 for the first retry) and tg_prev (the run it replaces), so a rerun of the same command lists
+// the group, sees the row's latest attempt is no longer failed, and sends nothing again.
+import fs from 'node:fs';
+import type { ApiClient } from '../../api/client';
+import { presenceHash, runIdent } from '../../core/ledger';
+import { AppendLog } from '../../io/durable';
+import { readRows } from '../../io/rows';
+import { checkCost } from './cost';
+import { Sender } from './send';
+import { itemOf, shaOf } from './validate';
+import type { Item, Job } from './job';
+
+interface Latest {
+  attempt: number;
+  runId: string;
+  /** The latest attempt ended in a status to retry. */
+  retry: boolean;
+}
+
+/** Rows (by presence hash) whose latest attempt ended failed/cancelled, from the group's run list. */
+export async function retryCandidates(job: Job, client: ApiClient, group: string): Promise<Map<number, Latest>> {
+  const statuses = new Set([...(job.o.retryFailed ? ['failed'] : []), ...(job.o.retryCancelled ? ['cancelled'] : [])]);
+  const latest = new Map<number, Latest>();
+  for await (const ev of client.streamRuns(group, { signal: job.ctx.signal, giveUpMs: job.ctx.giveUpMs })) {
+    if (ev.type !== 'task_run.state') continue;
+    const md = ev.run.metadata as Record<string, unknown> | undefined;
+    if (runIdent(md) === null || typeof md?.tg_sha !== 'string') continue;
+    const kc = typeof md.tg_kc === 'string' && md.tg_kc !== '' ? md.tg_kc : undefined;
+    const h = presenceHash(kc, String(md.tg_key), md.tg_sha);
+    const attempt = Number(md.tg_try ?? 1) || 1;
+    const prev = latest.get(h);
+    if (prev && prev.attempt > attempt) continue;
+    latest.set(h, { attempt, runId: ev.run.run_id, retry: statuses.has(ev.run.status) });
+  }
+  for (const [h, l] of latest) if (!l.retry) latest.delete(h);
+  return latest;
+}
+
+/**
+ * One retry pass: the rows of this input whose latest run ended failed (or cancelled), under
+ * --max-attempts, sent again with tg_try and tg_prev. Returns how many were sent.
+ */
+export async function retryPass(job: Job, client: ApiClient, group: string): Promise<number> {
+  const { ctx } = job;
+  const candidates = await retryCandidates(job, client, group);
+  if (!candidates.size) return 0;
+  const max = job.o.maxAttempts ?? 2;
+  const items: Item[] = [];
+  let spent = 0;
+  for await (const row of readRows(job.file, job.format, job.shown).rows) {
+    const it = itemOf(job, row);
+    if (!it) continue;
+    const l = candidates.get(presenceHash(job.cfg.keyColumn, it.key, shaOf(job, it)));
+    if (!l) continue;
+    if (l.attempt >= max) spent++;
+    else items.push({ ...it, retry: { attempt: l.attempt + 1, prev: l.runId } });
+  }
+  if (spent) ctx.warn(`tg: ${spent} rows failed ${max} times (--max-attempts ${max}); not sent again`);
+  if (!items.length) return 0;
+  await checkCost(job, items.length);
+  ctx.info(`tg: sending ${items.length} rows again whose latest run ${job.o.retryCancelled ? 'failed or was cancelled' : 'failed'}`);
+  // The retries' own journal: Sender records its batches there (not in the input's journal, whose
+  // chunks they are not); a rerun learns what was sent from the group itself.
+  const tmp = `${job.statePath}.retry-${process.pid}.jsonl`;
+  const journal = new AppendLog(tmp);
+  try {
+    const sender = new Sender(job, client, journal, group, null);
+    for (let c = 0; c * job.batchSize < items.length; c++) {
+      const batch = items.slice(c * job.batchSize, (c + 1) * job.batchSize);
+      await sender.send(
+        c,
+        'retry',
+        batch,
+        batch.map((_, i) => i),
+      );
+    }
+    return sender.sentRows;
+  } finally {
+    journal.close();
+    fs.rmSync(tmp, { force: true });
+  }
+}

@@ -18,3 +18,4 @@ export { RunIdSet } from './core/runIdSet';
 export { neutralise } from './core/flatten';
 export { inputMatchesRow } from './commands/join';
 export { writeFileAtomic } from './io/durable';
+export { Display, displayMode } from './io/display';

@@ -38,7 +38,8 @@ export interface SubmitSummary {
 
 export interface SubmitHooks {
   onGroup?: (id: string) => void;
-  onPlan?: (validRows: number) => void;
+  /** The rows to send, and the client-side budget they are sent at (null: --rate off). */
+  onPlan?: (validRows: number, rate: Job['rate']) => void;
   onSent?: (rowsSentOrSkipped: number) => void;
   /** Called before the first request with the target group (null: a new one); may throw. */
   onTarget?: (group: string | null) => void;
@@ -164,7 +165,9 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
       if (!replay.group) journal.append({ t: 'group', id: target, created: false }); // known from now on, even if killed
       if (n > 0 && (n !== replay.knownRuns || replay.damaged > 0 || !replay.header)) ledger = await listLedger(job, client, target, n);
     }
+    ctx.display.phase(`validating ${job.shown}`);
     let v = await validatePass(job, ledger, Boolean(o.skipInvalid));
+    ctx.display.phase('');
     checkValidation(job, v);
     if (target && !ledger && !journalMatches(replay, v)) {
       ledger = await listLedger(job, client, target, replay.knownRuns);
@@ -174,7 +177,7 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
     reportPlan(job, v, ledger);
     const groupId = target ?? (await createGroup(job, client, journal));
     if (replay.group) ctx.info(`tg: resuming ${job.shown} into ${groupId}`);
-    hooks.onPlan?.(v.valid);
+    hooks.onPlan?.(v.valid, job.rate);
     hooks.onGroup?.(groupId);
     const sender = new Sender(job, client, journal, groupId, replay.lastSentCursor);
     await sendWithProgress(job, client, v, sender, { ledger, replay }, hooks);
@@ -293,8 +296,10 @@ async function createGroup(job: Job, client: ApiClient, journal: AppendLog): Pro
 async function sendWithProgress(job: Job, client: ApiClient, v: Validation, sender: Sender, plan: Parameters<typeof sendPass>[2], hooks: SubmitHooks) {
   const { ctx } = job;
   const quietCtx = hooks.noProgress ? { ...ctx, global: { ...ctx.global, quiet: true } } : ctx;
-  const budgetPerMin = job.rate ? Math.round((job.rate.limit * 60_000) / job.rate.windowMs) : undefined;
-  const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: v.valid, done: 0, budgetPerMin });
+  // The budget counts runs (rows); were it to count POSTs, units would be Math.ceil(rest / job.batchSize).
+  const budget = job.rate ? { limit: job.rate.limit, windowMs: job.rate.windowMs } : undefined;
+  const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: v.valid, done: 0, budget });
+  ctx.display.phase('sending');
   sender.onProgress = () => {
     const n = sender.sentRows + sender.skippedRows;
     progress.update(n, client.rateLimited ? ` | 429s ${client.rateLimited}` : '');
@@ -304,6 +309,7 @@ async function sendWithProgress(job: Job, client: ApiClient, v: Validation, send
     await sendPass(job, v, plan, sender);
   } finally {
     progress.stop();
+    ctx.display.phase('');
   }
 }
 

@@ -14,9 +14,11 @@ export async function main(argv: string[]): Promise<void> {
   const ac = new AbortController();
   // With --json, stderr carries only JSON objects, these two lines included.
   const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
+  // On a terminal, first clear a progress line that may still be drawn.
+  const clear = process.stderr.isTTY && process.env.TERM !== 'dumb' ? '\r\x1b[K' : '';
   const say = (code: string, message: string, hint?: string) =>
     process.stderr.write(
-      json ? JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } }) + '\n' : `tg: ${message}\n${hint ? `tg: hint: ${hint}\n` : ''}`,
+      json ? JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } }) + '\n' : `${clear}tg: ${message}\n${hint ? `tg: hint: ${hint}\n` : ''}`,
     );
   let finished = false;
   let signals = 0;

@@ -66,6 +66,10 @@ test('display on a terminal: log lines above the live line, never on it; a wait 
   let now = 1_000_000;
   const out = terminal(70);
   const d = new tg.Display({ out, mode: 'tty', quiet: false, intervalMs: 10_000, now: () => now });
+  d.phase('validating rows.csv'); // before there is a bar: the phase alone
+  assert.deepEqual(out.screen(), ['tg: validating rows.csv']);
+  d.phase('');
+  assert.deepEqual(out.screen(), ['']);
   let n = 0;
   const src = source(() => `submit ${n}/100 rows`);
   d.attach(src);
@@ -91,6 +95,7 @@ test('display on a terminal: log lines above the live line, never on it; a wait 
   d.detach(src, true);
   assert.equal(out.screen().at(-1), '', 'the final state stays, the cursor below it');
   assert.match(String(out.screen().at(-2)), /^submit 1e\+30/);
+  d.close();
 });
 
 test('display without a terminal: no escape codes; plain status lines; --json: JSON lines only', () => {
@@ -122,6 +127,13 @@ test('display without a terminal: no escape codes; plain status lines; --json: J
   assert.deepEqual(lines[0], { log: { level: 'warning', message: 'careful' } });
   assert.deepEqual(lines[1], { error: { code: 'usage', message: 'bad' } });
   assert.equal(lines[2].progress.body, 'results 5/10 runs');
+  // On a terminal whose stdout carries the results, the bar would cross them: plain lines there.
+  const t = terminal();
+  const dt = new tg.Display({ out: t, mode: 'tty', quiet: false, intervalMs: 10_000, now: () => now });
+  dt.attach(src, false);
+  dt.log('tg: two');
+  dt.detach(src, true);
+  assert.deepEqual(t.raw, 'tg: two\ntg: results 5/10 runs\n');
   assert.equal(tg.displayMode({ stderrIsTTY: true, env: { TERM: 'dumb' } }), 'plain');
   assert.equal(tg.displayMode({ stderrIsTTY: true, env: { TERM: 'xterm' } }), 'tty');
   assert.equal(tg.displayMode({ json: true, stderrIsTTY: true, env: {} }), 'json');

@@ -2,9 +2,9 @@
 // one exit point that maps typed errors to messages and exit codes. No import side effects.
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { TgError, EXIT, InterruptedError, isTgError } from './errors';
-import { createContext, type Context, type Io } from './context';
+import { createContext, createDisplay, type Context, type Io } from './context';
+import type { Display } from './io/display';
 import { commands, globalOptions, type GlobalOptions } from './options';
-import { redact } from './core/util';
 
 declare const __TG_VERSION__: string;
 export const VERSION = typeof __TG_VERSION__ === 'string' ? __TG_VERSION__ : '0.0.0-dev';
@@ -15,15 +15,15 @@ type Action = (ctx: Context) => Promise<number>;
 export function buildProgram(
   onAction: (global: GlobalOptions, action: Action) => Promise<void>,
   out: { stdout: { write(s: string): unknown }; stderr: { write(s: string): unknown } } = { stdout: process.stdout, stderr: process.stderr },
+  json = false,
 ) {
   // Set before the subcommands are added, so they inherit it: errors throw (never process.exit)
   // and usage errors read "tg: …" like every other error.
   const root = new Command('tg').exitOverride().configureOutput({
     writeOut: (s) => void out.stdout.write(s),
     writeErr: (s) => void out.stderr.write(s),
-    outputError: (s, write) => write(s.replace(/^error: /, 'tg: ')),
+    outputError: (s, write) => write(json ? usageJson(s) : s.replace(/^error: /, 'tg: ')),
   });
-  root.configureHelp({ showGlobalOptions: true }); // each command's --help lists --api-key, --emulator, …
   const program = globalOptions(root, VERSION).showSuggestionAfterError(true).enablePositionalOptions(false);
   const act = (action: Action) => onAction(program.opts(), action);
 
@@ -35,7 +35,27 @@ export function buildProgram(
   commands.status(program).action((group, o) => act(async (ctx) => (await import('./commands/status')).status({ ...o, group }, ctx)));
   commands.emulator(program).action((o) => act(async (ctx) => (await import('./commands/emulator')).emulator(o, ctx)));
   commands.completion(program).action((shell) => act(async (ctx) => (await import('./commands/completion')).completion(shell, ctx, program)));
+  // Each command's --help lists its own options; the global ones are in `tg --help`, once.
+  for (const c of program.commands) c.addHelpText('after', GLOBAL_HINT);
   return program;
+}
+
+const GLOBAL_HINT = 'Global options (--api-key, --base-url, --emulator, --json, -q, --verbose, …) work with every command: see tg --help.\n';
+
+/** A usage error from commander ("error: unknown option '--x'") as the JSON of --json errors. */
+function usageJson(s: string): string {
+  const message = s.replace(/^error: /, '').trim();
+  return JSON.stringify({ error: { code: 'usage', message } }) + '\n';
+}
+
+/** The value of `--name v` or `--name=v` in argv (before commander parsed it). */
+function argValue(argv: string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') return undefined;
+    if (argv[i] === name) return argv[i + 1];
+    if (argv[i].startsWith(`${name}=`)) return argv[i].slice(name.length + 1);
+  }
+  return undefined;
 }
 
 function errorPayload(e: TgError) {
@@ -54,6 +74,7 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
     stdin: ioIn?.stdin ?? process.stdin,
     stderrIsTTY: ioIn?.stderrIsTTY ?? Boolean((process.stderr as { isTTY?: boolean }).isTTY),
     stdinIsTTY: ioIn?.stdinIsTTY ?? (ioIn?.stdin ? false : Boolean((process.stdin as { isTTY?: boolean }).isTTY)),
+    stdoutIsTTY: ioIn?.stdoutIsTTY ?? (ioIn?.stdout ? false : Boolean((process.stdout as { isTTY?: boolean }).isTTY)),
     env: ioIn?.env ?? process.env,
     cwd: ioIn?.cwd ?? process.cwd(),
   };
@@ -66,21 +87,26 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
   if (signal?.aborted) interrupt();
   else signal?.addEventListener('abort', interrupt, { once: true });
   let exitCode = 0;
-  let json = false;
-  let apiKey: string | undefined;
+  // --json before `--` (commander has not parsed yet when a usage error is reported)
+  const jsonArg = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
+  let display: Display | undefined;
   let ctx: Context | undefined;
-  const program = buildProgram(async (global, action) => {
-    json = Boolean(global.json);
-    apiKey = global.apiKey ?? io.env.PARALLEL_API_KEY;
-    ctx = createContext(global, io, ac.signal);
-    exitCode = await action(ctx);
-  }, io);
+  const program = buildProgram(
+    async (global, action) => {
+      display = createDisplay(global, io);
+      ctx = createContext(global, io, ac.signal, display);
+      exitCode = await action(ctx);
+    },
+    io,
+    jsonArg,
+  );
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     exitCode = report(e);
   } finally {
     signal?.removeEventListener('abort', interrupt);
+    display?.close();
     await ctx?.close();
   }
   return exitCode;
@@ -99,10 +125,9 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
       err = new TgError('internal', `internal error: ${msg}`, EXIT.API, 'This is a bug in tg; please report it with the command you ran.', undefined, e);
     }
     if (err.code === 'closed_pipe') return err.exitCode; // the reader went away: nothing to say
-    const safe = (s: string) => redact(s, apiKey);
-    io.stderr.write(`tg: ${safe(err.message)}\n`);
-    if (err.hint) io.stderr.write(`tg: hint: ${safe(err.hint)}\n`);
-    if (json) io.stderr.write(safe(JSON.stringify(errorPayload(err))) + '\n');
+    // Before the command started (no display yet): the same display, from the flags in argv.
+    display ??= createDisplay({ json: jsonArg, apiKey: argValue(argv, '--api-key') }, io);
+    display.error([`tg: ${err.message}`, ...(err.hint ? [`tg: hint: ${err.hint}`] : [])], errorPayload(err));
     return err.exitCode;
   }
 }

@@ -3,6 +3,7 @@ import type { ApiClient } from './api/client';
 import { usageError } from './errors';
 import { parseSeconds, redact } from './core/util';
 import type { GlobalOptions } from './options';
+import { Display, displayMode } from './io/display';
 
 export interface Io {
   stdout: NodeJS.WritableStream;
@@ -11,6 +12,8 @@ export interface Io {
   stderrIsTTY: boolean;
   /** stdin is a terminal (a question can be asked); absent: no. */
   stdinIsTTY?: boolean;
+  /** stdout is a terminal (results printed there would cross a live progress line). */
+  stdoutIsTTY?: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
 }
@@ -26,32 +29,58 @@ export interface Context {
   clock: Clock;
   global: GlobalOptions;
   signal: AbortSignal;
+  /** stderr: log lines, the status line (phase, waits, progress) and errors; see io/display.ts. */
+  display: Display;
   /** How long to keep retrying through a sustained API/network outage before exit 4 (env TG_OUTAGE_GIVE_UP_S, default 600 s). */
   giveUpMs: number;
   /** The API client (created on first use; starts the in-process emulator with --emulator). */
   client(): Promise<ApiClient>;
-  /** Human line on stderr (suppressed by --quiet). */
+  /** Human line on stderr (suppressed by --quiet), above the status line. */
   info(line: string): void;
-  /** Warning on stderr (always). */
+  /** Warning on stderr (always), above the status line. */
   warn(line: string): void;
+  /**
+   * With --json, the command's summary object: on stdout when stdout carries nothing else (results
+   * went to -o), else on stderr as {"summary":…} after the JSON Lines on stdout. Nothing without --json.
+   */
+  summary(obj: Record<string, unknown>, stdoutFree: boolean): void;
   close(): Promise<void>;
 }
 
-export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal): Context {
+/** The stderr display of a command: a live line on a terminal, plain lines, or JSON with --json. */
+export function createDisplay(global: Partial<GlobalOptions>, io: Io): Display {
+  const apiKey = global.apiKey ?? io.env.PARALLEL_API_KEY;
+  const interval = Number(global.progressInterval ?? 10);
+  return new Display({
+    out: io.stderr as NodeJS.WritableStream & { columns?: number },
+    mode: displayMode({ json: global.json, stderrIsTTY: io.stderrIsTTY, env: io.env }),
+    quiet: Boolean(global.quiet),
+    intervalMs: Math.max(0.1, Number.isFinite(interval) ? interval : 10) * 1000,
+    redact: (s) => redact(s, apiKey),
+  });
+}
+
+export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal, display = createDisplay(global, io)): Context {
   let clientP: Promise<ApiClient> | null = null;
   let closers: (() => Promise<void>)[] = [];
   const apiKey = global.apiKey ?? io.env.PARALLEL_API_KEY;
-  const say = (line: string) => io.stderr.write(redact(line, apiKey) + '\n');
+  const say = (line: string) => display.log(line, 'info');
   const ctx: Context = {
     io,
     clock: { now: () => Date.now() },
     global,
     signal,
+    display,
     giveUpMs: outageMs(io.env.TG_OUTAGE_GIVE_UP_S),
     info: (line) => {
       if (!global.quiet) say(line);
     },
-    warn: say,
+    warn: (line) => display.log(line, 'warning'),
+    summary: (obj, stdoutFree) => {
+      if (!global.json) return;
+      if (stdoutFree) io.stdout.write(JSON.stringify(obj) + '\n');
+      else display.json({ summary: obj });
+    },
     client() {
       if (!clientP) clientP = makeClient();
       return clientP;
@@ -67,10 +96,11 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
     if (apiVersion !== 'v1' && apiVersion !== 'v1beta') throw usageError(`--api-version must be v1 or v1beta, not "${apiVersion}"`);
     const verbose = global.verbose || io.env.TG_VERBOSE === '1';
     const log = verbose ? (l: string) => say(`tg: http ${l}`) : undefined;
+    const onWait = (ms: number, reason: string) => display.waiting(ms, reason);
     if (global.emulator) {
       const { startEmulator } = await import('./emulator/server');
       const emu = await startEmulator({ port: 0, host: '127.0.0.1' });
-      const client = new ApiClient({ baseUrl: emu.url, apiKey: apiKey || 'emulator', apiVersion, log, giveUpMs: ctx.giveUpMs });
+      const client = new ApiClient({ baseUrl: emu.url, apiKey: apiKey || 'emulator', apiVersion, log, giveUpMs: ctx.giveUpMs, onWait });
       closers.push(async () => {
         client.destroy();
         await emu.close();
@@ -79,7 +109,7 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
       return client;
     }
     const baseUrl = global.baseUrl ?? io.env.PARALLEL_BASE_URL ?? 'https://api.parallel.ai';
-    const client = new ApiClient({ baseUrl, apiKey: apiKey ?? '', apiVersion, log, insecureHttp: global.insecureHttp, giveUpMs: ctx.giveUpMs });
+    const client = new ApiClient({ baseUrl, apiKey: apiKey ?? '', apiVersion, log, insecureHttp: global.insecureHttp, giveUpMs: ctx.giveUpMs, onWait });
     // The command has finished and what it wrote is durable: anything still open (an event
     // stream left at --timeout, a result fetch cut by an interrupt) is dropped, not waited for.
     closers.push(async () => client.destroy());

@@ -23,3 +23,4 @@ export { unit } from './emulator/rng';
 export { parseField, parseFields, specFromFields, fieldSchema, inputSchemaOf, FIELD_TYPES } from './core/fields';
 export { PRICE_PER_1K, PRICES_AS_OF, CONFIRM_ABOVE_USD, pricePer1k, estimateUsd, formatUsd, parseUsd } from './core/pricing';
 export { sqlName, outputColumns, outputCells } from './core/columns';
+export { Display, displayMode } from './io/display';

@@ -12,12 +12,20 @@ export { run, VERSION } from './cli';
  */
 export async function main(argv: string[]): Promise<void> {
   const ac = new AbortController();
+  // With --json, stderr carries only JSON objects, these two lines included.
+  const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
+  // On a terminal, first clear a progress line that may still be drawn.
+  const clear = process.stderr.isTTY && process.env.TERM !== 'dumb' ? '\r\x1b[K' : '';
+  const say = (code: string, message: string, hint?: string) =>
+    process.stderr.write(
+      json ? JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } }) + '\n' : `${clear}tg: ${message}\n${hint ? `tg: hint: ${hint}\n` : ''}`,
+    );
   let finished = false;
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (finished && signals === 0) process.exit(process.exitCode ?? EXIT.OK);
     if (++signals > 1) {
-      process.stderr.write(`tg: ${sig} again: exiting now\n`);
+      say('interrupted', `${sig} again: exiting now`);
       process.exit(EXIT.INTERRUPTED);
     }
     ac.abort(new InterruptedError());
@@ -36,9 +44,7 @@ export async function main(argv: string[]): Promise<void> {
   // If the event loop empties while the command is still pending, that is a bug (a promise nobody
   // will settle): say so and fail instead of exiting 0 silently.
   const onBeforeExit = () => {
-    process.stderr.write(
-      'tg: internal error: the command stopped without finishing\ntg: hint: This is a bug in tg; please report it with the command you ran.\n',
-    );
+    say('internal', 'internal error: the command stopped without finishing', 'This is a bug in tg; please report it with the command you ran.');
     process.exit(EXIT.API);
   };
   process.on('beforeExit', onBeforeExit);

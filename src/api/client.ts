@@ -34,6 +34,8 @@ export interface ClientOptions {
    * request gives up (TG_OUTAGE_GIVE_UP_S); also caps each request's header and body timeouts.
    */
   giveUpMs?: number;
+  /** Told before each wait between attempts (ms, why): the progress display counts it down. */
+  onWait?: (ms: number, reason: string) => void;
 }
 
 /** Longest a request waits for response headers, or between body chunks (capped by the give-up). */
@@ -111,6 +113,7 @@ export class ApiClient {
   private readonly userAgent: string;
   private readonly giveUpMs: number;
   private readonly timeoutMs: number;
+  private readonly onWait: (ms: number, reason: string) => void;
   /** Count of 429 answers received (for benchmarks and progress). */
   rateLimited = 0;
   /** The options without functions: what a client in a worker thread needs to make the same requests. */
@@ -145,6 +148,7 @@ export class ApiClient {
     this.userAgent = opts.userAgent ?? 'tg';
     this.giveUpMs = opts.giveUpMs ?? 600_000;
     this.timeoutMs = Math.min(REQUEST_TIMEOUT_MS, this.giveUpMs);
+    this.onWait = opts.onWait ?? (() => undefined);
     this.pool = new Pool(url.origin, {
       connections: opts.connections ?? 32,
       keepAliveTimeout: 30_000,
@@ -276,7 +280,9 @@ export class ApiClient {
         r = await this.once(method, path, opts.body, opts.signal, opts.headersTimeout);
       } catch (e) {
         if (e instanceof NetworkError && attempt < retries && Date.now() - t0 < this.giveUpMs) {
-          await sleep(retryDelay(attempt, undefined, this.random), opts.signal);
+          const wait = retryDelay(attempt, undefined, this.random);
+          this.onWait(wait, 'network error, retrying');
+          await sleep(wait, opts.signal);
           continue;
         }
         throw e;
@@ -293,6 +299,7 @@ export class ApiClient {
       if (ApiClient.retryableStatus(r.status) && attempt < retries && Date.now() - t0 < this.giveUpMs) {
         const wait = retryDelay(attempt, err.retryAfterMs, this.random);
         if (err.retryAfterMs !== undefined && Date.now() - t0 + wait > this.giveUpMs) throw waitTooLong(`${method} ${path}`, wait, this.giveUpMs);
+        this.onWait(wait, r.status === 429 ? 'rate limit (429)' : `API answered ${r.status}, retrying`);
         await sleep(wait, opts.signal);
         continue;
       }
@@ -457,6 +464,7 @@ export class ApiClient {
         const wait = retryDelay(failures++, asked, this.random, { baseMs: 250, capMs: 15_000 });
         if (asked !== undefined && Date.now() - outageStart + wait > giveUp) throw waitTooLong(`GET ${path}`, wait, giveUp);
         opts.onReconnect?.(e);
+        this.onWait(wait, 'stream interrupted, reconnecting');
         await sleep(wait, opts.signal);
       }
     }

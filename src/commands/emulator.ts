@@ -65,7 +65,9 @@ export async function emulator(opts: EmulatorCommandOptions, ctx: Context): Prom
     if (e.code === 'EADDRINUSE') throw usageError(`port ${opts.port} is in use`, 'Pick another with --port, or --port 0 for any free port.');
     throw e;
   });
-  ctx.io.stdout.write(`listening on ${handle.url}\n`);
+  ctx.io.stdout.write(
+    ctx.global.json ? JSON.stringify({ listening: handle.url, stats: `${handle.url}/__emulator/stats` }) + '\n' : `listening on ${handle.url}\n`,
+  );
   ctx.info(
     `tg emulator: rate limit ${opts.rateLimit} (${opts.rateLimitUnit}), latency ${opts.latency}; counters at ${handle.url}/__emulator/stats; Ctrl-C stops it`,
   );

@@ -116,7 +116,7 @@ async function fetchRuns(o: FetchOptions & { group: string }, ctx: Context): Pro
   const seen = out ? await writtenIds(out, format) : null;
   const onlyDone = out !== null && !o.status;
   const csv = format === 'csv' ? new CsvWriter(sink, !o.rawCsv) : null;
-  const progress = await Progress.start(ctx, { label: 'fetch', unit: 'runs', total: group.status.num_task_runs, done: sink.state.lines });
+  const progress = await Progress.start(ctx, { label: 'fetch', unit: 'runs', total: group.status.num_task_runs, done: sink.state.lines, toStdout: !out });
   const t0 = ctx.clock.now();
   const pending: Record<string, number> = {};
   let frontier = true; // no unfinished run seen yet in this pass: the cursor may move
@@ -180,6 +180,11 @@ function summarise(o: FetchOptions, ctx: Context, sink: OutputSink, pending: Rec
       .join(', ') || 'none';
   ctx.info(`tg: ${o.group}: ${lines} runs${o.output ? ` in ${o.output}` : ''} (${counts}) in ${secs.toFixed(1)}s`);
   const open = Object.entries(pending);
+  const unfinished = o.status ? {} : pending;
+  ctx.summary(
+    { taskgroup_id: o.group, runs: lines, counts: c, unfinished, output: o.output ?? null, elapsed_s: Math.round(secs * 10) / 10 },
+    Boolean(o.output),
+  );
   if (open.length && !o.status) {
     const n = open.reduce((a, [, v]) => a + v, 0);
     const what = open.map(([k, v]) => `${k} ${v}`).join(', ');

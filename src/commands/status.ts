@@ -4,6 +4,8 @@ import { EXIT } from '../errors';
 import { failedCount, parseSeconds, sleep } from '../core/util';
 import type { TaskGroup } from '../api/types';
 import type { StatusOptions } from '../options';
+import { Progress } from '../io/progress';
+import { countTerminal } from './watch';
 
 export function formatCounts(g: TaskGroup): string {
   const c = g.status.task_run_status_counts;
@@ -12,6 +14,15 @@ export function formatCounts(g: TaskGroup): string {
   for (const k of order) if ((c as Record<string, number>)[k]) lines.push(`${k.padEnd(9)} ${(c as Record<string, number>)[k]}`);
   if (g.status.status_message) lines.push(`message   ${g.status.status_message}`);
   return lines.join('\n') + '\n';
+}
+
+/** The counts by status on one line: " | queued 3, running 5, completed 10". */
+function countsText(g: TaskGroup): string {
+  const c = g.status.task_run_status_counts as Record<string, number>;
+  const parts = Object.keys(c)
+    .filter((k) => c[k])
+    .map((k) => `${k} ${c[k]}`);
+  return parts.length ? ` | ${parts.join(', ')}` : '';
 }
 
 export function exitCodeFor(g: TaskGroup): number {
@@ -27,17 +38,31 @@ export async function status(opts: StatusOptions, ctx: Context): Promise<number>
   const client = await ctx.client();
   const t0 = ctx.clock.now();
   let g = await client.getGroup(opts.group, ctx.signal);
-  if (opts.wait) {
+  if (opts.wait && g.status.is_active) {
+    const progress = await Progress.start(ctx, { label: 'status', unit: 'runs finished', total: g.status.num_task_runs, done: countTerminal(g.status) });
+    ctx.display.phase(`waiting for ${opts.group}`);
+    const show = () => {
+      progress.setTotal(g.status.num_task_runs);
+      progress.update(countTerminal(g.status), countsText(g));
+    };
+    show();
     let delay = 1000;
-    while (g.status.is_active) {
-      if (timeoutMs !== undefined && ctx.clock.now() - t0 >= timeoutMs) {
-        ctx.io.stdout.write(ctx.global.json ? JSON.stringify(g.status) + '\n' : formatCounts(g));
-        ctx.warn(`tg: group ${opts.group} still active after --timeout ${opts.timeout}s`);
-        return EXIT.PENDING;
+    try {
+      while (g.status.is_active) {
+        if (timeoutMs !== undefined && ctx.clock.now() - t0 >= timeoutMs) {
+          progress.stop(false);
+          ctx.io.stdout.write(ctx.global.json ? JSON.stringify(g.status) + '\n' : formatCounts(g));
+          ctx.warn(`tg: group ${opts.group} still active after --timeout ${opts.timeout}s`);
+          return EXIT.PENDING;
+        }
+        await sleep(Math.min(delay, timeoutMs !== undefined ? Math.max(10, t0 + timeoutMs - ctx.clock.now()) : delay), ctx.signal);
+        delay = Math.min(delay * 1.5, 10_000);
+        g = await client.getGroup(opts.group, ctx.signal);
+        show();
       }
-      await sleep(Math.min(delay, timeoutMs !== undefined ? Math.max(10, t0 + timeoutMs - ctx.clock.now()) : delay), ctx.signal);
-      delay = Math.min(delay * 1.5, 10_000);
-      g = await client.getGroup(opts.group, ctx.signal);
+    } finally {
+      progress.stop();
+      ctx.display.phase('');
     }
   }
   ctx.io.stdout.write(ctx.global.json ? JSON.stringify(g.status) + '\n' : formatCounts(g));

@@ -16,7 +16,7 @@ import { OrderedWindow } from '../core/orderedWindow';
 import { RunIdSet } from '../core/runIdSet';
 import { FileSink, StdoutSink, ClosedPipeError, type OutputSink } from '../io/output';
 import { readJsonLines } from '../io/durable';
-import { Progress } from '../io/progress';
+import { Progress, type ProgressOptions } from '../io/progress';
 import { parseTimeout } from './status';
 import type { ApiClient } from '../api/client';
 import type { TaskRunEvent, TaskGroupStatus, GroupEvent } from '../api/types';
@@ -35,6 +35,10 @@ export interface WatchHooks {
   expected?: () => number | undefined;
   /** Extra progress text (e.g. rows sent). */
   extra?: () => string;
+  /** The budget rows are still being sent at: results cannot come faster (for the ETA). */
+  budget?: ProgressOptions['budget'];
+  /** Fields the summary (--json) starts with: what submit did. */
+  summary?: () => Record<string, unknown>;
 }
 
 const WINDOW = 64;
@@ -122,7 +126,11 @@ class Watcher {
   }
 
   async start(timeoutMs: number | undefined) {
-    this.progress = await Progress.start(this.ctx, { label: 'results', unit: 'runs', total: this.total(), done: this.sink.state.lines });
+    const toStdout = !this.o.output;
+    const budget = this.hooks.budget;
+    const done = this.sink.state.lines;
+    this.progress = await Progress.start(this.ctx, { label: 'results', unit: 'runs', total: this.total(), done, toStdout, budget });
+    if (!this.hooks.submitting) this.ctx.display.phase('watching');
     this.ctx.signal.addEventListener('abort', this.onAbort, { once: true });
     if (this.ctx.signal.aborted) this.onAbort();
     if (timeoutMs !== undefined) {
@@ -222,6 +230,8 @@ class Watcher {
     this.ctx.info(
       `tg: ${this.o.group}: ${this.sink.state.lines} results${failed ? `, ${failed} failed or cancelled` : ''}${this.o.output ? ` in ${this.o.output}` : ''} (${secs}s)`,
     );
+    const summary = { taskgroup_id: this.o.group, results: this.sink.state.lines, counts: this.sink.state.counts, output: this.o.output ?? null };
+    this.ctx.summary({ ...(this.hooks.summary?.() ?? {}), ...summary, elapsed_s: secs }, Boolean(this.o.output));
     if (open.length) {
       const what = open.map((s) => `${c[s]} ${s}`).join(', ');
       throw new TgError('pending', `${this.o.group} is inactive but runs have not finished (${what})`, EXIT.PENDING, this.resumeHint());

@@ -34,3 +34,55 @@ export function progressStats(done: number, total: number, startDone: number, el
   const etaMs = remaining === 0 ? 0 : effective > 0 ? (remaining / effective) * 60_000 : Infinity;
   return { perMin, etaMs, remaining, pct: total > 0 ? (done / total) * 100 : 100 };
 }
+
+/** When an ETA starts to mean something: after this long, and this share or count of the work. */
+export const ETA_MIN_ELAPSED_MS = 5_000;
+export const ETA_MIN_SHARE = 0.05;
+export const ETA_MIN_COUNT = 20;
+
+export interface EtaInput {
+  done: number;
+  total: number;
+  /** Units already done when this display started (a resume): they say nothing about speed. */
+  startDone: number;
+  elapsedMs: number;
+  /**
+   * The client-side budget: `limit` units per `windowMs`, and the units the rest of the work still
+   * needs (rows, or POSTs when the budget counts requests). The work cannot go faster than that.
+   */
+  budget?: { limit: number; windowMs: number; remainingUnits: number };
+  /** A wait under way (rate limit, retry-after, outage backoff): nothing moves before it ends. */
+  waitMs?: number;
+}
+
+export interface Eta {
+  /** Units per minute over this display's life so far. */
+  perMin: number;
+  /** ms until done; null while there is too little to go on (never a guess from one result). */
+  etaMs: number | null;
+  remaining: number;
+  pct: number;
+}
+
+/**
+ * The ETA a person can trust: the slowest of the observed pace, the budget's pace and a wait
+ * under way; null until ETA_MIN_ELAPSED_MS have passed and ETA_MIN_SHARE of the work (or
+ * ETA_MIN_COUNT units) is done, except that a budget-bound rest is known from the start.
+ */
+export function estimateEta(i: EtaInput): Eta {
+  const delta = Math.max(0, i.done - i.startDone);
+  const perMin = i.elapsedMs > 0 ? (delta / i.elapsedMs) * 60_000 : 0;
+  const remaining = Math.max(0, i.total - i.done);
+  const pct = i.total > 0 ? Math.min(100, (i.done / i.total) * 100) : 100;
+  if (remaining === 0) return { perMin, etaMs: 0, remaining, pct };
+  const wait = Math.max(0, i.waitMs ?? 0);
+  const b = i.budget;
+  const budgetMs = b && b.limit > 0 ? (b.remainingUnits / b.limit) * b.windowMs : 0;
+  const enough = delta > 0 && (delta >= ETA_MIN_COUNT || delta >= ETA_MIN_SHARE * Math.max(1, i.total - i.startDone));
+  if (i.elapsedMs < ETA_MIN_ELAPSED_MS || !enough) {
+    // Too early to judge the pace; a rest that needs more than one budget window is bound by it.
+    return { perMin, etaMs: b && b.remainingUnits > b.limit ? Math.max(wait, budgetMs) : null, remaining, pct };
+  }
+  const observedMs = (remaining / perMin) * 60_000;
+  return { perMin, etaMs: Math.max(observedMs, budgetMs, wait), remaining, pct };
+}

@@ -1,26 +1,31 @@
-// Progress on stderr: a cli-progress bar on a terminal, a plain line every N seconds otherwise,
-// nothing with --quiet. Counts start from what was already done (correct after a resume).
+// Progress on stderr through the context's Display: a bar drawn in place on a terminal, a plain
+// line every N seconds otherwise, a JSON event with --json, nothing with --quiet. Counts start
+// from what was already done (correct after a resume); the ETA is shown once it means something.
 import type { Context } from '../context';
-import { formatDuration, progressStats } from '../core/plan';
+import { estimateEta, formatDuration } from '../core/plan';
+import type { StatusSource } from './display';
 
 export interface ProgressOptions {
   label: string;
   unit: string;
   total: number;
   done: number;
-  budgetPerMin?: number;
+  /** The client-side budget (shown, and bounding the ETA), in `unit`s unless `units` says otherwise. */
+  budget?: { limit: number; windowMs: number; units?: (remaining: number) => number };
+  /** Results go to stdout: on a terminal they would cross a live line, so plain lines instead. */
+  toStdout?: boolean;
 }
 
-export class Progress {
-  private bar: { start(total: number, v: number, p?: object): void; update(v: number, p?: object): void; setTotal(t: number): void; stop(): void } | null =
-    null;
-  private timer: NodeJS.Timeout | null = null;
+const BAR_WIDTH = 20;
+
+export class Progress implements StatusSource {
   private readonly t0: number;
   private readonly startDone: number;
   private done: number;
   private total: number;
   private extra = '';
   private stopped = false;
+  private attached = false;
 
   constructor(
     private readonly ctx: Context,
@@ -35,63 +40,75 @@ export class Progress {
   static async start(ctx: Context, o: ProgressOptions): Promise<Progress> {
     const p = new Progress(ctx, o);
     if (ctx.global.quiet) return p;
-    if (ctx.io.stderrIsTTY) {
-      const cp = await import('cli-progress');
-      const color = !ctx.io.env.NO_COLOR;
-      p.bar = new cp.SingleBar(
-        {
-          stream: ctx.io.stderr as NodeJS.WriteStream,
-          format: `${o.label} {bar} {value}/{total} ${o.unit} | {rate} | ETA {etaText}{extra}`,
-          barCompleteChar: color ? '\u2588' : '#',
-          barIncompleteChar: color ? '\u2591' : '-',
-          hideCursor: true,
-          clearOnComplete: false,
-          etaBuffer: 50,
-          fps: 5,
-        },
-        cp.Presets.shades_classic,
-      );
-      p.bar.start(o.total, o.done, p.payload());
-    } else {
-      const every = Math.max(0.1, Number(ctx.global.progressInterval ?? 10)) * 1000;
-      p.timer = setInterval(() => ctx.warn(p.line()), every);
-      p.timer.unref();
-    }
+    p.attached = true;
+    ctx.display.attach(p, !(o.toStdout && ctx.io.stdoutIsTTY));
     return p;
   }
 
-  private stats() {
-    return progressStats(this.done, this.total, this.startDone, this.ctx.clock.now() - this.t0, this.o.budgetPerMin);
+  private stats(now: number) {
+    const b = this.o.budget;
+    const remaining = Math.max(0, this.total - this.done);
+    return estimateEta({
+      done: this.done,
+      total: this.total,
+      startDone: this.startDone,
+      elapsedMs: now - this.t0,
+      budget: b ? { limit: b.limit, windowMs: b.windowMs, remainingUnits: b.units ? b.units(remaining) : remaining } : undefined,
+      waitMs: this.ctx.display.waitLeft(now),
+    });
   }
 
-  private payload() {
-    const s = this.stats();
-    const rate = `${Math.round(s.perMin)}/min${this.o.budgetPerMin ? ` of ${this.o.budgetPerMin}` : ''}`;
-    return { rate, etaText: formatDuration(s.etaMs), extra: this.extra };
+  private budgetPerMin(): number | undefined {
+    const b = this.o.budget;
+    return b ? Math.round((b.limit * 60_000) / b.windowMs) : undefined;
   }
 
-  line(): string {
-    const s = this.stats();
-    const rate = `${Math.round(s.perMin)}/min${this.o.budgetPerMin ? ` (budget ${this.o.budgetPerMin}/min)` : ''}`;
-    return `tg: ${this.o.label} ${this.done}/${this.total} ${this.o.unit} (${s.pct.toFixed(1)}%), ${rate}, ETA ${formatDuration(s.etaMs)}${this.extra}`;
+  private eta(etaMs: number | null) {
+    return etaMs === null ? '--' : formatDuration(etaMs);
+  }
+
+  bar(now: number): string {
+    const s = this.stats(now);
+    const color = !this.ctx.io.env.NO_COLOR;
+    const full = Math.round((s.pct / 100) * BAR_WIDTH);
+    const bar = (color ? '\u2588' : '#').repeat(full) + (color ? '\u2591' : '-').repeat(BAR_WIDTH - full);
+    const budget = this.budgetPerMin();
+    const rate = `${Math.round(s.perMin)}/min${budget ? ` of ${budget}` : ''}`;
+    return `${this.o.label} ${bar} ${this.done}/${this.total} ${this.o.unit} | ${rate} | ETA ${this.eta(s.etaMs)}${this.extra}`;
+  }
+
+  line(now = this.ctx.clock.now()): string {
+    const s = this.stats(now);
+    const budget = this.budgetPerMin();
+    const rate = `${Math.round(s.perMin)}/min${budget ? ` (budget ${budget}/min)` : ''}`;
+    return `tg: ${this.o.label} ${this.done}/${this.total} ${this.o.unit} (${s.pct.toFixed(1)}%), ${rate}, ETA ${this.eta(s.etaMs)}${this.extra}`;
+  }
+
+  event(now: number): Record<string, unknown> {
+    const s = this.stats(now);
+    return {
+      what: this.o.label,
+      done: this.done,
+      total: this.total,
+      unit: this.o.unit,
+      per_min: Math.round(s.perMin),
+      eta_s: s.etaMs === null ? null : Math.round(s.etaMs / 1000),
+    };
   }
 
   update(done: number, extra?: string) {
     this.done = done;
     if (extra !== undefined) this.extra = extra;
-    this.bar?.update(done, this.payload());
   }
 
   setTotal(total: number) {
     this.total = total;
-    this.bar?.setTotal(total);
   }
 
+  /** `final`: leave the last state as a line (only if anything moved). */
   stop(final = true) {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.bar) this.bar.stop();
-    else if (final && !this.ctx.global.quiet && this.done !== this.startDone) this.ctx.warn(this.line());
+    if (this.attached) this.ctx.display.detach(this, final && this.done !== this.startDone);
   }
 }

@@ -52,12 +52,14 @@ async function submitAndWatch(o: SubmitOptions, ctx: Context): Promise<number> {
   const wctx: Context = { ...ctx, signal: child.signal };
   let expected: number | undefined;
   let sent = 0;
+  let rate: { limit: number; windowMs: number } | null = null;
   let watchP: Promise<number> | null = null;
   let settle!: (ok: boolean) => void;
   const submitting = new Promise<boolean>((r) => (settle = r));
+  let done: Awaited<ReturnType<typeof runSubmit>> = null;
   try {
     try {
-      await runSubmit(o, ctx, {
+      done = await runSubmit(o, ctx, {
         noProgress: true,
         onTarget: (group) => {
           // -o is checked before anything is sent: a file of another group fails here, not after.
@@ -67,7 +69,10 @@ async function submitAndWatch(o: SubmitOptions, ctx: Context): Promise<number> {
             ctx.info(`tg: replacing ${o.output}: it holds results of an earlier --emulator run, whose group is gone`);
           FileSink.check(out, 'watch', group ?? '(a new group)');
         },
-        onPlan: (n) => (expected = n),
+        onPlan: (n, r) => {
+          expected = n;
+          rate = r;
+        },
         onSent: (n) => (sent = n),
         onGroup: (id) => {
           ctx.info(`tg: watching ${id}${o.output ? ` into ${o.output}` : ''} while submitting`);
@@ -75,11 +80,15 @@ async function submitAndWatch(o: SubmitOptions, ctx: Context): Promise<number> {
             submitting,
             expected: () => expected,
             extra: () => (expected !== undefined && sent < expected ? ` | sent ${sent}/${expected}` : ''),
+            // Results cannot come faster than the rows left to send go out at the budget.
+            budget: rate ? { ...rate, units: () => Math.max(0, (expected ?? 0) - sent) } : undefined,
+            summary: () => (done ? { submitted: done.submitted, skipped: done.skipped, rejected: done.rejected } : {}),
           });
           watchP.catch(() => undefined);
         },
       });
       settle(true);
+      ctx.display.phase('watching');
     } catch (e) {
       settle(false);
       child.abort(e);

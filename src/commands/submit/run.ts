@@ -42,7 +42,8 @@ export interface SubmitSummary {
 
 export interface SubmitHooks {
   onGroup?: (id: string) => void;
-  onPlan?: (validRows: number) => void;
+  /** The rows to send, and the client-side budget they are sent at (null: --rate off). */
+  onPlan?: (validRows: number, rate: Job['rate']) => void;
   onSent?: (rowsSentOrSkipped: number) => void;
   /** Called before the first request with the target group (null: a new one); may throw. */
   onTarget?: (group: string | null) => void;
@@ -178,11 +179,15 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
       if (n > 0 && (n !== replay.knownRuns || replay.damaged > 0 || !replay.header)) ({ v, ledger } = await validateWhileListing(job, client, target, n));
     }
     if (!v) {
+      ctx.display.phase(`validating ${job.shown}`);
       v = await validatePass(job, null, Boolean(o.skipInvalid));
+      ctx.display.phase('');
       checkValidation(job, v);
     }
     if (target && !ledger && !journalMatches(replay, v)) {
+      ctx.display.phase(`listing the runs of ${target}`);
       ledger = await listLedger(job, client, target, replay.knownRuns);
+      ctx.display.phase('');
       v = await validatePass(job, ledger, false);
     }
     if (ledger) checkLedger(job, ledger, v);
@@ -190,7 +195,7 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
     await checkCost(job, ledger ? v.toSend : withinLimit(job, v.valid) - journalCovered(job, replay, v.chunks));
     const groupId = target ?? (await createGroup(job, client, journal));
     if (replay.group) ctx.info(`tg: resuming ${job.shown} into ${groupId}`);
-    hooks.onPlan?.(withinLimit(job, v.valid));
+    hooks.onPlan?.(withinLimit(job, v.valid), job.rate);
     hooks.onGroup?.(groupId);
     const sender = new Sender(job, client, journal, groupId, replay.lastSentCursor);
     if (ledger && v.fresh === 0 && v.conflicts === 0) holdAll(job, v, journal, groupId, sender);
@@ -251,9 +256,12 @@ async function validateWhileListing(job: Job, client: ApiClient, group: string, 
   listing.catch(() => undefined); // awaited below, unless validation fails first
   try {
     const marks = new MarkList();
+    job.ctx.display.phase(`validating ${job.shown}, listing the runs of ${group}`);
     let v = await validatePass(job, null, Boolean(job.o.skipInvalid), marks);
     checkValidation(job, v);
+    job.ctx.display.phase(`listing the runs of ${group}`);
     const ledger = await listing;
+    job.ctx.display.phase('');
     classify(job, v, marks, ledger);
     if (v.conflicts) v = await validatePass(job, ledger, false);
     return { v, ledger };
@@ -339,8 +347,10 @@ async function createGroup(job: Job, client: ApiClient, journal: AppendLog): Pro
 async function sendWithProgress(job: Job, client: ApiClient, v: Validation, sender: Sender, plan: Parameters<typeof sendPass>[2], hooks: SubmitHooks) {
   const { ctx } = job;
   const quietCtx = hooks.noProgress ? { ...ctx, global: { ...ctx.global, quiet: true } } : ctx;
-  const budgetPerMin = job.rate ? Math.round((job.rate.limit * 60_000) / job.rate.windowMs) : undefined;
-  const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: withinLimit(job, v.valid), done: 0, budgetPerMin });
+  // The budget counts runs (rows); were it to count POSTs, units would be Math.ceil(rest / job.batchSize).
+  const budget = job.rate ? { limit: job.rate.limit, windowMs: job.rate.windowMs } : undefined;
+  const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: withinLimit(job, v.valid), done: 0, budget });
+  ctx.display.phase('sending');
   sender.onProgress = () => {
     const n = sender.sentRows + sender.skippedRows;
     progress.update(n, client.rateLimited ? ` | 429s ${client.rateLimited}` : '');
@@ -350,6 +360,7 @@ async function sendWithProgress(job: Job, client: ApiClient, v: Validation, send
     await sendPass(job, v, plan, sender);
   } finally {
     progress.stop();
+    ctx.display.phase('');
   }
 }
 

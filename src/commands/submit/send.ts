@@ -131,6 +131,13 @@ export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: 
   if (inFlight) await inFlight;
 }
 
+/** What a wait before re-sending is for, as the progress line shows it. */
+function waitReason(e: unknown): string {
+  if (e instanceof ApiError && e.status === 429) return 'rate limit (429)';
+  if (e instanceof UnknownOutcomeError) return 'unknown outcome, then reconcile';
+  return 'network error, retrying';
+}
+
 export class Sender {
   sentRows = 0;
   skippedRows = 0;
@@ -206,7 +213,9 @@ export class Sender {
         }
         if (stuck || !(unknown || (e instanceof ApiError && e.status === 429) || (e instanceof NetworkError && !e.sent))) throw e;
         const retryAfter = e instanceof ApiError && e.status === 429 ? e.retryAfterMs : undefined;
-        await sleep(retryAfter ?? backoffDelay(attempt++, Math.random, { baseMs: unknown ? 250 : 1000, capMs: 60_000 }), this.job.ctx.signal);
+        const pause = retryAfter ?? backoffDelay(attempt++, Math.random, { baseMs: unknown ? 250 : 1000, capMs: 60_000 });
+        this.job.ctx.display.waiting(pause, waitReason(e));
+        await sleep(pause, this.job.ctx.signal);
         if (unknown) offsets = await this.reconcile(c, items, offsets, scanFrom);
         continue;
       }
@@ -230,7 +239,9 @@ export class Sender {
   private async waitBudget(n: number) {
     if (!this.budget) return;
     const wait = this.budget.waitMs(n, this.job.ctx.clock.now());
-    if (wait > 0) await sleep(wait, this.job.ctx.signal);
+    if (wait <= 0) return;
+    this.job.ctx.display.waiting(wait, `rate budget (--rate ${this.job.rateText})`);
+    await sleep(wait, this.job.ctx.signal);
   }
 
   /** After an unknown outcome: list the group's runs after `scanFrom`; return the offsets not found. */

@@ -98,6 +98,7 @@ class Watcher {
   private progress!: Progress;
   private readonly window: OrderedWindow<Item>;
   private submitDone: boolean;
+  private idleMs = 100;
 
   constructor(
     private readonly o: WatchOptions,
@@ -156,12 +157,12 @@ class Watcher {
   /** Stream passes until the group is inactive, submit is done and every finished run has a line. */
   async run(): Promise<number> {
     for (;;) {
-      await this.pass();
+      const events = await this.pass();
       await this.window.settle();
       // The server closed the stream: done, or reconnect?
       this.status = (await this.client.getGroup(this.o.group, this.signal)).status;
       if (this.status.is_active || !this.submitDone) {
-        await sleep(200, this.signal);
+        await this.betweenPasses(events > 0);
         continue;
       }
       if (this.written.size < countTerminal(this.status)) await this.fill();
@@ -175,8 +176,28 @@ class Watcher {
     }
   }
 
-  /** One connection's worth of events (reconnecting through breaks), each pushed into the window. */
-  private async pass() {
+  /**
+   * The stream closed while runs are active: reconnect soon. While submit is still sending to a
+   * group with nothing active (the runs so far are done): wait twice as long each time nothing new
+   * came (up to 2 s), or until submit ends — not a request every 200 ms.
+   */
+  private async betweenPasses(gotEvents: boolean) {
+    if (this.status.is_active || gotEvents) {
+      this.idleMs = 100;
+      return sleep(200, this.signal);
+    }
+    this.idleMs = Math.min(this.idleMs * 2, 2000);
+    const wake = new AbortController();
+    const stop = () => wake.abort();
+    this.hooks.submitting?.then(stop, stop);
+    await sleep(this.idleMs, AbortSignal.any([this.signal, wake.signal])).catch((e: unknown) => {
+      if (this.signal.aborted) throw e;
+    });
+  }
+
+  /** One connection's worth of events (reconnecting through breaks), each pushed into the window; returns how many. */
+  private async pass(): Promise<number> {
+    let n = 0;
     for await (const ev of this.client.streamEvents(this.o.group, {
       lastEventId: this.sink.state.last_event_id,
       signal: this.signal,
@@ -185,7 +206,9 @@ class Watcher {
     })) {
       const eventId = (ev as { event_id?: string | null }).event_id ?? null;
       await this.window.push(this.itemFor(ev, eventId));
+      n++;
     }
+    return n;
   }
 
   /** The window item of one event: a line for a run's first terminal event, else only the cursor. */

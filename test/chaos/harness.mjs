@@ -11,10 +11,9 @@
 // A kill lands when the command has made a seeded amount of progress (runs created, result lines
 // written), never at a wall-clock moment, so a replay reproduces the faults and the kill points
 // (though not every interleaving of the emulator's timers).
-import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runTg, groupRuns, tmp, makeCsv, tg, lineCount, BIN, KEY } from '../helpers.mjs';
+import { emulator, runTg, groupRuns, tmp, makeCsv, tg, lineCount, pipeToHead } from '../helpers.mjs';
 
 export const VARIATIONS = ['same', 'group', 'cwd', 'symlink', 'stdin', 'deleted-journal', 'corrupted-journal', 'concurrent'];
 
@@ -174,25 +173,6 @@ function corruptJournal(stateDir, p) {
     lines[i] = lines[i].slice(0, Math.floor(lines[i].length / 2)) + '#garbled';
     writeFileSync(file, lines.join('\n'));
   }
-}
-
-/**
- * tg with its stdout read by `head -n k` (a real shell pipeline); resolves tg's exit status.
- * @param {string[]} args
- * @param {number} k
- * @param {{ cwd: string, env?: Record<string, string> }} opts
- * @returns {Promise<{ code: number, stderr: string }>}
- */
-export function pipeToHead(args, k, { cwd, env = {} }) {
-  const script = '"$@" | head -n "$K" >/dev/null; exit "${PIPESTATUS[0]}"';
-  const child = spawn('bash', ['-c', script, 'bash', process.execPath, BIN, ...args], {
-    cwd,
-    env: { ...process.env, PARALLEL_API_KEY: KEY, NO_COLOR: '1', TG_STATE_DIR: path.join(cwd, '.tg'), ...env, K: String(k) },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (b) => (stderr += b));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stderr })));
 }
 
 /** The checks of one closed pipe: exit 141 and nothing but tg's own lines on stderr. */

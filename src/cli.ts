@@ -83,7 +83,8 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
   // (measured with a lower limit), so Node's default limit of 10 stands, and still warns of a
   // leak (a listener per row or per batch).
   const ac = new AbortController();
-  const interrupt = () => ac.abort(new InterruptedError());
+  // The caller's reason when it is one of ours (main passes a ClosedPipeError for a closed stdout).
+  const interrupt = () => ac.abort(isTgError(signal?.reason) ? signal.reason : new InterruptedError());
   if (signal?.aborted) interrupt();
   else signal?.addEventListener('abort', interrupt, { once: true });
   let exitCode = 0;
@@ -124,7 +125,9 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
       const msg = String((e as Error)?.stack ?? e);
       err = new TgError('internal', `internal error: ${msg}`, EXIT.API, 'This is a bug in tg; please report it with the command you ran.', undefined, e);
     }
-    if (err.code === 'closed_pipe') return err.exitCode; // the reader went away: nothing to say
+    // The reader went away (also when the command stopped on the abort that followed): nothing to say.
+    if (err.code === 'closed_pipe') return err.exitCode;
+    if (err instanceof InterruptedError && isTgError(ac.signal.reason) && ac.signal.reason.code === 'closed_pipe') return ac.signal.reason.exitCode;
     // Before the command started (no display yet): the same display, from the flags in argv.
     display ??= createDisplay({ json: jsonArg, apiKey: argValue(argv, '--api-key') }, io);
     display.error([`tg: ${err.message}`, ...(err.hint ? [`tg: hint: ${err.hint}`] : [])], errorPayload(err));

@@ -2,6 +2,7 @@
 // (signals, the exit code, process.exit). Everything else is the library's `run(argv, io, signal)`.
 import { run } from './cli';
 import { EXIT, InterruptedError } from './errors';
+import { ClosedPipeError } from './io/output';
 
 export { run, VERSION } from './cli';
 
@@ -39,7 +40,7 @@ export async function main(argv: string[]): Promise<void> {
     if (e.code !== 'EPIPE') throw e;
     pipeClosed = true;
     if (finished) process.exit(EXIT.CLOSED_PIPE);
-    ac.abort(new InterruptedError());
+    ac.abort(new ClosedPipeError());
   });
   // If the event loop empties while the command is still pending, that is a bug (a promise nobody
   // will settle): say so and fail instead of exiting 0 silently.

@@ -207,6 +207,8 @@ export const commands = {
       .option('--action-required-for <duration>', 'how long those runs wait before running on (default: they stay)')
       .option('--cancel-rate <p>', 'share of runs cancelled half-way (cancelling, then cancelled)', prob, 0)
       .option('--stream-error-after <n>', 'end group streams with an error event after n events', int('--stream-error-after', 1, 1e9))
+      .option('--resend-events <p>', 'share of run events that /events sends a second time', prob, 0)
+      .option('--drop-events <p>', 'share of runs whose events /events never sends (fill them from /runs)', prob, 0)
       .option('--credit-limit <runs>', 'credit in runs; a POST that does not fit gets 402 and creates nothing', int('--credit-limit', 0, 1e12))
       .option('--stream-lifetime <duration>', 'close /events streams after this long', '10m')
       .option('--seed <n>', 'make outputs, latencies and faults reproducible', int('--seed', 0, 2 ** 31 - 1))
@@ -217,6 +219,7 @@ export const commands = {
           'tg emulator --port 0 --latency 200ms..2s --fail-rate 0.05',
           'tg emulator --rate-limit 2000/6s --lose-responses 0.2 --seed 7',
           'tg emulator --cancel-rate 0.05 --action-required 0.02 --credit-limit 5000 --stream-lifetime 30s',
+          'tg emulator --resend-events 0.1 --drop-events 0.02 --seed 7',
         ]),
       ),
 

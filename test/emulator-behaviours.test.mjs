@@ -156,6 +156,35 @@ test('error events: streamErrorAfter ends group streams with an ErrorEvent; resu
   assert.equal(s.faultsInjected, s.errorEvents);
 });
 
+test('resendEvents and dropEvents: /events repeats recent run events and withholds some runs on every connection', async () => {
+  const now = clock();
+  const { e, c } = await start({ now, latencyMs: [100, 100], resendEvents: 0.5, dropEvents: 0.25, rateLimit: null });
+  const g = await c.taskGroup.create({});
+  await c.taskGroup.addRuns(g.taskgroup_id, { inputs: inputs(40) });
+  now.add(1000);
+  const read = async () => {
+    const ids = [];
+    for await (const ev of await c.taskGroup.events(g.taskgroup_id)) {
+      conforms(eventSchema(ev), ev);
+      if (ev.type === 'task_run.state') ids.push(ev.run.run_id);
+    }
+    return ids;
+  };
+  const first = await read();
+  const again = await read();
+  const runs = [];
+  for await (const ev of await c.taskGroup.getRuns(g.taskgroup_id)) if (ev.type === 'task_run.state') runs.push(ev.run.run_id);
+  assert.equal(runs.length, 40);
+  const seen = new Set(first);
+  assert.deepEqual(new Set(again), seen, 'the same runs are withheld on every connection');
+  const s = await stats(e);
+  assert.equal(s.eventsDropped, 40 - seen.size, 'each withheld run counted once');
+  assert.ok(s.eventsDropped > 0 && s.eventsDropped < 40, `withheld ${s.eventsDropped}`);
+  assert.equal(first.length + again.length - 2 * seen.size, s.eventsResent, 'every extra event is a counted re-send');
+  assert.ok(s.eventsResent > 0);
+  assert.equal(s.faultsInjected, s.eventsResent + s.eventsDropped);
+});
+
 test('402 when the credit limit is exhausted: nothing created; a top-up lets the same POST through', async () => {
   const { e, c } = await start({ creditLimit: 5, rateLimit: null });
   const g = await c.taskGroup.create({});
@@ -326,7 +355,22 @@ test('tg emulator: the new options on the command line; GET /__emulator/stats is
   ];
   const child = spawn(
     process.execPath,
-    [BIN, ...args, '--action-required-for', '2s', '--credit-limit', '10', '--stream-lifetime', '30s', '--stream-error-after', '5'],
+    [
+      BIN,
+      ...args,
+      '--action-required-for',
+      '2s',
+      '--credit-limit',
+      '10',
+      '--stream-lifetime',
+      '30s',
+      '--stream-error-after',
+      '5',
+      '--resend-events',
+      '0.1',
+      '--drop-events',
+      '0.1',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   try {
@@ -358,6 +402,8 @@ test('tg emulator: the new options on the command line; GET /__emulator/stats is
       'streamsDropped',
       'errorEvents',
       'faultsInjected',
+      'eventsResent',
+      'eventsDropped',
       'paymentRequired',
     ])
       assert.equal(typeof s[k], 'number', k);

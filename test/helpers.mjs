@@ -124,6 +124,29 @@ export async function runTg(args, { killWhen, ...opts } = {}) {
 }
 
 /**
+ * bin/tg with its stdout read by `head -n k` (a real shell pipeline, `tg … | head -n k`);
+ * resolves tg's exit status (the pipeline's PIPESTATUS[0]), what head printed, and tg's stderr.
+ * State under <cwd>/.tg unless env says otherwise.
+ * @param {string[]} args
+ * @param {number} k
+ * @param {{ cwd: string, env?: Record<string, string> }} opts
+ * @returns {Promise<{ code: number, stdout: string, stderr: string }>}
+ */
+export function pipeToHead(args, k, { cwd, env = {} }) {
+  const script = '"$@" | head -n "$K"; exit "${PIPESTATUS[0]}"';
+  const child = spawn('bash', ['-c', script, 'bash', process.execPath, BIN, ...args], {
+    cwd,
+    env: { ...process.env, PARALLEL_API_KEY: KEY, NO_COLOR: '1', TG_STATE_DIR: path.join(cwd, '.tg'), ...env, K: String(k) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b) => (stdout += b));
+  child.stderr.on('data', (b) => (stderr += b));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+}
+
+/**
  * Call the library's run(argv, io) in this process with an explicit env and cwd (never this
  * process's); stdout and stderr are captured. For usage, input and exit-code cases.
  * @param {string[]} argv

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, readdirSync, symlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { BIN, runTg, tmp } from './helpers.mjs';
+import { BIN, runTg, tmp, emulator, makeCsv, groupRuns, assertExactlyOnce, pipeToHead } from './helpers.mjs';
 import { fakeApi, makeRuns } from './fake-api.mjs';
 
 const lines = (f) =>
@@ -77,7 +77,7 @@ test('G.1 fetch -o: unfinished runs are counted, never written, the cursor waits
   }
 });
 
-test('G.6 a closed stdout ends fetch and watch quietly with 141', async () => {
+test('G.6 a closed stdout ends fetch and watch quietly with 141; --help | head -1 is no trace', async () => {
   const api = await fakeApi({ runs: makeRuns(20000) });
   try {
     for (const cmd of ['fetch', 'watch']) {
@@ -92,20 +92,65 @@ test('G.6 a closed stdout ends fetch and watch quietly with 141', async () => {
         sh.on('close', () => resolve(err));
       });
       assert.match(r, /status=141/, `${cmd}: ${r}`);
-      assert.doesNotMatch(r, /EPIPE|at .*\.cjs|internal error/, `${cmd}: ${r}`);
+      assert.doesNotMatch(r, /EPIPE|at .*\.cjs|internal error|interrupted/, `${cmd}: ${r}`);
     }
+    // Help fits in the pipe: tg may finish before head closes it (0) or not (141); never a trace.
+    const help = await pipeToHead(['--help'], 1, { cwd: tmp() });
+    assert.ok([0, 141].includes(help.code), `--help | head -1: exit ${help.code}: ${help.stderr}`);
+    assert.match(help.stdout, /^Usage: tg /);
+    assert.equal(help.stderr, '');
   } finally {
     await api.close();
   }
 });
 
-test('G.7 a silent server and a keep-alive-only stream are bounded by TG_OUTAGE_GIVE_UP_S; a long retry-after is exit 4 with a time', async () => {
+test('G.6 submit --watch | head: exit 141 part-way; the same command to a file resumes, one run per row and one line per run', async () => {
+  const e = await emulator({ rateLimit: null, latencyMs: [20, 60] });
+  try {
+    const d = tmp();
+    const n = 400;
+    // One add-runs POST of 200 rows, then the client budget (--rate 200/5m, in runs) makes submit wait: its
+    // 200 result lines (far more than a pipe holds) come while it waits, head takes five and
+    // closes the pipe, and tg stops there — half the rows sent.
+    const args = ['submit', makeCsv(d, n), '--batch-size', '200', '--rate', '200/5m', '--base-url', e.url];
+    const r = await pipeToHead([...args, '--watch'], 5, { cwd: d });
+    assert.equal(r.code, 141, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 5);
+    assert.doesNotMatch(r.stderr, /EPIPE|bug in tg|internal error|interrupted|\n\s+at /, 'a closed pipe ends tg quietly');
+    assert.equal(e.stats.runsCreated, 200, 'stopped part-way');
+    // The same command to a file: the journal resumes (a new process has a fresh budget for the
+    // one remaining POST); every row one run, every run one line.
+    const again = await runTg([...args, '--watch', '-o', 'out.jsonl'], { cwd: d });
+    assert.equal(again.code, 0, again.stderr);
+    const stats = await (await fetch(`${e.url}/__emulator/stats`)).json();
+    assert.equal(stats.runsCreated, n);
+    assert.equal(stats.addRunsPosts, 2);
+    const [group, ...others] = Object.keys(stats.runsByGroup);
+    assert.deepEqual(others, [], 'one group');
+    assertExactlyOnce(await groupRuns(e.url, group), n);
+    const ids = lines(path.join(d, 'out.jsonl')).map((l) => l.run.run_id);
+    assert.equal(ids.length, n);
+    assert.equal(new Set(ids).size, n);
+  } finally {
+    await e.close();
+  }
+});
+
+test('G.7 a silent server (status, watch, submit) and a keep-alive-only stream are bounded by TG_OUTAGE_GIVE_UP_S; a long retry-after is exit 4 with a time', async () => {
   const env = { TG_OUTAGE_GIVE_UP_S: '1' };
   const silent = await fakeApi({ fault: 'silent' });
   try {
-    const r = await tgAt(silent, ['status', silent.group], { cwd: tmp(), env });
-    assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, /^tg: .*(timeout|Timeout)/m);
+    const d = tmp();
+    makeCsv(d, 3);
+    for (const args of [
+      ['status', silent.group],
+      ['watch', silent.group],
+      ['submit', 'rows.csv'],
+    ]) {
+      const r = await tgAt(silent, args, { cwd: d, env });
+      assert.equal(r.code, 4, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /^tg: .*(timeout|Timeout)/m, args[0]);
+    }
   } finally {
     await silent.close();
   }
@@ -123,10 +168,17 @@ test('G.7 a silent server and a keep-alive-only stream are bounded by TG_OUTAGE_
   }
   const ra = await fakeApi({ fault: 'retry-after' });
   try {
-    const r = await tgAt(ra, ['status', ra.group], { cwd: tmp(), env });
-    assert.equal(r.code, 4, r.stderr);
-    assert.match(r.stderr, /asked to wait 86400 s/);
-    assert.match(r.stderr, /Come back after \d{4}-\d\d-\d\dT/);
+    const d = tmp();
+    makeCsv(d, 3);
+    for (const args of [
+      ['status', ra.group],
+      ['submit', 'rows.csv'],
+    ]) {
+      const r = await tgAt(ra, args, { cwd: d, env });
+      assert.equal(r.code, 4, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /asked to wait 86400 s/, args[0]);
+      assert.match(r.stderr, /Come back after \d{4}-\d\d-\d\dT/, args[0]);
+    }
   } finally {
     await ra.close();
   }
@@ -170,6 +222,41 @@ test('G.3 join: rows are verified against the run input; re-sorted input, no key
     assert.match(more.stderr, /2 of 6 rows have no finished run yet \(left blank\): line 6, 7/);
   } finally {
     await api.close();
+  }
+});
+
+test("G.3 join: two files sent into one group (create + --group) each get their own rows' answers", async () => {
+  const e = await emulator({ rateLimit: null, latencyMs: [10, 20] });
+  try {
+    const d = tmp();
+    const a = [
+      { name: 'Acme', size: '1' },
+      { name: 'Beta', size: '2' },
+      { name: 'Gamma', size: '3' },
+    ];
+    const b = [
+      { name: 'Delta', size: '4' },
+      { name: 'Epsilon', size: '5' },
+    ];
+    csvFile(d, 'a.csv', a);
+    csvFile(d, 'b.csv', b);
+    const at = (args) => runTg([...args, '--base-url', e.url], { cwd: d });
+    const group = (await at(['create'])).stdout.trim();
+    for (const f of ['a.csv', 'b.csv']) assert.equal((await at(['submit', f, '--group', group])).code, 0);
+    assert.equal((await at(['status', group, '--wait'])).code, 0);
+    // Both files have rows 1 and 2 (the default tg_key): each row must get the run of its own content.
+    for (const [f, rows] of /** @type {const} */ ([
+      ['a.csv', a],
+      ['b.csv', b],
+    ])) {
+      const r = await at(['fetch', group, '--join', f]);
+      assert.equal(r.code, 0, r.stderr);
+      const got = r.stdout.trim().split('\n').slice(1);
+      assert.equal(got.length, rows.length, r.stdout);
+      got.forEach((line, i) => assert.ok(line.startsWith(`${rows[i].name},`) && line.includes(`summary of ${rows[i].name}:`), `${f}: ${line}`));
+    }
+  } finally {
+    await e.close();
   }
 });
 
@@ -242,6 +329,61 @@ test('G.8 a full disk is named with the path and cause, not "a bug in tg"', { sk
       assert.doesNotMatch(r.stderr, /bug in tg|internal error/);
       rmSync(path.join(d, 'full.jsonl.tg.json'), { force: true });
     }
+  } finally {
+    await api.close();
+  }
+});
+
+test('G.8 -o under a path that is a file is named with the path and cause, exit 2, nothing written', async () => {
+  const api = await fakeApi({ runs: makeRuns(3) });
+  try {
+    const d = tmp();
+    writeFileSync(path.join(d, 'afile'), 'x\n');
+    for (const cmd of ['watch', 'fetch']) {
+      const r = await tgAt(api, [cmd, api.group, '-o', 'afile/out.jsonl'], { cwd: d });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr.split('\n')[0], /^tg: .*afile\/out\.jsonl: cannot write there \(.*afile is not a writable directory\)$/);
+      assert.doesNotMatch(r.stderr, /bug in tg|internal error|\n\s+at /);
+    }
+    assert.equal(readFileSync(path.join(d, 'afile'), 'utf8'), 'x\n');
+  } finally {
+    await api.close();
+  }
+});
+
+test('G.4 a symlink planted at a temp-file name tg could use is never followed', async () => {
+  const d = tmp();
+  writeFileSync(path.join(d, 'victim.txt'), 'precious\n');
+  const runs = makeRuns(2);
+  csvFile(
+    d,
+    'in.csv',
+    runs.map((r) => r.input),
+  );
+  const api = await fakeApi({ runs });
+  try {
+    // `exec` keeps the shell's pid for tg, so the links sit at every name built from the file and
+    // the pid (out.csv.<pid>.tmp, .out.csv.<pid>.tmp, the same for the cursor of results.jsonl).
+    const names = ['out.csv.$$.tmp', '.out.csv.$$.tmp', 'results.jsonl.tg.json.$$.tmp', '.results.jsonl.tg.json.$$.tmp'];
+    const plant = names.map((n) => `ln -s victim.txt ${n}`).join('; ');
+    for (const args of [
+      ['fetch', api.group, '--join', 'in.csv', '-o', 'out.csv'],
+      ['fetch', api.group, '-o', 'results.jsonl'],
+    ]) {
+      const r = await new Promise((resolve) => {
+        const sh = spawn('bash', ['-c', `${plant}; exec "$0" "$@"`, process.execPath, BIN, ...args, '--base-url', api.url], {
+          cwd: d,
+          env: { ...process.env, PARALLEL_API_KEY: 'test-key-123456', TG_STATE_DIR: path.join(d, '.tg') },
+        });
+        let err = '';
+        sh.stderr.on('data', (b) => (err += b));
+        sh.on('close', (code) => resolve({ code, err }));
+      });
+      assert.equal(r.code, 0, r.err);
+      assert.equal(readFileSync(path.join(d, 'victim.txt'), 'utf8'), 'precious\n', args.join(' '));
+      for (const f of readdirSync(d).filter((n) => n.endsWith('.tmp'))) rmSync(path.join(d, f));
+    }
+    assert.match(readFileSync(path.join(d, 'out.csv'), 'utf8'), /^name,size,output\.answer/);
   } finally {
     await api.close();
   }

@@ -57,6 +57,8 @@ export async function emulator(opts: EmulatorCommandOptions, ctx: Context): Prom
     actionRequiredMs: opts.actionRequiredFor === undefined ? undefined : duration('--action-required-for', opts.actionRequiredFor),
     cancelRate: opts.cancelRate,
     streamErrorAfter: opts.streamErrorAfter,
+    resendEvents: opts.resendEvents,
+    dropEvents: opts.dropEvents,
     creditLimit: opts.creditLimit,
     streamLifetimeMs: duration('--stream-lifetime', opts.streamLifetime),
     seed: opts.seed,

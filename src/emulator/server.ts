@@ -21,7 +21,9 @@ export interface EmulatorHandle {
   store: Store;
   stats: EmulatorStats;
   /** Change request-level faults while running (e.g. switch them off to read a reference copy). */
-  setFaults(f: Pick<EmulatorOptions, 'errorRate' | 'loseResponses' | 'dropStreamsAfter' | 'streamErrorAfter' | 'creditLimit'>): void;
+  setFaults(
+    f: Pick<EmulatorOptions, 'errorRate' | 'loseResponses' | 'dropStreamsAfter' | 'streamErrorAfter' | 'creditLimit' | 'resendEvents' | 'dropEvents'>,
+  ): void;
   close(): Promise<void>;
 }
 
@@ -63,7 +65,7 @@ export function statsJson(st: EmulatorState): string {
   const runsByGroup: Record<string, number> = {};
   for (const g of st.store.groups.values()) runsByGroup[g.id] = g.runs.length;
   const rateLimit = st.rateLimit ? { ...st.rateLimit, unit: st.opts.rateLimitUnit ?? 'requests' } : null;
-  const faultsInjected = s.errorsInjected + s.responsesLost + s.streamsDropped + s.errorEvents;
+  const faultsInjected = s.errorsInjected + s.responsesLost + s.streamsDropped + s.errorEvents + s.eventsResent + s.eventsDropped;
   return JSON.stringify({ ...s, faultsInjected, creditLimit: st.opts.creditLimit ?? null, rateLimit, runsByGroup });
 }
 

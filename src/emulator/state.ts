@@ -27,6 +27,10 @@ export interface EmulatorOptions {
   creditLimit?: number | null;
   /** /events streams end after this long even if the group is active (default 10 minutes). */
   streamLifetimeMs?: number;
+  /** Share of task_run.state events that /events sends a second time (a recent one, with its id). */
+  resendEvents?: number;
+  /** Share of runs whose task_run.state events /events never sends (seeded by run, on every connection). */
+  dropEvents?: number;
   latencyMs?: [number, number];
   failRate?: number;
   errorRate?: number;
@@ -58,6 +62,10 @@ export interface EmulatorStats {
   validationErrors: number;
   /** /events streams ended by streamLifetimeMs. */
   streamsExpired: number;
+  /** task_run.state events /events sent again (resendEvents). */
+  eventsResent: number;
+  /** Runs whose task_run.state events /events withheld (dropEvents), each counted once. */
+  eventsDropped: number;
 }
 
 export interface EmulatorState {
@@ -69,6 +77,8 @@ export interface EmulatorState {
   rateLimit: { limit: number; windowMs: number } | null;
   windows: Map<string, { t: number; n: number }[]>;
   openStreams: Set<http.ServerResponse>;
+  /** Runs whose events were withheld (dropEvents), so each counts once in eventsDropped. */
+  droppedRuns: Set<string>;
 }
 
 export function createState(options: EmulatorOptions): EmulatorState {
@@ -100,11 +110,14 @@ export function createState(options: EmulatorOptions): EmulatorState {
       creditUsed: 0,
       validationErrors: 0,
       streamsExpired: 0,
+      eventsResent: 0,
+      eventsDropped: 0,
     },
     faults: mulberry32(seed ^ 0x5eed),
     rateLimit: opts.rateLimit === undefined ? { limit: 2000, windowMs: 60_000 } : opts.rateLimit,
     windows: new Map(),
     openStreams: new Set(),
+    droppedRuns: new Set(),
   };
 }
 

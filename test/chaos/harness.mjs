@@ -1,5 +1,8 @@
 // The chaos harness: one trial = one emulator with combined faults, one generated input, and
-// submit / watch / fetch each SIGKILLed at random moments and rerun until they finish. Then the
+// submit / watch / fetch each SIGKILLed at random moments and rerun until they finish. Besides
+// request faults the event stream re-sends and withholds events; a `fetch -o` runs while the group
+// is still active (exit 5 while runs are pending, a later fetch completes the file); and one
+// command's stdout is closed by its reader (`| head -n K`: exit 141, a rerun completes). Then the
 // invariants, checked through the API (faults switched off) and the files:
 //   - every input row → exactly one run (tg_key, input equal to the row);
 //   - every terminal run → exactly one line in each results file; no partial line;
@@ -10,7 +13,7 @@
 // (though not every interleaving of the emulator's timers).
 import { readFileSync, readdirSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runTg, groupRuns, tmp, makeCsv, tg, lineCount } from '../helpers.mjs';
+import { emulator, runTg, groupRuns, tmp, makeCsv, tg, lineCount, pipeToHead } from '../helpers.mjs';
 
 export const VARIATIONS = ['same', 'group', 'cwd', 'symlink', 'stdin', 'deleted-journal', 'corrupted-journal', 'concurrent'];
 
@@ -29,12 +32,24 @@ export function plan(seed) {
     failRate: on(0.7) ? +(0.05 + r() * 0.2).toFixed(2) : 0,
     // a server window tighter than the client budget → 429 storms
     rateLimit: on(0.5) ? { limit: 300, windowMs: 1000 } : null,
+    resendEvents: 0,
+    dropEvents: 0,
   };
-  const rows = 300 + Math.floor(r() * 900);
+  const rows = 200 + Math.floor(r() * 600);
+  // The results-side faults (issue G) from a stream of their own, so the choices above stay what
+  // they were for a given seed.
+  const g = tg.mulberry32((seed ^ 0x67c4a05) >>> 0);
+  faults.resendEvents = g() < 0.6 ? +(0.02 + g() * 0.2).toFixed(2) : 0;
+  faults.dropEvents = g() < 0.6 ? +(0.01 + g() * 0.1).toFixed(2) : 0;
   return {
     seed,
     faults,
     rows,
+    /** fetch -o while the group is still active, before the final fetch. */
+    activeFetch: g() < 0.7,
+    /** Whose stdout is closed by `| head -n K`, and K. */
+    closedPipe: /** @type {'submit' | 'watch' | 'fetch'} */ (['submit', 'watch', 'fetch'][Math.floor(g() * 3)]),
+    headLines: 1 + Math.floor(g() * Math.floor(rows / 4)),
     batchSize: pick([25, 50, 100, 250]),
     rate: faults.rateLimit ? '500/1s' : pick(['off', '1000/1s']),
     together: on(0.5), // submit --watch -o instead of submit, then watch
@@ -104,7 +119,7 @@ function groupFromJournals(stateDir) {
  * command, with --group, from another directory, through a symlink, from stdin, after deleting
  * or corrupting the journal, or twice at once. Returns the last (unkilled) result.
  */
-async function submitUntilDone(args, f, d, env, p, counts, variations, progress, maxKills = 5) {
+async function submitUntilDone(args, f, d, env, p, counts, variations, progress, afterKill = async () => {}, maxKills = 5) {
   const text = readFileSync(f, 'utf8');
   const other = path.join(d, 'elsewhere');
   mkdirSync(other, { recursive: true });
@@ -134,7 +149,10 @@ async function submitUntilDone(args, f, d, env, p, counts, variations, progress,
     const rs = await Promise.all(runs);
     if (process.env.CHAOS_DEBUG)
       console.error(`attempt ${k} ${v}: ${a.join(' ')} → ${rs.map((r) => `${r.code ?? r.signal} ${r.stderr.trim().split('\n').at(-1)}`).join(' / ')}`);
-    if (rs.some((r) => r.signal === 'SIGKILL')) counts.submit = (counts.submit ?? 0) + 1;
+    if (rs.some((r) => r.signal === 'SIGKILL')) {
+      counts.submit = (counts.submit ?? 0) + 1;
+      await afterKill();
+    }
     const ok = rs.find((r) => r.signal === null && r.code !== 2);
     const locked = rs.filter((r) => r.code === 2 && /another tg \(pid/.test(r.stderr));
     if (locked.length) variations['second one locked out'] = (variations['second one locked out'] ?? 0) + locked.length;
@@ -157,6 +175,109 @@ function corruptJournal(stateDir, p) {
   }
 }
 
+/** The checks of one closed pipe: exit 141 and nothing but tg's own lines on stderr. */
+function checkClosedPipe(what, r, problems, variations) {
+  const tag = `${what} | head`;
+  if (r.code === 141) variations[`${tag} → 141`] = (variations[`${tag} → 141`] ?? 0) + 1;
+  else if (r.code === 0 || r.code === 1) variations[`${tag}: all lines fit the pipe`] = (variations[`${tag}: all lines fit the pipe`] ?? 0) + 1;
+  else problems.push(`${tag}: exit ${r.code}: ${r.stderr.trim().split('\n').at(-1)}`);
+  if (/EPIPE|internal error|bug in tg|\n\s+at /.test(r.stderr)) problems.push(`${tag}: ${r.stderr.trim().slice(0, 300)}`);
+}
+
+/**
+ * `fetch -o` while the group may still be active: exit 5 and fewer lines than runs while any is
+ * pending, 0/1 with a line for every run once none is. Nothing else runs meanwhile.
+ */
+async function activeFetch(e, group, fetched, base, d, problems, variations) {
+  const r = await runTg(['fetch', group, '-o', fetched, '-q', ...base], { cwd: d });
+  const runs = e.store.groups.get(group)?.runs.length ?? 0;
+  const lines = lineCount(fetched);
+  const tag = r.code === 5 ? 'fetch -o while active → 5' : 'fetch -o while active: none pending';
+  variations[tag] = (variations[tag] ?? 0) + 1;
+  if (r.code === 5 && lines >= runs) problems.push(`active fetch: exit 5 but ${lines} lines for ${runs} runs`);
+  else if ((r.code === 0 || r.code === 1) && lines !== runs) problems.push(`active fetch: exit ${r.code} but ${lines} lines for ${runs} runs`);
+  else if (![0, 1, 5].includes(r.code ?? -1)) problems.push(`active fetch: exit ${r.code ?? r.signal}: ${r.stderr.trim().split('\n').at(-1)}`);
+}
+
+/**
+ * The commands of a trial: submit (with --watch -o, or then watch -o), an active-group fetch, a
+ * closed stdout, the final fetch. Returns the group.
+ */
+async function commands(e, p, d, f, files, kills, variations, problems) {
+  const base = ['--base-url', e.url];
+  const env = { TG_STATE_DIR: path.join(d, 'state') };
+  const submit = ['submit', f, '--batch-size', String(p.batchSize), '--rate', p.rate, '--json', '-q', ...base];
+  let fetchedActive = !p.activeFetch;
+  const fetchNow = async (group) => {
+    if (fetchedActive || !group) return;
+    fetchedActive = true;
+    await activeFetch(e, group, files.fetched, base, d, problems, variations);
+  };
+  if (p.closedPipe === 'submit') {
+    // The first submit has its stdout closed part-way; the journal it leaves must resume.
+    checkClosedPipe('submit --watch', await pipeToHead([...submit, '--watch'], p.headLines, { cwd: d, env }), problems, variations);
+    await fetchNow(groupFromJournals(env.TG_STATE_DIR));
+  }
+  const afterKill = () => fetchNow(groupFromJournals(env.TG_STATE_DIR));
+  let group;
+  if (p.together) {
+    const progress = () => e.stats.runsCreated + lineCount(files.results);
+    const s = await submitUntilDone([...submit, '--watch', '-o', files.results], f, d, env, p, kills, variations, progress, afterKill);
+    if (s.code !== 0 && s.code !== 1) problems.push(`submit --watch: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
+    group = groupFromJournals(env.TG_STATE_DIR);
+  } else {
+    const s = await submitUntilDone(submit, f, d, env, p, kills, variations, () => e.stats.runsCreated, afterKill);
+    if (s.code !== 0) problems.push(`submit: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
+    group = JSON.parse(s.stdout).taskgroup_id;
+    await fetchNow(group);
+    if (p.closedPipe === 'watch') checkClosedPipe('watch', await pipeToHead(['watch', group, '-q', ...base], p.headLines, { cwd: d }), problems, variations);
+    const w = await untilDone(['watch', group, '-o', files.results, '-q', ...base], { cwd: d }, p, kills, 'watch', () => lineCount(files.results));
+    if (w.code !== 0 && w.code !== 1) problems.push(`watch: exit ${w.code}: ${w.stderr.trim().split('\n').at(-1)}`);
+  }
+  await fetchNow(group);
+  const fr = await untilDone(['fetch', group, '-o', files.fetched, '-q', ...base], { cwd: d }, p, kills, 'fetch', () => lineCount(files.fetched));
+  if (fr.code !== 0 && fr.code !== 1) problems.push(`fetch: exit ${fr.code}: ${fr.stderr.trim().split('\n').at(-1)}`);
+  if (p.closedPipe === 'fetch') checkClosedPipe('fetch', await pipeToHead(['fetch', group, '-q', ...base], p.headLines, { cwd: d }), problems, variations);
+  return group;
+}
+
+/** The invariants: every row one run with its input; every terminal run one line per file. */
+async function check(e, p, group, files, problems) {
+  // The reference: the group read with faults off.
+  e.setFaults({ errorRate: 0, loseResponses: 0, dropStreamsAfter: 0 });
+  const runs = await groupRuns(e.url, group, undefined, { output: true });
+  const keys = runs.map((x) => x.run.metadata?.tg_key);
+  if (runs.length !== p.rows) problems.push(`runs: ${runs.length} for ${p.rows} rows`);
+  const dup = keys.length - new Set(keys).size;
+  if (dup) problems.push(`duplicate runs: ${dup}`);
+  for (const x of runs) {
+    const i = Number(x.run.metadata?.tg_key);
+    const want = JSON.stringify({ name: `Company ${i}`, website: `https://c${i}.example` });
+    if (JSON.stringify(x.input?.input) !== want) {
+      problems.push(`run ${x.run.run_id}: input ${JSON.stringify(x.input?.input)} is not row ${i}`);
+      break;
+    }
+  }
+  const missing = p.rows - new Set(keys).size;
+  if (missing > 0) problems.push(`rows without a run: ${missing}`);
+  const terminal = runs.filter((x) => ['completed', 'failed', 'cancelled'].includes(x.run.status));
+  const ref = new Set(terminal.map(project));
+  for (const [what, file] of [
+    ['watch', files.results],
+    ['fetch', files.fetched],
+  ]) {
+    const lines = readLines(file, problems, what);
+    const got = lines.map(project);
+    const ids = lines.map((l) => l.run.run_id);
+    if (ids.length !== new Set(ids).size) problems.push(`${what}: ${ids.length - new Set(ids).size} duplicate lines`);
+    const missingLines = [...ref].filter((x) => !got.includes(x)).length;
+    const extra = got.filter((x) => !ref.has(x)).length;
+    if (lines.length !== terminal.length || missingLines || extra)
+      problems.push(`${what}: ${lines.length} lines for ${terminal.length} terminal runs (${missingLines} missing or different, ${extra} unexpected)`);
+  }
+  return terminal.filter((x) => x.run.status !== 'completed').length;
+}
+
 /**
  * @param {number} seed
  * @param {(summary: object) => void} [log]
@@ -169,70 +290,22 @@ export async function trial(seed, log = () => {}) {
   const kills = {};
   /** @type {Record<string, number>} */
   const variations = {};
+  /** @type {string[]} */
   const problems = [];
   try {
     const d = tmp();
     const f = makeCsv(d, p.rows);
-    const base = ['--base-url', e.url];
-    const env = { TG_STATE_DIR: path.join(d, 'state') };
-    const submit = ['submit', f, '--batch-size', String(p.batchSize), '--rate', p.rate, '--json', '-q', ...base];
-    let group;
-    const results = path.join(d, 'results.jsonl');
-    if (p.together) {
-      const s = await submitUntilDone([...submit, '--watch', '-o', results], f, d, env, p, kills, variations, () => e.stats.runsCreated + lineCount(results));
-      if (s.code !== 0 && s.code !== 1) problems.push(`submit --watch: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
-      group = groupFromJournals(env.TG_STATE_DIR);
-    } else {
-      const s = await submitUntilDone(submit, f, d, env, p, kills, variations, () => e.stats.runsCreated);
-      if (s.code !== 0) problems.push(`submit: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
-      group = JSON.parse(s.stdout).taskgroup_id;
-      const w = await untilDone(['watch', group, '-o', results, '-q', ...base], { cwd: d }, p, kills, 'watch', () => lineCount(results));
-      if (w.code !== 0 && w.code !== 1) problems.push(`watch: exit ${w.code}: ${w.stderr.trim().split('\n').at(-1)}`);
-    }
-    const fetched = path.join(d, 'fetched.jsonl');
-    const fr = await untilDone(['fetch', group, '-o', fetched, '-q', ...base], { cwd: d }, p, kills, 'fetch', () => lineCount(fetched));
-    if (fr.code !== 0 && fr.code !== 1) problems.push(`fetch: exit ${fr.code}: ${fr.stderr.trim().split('\n').at(-1)}`);
-
+    const files = { results: path.join(d, 'results.jsonl'), fetched: path.join(d, 'fetched.jsonl') };
+    const group = await commands(e, p, d, f, files, kills, variations, problems);
     if (!group) throw new Error(`no group: ${JSON.stringify(problems)}`);
-    // The reference: the group read with faults off.
-    e.setFaults({ errorRate: 0, loseResponses: 0, dropStreamsAfter: 0 });
-    const runs = await groupRuns(e.url, group, undefined, { output: true });
-    const keys = runs.map((x) => x.run.metadata?.tg_key);
-    if (runs.length !== p.rows) problems.push(`runs: ${runs.length} for ${p.rows} rows`);
-    const dup = keys.length - new Set(keys).size;
-    if (dup) problems.push(`duplicate runs: ${dup}`);
-    for (const x of runs) {
-      const i = Number(x.run.metadata?.tg_key);
-      const want = JSON.stringify({ name: `Company ${i}`, website: `https://c${i}.example` });
-      if (JSON.stringify(x.input?.input) !== want) {
-        problems.push(`run ${x.run.run_id}: input ${JSON.stringify(x.input?.input)} is not row ${i}`);
-        break;
-      }
-    }
-    const missing = p.rows - new Set(keys).size;
-    if (missing > 0) problems.push(`rows without a run: ${missing}`);
-    const terminal = runs.filter((x) => ['completed', 'failed', 'cancelled'].includes(x.run.status));
-    const ref = new Set(terminal.map(project));
-    for (const [what, file] of [
-      ['watch', results],
-      ['fetch', fetched],
-    ]) {
-      const lines = readLines(file, problems, what);
-      const got = lines.map(project);
-      const ids = lines.map((l) => l.run.run_id);
-      if (ids.length !== new Set(ids).size) problems.push(`${what}: ${ids.length - new Set(ids).size} duplicate lines`);
-      const missingLines = [...ref].filter((x) => !got.includes(x)).length;
-      const extra = got.filter((x) => !ref.has(x)).length;
-      if (lines.length !== terminal.length || missingLines || extra)
-        problems.push(`${what}: ${lines.length} lines for ${terminal.length} terminal runs (${missingLines} missing or different, ${extra} unexpected)`);
-    }
-    const failed = terminal.filter((x) => x.run.status !== 'completed').length;
+    const failed = await check(e, p, group, files, problems);
     const summary = {
       seed,
       rows: p.rows,
       batch: p.batchSize,
       rate: p.rate,
       together: p.together,
+      pipe: `${p.closedPipe} | head -n ${p.headLines}`,
       faults: fmtFaults(faults),
       kills,
       variations,
@@ -254,5 +327,7 @@ export function fmtFaults(f) {
   if (f.dropStreamsAfter) parts.push(`drop-streams-after ${f.dropStreamsAfter}`);
   if (f.failRate) parts.push(`fail-rate ${f.failRate}`);
   if (f.rateLimit) parts.push(`rate-limit ${f.rateLimit.limit}/${f.rateLimit.windowMs / 1000}s`);
+  if (f.resendEvents) parts.push(`resend-events ${f.resendEvents}`);
+  if (f.dropEvents) parts.push(`drop-events ${f.dropEvents}`);
   return parts.join(', ') || 'none';
 }

@@ -9,8 +9,24 @@ const arg = (name, dflt) => {
 const trials = arg('trials', 50);
 const first = arg('seed', Math.floor(Math.random() * 2 ** 31));
 const started = Date.now();
-const totals = { trials: 0, rows: 0, failedRuns: 0, kills: 0, lost: 0, duplicates: 0, badTrials: 0, posts: 0, lostResponses: 0, errors: 0, drops: 0, r429: 0 };
-const faultsSeen = new Set();
+const totals = {
+  trials: 0,
+  rows: 0,
+  failedRuns: 0,
+  kills: 0,
+  lost: 0,
+  duplicates: 0,
+  badTrials: 0,
+  posts: 0,
+  lostResponses: 0,
+  errors: 0,
+  drops: 0,
+  r429: 0,
+  resent: 0,
+  withheld: 0,
+};
+/** @type {Record<string, number>} trials per fault kind */
+const faultTrials = {};
 const variations = {};
 for (let i = 0; i < trials; i++) {
   const seed = (first + i) >>> 0;
@@ -30,7 +46,8 @@ for (let i = 0; i < trials; i++) {
       kills: {},
       variations: {},
       failed: 0,
-      stats: { addRunsPosts: 0, responsesLost: 0, errorsInjected: 0, streamsDropped: 0, rateLimited: 0 },
+      stats: { addRunsPosts: 0, responsesLost: 0, errorsInjected: 0, streamsDropped: 0, rateLimited: 0, eventsResent: 0, eventsDropped: 0 },
+      pipe: '',
       problems: [`trial crashed: ${String(/** @type {any} */ (e)?.message ?? e).slice(0, 300)}`],
     };
   }
@@ -44,7 +61,9 @@ for (let i = 0; i < trials; i++) {
   totals.errors += s.stats.errorsInjected;
   totals.drops += s.stats.streamsDropped;
   totals.r429 += s.stats.rateLimited;
-  for (const f of s.faults.split(', ')) faultsSeen.add(f.split(' ')[0]);
+  totals.resent += s.stats.eventsResent;
+  totals.withheld += s.stats.eventsDropped;
+  for (const f of s.faults.split(', ')) if (f) faultTrials[f.split(' ')[0]] = (faultTrials[f.split(' ')[0]] ?? 0) + 1;
   for (const [v, n] of Object.entries(s.variations)) variations[v] = (variations[v] ?? 0) + n;
   if (s.problems.length) totals.badTrials++;
   for (const p of s.problems) {
@@ -60,13 +79,16 @@ for (let i = 0; i < trials; i++) {
       .map(([c, n]) => `${c}×${n}`)
       .join(' ') || 'none';
   console.log(
-    `trial ${i + 1}/${trials} seed ${seed}: ${s.rows} rows, batch ${s.batch}, rate ${s.rate}${s.together ? ', submit --watch' : ''}; faults: ${s.faults}; SIGKILLs: ${kills}; reruns: ${vars}; ${s.failed} failed runs; ${((Date.now() - t0) / 1000).toFixed(1)} s → ${s.problems.length ? `FAIL: ${s.problems.join('; ')}` : 'ok'}`,
+    `trial ${i + 1}/${trials} seed ${seed}: ${s.rows} rows, batch ${s.batch}, rate ${s.rate}${s.together ? ', submit --watch' : ''}, closed pipe: ${s.pipe}; faults: ${s.faults}; SIGKILLs: ${kills}; reruns: ${vars}; ${s.failed} failed runs; ${((Date.now() - t0) / 1000).toFixed(1)} s → ${s.problems.length ? `FAIL: ${s.problems.join('; ')}` : 'ok'}`,
   );
 }
 console.log(
   `\nchaos: ${totals.trials} trials (first seed ${first}), ${totals.rows} rows, ${totals.kills} SIGKILLs, ` +
-    `faults injected: ${totals.lostResponses} lost add-runs responses, ${totals.errors} 5xx, ${totals.drops} dropped streams, ${totals.r429} 429s, ${totals.failedRuns} failed runs; ` +
-    `reruns varied as: ${Object.entries(variations)
+    `faults injected: ${totals.lostResponses} lost add-runs responses, ${totals.errors} 5xx, ${totals.drops} dropped streams, ${totals.r429} 429s, ${totals.resent} re-sent events, ${totals.withheld} runs without an event, ${totals.failedRuns} failed runs; ` +
+    `trials per fault: ${Object.entries(faultTrials)
+      .map(([c, n]) => `${c}×${n}`)
+      .join(', ')}; ` +
+    `reruns and results-side variations: ${Object.entries(variations)
       .map(([c, n]) => `${c}×${n}`)
       .join(', ')}; ` +
     `findings: ${totals.badTrials} trials with a broken invariant (${totals.lost} losses, ${totals.duplicates} duplicates); ${((Date.now() - started) / 60000).toFixed(1)} min`,

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { HttpFail, SseWriter, v, type Reply } from '../http';
 import { findGroup, inputJson, outputJson, runJson, type Call, type EmulatorState } from '../state';
-import { STATUS_NAMES, C, runEventId, groupEventId, parseCursor, type Group } from '../store';
+import { STATUS_NAMES, C, runEventId, groupEventId, parseCursor, type Group, type Run } from '../store';
+import { hash32, unit } from '../rng';
 
 const STATUSES = ['queued', 'action_required', 'running', 'completed', 'failed', 'cancelling', 'cancelled'];
 
@@ -87,7 +88,7 @@ export async function streamEvents(c: Call): Promise<Reply> {
   try {
     let pos = after + 1;
     for (;;) {
-      pos = await sendEvents(st, g, w, pos);
+      pos = await sendEvents(st, g, w, pos, after + 1);
       if (w.dead) return null;
       const fl = w.flush();
       if (fl) await fl;
@@ -121,18 +122,54 @@ export async function streamEvents(c: Call): Promise<Reply> {
   return null;
 }
 
-/** Write the group's events from pos on; returns the next position. */
-async function sendEvents(st: EmulatorState, g: Group, w: SseWriter, pos: number): Promise<number> {
+/** Write the group's events from pos on; returns the next position. `first` is the first
+ * position this connection sent (a re-sent event is one this connection already sent). */
+async function sendEvents(st: EmulatorState, g: Group, w: SseWriter, pos: number, first: number): Promise<number> {
   st.store.advance(g);
   while (pos < g.events.length && !w.dead) {
     if (errorEvent(st, w)) break;
     const e = g.events[pos];
-    const id = groupEventId(pos);
     let p;
-    if (e.kind === 0) p = w.event('task_group_status', `{"type":"task_group_status","event_id":"${id}","status":${e.snapshot}}`);
-    else p = w.event('task_run.state', `{"type":"task_run.state","event_id":"${id}","input":null,"run":${runJson(st.store, g.runs[e.runIdx])},"output":null}`);
+    if (e.kind === 0) p = w.event('task_group_status', `{"type":"task_group_status","event_id":"${groupEventId(pos)}","status":${e.snapshot}}`);
+    else if (!withheld(st, g.runs[e.runIdx])) {
+      p = runEvent(st, g, w, pos);
+      const again = resent(st, g, first, pos);
+      if (again >= 0 && !w.dead) {
+        if (p) await p;
+        st.stats.eventsResent++;
+        p = runEvent(st, g, w, again);
+      }
+    }
     pos++;
     if (p) await p;
   }
   return pos;
+}
+
+function runEvent(st: EmulatorState, g: Group, w: SseWriter, pos: number) {
+  const run = g.runs[g.events[pos].runIdx];
+  return w.event('task_run.state', `{"type":"task_run.state","event_id":"${groupEventId(pos)}","input":null,"run":${runJson(st.store, run)},"output":null}`);
+}
+
+/** dropEvents: this run's task_run.state events never go out, on any connection (seeded by run). */
+function withheld(st: EmulatorState, run: Run): boolean {
+  const p = st.opts.dropEvents ?? 0;
+  if (p <= 0 || unit(st.seed, hash32(run.id), 0xd7) >= p) return false;
+  if (!st.droppedRuns.has(run.id)) {
+    st.droppedRuns.add(run.id);
+    st.stats.eventsDropped++;
+  }
+  return true;
+}
+
+/** resendEvents: after the run event at pos, one of the last few this connection sent goes out
+ * again, with its own event_id; returns its position, or -1. */
+function resent(st: EmulatorState, g: Group, first: number, pos: number): number {
+  const p = st.opts.resendEvents ?? 0;
+  if (p <= 0 || st.faults() >= p) return -1;
+  for (let j = Math.max(first, pos - 1 - Math.floor(st.faults() * 4)); j <= pos; j++) {
+    const e = g.events[j];
+    if (e.kind === 1 && !withheld(st, g.runs[e.runIdx])) return j;
+  }
+  return -1;
 }

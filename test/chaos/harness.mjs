@@ -175,7 +175,7 @@ export async function trial(seed, log = () => {}) {
     const f = makeCsv(d, p.rows);
     const base = ['--base-url', e.url];
     const env = { TG_STATE_DIR: path.join(d, 'state') };
-    const submit = ['submit', f, '--batch-size', String(p.batchSize), '--rate', p.rate, '--json', '-q', ...base];
+    const submit = ['submit', f, '--batch-size', String(p.batchSize), '--rate', p.rate, '--rate-unit', 'runs', '--json', '-q', ...base];
     let group;
     const results = path.join(d, 'results.jsonl');
     if (p.together) {

@@ -169,3 +169,35 @@ test('x-should-retry: false stops at once (exit 4, no retry); true retries an an
     await e.close();
   }
 });
+
+test('cancelled and action_required runs: watch counts them (exit 1 for cancelled, 5 while runs wait), status lists them', async () => {
+  const e = await emulator({ rateLimit: null, latencyMs: [20, 60], cancelRate: 0.3, seed: 4 });
+  try {
+    const d = tmp();
+    const f = makeCsv(d, 40);
+    const r = await runInProcess(['submit', f, '--watch', '-o', 'out.jsonl', '--base-url', e.url], { cwd: d });
+    assert.equal(r.code, 1, r.stderr);
+    const group = /^(tgrp_\w+)/m.exec(r.stdout)?.[1] ?? String(/watching (tgrp_\w+)/.exec(r.stderr)?.[1]);
+    const runs = await groupRuns(e.url, group);
+    const cancelled = runs.filter((x) => x.run.status === 'cancelled').length;
+    assert.ok(cancelled > 0, 'the emulator cancelled some runs');
+    assert.match(r.stderr, new RegExp(`: 40 results, ${cancelled} cancelled in out\\.jsonl`));
+    const st = await runInProcess(['status', group, '--base-url', e.url], { cwd: d });
+    assert.equal(st.code, 1);
+    assert.match(st.stdout, new RegExp(`^cancelled\\s+${cancelled}$`, 'm'));
+  } finally {
+    await e.close();
+  }
+  const a = await emulator({ rateLimit: null, latencyMs: [20, 60], actionRequiredRate: 0.5, seed: 4 });
+  try {
+    const d = tmp();
+    const r = await runInProcess(['submit', makeCsv(d, 10), '--watch', '--base-url', a.url], { cwd: d });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /is inactive but runs have not finished \(\d+ action_required\)/);
+    const group = String(/watching (tgrp_\w+)/.exec(r.stderr)?.[1]);
+    const st = await runInProcess(['status', group, '--base-url', a.url], { cwd: d });
+    assert.match(st.stdout, /^action_required\s+\d+$/m);
+  } finally {
+    await a.close();
+  }
+});

@@ -219,9 +219,9 @@ class Watcher {
     const c = this.status.task_run_status_counts as Record<string, number>;
     const open = ['queued', 'action_required', 'running', 'cancelling'].filter((s) => c[s]);
     const secs = Math.round((this.ctx.clock.now() - this.t0) / 1000);
-    this.ctx.info(
-      `tg: ${this.o.group}: ${this.sink.state.lines} results${failed ? `, ${failed} failed or cancelled` : ''}${this.o.output ? ` in ${this.o.output}` : ''} (${secs}s)`,
-    );
+    const sc = this.sink.state.counts as Record<string, number>;
+    const bad = ['failed', 'cancelled'].filter((k) => sc[k]).map((k) => `, ${sc[k]} ${k}`);
+    this.ctx.info(`tg: ${this.o.group}: ${this.sink.state.lines} results${bad.join('')}${this.o.output ? ` in ${this.o.output}` : ''} (${secs}s)`);
     if (open.length) {
       const what = open.map((s) => `${c[s]} ${s}`).join(', ');
       throw new TgError('pending', `${this.o.group} is inactive but runs have not finished (${what})`, EXIT.PENDING, this.resumeHint());

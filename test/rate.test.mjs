@@ -90,7 +90,7 @@ test('adaptive budget: cost by unit, retry-after holds every sender, probes go o
   assert.equal(req.pace, 20, 'the pace drops to what the server took');
   assert.equal(req.waitMs(1, 100), 2940, 'retry-after holds');
   assert.equal(req.refusals, 1);
-  // After two calm windows the pace rises by a tenth; the first request past the refusal level
+  // After three calm windows the pace rises by a tenth; the first request past the refusal level
   // is a probe, and the next one waits for its answer.
   req.accepted(req.reserve(1, 3040), 3050);
   assert.equal(req.pace, 22);

@@ -122,7 +122,7 @@ export const PROBE_WAIT_MS = 20;
  *    limit it evidently has; multiplicative decrease), and nothing goes until its retry-after;
  *  - after `probeEvery` windows without a 429 the pace rises by a tenth (additive increase, at
  *    most to the budget). Requests above the level the server last refused at are probes, one at
- *    a time; a refused probe doubles the wait before the next one (at most 32 windows).
+ *    a time; a refused probe doubles the wait before the next one (at most 48 windows).
  * So the steady state at a server whose real limit is below the budget has about one 429 per
  * `probeEvery` windows. Pure: the caller passes the clock.
  */
@@ -137,7 +137,7 @@ export class AdaptiveBudget {
   pausedUntil = 0;
   /** 429s received. */
   refusals = 0;
-  private probeEvery = 2;
+  private probeEvery = 3;
   private calmSince = 0;
   private probe: Reservation | null = null;
 
@@ -208,7 +208,7 @@ export class AdaptiveBudget {
     const took = this.bucket.accepted(now);
     const fresh = now >= this.pausedUntil;
     if (took > 0) {
-      if (fresh && (r.probe || took >= this.ceiling)) this.probeEvery = Math.min(this.probeEvery * 2, 32);
+      if (fresh && (r.probe || took >= this.ceiling)) this.probeEvery = Math.min(this.probeEvery * 2, 48);
       this.ceiling = fresh ? took : Math.min(this.ceiling, took);
       // Spends are stamped when answers arrive, after the server counted them: pacing at what it
       // took keeps each window at most at what the server allows.

@@ -84,7 +84,7 @@ test('run options are validated before anything is sent: exit 2 naming the flag 
   const cases = [
     [['--include-domains', 'not a domain'], /--include-domains: "not a domain" is not a domain/],
     [['--exclude-domains', Array.from({ length: 201 }, (_, i) => `d${i}.com`).join(',')], /at most 200 domains/],
-    [['--after-date', '2024-02-30'], /--after-date after_date: "2024-02-30" is not a date in the form YYYY-MM-DD/],
+    [['--after-date', '2024-02-30'], /--after-date: "2024-02-30" is not a date in the form YYYY-MM-DD/],
     [['--mcp-servers', 'bad-mcp.json'], /--mcp-servers bad-mcp\.json\[0\]\.url: an http\(s\) URL is required/],
     [['--mcp-servers', 'missing.json'], /--mcp-servers missing\.json: cannot read it \(no such file\)/],
     [['--webhook-url', 'hook.example.com'], /--webhook-url: "hook\.example\.com" is not an http\(s\) URL/],

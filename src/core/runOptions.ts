@@ -167,7 +167,10 @@ export function resolveRunOptions(
   const sp = { ...o.source_policy };
   if (flags.includeDomains !== undefined) sp.include_domains = domains('--include-domains', list(flags.includeDomains));
   if (flags.excludeDomains !== undefined) sp.exclude_domains = domains('--exclude-domains', list(flags.excludeDomains));
-  if (flags.afterDate !== undefined) sp.after_date = sourcePolicy('--after-date', { after_date: flags.afterDate }).after_date;
+  if (flags.afterDate !== undefined) {
+    if (!isDate(flags.afterDate)) throw usageError(`--after-date: "${flags.afterDate}" is not a date in the form YYYY-MM-DD`);
+    sp.after_date = flags.afterDate;
+  }
   const n = (sp.include_domains?.length ?? 0) + (sp.exclude_domains?.length ?? 0);
   if (n > 200) throw usageError(`--include-domains and --exclude-domains: at most 200 domains together (the API's limit), not ${n}`);
   if (Object.keys(sp).length) o.source_policy = sp;

@@ -6,7 +6,7 @@
 //      tg --rate 100/6s, batches of 100, B rows: ≥ 3 windows): elapsed ÷ the server's minimum
 //      (POSTs ÷ limit × window; target ≤ 1.15), 429s ÷ POSTs (≤ 2%).
 //   c. tg limit off vs a bare SDK taskGroup.addRuns loop (parallel-web), N rows each, each on a
-//      fresh emulator, alternated, median of `reps`: throughput ratio (target ≥ 1.0).
+//      fresh emulator, alternated (with a's runs), median of `reps`: throughput ratio (≥ 1.0).
 // Usage: node bench/rate.mjs [--rows N=100000] [--b-rows B=20000] [--reps R=3]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -49,9 +49,11 @@ const rows = [];
 const row = (...a) => rows.push(`| ${a.join(' | ')} |`);
 const fN = await companiesCsv(dir, N);
 
-// c (and the limit-off reference of a): tg and the SDK loop alternated, each on a fresh emulator.
+// c and a: tg limit off, the SDK loop, and tg at the default budget against an emulator counting
+// requests at the documented 2000/60s, alternated, each on a fresh emulator; medians.
 const tgOff = [];
 const sdk = [];
+const atLimit = [];
 const loadC = load();
 for (let i = 0; i < REPS; i++) {
   let emu = await startEmulator(BIN, ['--rate-limit', 'off']);
@@ -59,6 +61,10 @@ for (let i = 0; i < REPS; i++) {
   emu.stop();
   emu = await startEmulator(BIN, ['--rate-limit', 'off']);
   sdk.push(await sdkLoop(emu.url, N));
+  emu.stop();
+  emu = await startEmulator(BIN, ['--rate-limit', '2000/60s', '--rate-limit-unit', 'requests']);
+  const t = tg(['submit', fN, '-q', '--base-url', emu.url]);
+  atLimit.push({ secs: t.secs, stats: await stats(emu) });
   emu.stop();
 }
 const off = median(tgOff);
@@ -71,19 +77,17 @@ row(
   `${loadC} → ${load()}`,
 );
 
-// a. the default budget against an emulator counting requests at the documented 2000/60s.
+// a. the default budget (2000 requests/min) against an emulator counting requests at 2000/60s.
 {
-  const loadA = load();
-  const emu = await startEmulator(BIN, ['--rate-limit', '2000/60s', '--rate-limit-unit', 'requests']);
-  const t = tg(['submit', fN, '-q', '--base-url', emu.url]);
-  const s = await stats(emu);
-  emu.stop();
+  const a = [...atLimit].sort((x, y) => x.secs - y.secs)[Math.floor(atLimit.length / 2)];
+  const refused = atLimit.reduce((n, x) => n + x.stats.rateLimited, 0);
+  const posts = atLimit.reduce((n, x) => n + x.stats.addRunsPosts, 0);
   row(
-    `a. ${N} rows, default budget (2000 requests/min), emulator 2000/60s requests`,
-    `${t.secs.toFixed(2)} s`,
-    `÷ limit-off ${off.toFixed(2)} s = ${(t.secs / off).toFixed(2)} (target ≤ 1.2)`,
-    `429s ${s.rateLimited} of ${s.addRunsPosts} POSTs = ${((100 * s.rateLimited) / Math.max(1, s.addRunsPosts)).toFixed(2)}% (≤ 1%)`,
-    `${loadA} → ${load()}`,
+    `a. ${N} rows, default budget (2000 requests/min), emulator 2000/60s requests (median of ${REPS})`,
+    `${a.secs.toFixed(2)} s (${atLimit.map((x) => x.secs.toFixed(2)).join(', ')})`,
+    `÷ limit-off ${off.toFixed(2)} s = ${(a.secs / off).toFixed(2)} (target ≤ 1.2)`,
+    `429s ${refused} of ${posts} POSTs = ${((100 * refused) / Math.max(1, posts)).toFixed(2)}% (≤ 1%)`,
+    `(with c)`,
   );
 }
 

@@ -103,3 +103,18 @@ test('adaptive budget: cost by unit, retry-after holds every sender, probes go o
   req.accepted(p, t + 2);
   assert.equal(req.waitMs(1, t + 3), 0, 'an accepted probe raises the refusal level');
 });
+
+test('adaptive budget: answers that arrive after the refusal, for POSTs sent before it, count as taken', () => {
+  const b = new tg.AdaptiveBudget({ limit: 100, windowMs: 1000, unit: 'requests' });
+  const rs = Array.from({ length: 20 }, (_, i) => b.reserve(1, i));
+  for (const r of rs.slice(0, 18)) b.accepted(r, 25);
+  b.refused(b.reserve(1, 21), 30, 900);
+  assert.equal(b.pace, 18, 'what had been answered when the 429 came');
+  b.accepted(rs[18], 35);
+  b.accepted(rs[19], 36);
+  assert.equal(b.pace, 20, 'the two answered late were taken by the server too');
+  // A POST sent after the refusal raises nothing.
+  const later = b.reserve(1, 1000);
+  b.accepted(later, 1010);
+  assert.equal(b.pace, 20);
+});

@@ -11,6 +11,8 @@
 export interface Reservation {
   n: number;
   t: number; // when the tokens were (or will be counted as) spent
+  /** When the request was sent (reserved). */
+  s: number;
   live: boolean;
   /** The server accepted the request (its answer arrived). */
   done?: boolean;
@@ -53,13 +55,17 @@ export class RunBudget {
     return s;
   }
 
-  /** Tokens of requests the server accepted (answered) within the window ending at `now`. */
+  /**
+   * Tokens of requests the server accepted that were sent within the window ending at `now`: the
+   * server counted each of them after it was sent, so all are in its window at `now` (counting by
+   * answer time instead would include some it has already let go when answers come late).
+   */
   accepted(now: number): number {
     this.prune(now);
     let s = 0;
     for (let i = this.head; i < this.entries.length; i++) {
       const e = this.entries[i];
-      if (e.live && e.done && e.t + this.windowMs > now) s += e.n;
+      if (e.live && e.done && e.s + this.windowMs > now) s += e.n;
     }
     return s;
   }
@@ -87,7 +93,7 @@ export class RunBudget {
 
   /** Take n tokens now (before the request is sent). */
   reserve(n: number, now: number): Reservation {
-    const r: Reservation = { n, t: now, live: true };
+    const r: Reservation = { n, t: now, s: now, live: true };
     this.entries.push(r);
     return r;
   }
@@ -139,6 +145,9 @@ export class AdaptiveBudget {
   refusals = 0;
   private probeEvery = 3;
   private calmSince = 0;
+  /** When the request refused first in the last episode was sent, and the pace before it. */
+  private refusedAt = -Infinity;
+  private paceBefore = 0;
   private probe: Reservation | null = null;
 
   constructor(rate: Rate) {
@@ -183,6 +192,11 @@ export class AdaptiveBudget {
   /** The server accepted the request (or its outcome is unknown): its units count from `now`. */
   accepted(r: Reservation, now: number): void {
     this.bucket.commit(r, now);
+    if (r.s < this.refusedAt && r.s + this.windowMs > this.refusedAt && this.ceiling !== Infinity) {
+      // Sent before the last refusal, answered after it: the server had taken it too.
+      this.ceiling += r.n;
+      this.pace = Math.max(this.pace, Math.min(this.paceBefore, this.ceiling));
+    }
     if (r.probe) {
       this.ceiling = Math.max(this.ceiling, this.bucket.accepted(now));
       this.probe = null;
@@ -207,6 +221,10 @@ export class AdaptiveBudget {
     if (r === this.probe) this.probe = null;
     const took = this.bucket.accepted(now);
     const fresh = now >= this.pausedUntil;
+    if (fresh) {
+      this.refusedAt = r.s;
+      this.paceBefore = this.pace;
+    }
     if (took > 0) {
       if (fresh && (r.probe || took >= this.ceiling)) this.probeEvery = Math.min(this.probeEvery * 2, 48);
       this.ceiling = fresh ? took : Math.min(this.ceiling, took);

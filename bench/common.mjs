@@ -1,7 +1,9 @@
-// Shared by the benchmarks: a `tg emulator` child process, and a generated companies CSV.
+// Shared by the benchmarks: a `tg emulator` child process, a generated companies CSV, and the
+// bare SDK addRuns loop tg is compared with.
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
+import Parallel from 'parallel-web';
 
 /** Start `<bin> emulator` on a free port (1–2 s run latency, seed 1) with extra flags; resolves {url, stop}. */
 export async function startEmulator(bin, args = []) {
@@ -24,4 +26,18 @@ export async function companiesCsv(dir, n) {
   }
   await new Promise((r) => w.end(r));
   return f;
+}
+
+/** A bare loop over the official SDK: build each batch of 1000 inputs, await taskGroup.addRuns, next. Resolves seconds. */
+export async function sdkLoop(url, n) {
+  const sdk = new Parallel({ apiKey: 'bench', baseURL: url });
+  const t0 = process.hrtime.bigint();
+  const g = await sdk.taskGroup.create({});
+  for (let i = 0; i < n; i += 1000) {
+    const inputs = [];
+    for (let k = i; k < Math.min(n, i + 1000); k++)
+      inputs.push({ input: { company_name: `Company ${k + 1}`, company_website: `https://c${k + 1}.example` }, processor: 'base' });
+    await sdk.taskGroup.addRuns(g.taskgroup_id, { inputs, refresh_status: false });
+  }
+  return Number(process.hrtime.bigint() - t0) / 1e9;
 }

@@ -1,7 +1,8 @@
 // npm run bench:submit — side by side on one emulator process:
 //   1. tg vs the seed-002 "Bash Script Pattern for Large Datasets" (curl + jq, body corrected to
 //      `inputs`) vs a plain loop over the official SDK's taskGroup.addRuns: N rows, limit off.
-//   2. tg at a compressed window (emulator --rate-limit 2000/6s, tg --rate 2000/6s), 20k rows:
+//   2. tg at a compressed window counting runs (emulator --rate-limit 2000/6s --rate-limit-unit
+//      runs, tg --rate 2000/6s --rate-unit runs), 20k rows:
 //      elapsed ÷ theoretical minimum, and 429s.
 //   3. tg peak RSS submitting 100k and 1M generated rows.
 // Usage: node bench/submit.mjs [rows=100000] [--skip-1m]
@@ -10,8 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Parallel from 'parallel-web';
-import { companiesCsv, startEmulator } from './common.mjs';
+import { companiesCsv, sdkLoop, startEmulator } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(root, 'bin/tg');
@@ -97,22 +97,13 @@ done
 echo "$GROUP_ID"
 `,
   );
-  let t0 = Date.now();
+  const t0 = Date.now();
   const b = spawnSync('bash', [script, items, emu.url], { env: { ...process.env, PARALLEL_API_KEY: 'bench' }, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (b.status !== 0) throw new Error(`bash: ${b.stderr}`);
   const bashS = (Date.now() - t0) / 1000;
   row('seed 002 bash (curl + jq)', `${bashS.toFixed(2)} s`, `${Math.round(N / bashS)} rows/s`, `tg ÷ this: ${(tgRate / (N / bashS)).toFixed(2)}×`, '—');
 
-  const sdk = new Parallel({ apiKey: 'bench', baseURL: emu.url });
-  t0 = Date.now();
-  const g = await sdk.taskGroup.create({});
-  for (let i = 0; i < N; i += 1000) {
-    const inputs = [];
-    for (let k = i; k < Math.min(N, i + 1000); k++)
-      inputs.push({ input: { company_name: `Company ${k + 1}`, company_website: `https://c${k + 1}.example` }, processor: 'base' });
-    await sdk.taskGroup.addRuns(g.taskgroup_id, { inputs, refresh_status: false });
-  }
-  const sdkS = (Date.now() - t0) / 1000;
+  const sdkS = await sdkLoop(emu.url, N);
   row(
     'SDK taskGroup.addRuns loop',
     `${sdkS.toFixed(2)} s`,
@@ -127,7 +118,7 @@ echo "$GROUP_ID"
 {
   const emu = await startEmulator(BIN, ['--rate-limit', '2000/6s', '--rate-limit-unit', 'runs']);
   const f = await companiesCsv(dir, 20_000);
-  const t = timeTg(['submit', f, '--rate', '2000/6s', '--base-url', emu.url]);
+  const t = timeTg(['submit', f, '--rate', '2000/6s', '--rate-unit', 'runs', '--base-url', emu.url]);
   const min = (Math.ceil(20_000 / 2000) - 1) * 6;
   const m = /answers were 429/.test(t.stderr) ? /\((\d+) answers were 429\)/.exec(t.stderr)[1] : '0';
   row('tg, 20k rows, 2000/6s window', `${t.secs.toFixed(2)} s`, `min ${min} s → ratio ${(t.secs / min).toFixed(3)}`, `429s: ${m}`, `${t.rssMb.toFixed(0)} MB`);

@@ -84,18 +84,21 @@ export class ApiError extends TgError {
   readonly status: number;
   readonly refId?: string;
   readonly retryAfterMs?: number;
+  /** The server's `x-should-retry` header: true or false when it said, else undefined. */
+  readonly shouldRetry?: boolean;
   constructor(
     code: ErrorCode,
     message: string,
     status: number,
     exitCode: number,
-    opts: { hint?: string; refId?: string; retryAfterMs?: number; detail?: unknown } = {},
+    opts: { hint?: string; refId?: string; retryAfterMs?: number; detail?: unknown; shouldRetry?: boolean } = {},
   ) {
     super(code, message, exitCode, opts.hint, opts.detail);
     this.name = 'ApiError';
     this.status = status;
     this.refId = opts.refId;
     this.retryAfterMs = opts.retryAfterMs;
+    this.shouldRetry = opts.shouldRetry;
   }
 }
 

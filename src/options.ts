@@ -72,7 +72,27 @@ export const commands = {
       .option('--input-column <column>', "send this column's text as the input instead of the row object")
       .option('--metadata <key=value>', 'metadata added to every run (repeatable)', collect)
       .option('--batch-size <n>', 'inputs per POST (1-1000)', int('--batch-size', 1, 1000), 1000)
-      .option('--rate <n>', 'client-side budget of run creates per minute ("2000", "2000/60s" or "off")', '2000')
+      .option('--rate <n>', 'client-side budget per minute in --rate-unit ("2000", "2000/60s" or "off"); the server\'s 429s steer it lower', '2000')
+      .addOption(
+        new Option('--rate-unit <unit>', "what --rate counts: add-runs POSTs (the API's documented unit) or runs created")
+          .choices(['requests', 'runs'])
+          .default('requests'),
+      )
+      .option('--concurrency <n>', 'add-runs POSTs in flight at once (1-8)', int('--concurrency', 1, 8), 3)
+      .option('--include-domains <list>', 'run option: only sources from these domains (comma-separated; example.com or .gov)')
+      .option('--exclude-domains <list>', 'run option: never sources from these domains (comma-separated)')
+      .option('--after-date <YYYY-MM-DD>', 'run option: only sources published on or after this date')
+      .option('--mcp-servers <file>', 'run option: JSON list of MCP servers ({"url", "name", "headers"?, "allowed_tools"?}); adds its beta')
+      .option('--enable-events', 'run option: record progress events for each run')
+      .option('--webhook-url <url>', 'run option: URL the API POSTs to when each run finishes; adds its beta')
+      .option('--webhook-events <list>', 'with --webhook-url: event types (task_run.status)')
+      .option('--previous-interaction-id <id>', 'run option: interaction id to use as context')
+      .option('--memory-scope-key <key>', 'run option: memory scope to use (default: personal memory)')
+      .option('--beta <value>', 'parallel-beta header value (repeatable or comma-separated)', collect)
+      .option(
+        '--run-options <file>',
+        'JSON object of run options (source_policy, mcp_servers, enable_events, webhook, previous_interaction_id, memory_scope_key, advanced_settings, betas); flags override it',
+      )
       .option('--state <file>', 'journal that makes a rerun resume (default: in $TG_STATE_DIR, one per input and API)')
       .option('--dry-run', 'parse, validate and print the batch plan; send nothing')
       .option('--skip-invalid', 'send valid rows; write rejected rows with reasons to <state>.rejects.jsonl')
@@ -106,6 +126,8 @@ export const commands = {
           'tg submit companies.csv --spec company-spec.json --watch -o results.jsonl',
           'cat rows.jsonl | tg submit - --format jsonl --state rows.state.json --json',
           'tg submit companies.csv --key company_website --dry-run',
+          'tg submit companies.csv --include-domains sec.gov,.edu --after-date 2024-01-01 --processor core',
+          'tg submit big.csv --rate 2000 --rate-unit runs   # an account limited in runs per minute',
         ]),
       ),
 

@@ -54,8 +54,12 @@ test('parseRate and parseDuration', () => {
 });
 
 test('plan: batches and minimum duration at the rate limit', () => {
-  assert.deepEqual(tg.planBatches(20000, 1000, { limit: 2000, windowMs: 6000 }), { rows: 20000, batchSize: 1000, batches: 20, minDurationMs: 54000 });
-  assert.equal(tg.planBatches(1500, 1000, { limit: 2000, windowMs: 60000 }).minDurationMs, 0);
+  const runs = { limit: 2000, windowMs: 6000, unit: 'runs' };
+  assert.deepEqual(tg.planBatches(20000, 1000, runs), { rows: 20000, batchSize: 1000, batches: 20, minDurationMs: 54000 });
+  assert.equal(tg.planBatches(1500, 1000, { ...runs, windowMs: 60000 }).minDurationMs, 0);
+  // Counting requests (the default): 20 POSTs fit one window of 2000.
+  assert.equal(tg.planBatches(20000, 1000, { limit: 2000, windowMs: 6000 }).minDurationMs, 0);
+  assert.equal(tg.planBatches(20000, 100, { limit: 50, windowMs: 6000, unit: 'requests' }).minDurationMs, 3 * 6000);
   assert.equal(tg.planBatches(0, 1000, null).batches, 0);
   assert.equal(tg.formatDuration(3_723_000), '1h02m');
 });

@@ -91,9 +91,9 @@ test('SIGINT/SIGTERM during submit, watch and fetch: exit 130, resume hint, a re
     const d = tmp();
     const n = 3000;
     const f = makeCsv(d, n);
-    // submit at 600 runs/s in batches of 100 (about five seconds of sending): signalled once
+    // submit at 6 POSTs/s of 100 rows (about five seconds of sending): signalled once
     // 300 more runs exist, so thousands of rows are still to send when the signal lands.
-    const args = ['submit', f, '--batch-size', '100', '--rate', '600/1s', '--json', '--base-url', e.url];
+    const args = ['submit', f, '--batch-size', '100', '--rate', '6/1s', '--json', '--base-url', e.url];
     for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
       const target = e.stats.runsCreated + 300;
       const p = spawnTg(args, { cwd: d });
@@ -150,7 +150,7 @@ test('a second SIGINT exits at once; the files stay consistent and a rerun compl
     const d = tmp();
     const n = 1000;
     const f = makeCsv(d, n);
-    const args = ['submit', f, '--batch-size', '50', '--rate', '500/1s', '--json', '--base-url', px.url];
+    const args = ['submit', f, '--batch-size', '50', '--rate', '10/1s', '--json', '--base-url', px.url];
     // submit --watch through the proxy, which holds the 4th POST of runs unanswered: after the
     // first SIGINT tg waits for that POST's outcome (the graceful path cannot finish) and drops
     // its event stream (the proxy sees that: the first SIGINT was handled). The second SIGINT

@@ -78,7 +78,7 @@ test('the input changes while sending: only validated rows are sent, the message
         ...Array.from({ length: 3000 }, (_, i) => `Company ${i + 1},https://c${i + 1}.example/${i === 2499 && change ? 'CHANGED' + pad.slice(7) : pad}`),
       ].join('\n') + '\n';
     writeFileSync(f, rows(false));
-    const p = startTg(['submit', f, '--batch-size', '100', '--rate', '100/200ms'], { cwd: d, env: env(d, e) });
+    const p = startTg(['submit', f, '--batch-size', '100', '--rate', '1/200ms'], { cwd: d, env: env(d, e) });
     await until(() => e.stats.runsCreated >= 100, 'the first chunk');
     writeFileSync(f, rows(true));
     const r = await p.done;
@@ -106,7 +106,7 @@ test('interrupted during --restart: the hint says to rerun without --restart', a
   try {
     const d = tmp();
     const f = makeCsv(d, 200);
-    const p = startTg(['submit', f, '--restart', '--batch-size', '50', '--rate', '50/60s'], { cwd: d, env: env(d, e) });
+    const p = startTg(['submit', f, '--restart', '--batch-size', '50', '--rate', '1/60s'], { cwd: d, env: env(d, e) });
     await until(() => e.stats.runsCreated >= 50, 'the first chunk');
     p.child.kill('SIGINT');
     const r = await p.done;

@@ -14,7 +14,7 @@ test('two submits of the same file at once: the second stops at once naming the 
     const d = tmp();
     const f = makeCsv(d, 400);
     // The first sends 50 rows, then waits a minute for its rate budget: it is surely running.
-    const first = startTg(['submit', f, '--batch-size', '50', '--rate', '50/60s'], { cwd: d, env: env(d, e) });
+    const first = startTg(['submit', f, '--batch-size', '50', '--rate', '1/60s'], { cwd: d, env: env(d, e) });
     await first.stderrMatch(/created group/);
     await until(() => e.stats.runsCreated >= 50, 'the first batch');
     const second = await runTg(['submit', f, '--rate', 'off'], { cwd: d, env: env(d, e) });
@@ -43,7 +43,7 @@ test('two journals into one group at once (--state): the group lock keeps them a
     const d = tmp();
     const f = makeCsv(d, 300);
     const g = (await runTg(['create'], { cwd: d, env: env(d, e) })).stdout.trim();
-    const first = startTg(['submit', f, '--group', g, '--batch-size', '50', '--rate', '50/60s', '--state', 'a.jsonl'], { cwd: d, env: env(d, e) });
+    const first = startTg(['submit', f, '--group', g, '--batch-size', '50', '--rate', '1/60s', '--state', 'a.jsonl'], { cwd: d, env: env(d, e) });
     await until(() => e.stats.runsCreated >= 50, 'the first batch');
     const second = await runTg(['submit', f, '--group', g, '--state', 'b.jsonl', '--rate', 'off'], { cwd: d, env: env(d, e) });
     assert.equal(second.code, 2, second.stderr);
@@ -64,7 +64,7 @@ test('killed mid-submit, resumed with --group from another directory through a s
   try {
     const d = tmp();
     const f = makeCsv(d, 500);
-    const p = startTg(['submit', f, '--batch-size', '50', '--rate', '50/1s'], { cwd: d, env: env(d, e) });
+    const p = startTg(['submit', f, '--batch-size', '50', '--rate', '1/1s'], { cwd: d, env: env(d, e) });
     await p.stderrMatch(/created group (tgrp_\w+)/);
     await until(() => e.stats.runsCreated >= 100, '100 runs');
     p.child.kill('SIGKILL');
@@ -87,7 +87,7 @@ test('stdin: an interrupted submit resumes with the same stdin and no --state; a
     const d = tmp();
     const f = makeCsv(d, 300);
     const text = readFileSync(f, 'utf8');
-    const p = startTg(['submit', '-', '--format', 'csv', '--batch-size', '50', '--rate', '50/1s'], { cwd: d, env: env(d, e), input: text });
+    const p = startTg(['submit', '-', '--format', 'csv', '--batch-size', '50', '--rate', '1/1s'], { cwd: d, env: env(d, e), input: text });
     await until(() => e.stats.runsCreated >= 100, '100 runs');
     p.child.kill('SIGINT');
     const r1 = await p.done;
@@ -133,7 +133,7 @@ test('cron recipe: a file that grows every day goes into one group; day 3 crashe
       addDay(day === 3 ? 400 : 100);
       const args = ['submit', f, ...(group ? ['--group', group] : []), '-q', '--json', '--batch-size', '50'];
       if (day === 3) {
-        const p = startTg([...args, '--rate', '50/1s'], { cwd: d, env: env(d, e) });
+        const p = startTg([...args, '--rate', '1/1s'], { cwd: d, env: env(d, e) });
         const target = e.stats.runsCreated + 100;
         await until(() => e.stats.runsCreated >= target, 'day 3 half sent');
         p.child.kill('SIGKILL');

@@ -112,7 +112,7 @@ test('G.6 submit --watch | head: exit 141 part-way; the same command to a file r
     // One add-runs POST of 200 rows, then the client budget (--rate 200/5m, in runs) makes submit wait: its
     // 200 result lines (far more than a pipe holds) come while it waits, head takes five and
     // closes the pipe, and tg stops there — half the rows sent.
-    const args = ['submit', makeCsv(d, n), '--batch-size', '200', '--rate', '200/5m', '--base-url', e.url];
+    const args = ['submit', makeCsv(d, n), '--batch-size', '200', '--rate', '200/5m', '--rate-unit', 'runs', '--base-url', e.url];
     const r = await pipeToHead([...args, '--watch'], 5, { cwd: d });
     assert.equal(r.code, 141, r.stderr);
     assert.equal(r.stdout.trim().split('\n').length, 5);

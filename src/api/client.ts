@@ -81,6 +81,18 @@ export function buildQuery(q: Query | undefined): string {
   return parts.length ? `?${parts.join('&')}` : '';
 }
 
+/** The `x-should-retry` header: true, false, or undefined when absent or unreadable. */
+export function shouldRetryHeader(headers: Record<string, string | string[] | undefined>): boolean | undefined {
+  const raw = headers['x-should-retry'];
+  const v = (Array.isArray(raw) ? raw[0] : raw)?.trim().toLowerCase();
+  return v === 'true' ? true : v === 'false' ? false : undefined;
+}
+
+/** Whether to retry an answer: the server's x-should-retry decides first, then the status. */
+export function retryable(e: ApiError): boolean {
+  return e.shouldRetry ?? ApiClient.retryableStatus(e.status);
+}
+
 /** Parse the vendor error body; tolerate anything. */
 function parseErrorBody(text: string): { message: string; refId?: string; detail?: unknown } {
   try {
@@ -179,14 +191,21 @@ export class ApiClient {
   }
 
   /** One HTTP exchange, body read in full. Throws NetworkError on connection failures. */
-  private async once(method: string, path: string, body?: unknown, signal?: AbortSignal, headersTimeout?: number): Promise<RawResponse> {
+  private async once(
+    method: string,
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+    headersTimeout?: number,
+    extra?: Record<string, string>,
+  ): Promise<RawResponse> {
     const t0 = Date.now();
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     try {
       const res = await this.pool.request({
         method: method as 'GET',
         path: this.basePath + path,
-        headers: this.headers(payload !== undefined ? { 'content-type': 'application/json' } : undefined),
+        headers: this.headers(payload !== undefined ? { 'content-type': 'application/json', ...extra } : extra),
         body: payload,
         signal,
         headersTimeout: headersTimeout ?? this.timeoutMs,
@@ -212,7 +231,14 @@ export class ApiClient {
     const ref = refId ? ` (ref ${refId})` : '';
     const what = `${method} ${path} → ${r.status}: ${redact(message, this.apiKey)}${ref}`;
     const retryAfterMs = serverRetryAfterMs(r.headers, Date.now());
-    switch (r.status) {
+    const shouldRetry = shouldRetryHeader(r.headers);
+    const e = this.errorOf(r.status, what, message, { refId, detail, retryAfterMs });
+    return shouldRetry === undefined ? e : new ApiError(e.code, e.message, e.status, e.exitCode, { refId, detail, retryAfterMs, hint: e.hint, shouldRetry });
+  }
+
+  private errorOf(status: number, what: string, message: string, o: { refId?: string; detail?: unknown; retryAfterMs?: number }): ApiError {
+    const { refId, detail, retryAfterMs } = o;
+    switch (status) {
       case 401:
         return new ApiError('unauthorized', what, 401, EXIT.AUTH, {
           refId,
@@ -232,10 +258,10 @@ export class ApiClient {
           hint: 'The key lacks permission for this request: check PARALLEL_API_KEY and the account.',
         });
       case 402:
-        return new ApiError('payment_required', what, 402, EXIT.API, {
+        return new ApiError('payment_required', `${what} (the account's credit does not cover these runs)`, 402, EXIT.AUTH, {
           refId,
           detail,
-          hint: 'Add credit to the account, then rerun the same command: it resumes.',
+          hint: 'Add credit to the account (task groups reserve credit for every run up front), then rerun the same command: it resumes.',
         });
       case 404:
         return new ApiError('not_found', what, 404, EXIT.USAGE, {
@@ -253,7 +279,7 @@ export class ApiClient {
           hint: 'Too many requests: lower --rate, or rerun later; the same command resumes.',
         });
       default:
-        return new ApiError(r.status >= 500 ? 'server_error' : 'http_error', what, r.status, EXIT.API, {
+        return new ApiError(status >= 500 ? 'server_error' : 'http_error', what, status, EXIT.API, {
           refId,
           detail,
           retryAfterMs,
@@ -296,7 +322,7 @@ export class ApiClient {
       }
       if (r.status === 429) this.rateLimited++;
       const err = this.errorFor(method, path, r);
-      if (ApiClient.retryableStatus(r.status) && attempt < retries && Date.now() - t0 < this.giveUpMs) {
+      if (retryable(err) && attempt < retries && Date.now() - t0 < this.giveUpMs) {
         const wait = retryDelay(attempt, err.retryAfterMs, this.random);
         if (err.retryAfterMs !== undefined && Date.now() - t0 + wait > this.giveUpMs) throw waitTooLong(`${method} ${path}`, wait, this.giveUpMs);
         this.onWait(wait, r.status === 429 ? 'rate limit (429)' : `API answered ${r.status}, retrying`);
@@ -319,14 +345,21 @@ export class ApiClient {
   /**
    * Add runs. Never retried here: a definite refusal throws ApiError (429 carries retryAfterMs,
    * nothing was created); a request that may have been carried out throws UnknownOutcomeError;
-   * a connection that never reached the server throws NetworkError with sent=false.
+   * a connection that never reached the server throws NetworkError with sent=false. `betas`: the
+   * parallel-beta header's values.
    */
-  async addRuns(id: string, inputs: TaskRunInput[] | string, defaultTaskSpec?: TaskSpec | null, signal?: AbortSignal): Promise<TaskGroupRunResponse> {
+  async addRuns(
+    id: string,
+    inputs: TaskRunInput[] | string,
+    defaultTaskSpec?: TaskSpec | null,
+    signal?: AbortSignal,
+    betas: string[] = [],
+  ): Promise<TaskGroupRunResponse> {
     const path = this.groupsPath(`/${encodeURIComponent(id)}/runs`) + '?refresh_status=false';
     const body = typeof inputs === 'string' ? inputs : JSON.stringify(defaultTaskSpec ? { inputs, default_task_spec: defaultTaskSpec } : { inputs });
     let r: RawResponse;
     try {
-      r = await this.once('POST', path, body, signal);
+      r = await this.once('POST', path, body, signal, undefined, betas.length ? { 'parallel-beta': betas.join(',') } : undefined);
     } catch (e) {
       if (e instanceof NetworkError && e.sent) throw new UnknownOutcomeError(`add-runs POST to ${id}: ${e.message}`, e);
       throw e;
@@ -340,8 +373,9 @@ export class ApiClient {
     }
     if (r.status === 429) this.rateLimited++;
     const err = this.errorFor('POST', path, r);
-    // 5xx and 408: the server may have acted before failing.
-    if (r.status >= 500 || r.status === 408) throw new UnknownOutcomeError(err.message, err);
+    // 5xx and 408: the server may have acted before failing (unless it says not to retry: then
+    // the error stands, and the rerun reconciles the batch).
+    if ((r.status >= 500 || r.status === 408) && err.shouldRetry !== false) throw new UnknownOutcomeError(err.message, err);
     throw err;
   }
 
@@ -455,8 +489,7 @@ export class ApiClient {
         return;
       } catch (e) {
         if (opts.signal?.aborted) throw e;
-        const retryable = e instanceof NetworkError || (e instanceof ApiError && ApiClient.retryableStatus(e.status));
-        if (!retryable) throw e;
+        if (!(e instanceof NetworkError || (e instanceof ApiError && retryable(e)))) throw e;
         if (!outageStart) outageStart = Date.now();
         const giveUp = opts.giveUpMs ?? this.giveUpMs;
         if (Date.now() - outageStart > giveUp) throw e;

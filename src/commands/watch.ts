@@ -250,9 +250,9 @@ class Watcher {
     const c = this.status.task_run_status_counts as Record<string, number>;
     const open = ['queued', 'action_required', 'running', 'cancelling'].filter((s) => c[s]);
     const secs = Math.round((this.ctx.clock.now() - this.t0) / 1000);
-    this.ctx.info(
-      `tg: ${this.o.group}: ${this.sink.state.lines} results${failed ? `, ${failed} failed or cancelled` : ''}${this.o.output ? ` in ${this.o.output}` : ''} (${secs}s)`,
-    );
+    const sc = this.sink.state.counts as Record<string, number>;
+    const bad = ['failed', 'cancelled'].filter((k) => sc[k]).map((k) => `, ${sc[k]} ${k}`);
+    this.ctx.info(`tg: ${this.o.group}: ${this.sink.state.lines} results${bad.join('')}${this.o.output ? ` in ${this.o.output}` : ''} (${secs}s)`);
     const summary = { taskgroup_id: this.o.group, results: this.sink.state.lines, counts: this.sink.state.counts, output: this.o.output ?? null };
     this.ctx.summary({ ...(this.hooks.summary?.() ?? {}), ...summary, elapsed_s: secs }, Boolean(this.o.output));
     if (open.length) {

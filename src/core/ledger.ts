@@ -2,7 +2,7 @@
 // Pure: the listing itself is done by the caller (src/commands/submit/ledger.ts).
 //
 // A row is known by its key — the --key column's value, or its row number — and by a digest of
-// exactly what was sent for it: the input, the processor and the task spec. Both travel in each
+// exactly what was sent for it: the input, the processor, the task spec and the run options. Both travel in each
 // run's metadata (tg_key, tg_sha; tg_kc names the key column, tg_src the source: a digest of the
 // input's real path, or "stdin"), so any tg, from any directory, can tell which rows a group has.
 import { digest64, hash52 } from './hash';
@@ -15,9 +15,13 @@ export interface RunTags {
   tg_kc?: string;
 }
 
-/** A 64-bit digest (16 hex digits) of what is sent for a row: its input as JSON text, the processor and the spec's digest. */
-export function rowSha(inputJson: string, processor: string, specSha: string | null): string {
-  return digest64(`${inputJson}\0${processor}\0${specSha ?? ''}`);
+/**
+ * A 64-bit digest (16 hex digits) of what is sent for a row: its input as JSON text, the
+ * processor, the spec's digest and the run options with their betas (runOptionsKey; when there
+ * are none the digest is what it was before run options existed).
+ */
+export function rowSha(inputJson: string, processor: string, specSha: string | null, optionsKey = ''): string {
+  return digest64(`${inputJson}\0${processor}\0${specSha ?? ''}${optionsKey ? `\0${optionsKey}` : ''}`);
 }
 
 /**

@@ -8,9 +8,11 @@ export interface BatchPlan {
   minDurationMs: number;
 }
 
-export function planBatches(rows: number, batchSize: number, rate: { limit: number; windowMs: number } | null): BatchPlan {
+/** `rate.unit` 'runs' counts rows against the limit; 'requests' (the default) counts POSTs. */
+export function planBatches(rows: number, batchSize: number, rate: { limit: number; windowMs: number; unit?: 'requests' | 'runs' } | null): BatchPlan {
   const batches = rows === 0 ? 0 : Math.ceil(rows / batchSize);
-  const minDurationMs = rate === null || rows === 0 ? 0 : Math.max(0, Math.ceil(rows / rate.limit) - 1) * rate.windowMs;
+  const spent = rate?.unit === 'runs' ? rows : batches;
+  const minDurationMs = rate === null || rows === 0 ? 0 : Math.max(0, Math.ceil(spent / rate.limit) - 1) * rate.windowMs;
   return { rows, batchSize, batches, minDurationMs };
 }
 

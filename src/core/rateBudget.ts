@@ -1,6 +1,7 @@
-// Client-side budget of run creates, in run units.
+// Client-side budget of add-runs, in the API's unit: requests (each POST that adds runs, the
+// vendor's documented unit) or runs (for accounts limited that way).
 //
-// It is a token bucket of `limit` tokens in which a spent token comes back exactly one window
+// RunBudget is a token bucket of `limit` tokens in which a spent token comes back exactly one window
 // after it was spent (a sliding window). Unlike a bucket that refills continuously, this never
 // sends more than `limit` runs in any window, so it stays under a server that counts with a
 // sliding window, a fixed window or a refilling bucket, and at a sliding-window server it reaches
@@ -10,7 +11,13 @@
 export interface Reservation {
   n: number;
   t: number; // when the tokens were (or will be counted as) spent
+  /** When the request was sent (reserved). */
+  s: number;
   live: boolean;
+  /** The server accepted the request (its answer arrived). */
+  done?: boolean;
+  /** Sent above the level the server last refused at (see AdaptiveBudget). */
+  probe?: boolean;
 }
 
 export class RunBudget {
@@ -48,12 +55,30 @@ export class RunBudget {
     return s;
   }
 
-  /** Milliseconds to wait, from `now`, until `n` tokens are free (0 = now). n above the limit is clamped. */
-  waitMs(n: number, now: number): number {
-    const need = Math.min(n, this.limit);
+  /**
+   * Tokens of requests the server accepted that were sent within the window ending at `now`: the
+   * server counted each of them after it was sent, so all are in its window at `now` (counting by
+   * answer time instead would include some it has already let go when answers come late).
+   */
+  accepted(now: number): number {
+    this.prune(now);
+    let s = 0;
+    for (let i = this.head; i < this.entries.length; i++) {
+      const e = this.entries[i];
+      if (e.live && e.done && e.s + this.windowMs > now) s += e.n;
+    }
+    return s;
+  }
+
+  /**
+   * Milliseconds to wait, from `now`, until `n` tokens are free (0 = now) under `limit` (by
+   * default the bucket's own; a lower one for an adaptive pace). n above the limit is clamped.
+   */
+  waitMs(n: number, now: number, limit = this.limit): number {
+    const need = Math.min(n, limit);
     this.prune(now);
     let used = this.used(now);
-    if (used + need <= this.limit) return 0;
+    if (used + need <= limit) return 0;
     // Tokens come back in the order they were spent (stamps are non-decreasing).
     const live = this.entries
       .slice(this.head)
@@ -61,14 +86,14 @@ export class RunBudget {
       .sort((a, b) => a.t - b.t);
     for (const e of live) {
       used -= e.n;
-      if (used + need <= this.limit) return Math.max(0, e.t + this.windowMs - now);
+      if (used + need <= limit) return Math.max(0, e.t + this.windowMs - now);
     }
     return 0;
   }
 
   /** Take n tokens now (before the request is sent). */
   reserve(n: number, now: number): Reservation {
-    const r: Reservation = { n, t: now, live: true };
+    const r: Reservation = { n, t: now, s: now, live: true };
     this.entries.push(r);
     return r;
   }
@@ -76,11 +101,146 @@ export class RunBudget {
   /** The request's answer arrived at `at`: the tokens count from then. */
   commit(r: Reservation, at: number): void {
     r.t = Math.max(r.t, at);
+    r.done = true;
   }
 
   /** The server definitely refused the request (nothing created): give the tokens back. */
   cancel(r: Reservation): void {
     r.live = false;
+  }
+}
+
+export type RateUnit = 'requests' | 'runs';
+
+export interface Rate {
+  limit: number;
+  windowMs: number;
+  unit: RateUnit;
+}
+
+/** How long a request above the server's last refusal level waits while another such probe is out. */
+export const PROBE_WAIT_MS = 20;
+
+/**
+ * The budget steered by the server's 429s. It never sends more than the budget (a RunBudget at
+ * the configured limit) and paces itself below it once the server refuses:
+ *  - a 429 sets the pace to what the server accepted in the window it refused in (the
+ *    limit it evidently has; multiplicative decrease), and nothing goes until its retry-after;
+ *  - after `probeEvery` windows without a 429 the pace rises by a tenth (additive increase, at
+ *    most to the budget). Requests above the level the server last refused at are probes, one at
+ *    a time; a refused probe doubles the wait before the next one (at most 48 windows).
+ * So the steady state at a server whose real limit is below the budget has about one 429 per
+ * `probeEvery` windows. Pure: the caller passes the clock.
+ */
+export class AdaptiveBudget {
+  readonly bucket: RunBudget;
+  readonly unit: RateUnit;
+  /** Units per window tg allows itself now (≤ the budget). */
+  pace: number;
+  /** Units accepted in a window when the server last refused (Infinity: never refused). */
+  ceiling = Infinity;
+  /** Nothing is sent before this moment (the server's retry-after). */
+  pausedUntil = 0;
+  /** 429s received. */
+  refusals = 0;
+  private probeEvery = 3;
+  private calmSince = 0;
+  /** When the request refused first in the last episode was sent, and the pace before it. */
+  private refusedAt = -Infinity;
+  private paceBefore = 0;
+  private probe: Reservation | null = null;
+
+  constructor(rate: Rate) {
+    this.bucket = new RunBudget(rate.limit, rate.windowMs);
+    this.unit = rate.unit;
+    this.pace = rate.limit;
+  }
+
+  get limit(): number {
+    return this.bucket.limit;
+  }
+
+  get windowMs(): number {
+    return this.bucket.windowMs;
+  }
+
+  /** What a POST of `runs` runs costs in the budget's unit. */
+  cost(runs: number): number {
+    return this.unit === 'runs' ? runs : 1;
+  }
+
+  /** Milliseconds to wait before `cost` units may be sent (0 = now). */
+  waitMs(cost: number, now: number): number {
+    if (now < this.pausedUntil) return this.pausedUntil - now;
+    const wait = this.bucket.waitMs(cost, now, this.pace);
+    if (wait > 0) return wait;
+    if (this.probe && this.bucket.used(now) + cost > this.ceiling) return PROBE_WAIT_MS;
+    return 0;
+  }
+
+  /** Take `cost` units now (call when waitMs said 0, before the request is sent). */
+  reserve(cost: number, now: number): Reservation {
+    const probe = this.bucket.used(now) + cost > this.ceiling;
+    const r = this.bucket.reserve(cost, now);
+    if (probe) {
+      r.probe = true;
+      this.probe = r;
+    }
+    return r;
+  }
+
+  /** The server accepted the request (or its outcome is unknown): its units count from `now`. */
+  accepted(r: Reservation, now: number): void {
+    this.bucket.commit(r, now);
+    if (r.s < this.refusedAt && r.s + this.windowMs > this.refusedAt && this.ceiling !== Infinity) {
+      // Sent before the last refusal, answered after it: the server had taken it too.
+      this.ceiling += r.n;
+      this.pace = Math.max(this.pace, Math.min(this.paceBefore, this.ceiling));
+    }
+    if (r.probe) {
+      this.ceiling = Math.max(this.ceiling, this.bucket.accepted(now));
+      this.probe = null;
+    }
+    this.raise(now);
+  }
+
+  /** The server refused the request for a reason other than the rate (nothing created). */
+  released(r: Reservation): void {
+    this.bucket.cancel(r);
+    if (r === this.probe) this.probe = null;
+  }
+
+  /**
+   * A 429: nothing was created. The first of an episode (not already waiting) sets the pace to
+   * what the server accepted in its window; every one extends the wait to its retry-after.
+   * (A refusal with nothing accepted says nothing of the limit: the pace stays, the wait holds.)
+   */
+  refused(r: Reservation, now: number, waitMs: number): void {
+    this.bucket.cancel(r);
+    this.refusals++;
+    if (r === this.probe) this.probe = null;
+    const took = this.bucket.accepted(now);
+    const fresh = now >= this.pausedUntil;
+    if (fresh) {
+      this.refusedAt = r.s;
+      this.paceBefore = this.pace;
+    }
+    if (took > 0) {
+      if (fresh && (r.probe || took >= this.ceiling)) this.probeEvery = Math.min(this.probeEvery * 2, 48);
+      this.ceiling = fresh ? took : Math.min(this.ceiling, took);
+      // Spends are stamped when answers arrive, after the server counted them: pacing at what it
+      // took keeps each window at most at what the server allows.
+      this.pace = Math.max(1, Math.min(this.pace, took));
+    }
+    this.pausedUntil = Math.max(this.pausedUntil, now + waitMs);
+    this.calmSince = now;
+  }
+
+  /** Additive increase: a tenth more after `probeEvery` windows without a 429. */
+  private raise(now: number): void {
+    if (this.pace >= this.limit || now - this.calmSince < this.probeEvery * this.windowMs) return;
+    this.pace = Math.min(this.limit, this.pace + Math.max(1, Math.ceil(this.pace / 10)));
+    this.calmSince = now;
   }
 }
 

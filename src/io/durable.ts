@@ -63,7 +63,11 @@ export function completeLength(file: string): number {
   }
 }
 
-/** An append-only JSON-lines file; every append is fsynced before it returns. */
+/**
+ * An append-only JSON-lines file. `append` writes and fsyncs before it returns; `appendDurable`
+ * writes at once (records keep their order) and resolves once an fsync issued after the write
+ * has completed, off the main thread, so that reading and sending go on meanwhile.
+ */
 export class AppendLog {
   private fd: number;
   readonly file: string;
@@ -83,13 +87,22 @@ export class AppendLog {
   private pos: number;
 
   append(records: unknown[] | unknown): void {
+    this.write(records);
+    fs.fsyncSync(this.fd);
+  }
+
+  appendDurable(records: unknown[] | unknown): Promise<void> {
+    this.write(records);
+    return new Promise((resolve, reject) => fs.fsync(this.fd, (e) => (e ? reject(e) : resolve())));
+  }
+
+  private write(records: unknown[] | unknown): void {
     const list = Array.isArray(records) ? records : [records];
     const text = list.map((r) => JSON.stringify(r) + '\n').join('');
     const b = Buffer.from(text);
     let off = 0;
     while (off < b.length) off += fs.writeSync(this.fd, b, off, b.length - off, this.pos + off);
     this.pos += b.length;
-    fs.fsyncSync(this.fd);
   }
 
   close(): void {

@@ -206,7 +206,7 @@ async function activeFetch(e, group, fetched, base, d, problems, variations) {
 async function commands(e, p, d, f, files, kills, variations, problems) {
   const base = ['--base-url', e.url];
   const env = { TG_STATE_DIR: path.join(d, 'state') };
-  const submit = ['submit', f, '--batch-size', String(p.batchSize), '--rate', p.rate, '--json', '-q', ...base];
+  const submit = ['submit', f, '--batch-size', String(p.batchSize), '--rate', p.rate, '--rate-unit', 'runs', '--json', '-q', ...base];
   let fetchedActive = !p.activeFetch;
   const fetchNow = async (group) => {
     if (fetchedActive || !group) return;

@@ -4,6 +4,8 @@ import type { Context } from '../../context';
 import type { Format } from '../../io/rows';
 import type { LoadedSpec, PrepareConfig } from '../../core/spec';
 import type { SubmitOptions } from '../../options';
+import type { Rate } from '../../core/rateBudget';
+import type { RunOptions } from '../../core/runOptions';
 
 export type { SubmitOptions } from '../../options';
 
@@ -23,8 +25,15 @@ export interface Job {
   processor: string;
   userMeta: Record<string, string>;
   batchSize: number;
-  rate: { limit: number; windowMs: number } | null;
+  rate: Rate | null;
   rateText: string;
+  /** add-runs POSTs in flight at once. */
+  concurrency: number;
+  /** Run options sent with every run, and the parallel-beta values sent with every POST. */
+  runOptions: RunOptions;
+  betas: string[];
+  /** What the row digest covers of them ('' for none). */
+  optionsKey: string;
   onConflict: ConflictPolicy;
   /** Source namespace of row-number keys (tg_src): a digest of the real path, or "stdin". */
   src: string;

@@ -6,20 +6,25 @@ import type { Context } from '../../context';
 import { inputError, usageError } from '../../errors';
 import { detectFormat, type Format } from '../../io/rows';
 import { parseKeyValues } from '../../core/kv';
-import { parseRate } from '../../core/rateBudget';
+import { parseRate, type Rate, type RateUnit } from '../../core/rateBudget';
 import { errnoText, parseSeconds } from '../../core/util';
 import { PROCESSORS } from '../../core/processors';
+import { resolveRunOptions, runOptionsKey, type RunOptions } from '../../core/runOptions';
 import type { ConflictPolicy, SubmitOptions } from './job';
 import { costOptions } from './cost';
 
 export interface Preflight {
   format: Format;
-  rate: { limit: number; windowMs: number } | null;
+  rate: Rate | null;
   rateText: string;
   userMeta: Record<string, string>;
   batchSize: number;
   onConflict: ConflictPolicy;
   timeoutMs?: number;
+  concurrency: number;
+  runOptions: RunOptions;
+  betas: string[];
+  optionsKey: string;
 }
 
 export function preflight(o: SubmitOptions, ctx: Context): Preflight {
@@ -30,9 +35,12 @@ export function preflight(o: SubmitOptions, ctx: Context): Preflight {
   costOptions(o);
   const timeoutMs = o.timeout === undefined ? undefined : parseSeconds(o.timeout, '--timeout');
   if (!(o.batchSize >= 1 && o.batchSize <= 1000)) throw usageError('--batch-size must be 1 to 1000');
+  const unit = (o.rateUnit ?? 'requests') as RateUnit;
+  if (unit !== 'requests' && unit !== 'runs') throw usageError(`--rate-unit must be requests or runs, not "${o.rateUnit}"`);
   let rate: Preflight['rate'];
   try {
-    rate = parseRate(o.rate);
+    const r = parseRate(o.rate);
+    rate = r && { ...r, unit };
   } catch (e) {
     throw usageError(`--rate: ${(e as Error).message}`);
   }
@@ -45,10 +53,39 @@ export function preflight(o: SubmitOptions, ctx: Context): Preflight {
   if (!['error', 'resend', 'skip'].includes(onConflict)) throw usageError(`--on-conflict must be error, resend or skip, not "${o.onConflict}"`);
   if (o.input !== '-') statInput(o.input, ctx);
   const format = detectFormat(o.input, o.format);
-  const batchSize = rate ? Math.min(o.batchSize, Math.floor(rate.limit)) : o.batchSize;
+  const batchSize = rate?.unit === 'runs' ? Math.min(o.batchSize, Math.floor(rate.limit)) : o.batchSize;
   if (batchSize < o.batchSize) ctx.info(`tg: batch size lowered to ${batchSize} to fit the --rate budget`);
-  const rateText = rate ? `${rate.limit}/${rate.windowMs / 1000}s` : 'off';
-  return { format, rate, rateText, userMeta: parseKeyValues(o.metadata, '--metadata'), batchSize, onConflict, timeoutMs };
+  const rateText = rate ? `${rate.limit} ${rate.unit === 'runs' ? 'runs' : 'requests'}/${rate.windowMs / 1000}s` : 'off';
+  const concurrency = o.concurrency ?? 3;
+  if (!(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 8)) throw usageError('--concurrency must be a whole number from 1 to 8');
+  const { options: runOptions, betas } = runOptionsOf(o, ctx);
+  const optionsKey = runOptionsKey(runOptions, betas);
+  return {
+    format,
+    rate,
+    rateText,
+    userMeta: parseKeyValues(o.metadata, '--metadata'),
+    batchSize,
+    onConflict,
+    timeoutMs,
+    concurrency,
+    runOptions,
+    betas,
+    optionsKey,
+  };
+}
+
+/** --run-options, --mcp-servers and the run option flags, checked (exit 2 names the flag and rule). */
+function runOptionsOf(o: SubmitOptions, ctx: Context) {
+  const read = (flag: string, file: string | undefined) => {
+    if (file === undefined) return undefined;
+    try {
+      return { name: file, text: fs.readFileSync(path.resolve(ctx.io.cwd, file), 'utf8') };
+    } catch (e) {
+      throw usageError(`${flag} ${file}: cannot read it (${errnoText((e as NodeJS.ErrnoException).code)})`);
+    }
+  };
+  return resolveRunOptions(o, { runOptions: read('--run-options', o.runOptions), mcpServers: read('--mcp-servers', o.mcpServers) });
 }
 
 function statInput(input: string, ctx: Context) {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Context } from '../../context';
-import { EXIT, InterruptedError, TgError, inputError, withResumeHint } from '../../errors';
+import { ApiError, EXIT, InterruptedError, TgError, inputError, withResumeHint } from '../../errors';
 import { spoolStdin } from '../../io/rows';
 import { loadSpec, type LoadedSpec } from '../../core/spec';
 import { planBatches, formatDuration } from '../../core/plan';
@@ -38,6 +38,8 @@ export interface SubmitSummary {
   rate_limited: number;
   /** The exit status of what ran after the send pass (afterSend), if anything did. */
   exit?: number;
+  /** Time spent waiting on the rate limit (budget or 429s). */
+  waited_ms: number;
 }
 
 export interface SubmitHooks {
@@ -105,6 +107,10 @@ async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, file: str
     batchSize: pre.batchSize,
     rate: pre.rate,
     rateText: pre.rateText,
+    concurrency: pre.concurrency,
+    runOptions: pre.runOptions,
+    betas: pre.betas,
+    optionsKey: pre.optionsKey,
     onConflict: pre.onConflict,
     src: id.src,
     identity: id.identity,
@@ -324,6 +330,7 @@ function headerRecord(job: Job) {
     metadata: job.userMeta,
     batch_size: job.batchSize,
     spec_sha256: job.specSha,
+    ...(job.optionsKey ? { run_options: job.runOptions, betas: job.betas } : {}),
   };
   return {
     t: 'header' as const,
@@ -347,21 +354,53 @@ async function createGroup(job: Job, client: ApiClient, journal: AppendLog): Pro
 async function sendWithProgress(job: Job, client: ApiClient, v: Validation, sender: Sender, plan: Parameters<typeof sendPass>[2], hooks: SubmitHooks) {
   const { ctx } = job;
   const quietCtx = hooks.noProgress ? { ...ctx, global: { ...ctx.global, quiet: true } } : ctx;
-  // The budget counts runs (rows); were it to count POSTs, units would be Math.ceil(rest / job.batchSize).
-  const budget = job.rate ? { limit: job.rate.limit, windowMs: job.rate.windowMs } : undefined;
+  // The progress counts rows: a budget of requests allows batchSize rows each.
+  const r = job.rate;
+  const budget = r ? { limit: r.unit === 'runs' ? r.limit : r.limit * job.batchSize, windowMs: r.windowMs } : undefined;
   const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: withinLimit(job, v.valid), done: 0, budget });
   ctx.display.phase('sending');
   sender.onProgress = () => {
     const n = sender.sentRows + sender.skippedRows;
-    progress.update(n, client.rateLimited ? ` | 429s ${client.rateLimited}` : '');
+    const waited = sender.waitedMs();
+    progress.update(
+      n,
+      `${client.rateLimited ? ` | 429s ${client.rateLimited}` : ''}${waited >= 1000 ? ` | waited ${formatDuration(waited)} on the limit` : ''}`,
+    );
     hooks.onSent?.(n);
   };
   try {
     await sendPass(job, v, plan, sender);
+  } catch (e) {
+    throw e instanceof ApiError && e.status === 402 ? outOfCredit(v, sender, e) : e;
   } finally {
     progress.stop();
     ctx.display.phase('');
   }
+}
+
+/** The budget in rows a minute, for the progress ETA: in requests, a full batch per request. */
+/** A 402 mid-submit: say what was sent and that the same command resumes after a top-up (exit 3). */
+function outOfCredit(v: Validation, sender: Sender, e: ApiError): TgError {
+  const done = sender.sentRows + sender.skippedRows;
+  return new TgError(
+    'payment_required',
+    `the account is out of credit: the API refused to add runs (402). ${done} of ${v.valid} rows are in the group, ${v.valid - done} are not yet`,
+    EXIT.AUTH,
+    `Add credit to the account (task groups reserve credit for all their runs up front), then rerun the same command: it resumes and sends only the rows the group lacks. The API said: ${e.message}`,
+  );
+}
+
+/** "at 95 requests/min (paced at 50 requests/6s after 429s), waited 12s on the rate limit" — or ''. */
+function paceText(job: Job, sender: Sender, elapsed: number): string {
+  const b = sender.budget;
+  if (!b || elapsed <= 0) return '';
+  const unit = b.unit === 'runs' ? 'runs' : 'requests';
+  const spent = b.unit === 'runs' ? sender.sentRows : sender.posts;
+  const parts = [`at ${Math.round((spent * 60_000) / elapsed)} ${unit}/min of ${job.rateText}`];
+  if (b.pace < b.limit) parts.push(`paced down to ${b.pace} ${unit}/${b.windowMs / 1000}s by the server's 429s`);
+  const waited = sender.waitedMs();
+  if (waited >= 1000) parts.push(`waited ${formatDuration(waited)} on the rate limit`);
+  return ` (${parts.join('; ')})`;
 }
 
 function summarize(job: Job, v: Validation, groupId: string, sender: Sender, client: ApiClient, elapsed: number): SubmitSummary {
@@ -370,9 +409,10 @@ function summarize(job: Job, v: Validation, groupId: string, sender: Sender, cli
   ctx.info(
     `tg: ${groupId}: ${sender.sentRows} rows sent${skipped ? `, ${skipped} already in the group` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''}` +
       `${sender.limitedRows ? `, ${sender.limitedRows} past --limit ${job.o.limit} (the same command without --limit sends them)` : ''} in ${formatDuration(elapsed)}` +
+      paceText(job, sender, elapsed) +
       (client.rateLimited ? ` (${client.rateLimited} answers were 429)` : ''),
   );
-  if (client.rateLimited >= 3)
+  if (client.rateLimited >= 3 && client.rateLimited > 0.05 * sender.posts)
     ctx.warn(
       `tg: hint: the API refused ${client.rateLimited} batches for the rate limit (each was waited out and resent); if another client shares this key, lower --rate (now ${job.rateText}) to stop the waits.`,
     );
@@ -387,6 +427,7 @@ function summarize(job: Job, v: Validation, groupId: string, sender: Sender, cli
     state: job.statePath,
     elapsed_ms: elapsed,
     rate_limited: client.rateLimited,
+    waited_ms: sender.waitedMs(),
   };
 }
 

@@ -1,17 +1,29 @@
 // Pass 2: read the rows again, check each chunk against what pass 1 validated, and send the rows
-// the group lacks — one POST per chunk, each journalled "sending" before and "sent" after.
+// the group lacks — one POST per chunk, each journalled "sending" before and "sent" after, up to
+// --concurrency POSTs in flight, paced by the adaptive rate budget.
 import type { ApiClient } from '../../api/client';
 import type { TaskGroupRunResponse } from '../../api/types';
 import { ApiError, EXIT, InterruptedError, NetworkError, TgError, UnknownOutcomeError } from '../../errors';
 import { readRows } from '../../io/rows';
 import type { AppendLog } from '../../io/durable';
-import { RunBudget } from '../../core/rateBudget';
+import { AdaptiveBudget, type Reservation } from '../../core/rateBudget';
+import { runOptionsJson } from '../../core/runOptions';
 import { backoffDelay } from '../../core/backoff';
 import { rowIdent, runIdent, type Ledger } from '../../core/ledger';
 import { sleep } from '../../core/util';
 import type { Replay } from './journal';
 import { ChunkHasher, itemOf, ledgerState, shaOf, type Validation } from './validate';
 import type { Item, Job } from './job';
+
+/**
+ * Whether a failed POST is tried again: an unknown outcome (after reconciling), a 429, a
+ * connection that never reached the server, or an answer whose x-should-retry says so; never
+ * one whose x-should-retry says false.
+ */
+function retryAfterFailure(e: unknown): boolean {
+  if (e instanceof ApiError && e.shouldRetry !== undefined) return e.shouldRetry;
+  return e instanceof UnknownOutcomeError || (e instanceof ApiError && e.status === 429) || (e instanceof NetworkError && !e.sent);
+}
 
 /** How pass 2 decides what a chunk still needs: the group's ledger, or (fast path) the journal. */
 export interface SendPlan {
@@ -76,6 +88,42 @@ function limited(job: Job, c: number, offsets: number[]): number[] {
   return limit === undefined ? offsets : offsets.filter((i) => c * job.batchSize + i < limit);
 }
 
+/**
+ * The POSTs in flight: at most `max`; the first failure is kept and thrown once every other POST
+ * has settled, so each of them has its "sent" (or stays pending) before the command ends.
+ */
+class InFlight {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { e: unknown } | null = null;
+  constructor(private readonly max: number) {}
+
+  /** Start tracking p; resolves when another may start (throws the first failure, after draining). */
+  async add(p: Promise<void>): Promise<void> {
+    const tracked: Promise<void> = p.then(
+      () => void this.running.delete(tracked),
+      (e) => {
+        this.failure ??= { e };
+        this.running.delete(tracked);
+      },
+    );
+    this.running.add(tracked);
+    while (this.running.size >= this.max && !this.failure) await Promise.race(this.running);
+    if (this.failure) await this.drain();
+  }
+
+  /** Wait for every POST in flight; throw the first failure, if any. */
+  async drain(): Promise<void> {
+    while (this.running.size) await Promise.race(this.running);
+    if (this.failure) throw this.failure.e;
+  }
+
+  /** drain(), then throw a POST's failure, or else `e` (what stopped the reading). */
+  async fail(e: unknown): Promise<never> {
+    await this.drain();
+    throw e;
+  }
+}
+
 export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: Sender): Promise<void> {
   if (allCovered(v, plan)) return sender.skip(v.valid);
   const { rows } = readRows(job.file, job.format, job.shown);
@@ -83,52 +131,49 @@ export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: 
   let items: Item[] = [];
   let c = 0;
   let read = 0;
-  // One POST in flight (the journal stays in chunk order); the next chunk is read meanwhile.
-  let inFlight: Promise<void> | null = null;
+  // Up to --concurrency POSTs in flight while the next chunks are read; each chunk is journalled
+  // "sending" before its POST and "sent" after, whatever the order the answers come back in.
+  const posts = new InFlight(job.concurrency);
   const flush = async (digest: string | null) => {
     if (digest === null || digest !== v.chunks[c]) {
-      if (inFlight) await inFlight;
+      await posts.drain(); // the count of rows sent is final only then
       throw inputChanged(job, sender.sentRows);
     }
     const { send: all, held } = decide(job, plan, c, digest, items);
     const send = limited(job, c, all); // --limit: rows past it wait for a run without
-    if (inFlight) await inFlight;
     if (held.length) sender.hold(c, digest, items.length, held);
     const notNow = all.length - send.length;
     if (items.length > held.length + all.length) sender.skip(items.length - held.length - all.length);
     if (notNow) sender.limitedRows += notNow;
-    if (send.length) {
-      const p = sender.send(c, digest, items, send);
-      p.catch(() => undefined); // observed by the next await
-      inFlight = p;
-    }
+    if (send.length) await posts.add(sender.send(c, digest, items, send));
     c++;
     items = [];
   };
-  for await (const row of rows) {
-    if (read === v.valid) {
-      // Rows added after validation were not validated: they wait for the next run.
-      if (itemOf(job, row))
-        job.ctx.warn(`tg: rows were added to ${job.shown} while tg was sending it; they were not sent: rerun the same command to send them`);
-      break;
+  try {
+    for await (const row of rows) {
+      if (read === v.valid) {
+        // Rows added after validation were not validated: they wait for the next run.
+        if (itemOf(job, row))
+          job.ctx.warn(`tg: rows were added to ${job.shown} while tg was sending it; they were not sent: rerun the same command to send them`);
+        break;
+      }
+      const it = itemOf(job, row);
+      if (!it) continue;
+      read++;
+      items.push(it);
+      const d = hasher.add(it);
+      if (d) await flush(d);
+      if (job.ctx.signal.aborted) {
+        await posts.drain();
+        throw new InterruptedError();
+      }
     }
-    const it = itemOf(job, row);
-    if (!it) continue;
-    read++;
-    items.push(it);
-    const d = hasher.add(it);
-    if (d) await flush(d);
-    if (job.ctx.signal.aborted) {
-      if (inFlight) await inFlight;
-      throw new InterruptedError();
-    }
+    if (items.length) await flush(hasher.close());
+    await posts.drain();
+  } catch (e) {
+    await posts.fail(e);
   }
-  if (items.length) await flush(hasher.close());
-  if (read !== v.valid) {
-    if (inFlight) await inFlight;
-    throw inputChanged(job, sender.sentRows);
-  }
-  if (inFlight) await inFlight;
+  if (read !== v.valid) throw inputChanged(job, sender.sentRows);
 }
 
 /** What a wait before re-sending is for, as the progress line shows it. */
@@ -143,12 +188,19 @@ export class Sender {
   skippedRows = 0;
   /** Rows not sent because of --limit. */
   limitedRows = 0;
+  /** POSTs the server accepted. */
+  posts = 0;
   onProgress: () => void = () => undefined;
-  private readonly budget: RunBudget | null;
+  readonly budget: AdaptiveBudget | null;
   private lastSentCursor: string | null;
   private readonly specJson: string | null;
   private readonly metaJson: string;
   private readonly processorJson: string;
+  private readonly optionsJson: string;
+  /** Time some POST waited on the rate limit (overlapping waits counted once). */
+  private waited = 0;
+  private waiters = 0;
+  private waitingSince = 0;
 
   constructor(
     private readonly job: Job,
@@ -157,11 +209,12 @@ export class Sender {
     private readonly group: string,
     lastSentCursor: string | null,
   ) {
-    this.budget = job.rate ? new RunBudget(job.rate.limit, job.rate.windowMs) : null;
+    this.budget = job.rate ? new AdaptiveBudget(job.rate) : null;
     this.lastSentCursor = lastSentCursor;
     this.specJson = job.spec ? JSON.stringify(job.spec.spec) : null;
     this.metaJson = JSON.stringify(job.userMeta).slice(1, -1);
     this.processorJson = JSON.stringify(job.processor);
+    this.optionsJson = runOptionsJson(job.runOptions);
   }
 
   skip(n: number) {
@@ -176,6 +229,11 @@ export class Sender {
     this.onProgress();
   }
 
+  /** Milliseconds waited on the rate limit so far. */
+  waitedMs(now = this.job.ctx.clock.now()): number {
+    return this.waited + (this.waiters ? now - this.waitingSince : 0);
+  }
+
   private body(items: Item[], offsets: number[]): string {
     const kc = this.job.cfg.keyColumn !== undefined ? `,"tg_kc":${JSON.stringify(this.job.cfg.keyColumn)}` : '';
     const src = JSON.stringify(this.job.src);
@@ -184,7 +242,7 @@ export class Sender {
       const it = items[off];
       const again = it.retry ? `,"tg_try":${it.retry.attempt},"tg_prev":${JSON.stringify(it.retry.prev)}` : '';
       const meta = `{${this.metaJson ? this.metaJson + ',' : ''}"tg_key":${JSON.stringify(it.key)},"tg_src":${src}${kc},"tg_sha":"${shaOf(this.job, it)}"${again}}`;
-      parts.push(`{"input":${it.inputJson},"processor":${this.processorJson},"metadata":${meta}}`);
+      parts.push(`{"input":${it.inputJson},"processor":${this.processorJson},"metadata":${meta}${this.optionsJson}}`);
     }
     return `{"inputs":[${parts.join(',')}]${this.specJson ? `,"default_task_spec":${this.specJson}` : ''}}`;
   }
@@ -195,31 +253,28 @@ export class Sender {
     let failingSince = 0;
     while (offsets.length) {
       if (this.job.ctx.signal.aborted) throw new InterruptedError();
-      await this.waitBudget(offsets.length);
+      const res = await this.acquire(offsets.length);
       const all = offsets.length === items.length;
       const scanFrom = this.lastSentCursor;
-      this.journal.append({ t: 'sending', g: this.group, c, h, n: items.length, ...(all ? {} : { offsets }) });
-      const res = this.budget?.reserve(offsets.length, this.job.ctx.clock.now());
+      await this.journal.appendDurable({ t: 'sending', g: this.group, c, h, n: items.length, ...(all ? {} : { offsets }) });
       let answer: TaskGroupRunResponse;
       try {
-        answer = await this.client.addRuns(this.group, this.body(items, offsets));
+        answer = await this.client.addRuns(this.group, this.body(items, offsets), null, undefined, this.job.betas);
       } catch (e) {
-        failingSince ||= this.job.ctx.clock.now();
-        const stuck = this.job.ctx.clock.now() - failingSince > this.job.ctx.giveUpMs;
+        const now = this.job.ctx.clock.now();
+        failingSince ||= now;
         const unknown = e instanceof UnknownOutcomeError;
-        if (res) {
-          if (unknown) this.budget!.commit(res, this.job.ctx.clock.now());
-          else this.budget!.cancel(res);
+        const wait = this.settle(res, e, now, attempt);
+        if (now - failingSince > this.job.ctx.giveUpMs || !retryAfterFailure(e)) throw e;
+        attempt++;
+        if (wait > 0) {
+          this.job.ctx.display.waiting(wait, waitReason(e));
+          await sleep(wait, this.job.ctx.signal);
         }
-        if (stuck || !(unknown || (e instanceof ApiError && e.status === 429) || (e instanceof NetworkError && !e.sent))) throw e;
-        const retryAfter = e instanceof ApiError && e.status === 429 ? e.retryAfterMs : undefined;
-        const pause = retryAfter ?? backoffDelay(attempt++, Math.random, { baseMs: unknown ? 250 : 1000, capMs: 60_000 });
-        this.job.ctx.display.waiting(pause, waitReason(e));
-        await sleep(pause, this.job.ctx.signal);
         if (unknown) offsets = await this.reconcile(c, items, offsets, scanFrom);
         continue;
       }
-      if (res) this.budget!.commit(res, this.job.ctx.clock.now());
+      if (res) this.budget!.accepted(res, this.job.ctx.clock.now());
       if (!Array.isArray(answer.run_ids) || answer.run_ids.length !== offsets.length) {
         throw new TgError(
           'bad_response',
@@ -228,20 +283,59 @@ export class Sender {
           'Rerun the same command: it reconciles.',
         );
       }
-      this.journal.append({ t: 'sent', g: this.group, c, ...(all ? {} : { offsets }), run_ids: answer.run_ids, run_cursor: answer.run_cursor ?? null });
+      const sent = this.journal.appendDurable({
+        t: 'sent',
+        g: this.group,
+        c,
+        ...(all ? {} : { offsets }),
+        run_ids: answer.run_ids,
+        run_cursor: answer.run_cursor ?? null,
+      });
       if (answer.run_cursor) this.lastSentCursor = answer.run_cursor;
+      await sent;
       this.sentRows += offsets.length;
+      this.posts++;
       offsets = [];
     }
     this.onProgress();
   }
 
-  private async waitBudget(n: number) {
-    if (!this.budget) return;
-    const wait = this.budget.waitMs(n, this.job.ctx.clock.now());
-    if (wait <= 0) return;
-    this.job.ctx.display.waiting(wait, `rate budget (--rate ${this.job.rateText})`);
-    await sleep(wait, this.job.ctx.signal);
+  /**
+   * A failed POST: tell the budget (a 429 slows it and holds every POST until its retry-after;
+   * an unknown outcome counts; another refusal gives the units back). Returns how long this POST
+   * still waits itself before it goes again (the budget's hold covers a 429).
+   */
+  private settle(res: Reservation | null, e: unknown, now: number, attempt: number): number {
+    const unknown = e instanceof UnknownOutcomeError;
+    const backoff = () => backoffDelay(attempt, Math.random, { baseMs: unknown ? 250 : 1000, capMs: 60_000 });
+    if (e instanceof ApiError && e.status === 429) {
+      const wait = e.retryAfterMs ?? backoff();
+      if (!res) return wait;
+      this.budget!.refused(res, now, wait);
+      return 0;
+    }
+    if (res && unknown) this.budget!.accepted(res, now);
+    else if (res) this.budget!.released(res);
+    return backoff();
+  }
+
+  /** Wait until the budget lets `runs` runs go, and reserve them (atomically: no await in between). */
+  private async acquire(runs: number): Promise<Reservation | null> {
+    const b = this.budget;
+    if (!b) return null;
+    const cost = b.cost(runs);
+    for (;;) {
+      const now = this.job.ctx.clock.now();
+      const wait = b.waitMs(cost, now);
+      if (wait <= 0) return b.reserve(cost, now);
+      this.job.ctx.display.waiting(wait, now < b.pausedUntil ? 'rate limit (429, retry-after)' : `rate budget (--rate ${this.job.rateText})`);
+      if (this.waiters++ === 0) this.waitingSince = now;
+      try {
+        await sleep(wait, this.job.ctx.signal);
+      } finally {
+        if (--this.waiters === 0) this.waited += this.job.ctx.clock.now() - this.waitingSince;
+      }
+    }
   }
 
   /** After an unknown outcome: list the group's runs after `scanFrom`; return the offsets not found. */

@@ -43,7 +43,7 @@ export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => voi
 
 /** The row's digest (tg_sha), computed once. */
 export function shaOf(job: Job, it: Item): string {
-  return (it.sha ??= rowSha(it.inputJson, job.processor, job.specSha));
+  return (it.sha ??= rowSha(it.inputJson, job.processor, job.specSha, job.optionsKey));
 }
 
 /** What the ledger knows of a row: its state there (see core/ledger). */
@@ -66,7 +66,7 @@ export class ChunkHasher {
   readonly digests: string[] = [];
   private readonly prefix: string;
   constructor(job: Job) {
-    this.prefix = `${job.processor}\0${job.specSha ?? ''}\n`;
+    this.prefix = `${job.processor}\0${job.specSha ?? ''}${job.optionsKey ? `\0${job.optionsKey}` : ''}\n`;
     this.size = job.batchSize;
   }
   private readonly size: number;

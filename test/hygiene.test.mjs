@@ -89,21 +89,26 @@ test('SIGINT/SIGTERM during submit, watch and fetch: exit 130, resume hint, a re
   const px = await stallProxy(e.url);
   try {
     const d = tmp();
-    const n = 3000;
+    const n = 600;
     const f = makeCsv(d, n);
-    // submit at 600 runs/s in batches of 100 (about five seconds of sending): signalled once
-    // 300 more runs exist, so thousands of rows are still to send when the signal lands.
-    const args = ['submit', f, '--batch-size', '100', '--rate', '600/1s', '--json', '--base-url', e.url];
+    // submit through the proxy, which holds its second POST of runs: tg is signalled with that
+    // POST in flight and rows still to read and send; released, the POST is answered and tg stops.
+    // Each of the two rounds sends 200 rows (one before the held POST, the held one), the rerun the rest.
+    const args = ['submit', f, '--batch-size', '100', '--rate', 'off', '--json', '--base-url', px.url];
     for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
-      const target = e.stats.runsCreated + 300;
+      px.holdPostsAfter(1);
+      const held = px.held;
       const p = spawnTg(args, { cwd: d });
-      await waitFor(() => p.exited || e.stats.runsCreated >= target, { what: `${target} runs created` });
+      await waitFor(() => p.exited || px.held > held, { what: 'a POST of runs held' });
+      assert.ok(!p.exited, `submit ended before its POST was held: ${p.stderr}`);
       p.kill(sig);
+      await px.release();
       const a = await p.done;
       assert.equal(a.code, 130, `${sig}: ${a.stderr}`);
       assert.match(a.stderr, /interrupted/);
       assert.match(a.stderr, /rerun|resume/i);
     }
+    assert.equal(e.stats.runsCreated, 400, 'each interrupted submit sent the rows of its two POSTs');
     const c = await runTg(args, { cwd: d });
     assert.equal(c.code, 0, c.stderr);
     const group = JSON.parse(c.stdout).taskgroup_id;

@@ -9,16 +9,17 @@ test('submit: exactly once under lost responses and 5xx; a rerun sends nothing',
   const e = await emulator({ loseResponses: 0.3, errorRate: 0.1, rateLimit: null, seed: 11 });
   try {
     const d = tmp();
-    const f = makeCsv(d, 2500);
-    const r = await runTg(['submit', f, '--batch-size', '100', '--rate', 'off', '--json', '--base-url', e.url], { cwd: d });
+    // 1000 rows in 25 batches of 40: every batch a seeded chance of a lost answer or a 5xx.
+    const f = makeCsv(d, 1000);
+    const r = await runTg(['submit', f, '--batch-size', '40', '--rate', 'off', '--json', '--base-url', e.url], { cwd: d });
     assert.equal(r.code, 0, r.stderr);
     const { taskgroup_id } = JSON.parse(r.stdout);
     assert.ok(e.stats.responsesLost > 0 && e.stats.errorsInjected > 0, 'faults were injected');
-    assertExactlyOnce(await groupRuns(e.url, taskgroup_id), 2500);
-    const again = await runTg(['submit', f, '--batch-size', '100', '--rate', 'off', '--json', '--base-url', e.url], { cwd: d });
+    assertExactlyOnce(await groupRuns(e.url, taskgroup_id), 1000);
+    const again = await runTg(['submit', f, '--batch-size', '40', '--rate', 'off', '--json', '--base-url', e.url], { cwd: d });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout).submitted, 0);
-    assertExactlyOnce(await groupRuns(e.url, taskgroup_id), 2500);
+    assertExactlyOnce(await groupRuns(e.url, taskgroup_id), 1000);
   } finally {
     await e.close();
   }
@@ -29,13 +30,15 @@ test('submit: exactly once through repeated SIGKILL at seeded moments', async (t
   const e = await emulator({ rateLimit: null, loseResponses: 0.1, seed: 5 });
   try {
     const d = tmp();
-    const f = makeCsv(d, 3000);
+    // 1200 rows in batches of 50, killed every 50-300 runs: about seven kills, each at a seeded
+    // point of a batch's life (read, sent, answered, journalled), then a rerun that completes.
+    const f = makeCsv(d, 1200);
     const args = ['submit', f, '--batch-size', '50', '--rate', 'off', '--json', '--base-url', e.url];
     let kills = 0;
     /** @type {any} */
     let last;
     for (let i = 0; i < 30; i++) {
-      const target = e.stats.runsCreated + int(50, 600); // killed once this many runs exist
+      const target = e.stats.runsCreated + int(50, 300); // killed once this many runs exist
       last = await runTg(args, { cwd: d, killWhen: () => e.stats.runsCreated >= target });
       if (last.signal === 'SIGKILL') kills++;
       else break;
@@ -45,7 +48,7 @@ test('submit: exactly once through repeated SIGKILL at seeded moments', async (t
     assert.ok(kills >= 1, 'at least one kill landed mid-submit');
     t.diagnostic(`${kills} SIGKILLs`);
     const { taskgroup_id } = JSON.parse(last.stdout);
-    assertExactlyOnce(await groupRuns(e.url, taskgroup_id), 3000);
+    assertExactlyOnce(await groupRuns(e.url, taskgroup_id), 1200);
   } finally {
     await e.close();
   }

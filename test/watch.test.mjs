@@ -14,26 +14,30 @@ test('watch -o: one line per terminal run, exactly once through SIGKILLs and dro
   const e = await emulator({ rateLimit: null, latencyMs: [200, 3000], failRate: 0.1, dropStreamsAfter: 50, errorRate: 0.05, seed: 9 });
   try {
     const d = tmp();
-    const f = makeCsv(d, 400);
+    const f = makeCsv(d, 300);
     const s = await runTg(['submit', f, '--rate', 'off', '--json', '--base-url', e.url], { cwd: d });
     assert.equal(s.code, 0, s.stderr);
     const group = JSON.parse(s.stdout).taskgroup_id;
     const out = path.join(d, 'results.jsonl');
     /** @type {any} */
     let last;
+    let kills = 0;
     for (let i = 0; i < 8; i++) {
-      const target = lineCount(out) + int(10, 80); // killed once the results file has this many lines
+      const target = lineCount(out) + int(15, 90); // killed once the results file has this many lines (about six kills)
       last = await runTg(['watch', group, '-o', out, '--base-url', e.url], { cwd: d, killWhen: () => lineCount(out) >= target });
       if (last.signal !== 'SIGKILL') break;
+      kills++;
     }
+    t.diagnostic(`${kills} SIGKILLs`);
+    assert.ok(kills >= 1, 'at least one kill landed mid-watch');
     if (last.signal === 'SIGKILL') last = await runTg(['watch', group, '-o', out, '--base-url', e.url], { cwd: d });
     assert.ok([0, 1].includes(last.code), last.stderr);
     const lines = readFileSync(out, 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l));
-    assert.equal(lines.length, 400);
-    assert.equal(new Set(lines.map((l) => l.run.run_id)).size, 400);
+    assert.equal(lines.length, 300);
+    assert.equal(new Set(lines.map((l) => l.run.run_id)).size, 300);
     const failed = lines.filter((l) => l.run.status === 'failed');
     assert.equal(last.code, failed.length ? 1 : 0);
     for (const l of lines) {
@@ -53,7 +57,7 @@ test('watch -o: one line per terminal run, exactly once through SIGKILLs and dro
     // A rerun of watch writes no duplicate.
     const again = await runTg(['watch', group, '-o', out, '--base-url', e.url], { cwd: d });
     assert.ok(again.code === 0 || again.code === 1);
-    assert.equal(readFileSync(out, 'utf8').split('\n').filter(Boolean).length, 400);
+    assert.equal(readFileSync(out, 'utf8').split('\n').filter(Boolean).length, 300);
   } finally {
     await e.close();
   }

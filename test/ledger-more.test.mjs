@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runTg, groupRuns, tmp, makeCsv, assertExactlyOnce, fixture } from './helpers.mjs';
+import { emulator, runTg, groupRuns, tmp, makeCsv, assertExactlyOnce, fixture, stallProxy } from './helpers.mjs';
 import { startTg, until, env } from './ledger-helpers.mjs';
 
 test('a changed row is a conflict (exit 2, nothing sent) unless --on-conflict says otherwise', async () => {
@@ -68,6 +68,7 @@ test('before the first POST: a bad --timeout, an -o of another group, an unknown
 
 test('the input changes while sending: only validated rows are sent, the message says how many; the rerun completes', async () => {
   const e = await emulator({ rateLimit: null });
+  const px = await stallProxy(e.url);
   try {
     const d = tmp();
     const f = path.join(d, 'rows.csv');
@@ -78,9 +79,14 @@ test('the input changes while sending: only validated rows are sent, the message
         ...Array.from({ length: 3000 }, (_, i) => `Company ${i + 1},https://c${i + 1}.example/${i === 2499 && change ? 'CHANGED' + pad.slice(7) : pad}`),
       ].join('\n') + '\n';
     writeFileSync(f, rows(false));
-    const p = startTg(['submit', f, '--batch-size', '100', '--rate', '100/200ms'], { cwd: d, env: env(d, e) });
-    await until(() => e.stats.runsCreated >= 100, 'the first chunk');
+    // Every tg here talks to the API through the proxy (one origin, so one journal), which holds
+    // the second POST of runs: the file changes while tg waits on it.
+    const via = { ...env(d, e), PARALLEL_BASE_URL: px.url };
+    px.holdPostsAfter(1);
+    const p = startTg(['submit', f, '--batch-size', '100', '--rate', 'off'], { cwd: d, env: via });
+    await until(() => px.held >= 1, 'the first chunk sent and the second POST held');
     writeFileSync(f, rows(true));
+    await px.release();
     const r = await p.done;
     assert.equal(r.code, 4, r.stderr);
     assert.match(
@@ -89,7 +95,7 @@ test('the input changes while sending: only validated rows are sent, the message
     );
     assert.doesNotMatch(r.stderr, /nothing was sent|--restart/);
     const group = String(/created group (tgrp_\w+)/.exec(r.stderr)?.[1]);
-    const again = await runTg(['submit', f, '--rate', 'off', '--json'], { cwd: d, env: env(d, e) });
+    const again = await runTg(['submit', f, '--rate', 'off', '--json'], { cwd: d, env: via });
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(JSON.parse(again.stdout), { taskgroup_id: group, submitted: 600, skipped: 2400, rejected: 0 });
     const runs = await groupRuns(e.url, group);
@@ -97,6 +103,7 @@ test('the input changes while sending: only validated rows are sent, the message
     assert.equal(new Set(runs.map((x) => x.run.metadata.tg_key)).size, 3000);
     assert.match(runs.find((x) => x.run.metadata.tg_key === '2500').input.input.website, /CHANGED/);
   } finally {
+    await px.close();
     await e.close();
   }
 });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runTg, groupRuns, tmp, makeCsv, assertExactlyOnce } from './helpers.mjs';
+import { emulator, runTg, groupRuns, tmp, makeCsv, assertExactlyOnce, stallProxy } from './helpers.mjs';
 import { startTg, until, env } from './ledger-helpers.mjs';
 
 test('two submits of the same file at once: the second stops at once naming the first; one run per row', async () => {
@@ -120,10 +120,13 @@ test('stdin: an interrupted submit resumes with the same stdin and no --state; a
 
 test('cron recipe: a file that grows every day goes into one group; day 3 crashes and is rerun; every row once', async () => {
   const e = await emulator({ rateLimit: null });
+  const px = await stallProxy(e.url);
   try {
     const d = tmp();
     const f = path.join(d, 'leads.csv');
     writeFileSync(f, 'name,website\n');
+    // Every day's tg talks to the API through the proxy (one origin, so one journal).
+    const via = { ...env(d, e), PARALLEL_BASE_URL: px.url };
     let group = null;
     let n = 0;
     const addDay = (k) => {
@@ -133,13 +136,16 @@ test('cron recipe: a file that grows every day goes into one group; day 3 crashe
       addDay(day === 3 ? 400 : 100);
       const args = ['submit', f, ...(group ? ['--group', group] : []), '-q', '--json', '--batch-size', '50'];
       if (day === 3) {
-        const p = startTg([...args, '--rate', '50/1s'], { cwd: d, env: env(d, e) });
-        const target = e.stats.runsCreated + 100;
-        await until(() => e.stats.runsCreated >= target, 'day 3 half sent');
+        // Through the proxy, which holds day 3's third POST of runs: tg is killed while it waits
+        // on it; released after the kill, that POST's runs exist and its answer is lost.
+        px.holdPostsAfter(2);
+        const p = startTg([...args, '--rate', 'off'], { cwd: d, env: via });
+        await until(() => px.held >= 1, 'day 3: 100 rows sent and a third POST held');
         p.child.kill('SIGKILL');
         await p.done;
+        await px.release();
       }
-      const r = await runTg([...args, '--rate', 'off'], { cwd: d, env: env(d, e) });
+      const r = await runTg([...args, '--rate', 'off'], { cwd: d, env: via });
       assert.equal(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout);
       group ??= out.taskgroup_id;
@@ -148,6 +154,7 @@ test('cron recipe: a file that grows every day goes into one group; day 3 crashe
     }
     assertExactlyOnce(await groupRuns(e.url, group), n);
   } finally {
+    await px.close();
     await e.close();
   }
 });

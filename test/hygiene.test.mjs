@@ -109,7 +109,7 @@ test('SIGINT/SIGTERM during submit, watch and fetch: exit 130, resume hint, a re
       assert.match(a.stderr, /rerun|resume/i);
     }
     assert.equal(e.stats.runsCreated, 400, 'each interrupted submit sent the rows of its two POSTs');
-    const c = await runTg(args, { cwd: d });
+    const c = await runInProcess(args, { cwd: d });
     assert.equal(c.code, 0, c.stderr);
     const group = JSON.parse(c.stdout).taskgroup_id;
     assertExactlyOnce(await groupRuns(e.url, group), n);
@@ -133,7 +133,7 @@ test('SIGINT/SIGTERM during submit, watch and fetch: exit 130, resume hint, a re
         assert.match(r.stderr, /resume|again/i);
         if (existsSync(file)) jsonLines(file); // whole lines only
       }
-      const done = await runTg([...cmd, '--base-url', e.url], { cwd: d });
+      const done = await runInProcess([...cmd, '--base-url', e.url], { cwd: d });
       assert.equal(done.code, 0, done.stderr);
       const lines = jsonLines(file);
       assert.equal(lines.length, n, cmd[0]);
@@ -174,7 +174,7 @@ test('a second SIGINT exits at once; the files stay consistent and a rerun compl
     assert.ok(a.code === 130 || (a.code === null && a.signal === 'SIGINT'), `${a.code} ${a.signal} ${a.stderr}`);
     assert.match(a.stderr, /again: exiting now|interrupted/);
     await px.release(); // the held POST now reaches the API: its runs exist, its answer is lost
-    const c = await runTg(args, { cwd: d });
+    const c = await runInProcess(args, { cwd: d });
     assert.equal(c.code, 0, c.stderr);
     assertExactlyOnce(await groupRuns(e.url, JSON.parse(c.stdout).taskgroup_id), n);
     if (existsSync(path.join(d, 'w.jsonl'))) jsonLines(path.join(d, 'w.jsonl'));

@@ -1,9 +1,10 @@
-// submit as a child process of bin/tg against the emulator: exactly once under lost responses,
-// 5xx, 429s and repeated SIGKILLs. A kill lands when the emulator has created a seeded number of
-// further runs (the seed is printed), never at a wall-clock moment.
+// submit against the emulator: exactly once under lost responses, 5xx and 429s (in-process,
+// through run(argv, io)) and through repeated SIGKILLs of bin/tg as a child process. A kill lands
+// when the emulator has created a seeded number of further runs (the seed is printed), never at
+// a wall-clock moment.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { emulator, runTg, groupRuns, tmp, makeCsv, assertExactlyOnce, seeded } from './helpers.mjs';
+import { emulator, runTg, groupRuns, tmp, makeCsv, assertExactlyOnce, seeded, runInProcess } from './helpers.mjs';
 
 test('submit: exactly once under lost responses and 5xx; a rerun sends nothing', async () => {
   const e = await emulator({ loseResponses: 0.3, errorRate: 0.1, rateLimit: null, seed: 11 });
@@ -11,12 +12,12 @@ test('submit: exactly once under lost responses and 5xx; a rerun sends nothing',
     const d = tmp();
     // 1000 rows in 25 batches of 40: every batch a seeded chance of a lost answer or a 5xx.
     const f = makeCsv(d, 1000);
-    const r = await runTg(['submit', f, '--batch-size', '40', '--rate', 'off', '--json', '--base-url', e.url], { cwd: d });
+    const r = await runInProcess(['submit', f, '--batch-size', '40', '--rate', 'off', '--json', '--base-url', e.url], { cwd: d });
     assert.equal(r.code, 0, r.stderr);
     const { taskgroup_id } = JSON.parse(r.stdout);
     assert.ok(e.stats.responsesLost > 0 && e.stats.errorsInjected > 0, 'faults were injected');
     assertExactlyOnce(await groupRuns(e.url, taskgroup_id), 1000);
-    const again = await runTg(['submit', f, '--batch-size', '40', '--rate', 'off', '--json', '--base-url', e.url], { cwd: d });
+    const again = await runInProcess(['submit', f, '--batch-size', '40', '--rate', 'off', '--json', '--base-url', e.url], { cwd: d });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(JSON.parse(again.stdout).submitted, 0);
     assertExactlyOnce(await groupRuns(e.url, taskgroup_id), 1000);
@@ -43,7 +44,7 @@ test('submit: exactly once through repeated SIGKILL at seeded moments', async (t
       if (last.signal === 'SIGKILL') kills++;
       else break;
     }
-    if (last.signal === 'SIGKILL') last = await runTg(args, { cwd: d });
+    if (last.signal === 'SIGKILL') last = await runInProcess(args, { cwd: d });
     assert.equal(last.code, 0, last.stderr);
     assert.ok(kills >= 1, 'at least one kill landed mid-submit');
     t.diagnostic(`${kills} SIGKILLs`);
@@ -60,7 +61,7 @@ test('submit: 429s are waited out (retry-after honoured), nothing duplicated', a
     const d = tmp();
     const f = makeCsv(d, 600);
     // Client budget deliberately above the server's: the server's 429s must pace it.
-    const r = await runTg(['submit', f, '--batch-size', '200', '--rate', '100000', '--json', '--base-url', e.url], { cwd: d });
+    const r = await runInProcess(['submit', f, '--batch-size', '200', '--rate', '100000', '--json', '--base-url', e.url], { cwd: d });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(e.stats.rateLimited > 0, 'the emulator answered 429');
     assertExactlyOnce(await groupRuns(e.url, JSON.parse(r.stdout).taskgroup_id), 600);

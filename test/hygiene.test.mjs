@@ -32,15 +32,21 @@ test('the API key never appears in output, logs, state, journal, results or reje
     assert.equal(s.code, 0, s.stderr);
     assert.match(s.stderr, /POST \/v1\/tasks\/groups/, '--verbose logs requests');
     const group = JSON.parse(s.stdout).taskgroup_id;
-    assert.ok([0, 1].includes(Number((await run(['submit', bad, '--skip-invalid', '--json'])).code)));
-    assert.ok([0, 1].includes(Number((await run(['watch', group, '-o', 'w.jsonl'])).code)));
-    assert.ok([0, 1].includes(Number((await run(['fetch', group, '-o', 'f.csv', '--format', 'csv'])).code)));
-    assert.ok([0, 1].includes(Number((await run(['fetch', group, '--join', f, '-o', 'joined.csv'])).code)));
-    await run(['status', group, '--json']);
-    // The key passed as a flag, a wrong key, and a key with an http URL: still never echoed.
-    await run(['status', group, '--api-key', KEY]);
-    const wrong = await runTg(['status', group, '--base-url', e.url, '--verbose'], { cwd: d, env: { PARALLEL_API_KEY: `${KEY}-wrong` } });
-    outs.push(wrong.stdout, wrong.stderr);
+    // Commands that do not depend on each other run side by side (each writes its own files):
+    // a second submit beside watch, then (every run finished) the fetches and statuses.
+    const [bad1, watched] = await Promise.all([run(['submit', bad, '--skip-invalid', '--json']), run(['watch', group, '-o', 'w.jsonl'])]);
+    assert.ok([0, 1].includes(Number(bad1.code)), bad1.stderr);
+    assert.ok([0, 1].includes(Number(watched.code)), watched.stderr);
+    const [csv, joined, , , wrong] = await Promise.all([
+      run(['fetch', group, '-o', 'f.csv', '--format', 'csv']),
+      run(['fetch', group, '--join', f, '-o', 'joined.csv']),
+      run(['status', group, '--json']),
+      // The key passed as a flag, and a wrong key: still never echoed.
+      run(['status', group, '--api-key', KEY]),
+      run(['status', group], { PARALLEL_API_KEY: `${KEY}-wrong` }),
+    ]);
+    assert.ok([0, 1].includes(Number(csv.code)), csv.stderr);
+    assert.ok([0, 1].includes(Number(joined.code)), joined.stderr);
     assert.equal(wrong.code, 3);
     const files = walk(d);
     assert.ok(

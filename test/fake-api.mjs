@@ -66,11 +66,12 @@ export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, a
     if (p === `/v1/tasks/groups/${group}/events`) {
       const after = Number((url.searchParams.get('last_event_id') ?? 'e-1').slice(1));
       const ids = state.events ?? state.runs.map((r) => r.run_id);
+      const byId = new Map(state.runs.map((r) => [r.run_id, r]));
       const items = ids.map((id, i) => ({
         type: 'task_run.state',
         event_id: `e${i}`,
         input: null,
-        run: runJson(state.runs.find((r) => r.run_id === id)),
+        run: runJson(byId.get(id)),
         output: null,
       }));
       return sse(res, items.slice(after + 1));

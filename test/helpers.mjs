@@ -190,11 +190,17 @@ export function seeded(fixed, t) {
   return { seed, random, int: (lo, hi) => lo + Math.floor(random() * (hi - lo + 1)) };
 }
 
-/** Complete lines in a file (0 if it does not exist yet). @param {string} file */
+/**
+ * Complete lines in a file (0 if it does not exist yet). Counts newline bytes without decoding:
+ * kill conditions poll it every 10 ms while the file grows.
+ * @param {string} file
+ */
 export function lineCount(file) {
   if (!existsSync(file)) return 0;
-  const text = readFileSync(file, 'utf8');
-  return text.split('\n').length - 1;
+  const buf = readFileSync(file);
+  let n = 0;
+  for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) n++;
+  return n;
 }
 
 /**

@@ -1,26 +1,16 @@
 // Secrets and files: the API key appears nowhere tg writes, state files are 0600, plain http to
-// a non-loopback host is refused, the emulator binds loopback. Signals: SIGINT/SIGTERM during
-// submit, watch and fetch → exit 130 with a resume hint, files intact; a second SIGINT exits at once.
+// a non-loopback host is refused, the emulator binds loopback. (Signals are in signals.test.mjs.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { emulator, runTg, runInProcess, spawnTg, stallProxy, waitFor, groupRuns, tmp, makeCsv, assertExactlyOnce, BIN } from './helpers.mjs';
+import { emulator, runTg, runInProcess, waitFor, tmp, makeCsv, BIN } from './helpers.mjs';
 
 const KEY = 'sk-hygiene-SECRET-7f3a9c2e51';
 
 function walk(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? walk(path.join(dir, d.name)) : [path.join(dir, d.name)]));
-}
-
-function jsonLines(file) {
-  const text = readFileSync(file, 'utf8');
-  assert.ok(text === '' || text.endsWith('\n'), `${file}: no partial last line`);
-  return text
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
 }
 
 test('the API key never appears in output, logs, state, journal, results or rejects; state files are 0600', async () => {
@@ -42,15 +32,21 @@ test('the API key never appears in output, logs, state, journal, results or reje
     assert.equal(s.code, 0, s.stderr);
     assert.match(s.stderr, /POST \/v1\/tasks\/groups/, '--verbose logs requests');
     const group = JSON.parse(s.stdout).taskgroup_id;
-    assert.ok([0, 1].includes(Number((await run(['submit', bad, '--skip-invalid', '--json'])).code)));
-    assert.ok([0, 1].includes(Number((await run(['watch', group, '-o', 'w.jsonl'])).code)));
-    assert.ok([0, 1].includes(Number((await run(['fetch', group, '-o', 'f.csv', '--format', 'csv'])).code)));
-    assert.ok([0, 1].includes(Number((await run(['fetch', group, '--join', f, '-o', 'joined.csv'])).code)));
-    await run(['status', group, '--json']);
-    // The key passed as a flag, a wrong key, and a key with an http URL: still never echoed.
-    await run(['status', group, '--api-key', KEY]);
-    const wrong = await runTg(['status', group, '--base-url', e.url, '--verbose'], { cwd: d, env: { PARALLEL_API_KEY: `${KEY}-wrong` } });
-    outs.push(wrong.stdout, wrong.stderr);
+    // Commands that do not depend on each other run side by side (each writes its own files):
+    // a second submit beside watch, then (every run finished) the fetches and statuses.
+    const [bad1, watched] = await Promise.all([run(['submit', bad, '--skip-invalid', '--json']), run(['watch', group, '-o', 'w.jsonl'])]);
+    assert.ok([0, 1].includes(Number(bad1.code)), bad1.stderr);
+    assert.ok([0, 1].includes(Number(watched.code)), watched.stderr);
+    const [csv, joined, , , wrong] = await Promise.all([
+      run(['fetch', group, '-o', 'f.csv', '--format', 'csv']),
+      run(['fetch', group, '--join', f, '-o', 'joined.csv']),
+      run(['status', group, '--json']),
+      // The key passed as a flag, and a wrong key: still never echoed.
+      run(['status', group, '--api-key', KEY]),
+      run(['status', group], { PARALLEL_API_KEY: `${KEY}-wrong` }),
+    ]);
+    assert.ok([0, 1].includes(Number(csv.code)), csv.stderr);
+    assert.ok([0, 1].includes(Number(joined.code)), joined.stderr);
     assert.equal(wrong.code, 3);
     const files = walk(d);
     assert.ok(
@@ -82,99 +78,4 @@ test('plain http to a non-loopback host is refused; the emulator binds loopback 
   child.kill('SIGTERM');
   await exited;
   assert.match(text, /listening on http:\/\/127\.0\.0\.1:\d+/);
-});
-
-test('SIGINT/SIGTERM during submit, watch and fetch: exit 130, resume hint, a rerun finishes exactly once', async () => {
-  const e = await emulator({ latencyMs: [300, 1500], seed: 5, rateLimit: null });
-  const px = await stallProxy(e.url);
-  try {
-    const d = tmp();
-    const n = 3000;
-    const f = makeCsv(d, n);
-    // submit at 6 POSTs/s of 100 rows (about five seconds of sending): signalled once
-    // 300 more runs exist, so thousands of rows are still to send when the signal lands.
-    const args = ['submit', f, '--batch-size', '100', '--rate', '6/1s', '--json', '--base-url', e.url];
-    for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
-      const target = e.stats.runsCreated + 300;
-      const p = spawnTg(args, { cwd: d });
-      await waitFor(() => p.exited || e.stats.runsCreated >= target, { what: `${target} runs created` });
-      p.kill(sig);
-      const a = await p.done;
-      assert.equal(a.code, 130, `${sig}: ${a.stderr}`);
-      assert.match(a.stderr, /interrupted/);
-      assert.match(a.stderr, /rerun|resume/i);
-    }
-    const c = await runTg(args, { cwd: d });
-    assert.equal(c.code, 0, c.stderr);
-    const group = JSON.parse(c.stdout).taskgroup_id;
-    assertExactlyOnce(await groupRuns(e.url, group), n);
-    // watch and fetch read through the proxy, which stalls their event stream after 200 more
-    // frames: each is signalled while it cannot have finished, then the rerun completes.
-    for (const cmd of [
-      ['watch', group, '-o', 'w.jsonl'],
-      ['fetch', group, '-o', 'f.jsonl'],
-    ]) {
-      const file = path.join(d, cmd[3]);
-      for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
-        px.stallStreamsAfter(200);
-        const stalled = px.stalled;
-        const p = spawnTg([...cmd, '--base-url', px.url], { cwd: d });
-        await waitFor(() => p.exited || px.stalled > stalled, { what: `${cmd[0]}'s stream to stall` });
-        assert.ok(!p.exited, `${cmd[0]} ended before its stream stalled: ${p.stderr}`);
-        p.kill(sig);
-        const r = await p.done;
-        await px.release();
-        assert.equal(r.code, 130, `${cmd[0]} ${sig}: ${r.stderr}`);
-        assert.match(r.stderr, /resume|again/i);
-        if (existsSync(file)) jsonLines(file); // whole lines only
-      }
-      const done = await runTg([...cmd, '--base-url', e.url], { cwd: d });
-      assert.equal(done.code, 0, done.stderr);
-      const lines = jsonLines(file);
-      assert.equal(lines.length, n, cmd[0]);
-      assert.equal(new Set(lines.map((l) => l.run.run_id)).size, n, `${cmd[0]}: no duplicates`);
-    }
-  } finally {
-    await px.close();
-    await e.close();
-  }
-});
-
-test('a second SIGINT exits at once; the files stay consistent and a rerun completes', async () => {
-  // The emulator's clock stands still: no run finishes, so the group stays active and tg's
-  // event stream stays open (an inactive group's stream ends, and tg would be between streams).
-  const clock = Date.now();
-  const e = await emulator({ latencyMs: [300, 1500], seed: 6, rateLimit: null, now: () => clock });
-  const px = await stallProxy(e.url);
-  try {
-    const d = tmp();
-    const n = 1000;
-    const f = makeCsv(d, n);
-    const args = ['submit', f, '--batch-size', '50', '--rate', '10/1s', '--json', '--base-url', px.url];
-    // submit --watch through the proxy, which holds the 4th POST of runs unanswered: after the
-    // first SIGINT tg waits for that POST's outcome (the graceful path cannot finish) and drops
-    // its event stream (the proxy sees that: the first SIGINT was handled). The second SIGINT
-    // must then end the process by itself.
-    px.holdPostsAfter(3);
-    const p = spawnTg([...args, '--watch', '-o', 'w.jsonl'], { cwd: d });
-    await waitFor(() => p.exited || (px.held >= 1 && px.openGets >= 1), { what: 'a held POST and an open event stream' });
-    assert.ok(!p.exited, p.stderr);
-    const closed = px.streamsClosedByClient;
-    p.kill('SIGINT');
-    await waitFor(() => p.exited || px.streamsClosedByClient > closed, { what: 'tg to drop its event stream after the first SIGINT' });
-    p.kill('SIGINT');
-    const a = await p.done;
-    // 130, or killed by the second SIGINT itself when it lands while node tears the process
-    // down (its handlers are gone by then): a shell reports both as $? = 130.
-    assert.ok(a.code === 130 || (a.code === null && a.signal === 'SIGINT'), `${a.code} ${a.signal} ${a.stderr}`);
-    assert.match(a.stderr, /again: exiting now|interrupted/);
-    await px.release(); // the held POST now reaches the API: its runs exist, its answer is lost
-    const c = await runTg(args, { cwd: d });
-    assert.equal(c.code, 0, c.stderr);
-    assertExactlyOnce(await groupRuns(e.url, JSON.parse(c.stdout).taskgroup_id), n);
-    if (existsSync(path.join(d, 'w.jsonl'))) jsonLines(path.join(d, 'w.jsonl'));
-  } finally {
-    await px.close();
-    await e.close();
-  }
 });

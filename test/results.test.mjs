@@ -1,11 +1,13 @@
 // The results side (issue G): each scenario against a scripted API (test/fake-api.mjs). No
-// wall-clock waits: every case ends by the command's own exit.
+// wall-clock waits: every case ends by the command's own exit. tg runs in-process through
+// run(argv, io) (same files, output and exit codes, without a node start-up per case); G.6
+// spawns bin/tg because a closed stdout pipe is a process boundary.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, readdirSync, symlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { BIN, runTg, tmp, emulator, makeCsv, groupRuns, assertExactlyOnce, pipeToHead } from './helpers.mjs';
+import { BIN, runInProcess, runTg, tmp, emulator, makeCsv, groupRuns, assertExactlyOnce, pipeToHead } from './helpers.mjs';
 import { fakeApi, makeRuns } from './fake-api.mjs';
 
 const lines = (f) =>
@@ -13,7 +15,8 @@ const lines = (f) =>
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l));
-const tgAt = (api, args, opts = {}) => runTg([...args, '--base-url', api.url], opts);
+/** @param {{ url: string }} api @param {string[]} args @param {{ cwd?: string, env?: Record<string, string> }} [opts] */
+const tgAt = (api, args, opts = {}) => runInProcess([...args, '--base-url', api.url], opts);
 
 test('G.2 watch: a re-sent event never writes a second line; a run whose event never comes is filled from /runs', async () => {
   const runs = makeRuns(6, (i) => ['completed', 'failed', 'cancelled', 'completed', 'completed', 'completed'][i]);
@@ -78,7 +81,9 @@ test('G.1 fetch -o: unfinished runs are counted, never written, the cursor waits
 });
 
 test('G.6 a closed stdout ends fetch and watch quietly with 141; --help | head -1 is no trace', async () => {
-  const api = await fakeApi({ runs: makeRuns(20000) });
+  // 3000 runs: well over 200 KB of output, more than a pipe holds, so tg cannot have written
+  // everything before `head -1` exits (a write to a full pipe waits for the reader).
+  const api = await fakeApi({ runs: makeRuns(3000) });
   try {
     for (const cmd of ['fetch', 'watch']) {
       const r = await new Promise((resolve) => {

@@ -73,13 +73,20 @@ export type RowState = 'new' | 'present' | 'conflict';
  * and digest must both collide (about 1 in 10^15).
  */
 export class Ledger {
-  private present = new NumTable(false);
-  private slots = new NumTable(true);
+  private present: NumTable;
+  private slots: NumTable;
   runs = 0;
   tagged = 0;
   duplicates = 0;
   /** Key columns seen per source (to catch a resume with another --key). */
   readonly keyColumnsBySource = new Map<string, Set<string>>();
+
+  /** `expected`: the group's run count, when known (the tables are sized once, not grown). */
+  constructor(expected = 1024) {
+    const size = Math.min(expected, 1 << 22); // beyond 4M runs, the tables grow as they fill
+    this.present = new NumTable(false, size);
+    this.slots = new NumTable(true, size);
+  }
 
   add(md: Record<string, unknown> | null | undefined): void {
     this.runs++;
@@ -119,7 +126,7 @@ export class Ledger {
   }
 
   static from(d: LedgerData): Ledger {
-    const l = new Ledger();
+    const l = new Ledger(0);
     l.present = NumTable.from(d.present);
     l.slots = NumTable.from(d.slots);
     Object.assign(l, { runs: d.runs, tagged: d.tagged, duplicates: d.duplicates });

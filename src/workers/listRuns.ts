@@ -10,6 +10,8 @@ import { TgError } from '../errors';
 export interface ListRunsJob {
   client: ClientOptions;
   group: string;
+  /** The group's run count when the listing starts. */
+  expected: number;
   giveUpMs: number;
 }
 
@@ -21,7 +23,7 @@ export type ListRunsMessage =
 async function listRuns(job: ListRunsJob, post: (m: ListRunsMessage, transfer?: ArrayBuffer[]) => void): Promise<void> {
   const client = new ApiClient({ ...job.client, log: (line) => post({ t: 'log', line: `${line} (listing thread)` }) });
   try {
-    const ledger = new Ledger();
+    const ledger = new Ledger(job.expected);
     for await (const ev of client.streamRuns(job.group, { giveUpMs: job.giveUpMs, idleMs: Math.min(job.giveUpMs, 60_000) })) {
       if (ev.type === 'task_run.state') ledger.add(ev.run?.metadata as Record<string, unknown> | undefined);
     }

@@ -15,8 +15,8 @@ export async function listLedger(job: Job, client: ApiClient, group: string, exp
   job.ctx.info(`tg: listing the ${expected} runs of ${group} to send only the rows it lacks`);
   const code = workerCode();
   const ledger = code
-    ? await listInWorker(code, client, { client: client.wireOptions, group, giveUpMs: job.ctx.giveUpMs }, signal)
-    : await listHere(job, client, group, signal);
+    ? await listInWorker(code, client, { client: client.wireOptions, group, expected, giveUpMs: job.ctx.giveUpMs }, signal)
+    : await listHere(job, client, group, expected, signal);
   if (ledger.duplicates)
     job.ctx.warn(
       `tg: warning: ${group} holds ${ledger.duplicates} runs whose row was sent more than once (by an older tg or another tool); each row counts once`,
@@ -24,8 +24,8 @@ export async function listLedger(job: Job, client: ApiClient, group: string, exp
   return ledger;
 }
 
-async function listHere(job: Job, client: ApiClient, group: string, signal: AbortSignal): Promise<Ledger> {
-  const ledger = new Ledger();
+async function listHere(job: Job, client: ApiClient, group: string, expected: number, signal: AbortSignal): Promise<Ledger> {
+  const ledger = new Ledger(expected);
   for await (const ev of client.streamRuns(group, { signal, giveUpMs: job.ctx.giveUpMs, idleMs: Math.min(job.ctx.giveUpMs, 60_000) })) {
     if (ev.type === 'task_run.state') ledger.add(ev.run?.metadata as Record<string, unknown> | undefined);
   }

@@ -11,6 +11,7 @@ import { runOptionsJson } from '../../core/runOptions';
 import { backoffDelay } from '../../core/backoff';
 import { rowIdent, runIdent, type Ledger } from '../../core/ledger';
 import { sleep } from '../../core/util';
+import { formatDuration } from '../../core/plan';
 import type { Replay } from './journal';
 import { ChunkHasher, itemOf, ledgerState, shaOf, type Validation } from './validate';
 import type { Item, Job } from './job';
@@ -328,7 +329,7 @@ export class Sender {
       const now = this.job.ctx.clock.now();
       const wait = b.waitMs(cost, now);
       if (wait <= 0) return b.reserve(cost, now);
-      this.job.ctx.display.waiting(wait, now < b.pausedUntil ? 'rate limit (429, retry-after)' : `rate budget (--rate ${this.job.rateText})`);
+      this.job.ctx.display.waiting(wait, this.waitWhy(b, now));
       if (this.waiters++ === 0) this.waitingSince = now;
       try {
         await sleep(wait, this.job.ctx.signal);
@@ -336,6 +337,13 @@ export class Sender {
         if (--this.waiters === 0) this.waited += this.job.ctx.clock.now() - this.waitingSince;
       }
     }
+  }
+
+  /** Why the budget makes a POST wait, as the progress line says it. */
+  private waitWhy(b: AdaptiveBudget, now: number): string {
+    if (now < b.pausedUntil) return 'rate limit (429, retry-after)';
+    if (b.pace < b.limit) return `rate limit (paced at ${b.pace} per ${formatDuration(b.windowMs)} after 429s; --rate ${this.job.rateText})`;
+    return `rate budget (--rate ${this.job.rateText})`;
   }
 
   /** After an unknown outcome: list the group's runs after `scanFrom`; return the offsets not found. */

@@ -62,8 +62,9 @@ test('submit: 429s are waited out (retry-after honoured), nothing duplicated', a
   try {
     const d = tmp();
     const f = makeCsv(d, 600);
-    // Client budget deliberately above the server's: the server's 429s must pace it.
-    const r = await runInProcess(['submit', f, '--batch-size', '200', '--rate', '100000', '--json', '--base-url', e.url], { cwd: d });
+    // Client budget deliberately above the server's (in the same 1 s window: the pace the 429s
+    // set is counted in --rate's window): the server's 429s must pace it.
+    const r = await runInProcess(['submit', f, '--batch-size', '200', '--rate', '100/1s', '--json', '--base-url', e.url], { cwd: d });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(e.stats.rateLimited > 0, 'the emulator answered 429');
     assertExactlyOnce(await groupRuns(e.url, JSON.parse(r.stdout).taskgroup_id), 600);

@@ -1,0 +1,53 @@
+// npm run bench:resume — issue F: what the listing of a full group costs. One emulator; 100k
+// rows; interleaved rounds, medians of 3: a fresh submit (and, with --old, the same with another
+// build), a resume into the full group with the journal intact (no listing), and with the journal
+// lost (--group: the group's runs are listed). Prints the listing's cost as a share of a fresh
+// submit (target ≤ 5%) and fresh new ÷ old (target ≤ 1).
+// Usage: node bench/resume.mjs [--rows 100000] [--old <another bin/tg>]
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { companiesCsv, startEmulator } from './common.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const NEW = path.join(root, 'bin/tg');
+const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const OLD = arg('--old');
+const N = Number(arg('--rows') ?? 100_000);
+const dir = mkdtempSync(path.join(tmpdir(), 'tg-bench-resume-'));
+const emu = await startEmulator(NEW, ['--rate-limit', 'off']);
+const f = await companiesCsv(dir, N);
+
+function run(bin, args, state) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, bin, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, PARALLEL_API_KEY: 'bench', TG_STATE_DIR: path.join(dir, state) },
+  });
+  if (r.status !== 0) throw new Error(r.stderr);
+  const [s, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+  return { s, mb: kb / 1024, out: r.stdout.trim() };
+}
+
+const base = [f, '--rate', 'off', '-q', '--base-url', emu.url];
+const res = { ...(OLD ? { 'fresh, --old build': [] } : {}), fresh: [], 'journal intact': [], 'journal lost (--group)': [] };
+run(NEW, ['submit', ...base, '--restart'], 'new'); // warms the emulator up
+for (let i = 0; i < 3; i++) {
+  if (OLD) res['fresh, --old build'].push(run(OLD, ['submit', ...base, '--restart'], 'old'));
+  const fresh = run(NEW, ['submit', ...base, '--restart'], 'new');
+  res.fresh.push(fresh);
+  res['journal intact'].push(run(NEW, ['submit', ...base], 'new'));
+  rmSync(path.join(dir, 'lost'), { recursive: true, force: true });
+  res['journal lost (--group)'].push(run(NEW, ['submit', ...base, '--group', fresh.out], 'lost'));
+}
+emu.stop();
+const med = (xs) => [...xs].sort((a, b) => a.s - b.s)[1].s;
+console.log(`\ntg submit, ${N} rows, resume into a full group (node ${process.version})\n`);
+console.log('| case | runs (s) | median | peak RSS |\n| --- | --- | --- | --- |');
+for (const [k, xs] of Object.entries(res))
+  console.log(`| ${k} | ${xs.map((x) => x.s.toFixed(2)).join(', ')} | ${med(xs).toFixed(2)} s | ${Math.max(...xs.map((x) => x.mb)).toFixed(0)} MB |`);
+const listing = (med(res['journal lost (--group)']) - med(res['journal intact'])) / med(res.fresh);
+console.log(`\nthe listing costs ${(listing * 100).toFixed(1)}% of a fresh submit (target ≤ 5%)`);
+if (OLD) console.log(`fresh submit, this build ÷ --old: ${(med(res.fresh) / med(res['fresh, --old build'])).toFixed(2)} (target ≤ 1)`);

@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ApiClient, type ClientOptions } from '../api/client';
 import { Ledger } from '../core/ledger';
 import { TgError } from '../errors';
+import { listRunsInto } from '../commands/submit/ledger';
 
 export interface ListRunsJob {
   client: ClientOptions;
@@ -23,10 +24,7 @@ export type ListRunsMessage =
 async function listRuns(job: ListRunsJob, post: (m: ListRunsMessage, transfer?: ArrayBuffer[]) => void): Promise<void> {
   const client = new ApiClient({ ...job.client, log: (line) => post({ t: 'log', line: `${line} (listing thread)` }) });
   try {
-    const ledger = new Ledger(job.expected);
-    for await (const ev of client.streamRuns(job.group, { giveUpMs: job.giveUpMs, idleMs: Math.min(job.giveUpMs, 60_000) })) {
-      if (ev.type === 'task_run.state') ledger.add(ev.run?.metadata as Record<string, unknown> | undefined);
-    }
+    const ledger = await listRunsInto(new Ledger(job.expected), client, job.group, job.giveUpMs);
     const data = ledger.export();
     const buffers = [data.present.keys, data.slots.keys, data.slots.vals].flatMap((a) => (a ? [a.buffer as ArrayBuffer] : []));
     post({ t: 'done', ledger: data }, buffers);

@@ -25,8 +25,12 @@ export async function listLedger(job: Job, client: ApiClient, group: string, exp
 }
 
 async function listHere(job: Job, client: ApiClient, group: string, expected: number, signal: AbortSignal): Promise<Ledger> {
-  const ledger = new Ledger(expected);
-  for await (const ev of client.streamRuns(group, { signal, giveUpMs: job.ctx.giveUpMs, idleMs: Math.min(job.ctx.giveUpMs, 60_000) })) {
+  return listRunsInto(new Ledger(expected), client, group, job.ctx.giveUpMs, signal);
+}
+
+/** Stream the group's runs into `ledger` (here, or in the worker thread). */
+export async function listRunsInto(ledger: Ledger, client: ApiClient, group: string, giveUpMs: number, signal?: AbortSignal): Promise<Ledger> {
+  for await (const ev of client.streamRuns(group, { signal, giveUpMs, idleMs: Math.min(giveUpMs, 60_000) })) {
     if (ev.type === 'task_run.state') ledger.add(ev.run?.metadata as Record<string, unknown> | undefined);
   }
   return ledger;

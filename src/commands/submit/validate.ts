@@ -9,7 +9,7 @@ import { readRows, type Row } from '../../io/rows';
 import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
 import { NumTable } from '../../core/numTable';
-import { rowMarks, rowSha, type Ledger, type MarkList } from '../../core/ledger';
+import { rowMarks, rowSha, type Ledger, type MarkList, type RowState } from '../../core/ledger';
 import type { Item, Job } from './job';
 
 export const MAX_SHOWN_ERRORS = 10;
@@ -162,25 +162,21 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
 /** Count the rows marked during validation against the ledger listed meanwhile (conflicts unnamed). */
 export function classify(job: Job, v: Validation, marks: MarkList, ledger: Ledger): void {
   const limit = job.o.limit ?? Infinity;
-  for (let i = 0; i < marks.length; i++) {
-    const s = marks.state(ledger, i);
-    if (i < limit && (s === 'new' || (s === 'conflict' && job.onConflict === 'resend'))) v.toSend++;
-    if (s === 'present') v.present++;
-    else if (s === 'new') v.fresh++;
-    else v.conflicts++;
-  }
+  for (let i = 0; i < marks.length; i++) tally(job, v, marks.state(ledger, i), i < limit);
 }
 
 function countAgainst(ledger: Ledger, job: Job, it: Item, v: Validation, inLimit: boolean) {
-  const s = ledgerState(job, ledger, it);
+  if (tally(job, v, ledgerState(job, ledger, it), inLimit) === 'conflict' && v.conflictLines.length < MAX_SHOWN_ERRORS)
+    v.conflictLines.push(`${job.shown}:${it.line}: key "${it.key}": the group holds this row with other content (input, processor or spec changed)`);
+}
+
+/** Count one row's state (and, within --limit, whether it is to be sent); returns the state. */
+function tally(job: Job, v: Validation, s: RowState, inLimit: boolean): RowState {
   if (inLimit && (s === 'new' || (s === 'conflict' && job.onConflict === 'resend'))) v.toSend++;
   if (s === 'present') v.present++;
   else if (s === 'new') v.fresh++;
-  else {
-    v.conflicts++;
-    if (v.conflictLines.length < MAX_SHOWN_ERRORS)
-      v.conflictLines.push(`${job.shown}:${it.line}: key "${it.key}": the group holds this row with other content (input, processor or spec changed)`);
-  }
+  else v.conflicts++;
+  return s;
 }
 
 /** Confirm suspected duplicate keys exactly (hash collisions are possible, duplicates are errors). */

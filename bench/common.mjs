@@ -1,6 +1,6 @@
 // Shared by the benchmarks: a `tg emulator` child process, a generated companies CSV, and the
 // bare SDK addRuns loop tg is compared with.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import Parallel from 'parallel-web';
@@ -12,6 +12,22 @@ export async function startEmulator(bin, args = []) {
   });
   const url = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(/listening on (\S+)/.exec(String(d))[1])));
   return { url, stop: () => child.kill('SIGTERM') };
+}
+
+/**
+ * `node <bin> ...args` under /usr/bin/time: wall seconds, peak RSS, exit status and output; throws
+ * unless the exit status is one of `ok`.
+ */
+export function timeTg(bin, args, { cwd, env = {}, ok = [0], maxBuffer } = {}) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, bin, ...args], {
+    cwd,
+    env: { ...process.env, PARALLEL_API_KEY: 'bench', ...env },
+    encoding: 'utf8',
+    maxBuffer,
+  });
+  if (!ok.includes(r.status ?? -1)) throw new Error(`tg ${args.join(' ')} failed: ${r.stderr}`);
+  const [secs, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+  return { secs, rssMb: kb / 1024, status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** dir/<n>.csv: header company_name,company_website and n rows "Company k", "https://ck.example". */

@@ -4,12 +4,11 @@
 // lost (--group: the group's runs are listed). Prints the listing's cost as a share of a fresh
 // submit (target ≤ 5%) and fresh new ÷ old (target ≤ 1).
 // Usage: node bench/resume.mjs [--rows 100000] [--old <another bin/tg>]
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { companiesCsv, startEmulator } from './common.mjs';
+import { companiesCsv, startEmulator, timeTg } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NEW = path.join(root, 'bin/tg');
@@ -20,16 +19,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'tg-bench-resume-'));
 const emu = await startEmulator(NEW, ['--rate-limit', 'off']);
 const f = await companiesCsv(dir, N);
 
-function run(bin, args, state) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, bin, ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    env: { ...process.env, PARALLEL_API_KEY: 'bench', TG_STATE_DIR: path.join(dir, state) },
-  });
-  if (r.status !== 0) throw new Error(r.stderr);
-  const [s, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
-  return { s, mb: kb / 1024, out: r.stdout.trim() };
-}
+const run = (bin, args, state) => timeTg(bin, args, { cwd: dir, env: { TG_STATE_DIR: path.join(dir, state) } });
 
 const base = [f, '--rate', 'off', '-q', '--base-url', emu.url];
 const res = { ...(OLD ? { 'fresh, --old build': [] } : {}), fresh: [], 'journal intact': [], 'journal lost (--group)': [] };
@@ -40,14 +30,14 @@ for (let i = 0; i < 3; i++) {
   res.fresh.push(fresh);
   res['journal intact'].push(run(NEW, ['submit', ...base], 'new'));
   rmSync(path.join(dir, 'lost'), { recursive: true, force: true });
-  res['journal lost (--group)'].push(run(NEW, ['submit', ...base, '--group', fresh.out], 'lost'));
+  res['journal lost (--group)'].push(run(NEW, ['submit', ...base, '--group', fresh.stdout.trim()], 'lost'));
 }
 emu.stop();
-const med = (xs) => [...xs].sort((a, b) => a.s - b.s)[1].s;
+const med = (xs) => [...xs].sort((a, b) => a.secs - b.secs)[1].secs;
 console.log(`\ntg submit, ${N} rows, resume into a full group (node ${process.version})\n`);
 console.log('| case | runs (s) | median | peak RSS |\n| --- | --- | --- | --- |');
 for (const [k, xs] of Object.entries(res))
-  console.log(`| ${k} | ${xs.map((x) => x.s.toFixed(2)).join(', ')} | ${med(xs).toFixed(2)} s | ${Math.max(...xs.map((x) => x.mb)).toFixed(0)} MB |`);
+  console.log(`| ${k} | ${xs.map((x) => x.secs.toFixed(2)).join(', ')} | ${med(xs).toFixed(2)} s | ${Math.max(...xs.map((x) => x.rssMb)).toFixed(0)} MB |`);
 const listing = (med(res['journal lost (--group)']) - med(res['journal intact'])) / med(res.fresh);
 console.log(`\nthe listing costs ${(listing * 100).toFixed(1)}% of a fresh submit (target ≤ 5%)`);
 if (OLD) console.log(`fresh submit, this build ÷ --old: ${(med(res.fresh) / med(res['fresh, --old build'])).toFixed(2)} (target ≤ 1)`);

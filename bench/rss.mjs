@@ -3,12 +3,11 @@
 // 1M rows, and 1M ÷ 100k ≤ 1.3 (memory flat with input size).
 // Usage: node bench/rss.mjs [--compare <other bin/tg>] [--rows 100000,1000000]
 // With --compare, both builds run each size in the same loop, one after the other.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { companiesCsv, startEmulator } from './common.mjs';
+import { companiesCsv, startEmulator, timeTg } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name) => {
@@ -20,13 +19,7 @@ if (arg('--compare')) bins.push(['compare', path.resolve(arg('--compare'))]);
 const sizes = (arg('--rows') ?? '100000,1000000').split(',').map(Number);
 const dir = mkdtempSync(path.join(tmpdir(), 'tg-rss-'));
 
-function submit(bin, file, url) {
-  const args = ['-f', '%e %M', process.execPath, bin, 'submit', file, '--rate', 'off', '-q', '--restart', '--base-url', url];
-  const r = spawnSync('/usr/bin/time', args, { cwd: dir, env: { ...process.env, PARALLEL_API_KEY: 'bench' }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tg submit ${file} failed: ${r.stderr}`);
-  const [secs, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
-  return { secs, mb: kb / 1024 };
-}
+const submit = (bin, file, url) => timeTg(bin, ['submit', file, '--rate', 'off', '-q', '--restart', '--base-url', url], { cwd: dir });
 
 const emu = await startEmulator(bins[0][1], ['--rate-limit', 'off']);
 const results = bins.map(() => []);
@@ -44,5 +37,5 @@ console.log(`| build | ${sizes.map((n) => `${n} rows: RSS, time`).join(' | ')} |
 console.log(`| --- | ${sizes.map(() => '---').join(' | ')} | --- |`);
 bins.forEach(([name], k) => {
   const r = results[k];
-  console.log(`| ${name} | ${r.map((x) => `${x.mb.toFixed(0)} MB, ${x.secs.toFixed(1)} s`).join(' | ')} | ${(r.at(-1).mb / r[0].mb).toFixed(2)} |`);
+  console.log(`| ${name} | ${r.map((x) => `${x.rssMb.toFixed(0)} MB, ${x.secs.toFixed(1)} s`).join(' | ')} | ${(r.at(-1).rssMb / r[0].rssMb).toFixed(2)} |`);
 });

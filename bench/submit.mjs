@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { companiesCsv, sdkLoop, startEmulator } from './common.mjs';
+import { companiesCsv, sdkLoop, startEmulator, timeTg as timed } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(root, 'bin/tg');
@@ -20,15 +20,7 @@ const skip1m = process.argv.includes('--skip-1m');
 const dir = mkdtempSync(path.join(tmpdir(), 'tg-bench-'));
 
 function timeTg(args, env = {}, restart = true) {
-  const argv = ['-f', '%e %M', process.execPath, BIN, ...args, ...(restart ? ['--restart'] : [])];
-  const r = spawnSync('/usr/bin/time', argv, {
-    cwd: dir,
-    env: { ...process.env, PARALLEL_API_KEY: 'bench', TG_STATE_DIR: path.join(dir, 'state'), ...env },
-    encoding: 'utf8',
-  });
-  const [secs, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
-  if (r.status !== 0) throw new Error(`tg ${args.join(' ')} failed: ${r.stderr}`);
-  return { secs, rssMb: kb / 1024, stdout: r.stdout, stderr: r.stderr };
+  return timed(BIN, [...args, ...(restart ? ['--restart'] : [])], { cwd: dir, env: { TG_STATE_DIR: path.join(dir, 'state'), ...env } });
 }
 
 const rows = [];

@@ -1,12 +1,12 @@
 // npm run bench:watch-compare -- --old <another bin/tg> — issue G's "no slower": `tg watch -o` of
 // one completed group, this build and another interleaved on one emulator, medians of 5.
 // Usage: node bench/watch-compare.mjs --old <another bin/tg> [--runs 100000]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { companiesCsv } from './common.mjs';
+import { companiesCsv, startEmulator, timeTg } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NEW = path.join(root, 'bin/tg');
@@ -15,10 +15,8 @@ const OLD = arg('--old');
 if (!OLD) throw new Error('pass --old <another bin/tg>');
 const N = Number(arg('--runs') ?? 100_000);
 const dir = mkdtempSync(path.join(tmpdir(), 'tg-bench-watch-compare-'));
-const child = spawn(process.execPath, [NEW, 'emulator', '--port', '0', '--rate-limit', 'off', '--latency', '1ms..20ms', '--seed', '1'], {
-  stdio: ['ignore', 'pipe', 'ignore'],
-});
-const url = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(/listening on (\S+)/.exec(String(d))[1])));
+const emu = await startEmulator(NEW, ['--rate-limit', 'off', '--latency', '1ms..20ms']);
+const url = emu.url;
 const env = { ...process.env, PARALLEL_API_KEY: 'bench', TG_STATE_DIR: path.join(dir, 'state') };
 const group = spawnSync(process.execPath, [NEW, 'submit', await companiesCsv(dir, N), '--rate', 'off', '-q', '--base-url', url], {
   env,
@@ -29,10 +27,7 @@ spawnSync(process.execPath, [NEW, 'status', group, '--wait', '-q', '--base-url',
 function watch(bin, name) {
   const out = path.join(dir, name);
   for (const x of [out, `${out}.tg.json`]) rmSync(x, { force: true });
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, bin, 'watch', group, '-o', out, '-q', '--base-url', url], { env, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(r.stderr);
-  const [s, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
-  return { s, mb: kb / 1024 };
+  return timeTg(bin, ['watch', group, '-o', out, '-q', '--base-url', url], { env });
 }
 
 watch(NEW, 'warm.jsonl');
@@ -41,10 +36,10 @@ for (let i = 0; i < 5; i++) {
   res['--old build'].push(watch(OLD, `old-${i}.jsonl`));
   res['this build'].push(watch(NEW, `new-${i}.jsonl`));
 }
-child.kill();
-const med = (xs) => [...xs].sort((a, b) => a.s - b.s)[2].s;
+emu.stop();
+const med = (xs) => [...xs].sort((a, b) => a.secs - b.secs)[2].secs;
 console.log(`\ntg watch -o, a completed group of ${N} runs (node ${process.version})\n`);
 console.log('| build | runs (s) | median | peak RSS |\n| --- | --- | --- | --- |');
 for (const [k, xs] of Object.entries(res))
-  console.log(`| ${k} | ${xs.map((x) => x.s.toFixed(2)).join(', ')} | ${med(xs).toFixed(2)} s | ${Math.max(...xs.map((x) => x.mb)).toFixed(0)} MB |`);
+  console.log(`| ${k} | ${xs.map((x) => x.secs.toFixed(2)).join(', ')} | ${med(xs).toFixed(2)} s | ${Math.max(...xs.map((x) => x.rssMb)).toFixed(0)} MB |`);
 console.log(`\nthis build ÷ --old: ${(med(res['this build']) / med(res['--old build'])).toFixed(2)} (target ≤ 1)`);

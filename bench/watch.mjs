@@ -5,12 +5,13 @@
 //   2. `tg fetch` of the same group to JSONL and to CSV (runs/s);
 //   3. peak RSS of watch and fetch at 100k and 1M runs.
 // Usage: node bench/watch.mjs [runs=100000] [--skip-1m]
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Parallel from 'parallel-web';
+import { startEmulator, timeTg as timed } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(root, 'bin/tg');
@@ -20,13 +21,7 @@ const BASH_WINDOW_S = 20;
 const dir = mkdtempSync(path.join(tmpdir(), 'tg-bench-watch-'));
 const spec = JSON.parse(readFileSync(path.join(root, 'fixtures/company-spec.json'), 'utf8'));
 
-async function emulator() {
-  const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--rate-limit', 'off', '--latency', '1ms..20ms', '--seed', '1'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const url = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(/listening on (\S+)/.exec(String(d))[1])));
-  return { url, stop: () => child.kill('SIGTERM') };
-}
+const emulator = () => startEmulator(BIN, ['--rate-limit', 'off', '--latency', '1ms..20ms']);
 
 /** A group of n runs, all completed. */
 async function completedGroup(url, n) {
@@ -49,17 +44,7 @@ async function completedGroup(url, n) {
   }
 }
 
-function timeTg(args) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', process.execPath, BIN, ...args, '-q'], {
-    cwd: dir,
-    env: { ...process.env, PARALLEL_API_KEY: 'bench' },
-    encoding: 'utf8',
-    maxBuffer: 1 << 30,
-  });
-  const [secs, kb] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
-  if (![0, 1].includes(r.status)) throw new Error(`tg ${args.join(' ')} failed: ${r.stderr}`);
-  return { secs, rssMb: kb / 1024 };
-}
+const timeTg = (args) => timed(BIN, [...args, '-q'], { cwd: dir, ok: [0, 1], maxBuffer: 1 << 30 });
 
 const lines = (f) => readFileSync(f, 'utf8').split('\n').filter(Boolean).length;
 const rows = [];

@@ -20,6 +20,7 @@ export { neutralise } from './core/flatten';
 export { inputMatchesRow } from './commands/join';
 export { writeFileAtomic } from './io/durable';
 export { unit } from './emulator/rng';
+export { iso } from './emulator/store';
 export { parseField, parseFields, specFromFields, fieldSchema, inputSchemaOf, FIELD_TYPES } from './core/fields';
 export { PRICE_PER_1K, PRICES_AS_OF, CONFIRM_ABOVE_USD, pricePer1k, estimateUsd, formatUsd, parseUsd } from './core/pricing';
 export { sqlName, outputColumns, outputCells } from './core/columns';

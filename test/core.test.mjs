@@ -210,3 +210,12 @@ test('NumTable: the same answers as a Map for random 52-bit keys, through growth
     assert.equal(table.get(k), oracle.get(k));
   }
 });
+
+test('emulator timestamps: the ISO form with microseconds, whatever the order of calls', () => {
+  const { random } = seeded(20261125);
+  const base = Date.UTC(2026, 10, 25, 23, 59, 58);
+  for (let i = 0; i < 2000; i++) {
+    const ms = base + Math.floor(random() * 4000) + (i % 3 ? 0 : random());
+    assert.equal(tg.iso(ms), new Date(ms).toISOString().slice(0, -1) + '000Z');
+  }
+});

@@ -183,7 +183,7 @@ export function runJson(store: Store, run: Run): string {
   const err = s === F ? JSON.stringify({ ref_id: `ref_${run.id.slice(5)}`, message: 'Run failed (emulated by --fail-rate)', detail: null }) : 'null';
   return (
     `{"run_id":"${run.id}","interaction_id":"${run.id}","status":"${status}","is_active":${isActiveStatus(s)},` +
-    `"warnings":${run.warnings ?? 'null'},"error":${err},"processor":${JSON.stringify(run.processor)},"metadata":${run.metadata ? JSON.stringify(run.metadata) : 'null'},` +
+    `"warnings":${run.warnings ?? 'null'},"error":${err},"processor":${JSON.stringify(run.processor)},"metadata":${(run.metaJson ??= run.metadata ? JSON.stringify(run.metadata) : 'null')},` +
     `"created_at":"${iso(run.createdAt)}","modified_at":"${iso(run.modifiedAt)}","taskgroup_id":${run.group ? `"${run.group.id}"` : 'null'}}`
   );
 }

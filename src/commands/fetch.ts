@@ -9,7 +9,7 @@ import { Progress } from '../io/progress';
 import { readJsonLines } from '../io/durable';
 import { csvLine, flatten, orderColumns } from '../core/flatten';
 import { readRows } from '../io/rows';
-import { failedCount, TERMINAL_STATUSES } from '../core/util';
+import { count, failedCount, TERMINAL_STATUSES } from '../core/util';
 import { RunIdSet } from '../core/runIdSet';
 import type { TaskRunEvent } from '../api/types';
 import { fetchJoin } from './join';
@@ -178,7 +178,7 @@ function summarise(o: FetchOptions, ctx: Context, sink: OutputSink, pending: Rec
     Object.entries(c)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') || 'none';
-  ctx.info(`tg: ${o.group}: ${lines} runs${o.output ? ` in ${o.output}` : ''} (${counts}) in ${secs.toFixed(1)}s`);
+  ctx.info(`tg: ${o.group}: ${count(lines, 'run')}${o.output ? ` in ${o.output}` : ''} (${counts}) in ${secs.toFixed(1)}s`);
   const open = Object.entries(pending);
   const unfinished = o.status ? {} : pending;
   ctx.summary(
@@ -188,7 +188,7 @@ function summarise(o: FetchOptions, ctx: Context, sink: OutputSink, pending: Rec
   if (open.length && !o.status) {
     const n = open.reduce((a, [, v]) => a + v, 0);
     const what = open.map(([k, v]) => `${k} ${v}`).join(', ');
-    ctx.warn(`tg: ${n} runs ${PENDING_NOTE} (${what})${o.output ? ': not written; run the same command again later to add them' : ''}`);
+    ctx.warn(`tg: ${count(n, 'run')} ${PENDING_NOTE} (${what})${o.output ? ': not written; run the same command again later to add them' : ''}`);
     return EXIT.PENDING;
   }
   return failedCount(c) > 0 ? EXIT.RUNS_FAILED : EXIT.OK;

@@ -10,6 +10,7 @@
 // The output is written to an exclusive temporary file beside it and renamed into place; tg
 // replaces only a file it wrote itself (a `<file>.tg.json` marker beside it) unless --force, and
 // never the input itself.
+import { count } from '../core/util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -328,7 +329,7 @@ export function checkJoin(r: JoinResult, index: RunIndex, o: { join: string; gro
 }
 
 function report(r: JoinResult, index: RunIndex, o: JoinOptions, ctx: Context): number {
-  ctx.info(`tg: joined ${r.count} rows of ${o.join} with ${index.runs} runs of ${o.group}${o.output ? ` into ${o.output}` : ''}`);
+  ctx.info(`tg: joined ${count(r.count, 'row')} of ${o.join} with ${count(index.runs, 'run')} of ${o.group}${o.output ? ` into ${o.output}` : ''}`);
   if (r.openCount) {
     const more = r.openCount > r.open.length ? ` and ${r.openCount - r.open.length} more` : '';
     ctx.warn(`tg: ${r.openCount} of ${r.count} rows have no finished run yet (left blank): line ${r.open.join(', ')}${more}`);

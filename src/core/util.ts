@@ -43,3 +43,8 @@ export function parseSeconds(v: string, what: string): number {
   if (!Number.isFinite(n) || n <= 0) throw usageError(`${what} must be a positive number of seconds, not "${v}"`);
   return n * 1000;
 }
+
+/** "1 row", "2 rows": a count and its noun (plural with an s). */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

@@ -1,5 +1,6 @@
 // The bill before the work: the rows a job will send (only those the group lacks, within
 // --limit), their estimated cost, --max-cost, and on a terminal a question above a threshold.
+import { count } from '../../core/util';
 import readline from 'node:readline';
 import { EXIT, TgError, usageError } from '../../errors';
 import { CONFIRM_ABOVE_USD, estimateUsd, formatUsd, parseUsd, pricePer1k, PRICES_AS_OF } from '../../core/pricing';
@@ -89,19 +90,21 @@ export async function checkCost(job: Job, rows: number, dryRun = false): Promise
     if (e.usd > maxCost)
       throw new TgError(
         'usage',
-        `the ${rows} rows to send would cost about ${formatUsd(e.usd)}, over --max-cost ${formatUsd(maxCost)}; nothing was sent`,
+        `the ${count(rows, 'row')} to send would cost about ${formatUsd(e.usd)}, over --max-cost ${formatUsd(maxCost)}; nothing was sent`,
         EXIT.USAGE,
         'Raise --max-cost, send a canary first with --limit <n>, or pick a cheaper --processor.',
       );
   }
   if (dryRun) return;
-  ctx.info(`tg: ${rows} rows to send; estimated cost ${describeEstimate(job, e)}, at least ${formatDuration(e.minDurationMs)} at --rate ${job.rateText}`);
+  ctx.info(
+    `tg: ${count(rows, 'row')} to send; estimated cost ${describeEstimate(job, e)}, at least ${formatDuration(e.minDurationMs)} at --rate ${job.rateText}`,
+  );
   if (job.o.yes || maxCost !== undefined || e.usd === null || e.usd <= CONFIRM_ABOVE_USD) return;
   if (!(ctx.io.stderrIsTTY && ctx.io.stdinIsTTY && job.o.input !== '-')) {
     ctx.info(`tg: over ${formatUsd(CONFIRM_ABOVE_USD)} and no terminal to ask on: going ahead (cap it with --max-cost)`);
     return;
   }
-  const yes = await ask(job, `tg: send ${rows} runs for about ${formatUsd(e.usd)}? [y/N] `);
+  const yes = await ask(job, `tg: send ${count(rows, 'run')} for about ${formatUsd(e.usd)}? [y/N] `);
   if (!yes) throw new TgError('usage', 'not confirmed; nothing was sent', EXIT.USAGE, 'Pass --yes to skip the question, or --max-cost to cap the bill.');
 }
 

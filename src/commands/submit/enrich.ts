@@ -11,7 +11,7 @@ import { EXIT, usageError } from '../../errors';
 import type { ApiClient } from '../../api/client';
 import { csvLine } from '../../core/flatten';
 import { outputCells, outputColumns, type OutputColumn } from '../../core/columns';
-import { parseSeconds, sleep, TERMINAL_STATUSES } from '../../core/util';
+import { count, parseSeconds, sleep, TERMINAL_STATUSES } from '../../core/util';
 import { readRows } from '../../io/rows';
 import { Progress } from '../../io/progress';
 import { ClosedPipeError, stdoutError } from '../../io/output';
@@ -100,7 +100,7 @@ async function writeEnriched(job: Job, client: ApiClient, group: string, out: st
     if (target) await target.commit({ tg: 'join', group, input: job.file, by: 'submit' });
     const shown = job.o.output ?? 'stdout';
     const open = r.openCount ? `, ${r.openCount} not finished` : '';
-    ctx.info(`tg: wrote ${shown}: ${r.count} rows, ${r.matched} with a run (${r.failed} failed or cancelled${open})`);
+    ctx.info(`tg: wrote ${shown}: ${count(r.count, 'row')}, ${r.matched} with a run (${r.failed} failed or cancelled${open})`);
     return r.openCount ? EXIT.PENDING : r.failed ? EXIT.RUNS_FAILED : EXIT.OK;
   } catch (e) {
     if (stdoutError(e) instanceof ClosedPipeError) return EXIT.CLOSED_PIPE; // `… | head`: a quiet end

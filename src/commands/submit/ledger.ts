@@ -2,6 +2,7 @@
 // runs in a worker thread when the worker's code is at hand (dist/list-worker.cjs, or the single
 // executable's asset): reading, parsing and hashing 100k runs takes the main thread about a second,
 // which the validation pass then shares with it. Otherwise it runs here.
+import { count } from '../../core/util';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -12,7 +13,7 @@ import type { ListRunsJob, ListRunsMessage } from '../../workers/listRuns';
 import type { Job } from './job';
 
 export async function listLedger(job: Job, client: ApiClient, group: string, expected: number, signal = job.ctx.signal): Promise<Ledger> {
-  job.ctx.info(`tg: listing the ${expected} runs of ${group} to send only the rows it lacks`);
+  job.ctx.info(`tg: listing the ${count(expected, 'run')} of ${group} to send only the rows it lacks`);
   const code = workerCode();
   const ledger = code
     ? await listInWorker(code, client, { client: client.wireOptions, group, expected, giveUpMs: job.ctx.giveUpMs }, signal)

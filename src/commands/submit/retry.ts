@@ -2,6 +2,7 @@
 // cancelled), once each. The group stays the ledger: a retry carries tg_try (its attempt number,
 // 2 for the first retry) and tg_prev (the run it replaces), so a rerun of the same command lists
 // the group, sees the row's latest attempt is no longer failed, and sends nothing again.
+import { count } from '../../core/util';
 import fs from 'node:fs';
 import type { ApiClient } from '../../api/client';
 import { presenceHash, runIdent } from '../../core/ledger';
@@ -57,10 +58,10 @@ export async function retryPass(job: Job, client: ApiClient, group: string): Pro
     if (l.attempt >= max) spent++;
     else items.push({ ...it, retry: { attempt: l.attempt + 1, prev: l.runId } });
   }
-  if (spent) ctx.warn(`tg: ${spent} rows failed ${max} times (--max-attempts ${max}); not sent again`);
+  if (spent) ctx.warn(`tg: ${count(spent, 'row')} failed ${max} times (--max-attempts ${max}); not sent again`);
   if (!items.length) return 0;
   await checkCost(job, items.length);
-  ctx.info(`tg: sending ${items.length} rows again whose latest run ${job.o.retryCancelled ? 'failed or was cancelled' : 'failed'}`);
+  ctx.info(`tg: sending ${count(items.length, 'row')} again whose latest run ${job.o.retryCancelled ? 'failed or was cancelled' : 'failed'}`);
   // The retries' own journal: Sender records its batches there (not in the input's journal, whose
   // chunks they are not); a rerun learns what was sent from the group itself.
   const tmp = `${job.statePath}.retry-${process.pid}.jsonl`;

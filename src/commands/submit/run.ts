@@ -10,7 +10,7 @@ import { spoolStdin } from '../../io/rows';
 import { loadSpec, type LoadedSpec } from '../../core/spec';
 import { planBatches, formatDuration } from '../../core/plan';
 import { keyColumnChange, MarkList, type Ledger } from '../../core/ledger';
-import { errnoText } from '../../core/util';
+import { count, errnoText } from '../../core/util';
 import { acquireLock, type Lock } from '../../io/lock';
 import { AppendLog, writeFileAtomic } from '../../io/durable';
 import { Progress } from '../../io/progress';
@@ -315,7 +315,7 @@ function reportPlan(job: Job, v: Validation, ledger: Ledger | null) {
   if (ledger && (v.present || v.conflicts)) {
     const conflict = v.conflicts ? `, ${v.conflicts} changed (${job.onConflict === 'resend' ? 'sent again' : 'skipped'})` : '';
     ctx.info(
-      `tg: the group holds ${v.present} of these ${v.valid} rows already${conflict}; ${v.fresh + (job.onConflict === 'resend' ? v.conflicts : 0)} to send`,
+      `tg: the group holds ${v.present} of these ${count(v.valid, 'row')} already${conflict}; ${v.fresh + (job.onConflict === 'resend' ? v.conflicts : 0)} to send`,
     );
   }
 }
@@ -407,7 +407,7 @@ function summarize(job: Job, v: Validation, groupId: string, sender: Sender, cli
   const { ctx } = job;
   const skipped = sender.skippedRows;
   ctx.info(
-    `tg: ${groupId}: ${sender.sentRows} rows sent${skipped ? `, ${skipped} already in the group` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''}` +
+    `tg: ${groupId}: ${count(sender.sentRows, 'row')} sent${skipped ? `, ${skipped} already in the group` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''}` +
       `${sender.limitedRows ? `, ${sender.limitedRows} past --limit ${job.o.limit} (the same command without --limit sends them)` : ''} in ${formatDuration(elapsed)}` +
       paceText(job, sender, elapsed) +
       (client.rateLimited ? ` (${client.rateLimited} answers were 429)` : ''),

@@ -37,7 +37,7 @@ export async function listRunsInto(ledger: Ledger, client: ApiClient, group: str
   return ledger;
 }
 
-/** The worker's source: the single executable's asset, or the file the build writes beside the bundle. */
+/** The worker's source: the single executable's asset, or a loader of the file the build writes beside the bundle. */
 function workerCode(): string | null {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -46,11 +46,24 @@ function workerCode(): string | null {
   } catch {
     /* not a single executable, or a node without node:sea */
   }
-  try {
-    return fs.readFileSync(path.join(__dirname, 'list-worker.cjs'), 'utf8');
-  } catch {
-    return null;
-  }
+  const file = path.join(__dirname, 'list-worker.cjs');
+  return fs.existsSync(file) ? loader(file) : null;
+}
+
+/**
+ * Runs the worker's bundle compiled with the V8 code cache the build wrote beside it, as bin/tg
+ * does for the CLI (documented APIs only; a missing or rejected cache just means V8 compiles it).
+ */
+function loader(file: string): string {
+  return `'use strict';
+const fs = require('fs'), path = require('path'), vm = require('vm'), { createRequire } = require('module');
+const file = ${JSON.stringify(file)};
+let cachedData;
+try { cachedData = fs.readFileSync(file + '.cache'); } catch { cachedData = undefined; }
+const source = '(function (exports, require, module, __filename, __dirname) {' + fs.readFileSync(file, 'utf8') + '\\n})';
+const m = { exports: {} };
+new vm.Script(source, { filename: file, cachedData }).runInThisContext()(m.exports, createRequire(file), m, file, path.dirname(file));
+`;
 }
 
 function listInWorker(code: string, client: ApiClient, data: ListRunsJob, signal: AbortSignal): Promise<Ledger> {

@@ -137,3 +137,15 @@ test('output cells: value, confidence, citation URLs (space-separated), reasonin
   const failed = tg.outputCells(cols, { run_id: 'trun_2', status: 'failed', error: 'boom', output: null });
   assert.deepEqual(failed.slice(-3), ['failed', 'boom', 'trun_2']);
 });
+
+test('formatUsd: dollars with thousands separators and cents rounded half up, without Intl', () => {
+  const cases = [
+    [0, '$0.00'],
+    [0.015, '$0.02'],
+    [12.345, '$12.35'],
+    [999.995, '$1,000.00'],
+    [1234567.891, '$1,234,567.89'],
+    [2400, '$2,400.00'],
+  ];
+  for (const [usd, text] of cases) assert.equal(tg.formatUsd(usd), text, String(usd));
+});

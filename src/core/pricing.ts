@@ -49,7 +49,10 @@ export function estimateUsd(runs: number, per1k: number): number {
 /** "$0.60", "$5,000.00", "$0.005" (sub-cent amounts keep their digits). */
 export function formatUsd(usd: number): string {
   if (usd > 0 && usd < 0.01) return `$${usd.toPrecision(1)}`;
-  return `$${usd.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  // Not toLocaleString: its first call loads ICU's number formats, ~40 ms of every submit.
+  // Cents rounded half up on the decimal value (0.015 → 0.02), not on its binary approximation.
+  const [whole, cents] = (Math.round(Number((Math.abs(usd) * 100).toPrecision(12))) / 100).toFixed(2).split('.');
+  return `${usd < 0 ? '-' : ''}$${whole.replace(/\B(?=(\d{3})+$)/g, ',')}.${cents}`;
 }
 
 /** A --price-per-1k / --max-cost value: a finite number ≥ 0 (a leading $ is allowed). */

@@ -1,6 +1,8 @@
 // npm run bench:submit — side by side on one emulator process:
 //   1. tg vs the seed-002 "Bash Script Pattern for Large Datasets" (curl + jq, body corrected to
 //      `inputs`) vs a plain loop over the official SDK's taskGroup.addRuns: N rows, limit off.
+//   1b. the same, tg vs the SDK loop, against an emulator that answers each request 50 ms later
+//      (--response-delay: a network round trip plus the service's time, as a real API has).
 //   2. tg at a compressed window counting runs (emulator --rate-limit 2000/6s --rate-limit-unit
 //      runs, tg --rate 2000/6s --rate-unit runs), 20k rows:
 //      elapsed ÷ theoretical minimum, and 429s.
@@ -102,6 +104,22 @@ echo "$GROUP_ID"
     `${Math.round(N / sdkS)} rows/s`,
     `tg ÷ this: ${(tgRate / (N / sdkS)).toFixed(2)}×`,
     '(in bench process)',
+  );
+  emu.stop();
+}
+
+// 1b. with a round trip: what more than one POST in flight is for
+{
+  const emu = await startEmulator(BIN, ['--rate-limit', 'off', '--response-delay', '50ms']);
+  const f = await companiesCsv(dir, N);
+  const t = timeTg(['submit', f, '--rate', 'off', '-q', '--base-url', emu.url]);
+  const sdkS = await sdkLoop(emu.url, N);
+  row(
+    `tg submit, ${N} rows, limit off, emulator --response-delay 50ms`,
+    `${t.secs.toFixed(2)} s`,
+    `${Math.round(N / t.secs)} rows/s`,
+    `SDK loop: ${sdkS.toFixed(2)} s; tg ÷ SDK: ${(sdkS / t.secs).toFixed(2)}×`,
+    `${t.rssMb.toFixed(0)} MB`,
   );
   emu.stop();
 }

@@ -233,6 +233,7 @@ export const commands = {
       .option('--drop-events <p>', 'share of runs whose events /events never sends (fill them from /runs)', prob, 0)
       .option('--credit-limit <runs>', 'credit in runs; a POST that does not fit gets 402 and creates nothing', int('--credit-limit', 0, 1e12))
       .option('--stream-lifetime <duration>', 'close /events streams after this long', '10m')
+      .option('--response-delay <duration>', "answer every API request this much later (a network round trip plus the service's time)")
       .option('--seed <n>', 'make outputs, latencies and faults reproducible', int('--seed', 0, 2 ** 31 - 1))
       .addHelpText(
         'after',

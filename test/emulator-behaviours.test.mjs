@@ -412,3 +412,14 @@ test('tg emulator: the new options on the command line; GET /__emulator/stats is
     child.kill('SIGTERM');
   }
 });
+
+test('--response-delay: every API request is answered no sooner than the delay', async () => {
+  const { e, c } = await start({ responseDelayMs: 300, rateLimit: null });
+  const t0 = performance.now();
+  const g = await c.taskGroup.create({});
+  assert.ok(performance.now() - t0 >= 290, 'the create waited');
+  const t1 = performance.now();
+  await c.taskGroup.addRuns(g.taskgroup_id, { inputs: inputs(2) });
+  assert.ok(performance.now() - t1 >= 290, 'the add-runs waited');
+  assert.equal((await stats(e)).runsCreated, 2);
+});

@@ -61,6 +61,7 @@ export async function emulator(opts: EmulatorCommandOptions, ctx: Context): Prom
     dropEvents: opts.dropEvents,
     creditLimit: opts.creditLimit,
     streamLifetimeMs: duration('--stream-lifetime', opts.streamLifetime),
+    responseDelayMs: opts.responseDelay === undefined ? undefined : duration('--response-delay', opts.responseDelay),
     seed: opts.seed,
     log: verbose ? (l) => ctx.warn(`emulator: ${l}`) : undefined,
   }).catch((e: NodeJS.ErrnoException) => {

@@ -88,6 +88,8 @@ async function dispatch(st: EmulatorState, routes: Router<Handler>, req: http.In
     if (method === 'POST') req.resume();
     return { status: st.faults() < 0.5 ? 500 : 503, body: errorBody('Internal server error (emulated by --error-rate)') };
   }
+  const delay = st.opts.responseDelayMs ?? 0;
+  if (delay > 0) await new Promise((r) => setTimeout(r, delay));
   const found = routes.find(method, path);
   if (!found || (found.params.ver !== undefined && found.params.ver !== 'v1' && found.params.ver !== 'v1beta')) throw new HttpFail(404, 'Not Found');
   const call: Call = { st, req, res, url, params: found.params, key: keyStr };

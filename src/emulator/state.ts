@@ -27,6 +27,8 @@ export interface EmulatorOptions {
   creditLimit?: number | null;
   /** /events streams end after this long even if the group is active (default 10 minutes). */
   streamLifetimeMs?: number;
+  /** Every API request is answered this much later: a network round trip and the service's own time. */
+  responseDelayMs?: number;
   /** Share of task_run.state events that /events sends a second time (a recent one, with its id). */
   resendEvents?: number;
   /** Share of runs whose task_run.state events /events never sends (seeded by run, on every connection). */

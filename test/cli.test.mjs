@@ -1,8 +1,7 @@
 // The commands end to end, in this process through the library's run(argv, io) against the
 // emulator on port 0, in real temp dirs: usage, help, input and exit-code cases, fetch/--join and
-// the inputs; the real binary's exit status and the README demo as child processes. (Kills and
-// signals are in submit.test.mjs, watch.test.mjs and signals.test.mjs.) Exactly-once is verified
-// through the API.
+// the inputs; the real binary's exit status as a child process. (Kills and signals are in
+// submit.test.mjs, watch.test.mjs and signals.test.mjs.) Exactly-once is verified through the API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync, existsSync, statSync, readdirSync } from 'node:fs';
@@ -194,13 +193,15 @@ test('inputs: .csv.gz, a JSON array, JSONL and gzipped stdin all give the rows t
   }
 });
 
-// The README's first command, as typed (a child of bin/tg), twice: the built-in emulator's runs take
-// 1-5 s, so this waits rather than computes (it runs beside the other files).
-test('the README demo runs twice in a row', async () => {
+// The README's first command before it wrote an enriched CSV (that one runs as typed, a child of
+// bin/tg, in enrich.test.mjs): --spec to JSONL on the built-in emulator, twice; the second run
+// replaces the file of the first run's vanished group. The built-in emulator's runs take 1-5 s, so
+// this waits rather than computes (it runs beside the other files).
+test('the --spec demo to JSONL on the built-in emulator runs twice in a row', async () => {
   const d = tmp();
   const demo = ['submit', fixture('companies.csv'), '--spec', fixture('company-spec.json'), '--emulator', '--watch', '-o', 'results.jsonl', '-q'];
   for (const round of [1, 2]) {
-    const r = await runTg(demo, { cwd: d, env: { TG_STATE_DIR: path.join(d, 'state') } });
+    const r = await runInProcess(demo, { cwd: d, env: { TG_STATE_DIR: path.join(d, 'state') } });
     assert.equal(r.code, 0, `round ${round}: ${r.stderr}`);
     assert.equal(readFileSync(path.join(d, 'results.jsonl'), 'utf8').trim().split('\n').length, 60, `round ${round}`);
   }

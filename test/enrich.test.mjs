@@ -153,7 +153,7 @@ test('enriched CSV: a SIGKILL while sending or waiting, then the same command: t
     const waiting = await runTg(args, { cwd: d, killWhen: () => e.stats.runsCreated >= 300 });
     assert.equal(waiting.signal, 'SIGKILL', 'killed while waiting');
     assert.ok(!existsSync(path.join(d, 'out.csv')), 'nothing half-written in place of the file');
-    const done = await runTg(args, { cwd: d });
+    const done = await runInProcess(args, { cwd: d });
     assert.equal(done.code, 0, done.stderr);
     assert.equal(e.stats.runsCreated, 300, 'every row sent once');
     const first = readFileSync(path.join(d, 'out.csv'), 'utf8');
@@ -163,7 +163,7 @@ test('enriched CSV: a SIGKILL while sending or waiting, then the same command: t
       Array.from({ length: 300 }, (_, i) => `Company ${i + 1}`),
     );
     assert.ok(rows.every((r) => r.tg_status === 'completed' && r.summary && r.summary_citations.startsWith('https://')));
-    const rerun = await runTg(args, { cwd: d });
+    const rerun = await runInProcess(args, { cwd: d });
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.equal(readFileSync(path.join(d, 'out.csv'), 'utf8'), first, 'a rerun writes the same file');
   } finally {
@@ -253,7 +253,7 @@ test('--retry-failed exactly once through lost responses and a SIGKILL mid-retry
     e.setFaults({ loseResponses: 0.5 });
     const killed = await runTg([...base, '--retry-failed'], { cwd: d, killWhen: () => e.stats.runsCreated >= 200 + 20 });
     t.diagnostic(killed.signal === 'SIGKILL' ? 'killed mid-retry' : `the retry ended first (${killed.code})`);
-    const done = await runTg([...base, '--retry-failed'], { cwd: d });
+    const done = await runInProcess([...base, '--retry-failed'], { cwd: d });
     assert.equal(done.code, 0, done.stderr);
     assert.ok(e.stats.responsesLost > 0, 'responses were lost');
     const runs = await groupRuns(e.url, group);

@@ -210,12 +210,12 @@ export function lineCount(file) {
  * forwarding event streams until `release()`. `release()` resolves once held POSTs were answered
  * upstream. Counters: `held` (POSTs held), `stalled` (streams stalled), `streamsOpened`,
  * `streamsClosedByClient` (GETs, such as event streams, the client hung up on before their end),
- * `openGets` (GETs in progress now).
+ * `openStreams` (event streams open now: the API answered with one and the client is still on it).
  * @param {string} target
  */
 export async function stallProxy(target) {
   const up = new URL(target);
-  const s = { posts: 0, holdAt: Infinity, framesLeft: Infinity, held: 0, stalled: 0, streamsOpened: 0, streamsClosedByClient: 0, openGets: 0 };
+  const s = { posts: 0, holdAt: Infinity, framesLeft: Infinity, held: 0, stalled: 0, streamsOpened: 0, streamsClosedByClient: 0, openStreams: 0 };
   /** @type {(() => Promise<void>)[]} */
   let heldPosts = [];
   /** @type {(() => void)[]} */
@@ -233,7 +233,9 @@ export async function stallProxy(target) {
         res.writeHead(ures.statusCode ?? 502, ures.headers);
         if (!String(ures.headers['content-type'] ?? '').startsWith('text/event-stream')) return void ures.pipe(res);
         s.streamsOpened++;
+        s.openStreams++;
         res.on('close', () => {
+          s.openStreams--;
           ureq.destroy();
           resolve();
         });
@@ -265,9 +267,7 @@ export async function stallProxy(target) {
   const server = http.createServer((req, res) => {
     // Counted from the start: a client can hang up before the upstream answer arrives.
     if (req.method === 'GET') {
-      s.openGets++;
       res.on('close', () => {
-        s.openGets--;
         if (!res.writableEnded) s.streamsClosedByClient++;
       });
     }
@@ -302,8 +302,8 @@ export async function stallProxy(target) {
     get streamsClosedByClient() {
       return s.streamsClosedByClient;
     },
-    get openGets() {
-      return s.openGets;
+    get openStreams() {
+      return s.openStreams;
     },
     /** @param {number} n */
     holdPostsAfter(n) {

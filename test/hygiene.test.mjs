@@ -23,12 +23,16 @@ test('the API key never appears in output, logs, state, journal, results or reje
     writeFileSync(bad, '{"name":"ok","website":"w"}\n[1,2]\n');
     const env = { PARALLEL_API_KEY: KEY };
     const outs = [];
-    const run = async (args, extraEnv = env) => {
-      const r = await runTg([...args, '--base-url', e.url, '--verbose'], { cwd: d, env: { ...extraEnv, TG_VERBOSE: '1' } });
+    // The first submit is bin/tg as a child (what the process itself prints, request logs
+    // included); the other commands call run(argv, io) with the same env and directory.
+    const run = async (args, extraEnv = env, child = false) => {
+      const opts = { cwd: d, env: { ...extraEnv, TG_VERBOSE: '1' } };
+      const argv = [...args, '--base-url', e.url, '--verbose'];
+      const r = child ? await runTg(argv, opts) : await runInProcess(argv, opts);
       outs.push(r.stdout, r.stderr);
       return r;
     };
-    const s = await run(['submit', f, '--json', '--rate', 'off']);
+    const s = await run(['submit', f, '--json', '--rate', 'off'], env, true);
     assert.equal(s.code, 0, s.stderr);
     assert.match(s.stderr, /POST \/v1\/tasks\/groups/, '--verbose logs requests');
     const group = JSON.parse(s.stdout).taskgroup_id;
@@ -37,6 +41,7 @@ test('the API key never appears in output, logs, state, journal, results or reje
     const [bad1, watched] = await Promise.all([run(['submit', bad, '--skip-invalid', '--json']), run(['watch', group, '-o', 'w.jsonl'])]);
     assert.ok([0, 1].includes(Number(bad1.code)), bad1.stderr);
     assert.ok([0, 1].includes(Number(watched.code)), watched.stderr);
+    assert.match(watched.stderr, /GET \S+\/events/, 'in-process, --verbose logs requests too');
     const [csv, joined, , , wrong] = await Promise.all([
       run(['fetch', group, '-o', 'f.csv', '--format', 'csv']),
       run(['fetch', group, '--join', f, '-o', 'joined.csv']),

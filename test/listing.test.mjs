@@ -7,7 +7,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { emulator, root, runInProcess, runTg, spawnTg, tmp, makeCsv, waitFor } from './helpers.mjs';
+import { emulator, root, runInProcess, spawnTg, tmp, makeCsv, waitFor } from './helpers.mjs';
 import { fakeApi, makeRuns } from './fake-api.mjs';
 
 const env = (d, url, extra = {}) => ({ TG_STATE_DIR: path.join(d, 'state'), PARALLEL_BASE_URL: url, ...extra });
@@ -18,7 +18,7 @@ test('a listing stream that only sends keep-alives ends at the outage give-up: e
     api.state.fault = 'keepalive';
     const d = tmp();
     const f = makeCsv(d, 5);
-    const r = await runTg(['submit', f, '--group', api.group], { cwd: d, env: env(d, api.url, { TG_OUTAGE_GIVE_UP_S: '1' }) });
+    const r = await runInProcess(['submit', f, '--group', api.group], { cwd: d, env: env(d, api.url, { TG_OUTAGE_GIVE_UP_S: '1' }) });
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /listing the 30 runs of tgrp_fake/);
     assert.match(r.stderr, /^tg: stream .*\/runs: no event for 1 s \(keep-alives only\)/m);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, readdirSync, symlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { BIN, runInProcess, runTg, tmp, emulator, makeCsv, groupRuns, assertExactlyOnce, pipeToHead } from './helpers.mjs';
+import { BIN, runInProcess, tmp, emulator, makeCsv, groupRuns, assertExactlyOnce, pipeToHead } from './helpers.mjs';
 import { fakeApi, makeRuns } from './fake-api.mjs';
 
 const lines = (f) =>
@@ -123,9 +123,9 @@ test('G.6 submit --watch | head: exit 141 part-way; the same command to a file r
     assert.equal(r.stdout.trim().split('\n').length, 5);
     assert.doesNotMatch(r.stderr, /EPIPE|bug in tg|internal error|interrupted|\n\s+at /, 'a closed pipe ends tg quietly');
     assert.equal(e.stats.runsCreated, 200, 'stopped part-way');
-    // The same command to a file: the journal resumes (a new process has a fresh budget for the
-    // one remaining POST); every row one run, every run one line.
-    const again = await runTg([...args, '--watch', '-o', 'out.jsonl'], { cwd: d });
+    // The same command to a file: the journal resumes (a new tg has a fresh budget for the one
+    // remaining POST); every row one run, every run one line.
+    const again = await runInProcess([...args, '--watch', '-o', 'out.jsonl'], { cwd: d });
     assert.equal(again.code, 0, again.stderr);
     const stats = await (await fetch(`${e.url}/__emulator/stats`)).json();
     assert.equal(stats.runsCreated, n);
@@ -245,7 +245,7 @@ test("G.3 join: two files sent into one group (create + --group) each get their 
     ];
     csvFile(d, 'a.csv', a);
     csvFile(d, 'b.csv', b);
-    const at = (args) => runTg([...args, '--base-url', e.url], { cwd: d });
+    const at = (args) => runInProcess([...args, '--base-url', e.url], { cwd: d });
     const group = (await at(['create'])).stdout.trim();
     for (const f of ['a.csv', 'b.csv']) assert.equal((await at(['submit', f, '--group', group])).code, 0);
     assert.equal((await at(['status', group, '--wait'])).code, 0);

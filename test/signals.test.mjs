@@ -96,7 +96,7 @@ test('a second SIGINT exits at once; the files stay consistent and a rerun compl
     // must then end the process by itself.
     px.holdPostsAfter(3);
     const p = spawnTg([...args, '--watch', '-o', 'w.jsonl'], { cwd: d });
-    await waitFor(() => p.exited || (px.held >= 1 && px.openGets >= 1), { what: 'a held POST and an open event stream' });
+    await waitFor(() => p.exited || (px.held >= 1 && px.openStreams >= 1), { what: 'a held POST and an open event stream' });
     assert.ok(!p.exited, p.stderr);
     const closed = px.streamsClosedByClient;
     p.kill('SIGINT');

@@ -6,9 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { emulator, runTg, runInProcess, spawnTg, waitFor, tmp, makeCsv, lineCount, seeded, BIN } from './helpers.mjs';
+import { emulator, runTg, runInProcess, spawnTg, waitFor, tmp, makeCsv, lineCount, seeded } from './helpers.mjs';
 
 test('watch -o: one line per terminal run, exactly once through SIGKILLs and dropped streams', async (t) => {
   const { int } = seeded(9, t);
@@ -126,11 +125,9 @@ test('watch --follow picks up runs added later; SIGINT ends it with 130', async 
 });
 
 test('watch through a sustained outage: reconnects, then gives up with exit 4 and a resume hint (TG_OUTAGE_GIVE_UP_S)', { timeout: 120_000 }, async () => {
-  const emu = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--latency', '20s..30s', '--rate-limit', 'off'], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const emu = await emulator({ rateLimit: null, latencyMs: [20_000, 30_000] });
   try {
-    const url = await new Promise((resolve) => emu.stdout.once('data', (b) => resolve(/listening on (\S+)/.exec(String(b))?.[1])));
+    const url = emu.url;
     const d = tmp();
     const s = await runInProcess(['submit', makeCsv(d, 10), '--json', '--base-url', url], { cwd: d });
     assert.equal(s.code, 0, s.stderr);
@@ -138,7 +135,7 @@ test('watch through a sustained outage: reconnects, then gives up with exit 4 an
     // The API goes away once watch holds its event stream, and stays away.
     const w = spawnTg(['watch', group, '-o', path.join(d, 'w.jsonl'), '--verbose', '--base-url', url], { cwd: d, env: { TG_OUTAGE_GIVE_UP_S: '2' } });
     await w.waitForStderr(/GET \S+\/events\S* 200/);
-    emu.kill('SIGKILL');
+    await emu.close(); // its streams cut, its port closed
     const r = await w.done;
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /reconnecting/);
@@ -147,6 +144,6 @@ test('watch through a sustained outage: reconnects, then gives up with exit 4 an
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /TG_OUTAGE_GIVE_UP_S must be a positive number/);
   } finally {
-    emu.kill('SIGKILL');
+    await emu.close();
   }
 });

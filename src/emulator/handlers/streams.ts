@@ -83,11 +83,19 @@ export async function streamEvents(c: Call): Promise<Reply> {
   const deadline = Date.now() + Math.min(timeoutMs, lifetimeMs);
   const w = openSse(c);
   let wake: (() => void) | null = null;
-  const unlisten = st.store.listen(g, () => wake?.());
-  c.res.on('close', () => wake?.());
+  // A change (or the client leaving) while this loop awaits a write has no waiter to wake: it is
+  // remembered, so the loop goes round again instead of sleeping until the next ping.
+  let changed = false;
+  const poke = () => {
+    changed = true;
+    wake?.();
+  };
+  const unlisten = st.store.listen(g, poke);
+  c.res.on('close', poke);
   try {
     let pos = after + 1;
     for (;;) {
+      changed = false;
       pos = await sendEvents(st, g, w, pos, after + 1);
       if (w.dead) return null;
       const fl = w.flush();
@@ -98,6 +106,7 @@ export async function streamEvents(c: Call): Promise<Reply> {
         if (lifetimeMs < timeoutMs) st.stats.streamsExpired++;
         break;
       }
+      if (changed) continue;
       await new Promise<void>((resolve) => {
         const t = setTimeout(
           () => {

@@ -19,6 +19,7 @@ export { NumTable } from './core/numTable';
 export { neutralise } from './core/flatten';
 export { inputMatchesRow } from './commands/join';
 export { writeFileAtomic } from './io/durable';
+export { writeAllAt } from './io/output';
 export { unit } from './emulator/rng';
 export { parseField, parseFields, specFromFields, fieldSchema, inputSchemaOf, FIELD_TYPES } from './core/fields';
 export { PRICE_PER_1K, PRICES_AS_OF, CONFIRM_ABOVE_USD, pricePer1k, estimateUsd, formatUsd, parseUsd } from './core/pricing';

@@ -132,6 +132,25 @@ test('OrderedWindow: stop keeps what was written and ignores items that settle l
   assert.deepEqual(r.log, [0]);
 });
 
+test('OrderedWindow: an item pushed into a failed window is dropped, its rejection handled', async () => {
+  const r = recorder();
+  const w = new OrderedWindow(r.sink, { size: 4, flushMs: 0, now: () => 0 });
+  const unhandled = [];
+  const onUnhandled = (e) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await w.push(Promise.reject(new Error('first')));
+    await assert.rejects(w.settle(), /first/);
+    const late = deferred();
+    await assert.rejects(w.push(late.promise), /first/);
+    late.reject(new Error('late'));
+    await new Promise((res) => setImmediate(res));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});
+
 test('RunIdSet: distinct ids, growth, 200k ids without a false hit among seeded lookups', () => {
   const s = new RunIdSet(4);
   assert.equal(s.add('trun_1'), true);

@@ -5,7 +5,7 @@ export * from './core/backoff';
 export * from './core/rateBudget';
 export * from './core/plan';
 export * from './core/util';
-export { ApiClient } from './api/client';
+export { ApiClient, utf8Chunks } from './api/client';
 export { startEmulator, createEmulator } from './emulator/server';
 export { generateOutput } from './emulator/outputs';
 export { flatten, csvLine, orderColumns } from './core/flatten';

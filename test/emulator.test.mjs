@@ -315,3 +315,30 @@ test('the tg client reads SSE through breaks: resumable stream loses and repeats
     await e.close();
   }
 });
+
+test('the tg client reads a body sent in pieces (a character split, a BOM) and an abort ends a request at once', async () => {
+  const { createServer } = await import('node:http');
+  const body = Buffer.from('\ufeff{"name":"Café ☕"}');
+  const server = createServer((req, res) => {
+    if (req.url === '/slow') return; // never answers
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write(body.subarray(0, 16)); // inside the é
+    setTimeout(() => res.end(body.subarray(16)), 20);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+  const { tg } = await import('./helpers.mjs');
+  const addr = /** @type {import('node:net').AddressInfo} */ (server.address());
+  const c = new tg.ApiClient({ baseUrl: `http://127.0.0.1:${addr.port}`, apiKey: 'k', maxRetries: 0 });
+  try {
+    assert.deepEqual(await c.requestJson('GET', '/split'), { name: 'Café ☕' });
+    const ac = new AbortController();
+    const why = new Error('stop now');
+    const p = c.requestJson('GET', '/slow', { signal: ac.signal });
+    setTimeout(() => ac.abort(why), 20);
+    await assert.rejects(p, (e) => e === why);
+  } finally {
+    c.destroy();
+    server.closeAllConnections();
+    server.close();
+  }
+});

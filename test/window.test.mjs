@@ -2,12 +2,12 @@
 // row/input check and writeFileAtomic's exclusive temp file. Seeded; no timers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, symlinkSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
+import fs, { mkdtempSync, symlinkSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { tg } from './helpers.mjs';
 
-const { OrderedWindow, RunIdSet, neutralise, inputMatchesRow, writeFileAtomic, mulberry32 } = tg;
+const { OrderedWindow, RunIdSet, neutralise, inputMatchesRow, writeFileAtomic, writeAllAt, utf8Chunks, mulberry32 } = tg;
 
 function deferred() {
   /** @type {(v?: unknown) => void} */
@@ -132,6 +132,25 @@ test('OrderedWindow: stop keeps what was written and ignores items that settle l
   assert.deepEqual(r.log, [0]);
 });
 
+test('OrderedWindow: an item pushed into a failed window is dropped, its rejection handled', async () => {
+  const r = recorder();
+  const w = new OrderedWindow(r.sink, { size: 4, flushMs: 0, now: () => 0 });
+  const unhandled = [];
+  const onUnhandled = (e) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await w.push(Promise.reject(new Error('first')));
+    await assert.rejects(w.settle(), /first/);
+    const late = deferred();
+    await assert.rejects(w.push(late.promise), /first/);
+    late.reject(new Error('late'));
+    await new Promise((res) => setImmediate(res));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});
+
 test('RunIdSet: distinct ids, growth, 200k ids without a false hit among seeded lookups', () => {
   const s = new RunIdSet(4);
   assert.equal(s.add('trun_1'), true);
@@ -167,4 +186,32 @@ test('writeFileAtomic never follows a planted symlink and leaves no temp file', 
   assert.equal(readFileSync(victim, 'utf8'), 'keep');
   assert.equal(readFileSync(path.join(d, 'state.json'), 'utf8'), '{"a":1}\n');
   assert.deepEqual(readdirSync(d).sort(), ['.state.json.' + process.pid + '.tmp', 'state.json', 'victim'].sort());
+});
+
+test('writeAllAt: lines at a position in one writev; a short write is finished from a copy', () => {
+  const f = path.join(mkdtempSync(path.join(tmpdir(), 'tg-writev-')), 'out.jsonl');
+  writeFileSync(f, 'kept\nstale tail');
+  const bufs = ['{"a":"é"}\n', '{"b":2}\n'].map((s) => Buffer.from(s));
+  const total = bufs[0].length + bufs[1].length;
+  const fd = fs.openSync(f, 'r+');
+  writeAllAt(fd, bufs, total, 5);
+  // an error part-way: writev wrote 3 bytes; the rest goes out with writeSync
+  const calls = [];
+  const io = {
+    writevSync: (d, b, p) => fs.writeSync(d, b[0], 0, 3, p),
+    writeSync: (d, b, off, len, p) => (calls.push([off, len]), fs.writeSync(d, b, off, len, p)),
+  };
+  writeAllAt(fd, bufs, total, 5 + total, io);
+  fs.closeSync(fd);
+  assert.equal(readFileSync(f, 'utf8'), 'kept\n{"a":"é"}\n{"b":2}\n{"a":"é"}\n{"b":2}\n');
+  assert.deepEqual(calls, [[3, total - 3]]);
+});
+
+test('utf8Chunks: a character split between chunks stays whole; only a leading BOM is dropped', () => {
+  const bytes = Buffer.from('\ufeffdata: {"a":"é☕"}\n\ufeff');
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const text = utf8Chunks();
+    assert.equal(text(bytes.subarray(0, cut)) + text(bytes.subarray(cut)), 'data: {"a":"é☕"}\n\ufeff', `cut at ${cut}`);
+  }
+  assert.equal(utf8Chunks()(Buffer.from([0x61, 0xff, 0x62])), 'a\ufffdb');
 });

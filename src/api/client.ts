@@ -1,6 +1,7 @@
 // The one HTTP client of tg: an undici keep-alive Pool, x-api-key auth, both group path versions,
 // retries for what is safe to retry, typed errors, and SSE streams.
-import { Pool } from 'undici';
+import { StringDecoder } from 'node:string_decoder';
+import { Pool, type Dispatcher } from 'undici';
 import { createParser } from 'eventsource-parser';
 import { ApiError, NetworkError, TgError, UnknownOutcomeError, EXIT, usageError } from '../errors';
 import { retryDelay, serverRetryAfterMs } from '../core/backoff';
@@ -91,6 +92,26 @@ export function shouldRetryHeader(headers: Record<string, string | string[] | un
 /** Whether to retry an answer: the server's x-should-retry decides first, then the status. */
 export function retryable(e: ApiError): boolean {
   return e.shouldRetry ?? ApiClient.retryableStatus(e.status);
+}
+
+/** The most bytes of an event stream decoded into one string. */
+const SSE_PIECE = 32 * 1024;
+
+/**
+ * The text of a byte stream, chunk by chunk: a character split between chunks is kept whole, a
+ * leading byte order mark dropped, bad bytes replaced by U+FFFD (all as TextDecoder does). A
+ * StringDecoder, not TextDecoder's stream mode: 0.08 s against 0.39 s for the 53 MB of events of
+ * a 100k-run group (64 KB chunks).
+ */
+export function utf8Chunks(): (chunk: Buffer) => string {
+  const dec = new StringDecoder('utf8');
+  let first = true;
+  return (chunk) => {
+    const s = dec.write(chunk);
+    if (!first || !s) return s;
+    first = false;
+    return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
+  };
 }
 
 /** Parse the vendor error body; tolerate anything. */
@@ -202,18 +223,20 @@ export class ApiClient {
     const t0 = Date.now();
     const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     try {
-      const res = await this.pool.request({
-        method: method as 'GET',
-        path: this.basePath + path,
-        headers: this.headers(payload !== undefined ? { 'content-type': 'application/json', ...extra } : extra),
-        body: payload,
+      const r = await exchange(
+        this.pool,
+        {
+          method: method as 'GET',
+          path: this.basePath + path,
+          headers: this.headers(payload !== undefined ? { 'content-type': 'application/json', ...extra } : extra),
+          body: payload,
+          headersTimeout: headersTimeout ?? this.timeoutMs,
+          bodyTimeout: this.timeoutMs,
+        },
         signal,
-        headersTimeout: headersTimeout ?? this.timeoutMs,
-        bodyTimeout: this.timeoutMs,
-      });
-      const text = await res.body.text();
-      this.logLine(method, path, res.statusCode, t0);
-      return { status: res.statusCode, headers: res.headers as RawResponse['headers'], text };
+      );
+      this.logLine(method, path, r.status, t0);
+      return r;
     } catch (e) {
       if (signal?.aborted) throw signal.reason ?? e;
       this.logLine(method, path, errCode(e) || 'error', t0);
@@ -446,10 +469,13 @@ export class ApiClient {
         }
       },
     });
-    const dec = new TextDecoder('utf-8');
+    const text = utf8Chunks();
     try {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        parser.feed(dec.decode(chunk, { stream: true }));
+        // In pieces: the stream hands over all it has buffered at once (often over 100 KB), and
+        // a string that large is made in V8's large-object space at a high price (measured, the
+        // events of a 100k-run group: 0.49 s to decode whole chunks, 0.02 s in pieces).
+        for (let i = 0; i < chunk.length; i += SSE_PIECE) parser.feed(text(chunk.subarray(i, i + SSE_PIECE)));
         if (bad) throw new NetworkError(`GET ${full}: ${bad.message}`, true);
         while (queue.length) yield queue.shift()!;
       }
@@ -529,6 +555,63 @@ export class ApiClient {
     opts: { lastEventId?: string | null; timeoutS?: number; signal?: AbortSignal; giveUpMs?: number; onReconnect?: (e: unknown) => void } = {},
   ): AsyncGenerator<GroupEvent> {
     return this.resumable(this.groupsPath(`/${encodeURIComponent(groupId)}/events`), { timeout: opts.timeoutS }, opts);
+  }
+}
+
+/**
+ * One exchange, its body read in full, through the pool's dispatch API: undici's request() makes
+ * a Readable stream of every response, which cost about 40 % more CPU a request (measured: 20k
+ * result GETs, 1.4 s against 2.0 s). Rejects with undici's error, or the signal's reason.
+ */
+function exchange(pool: Pool, opts: Dispatcher.DispatchOptions, signal?: AbortSignal): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    pool.dispatch(opts, new BodyReader(resolve, reject, signal));
+  });
+}
+
+/** The handler of `exchange`: status, headers and body chunks, then the text; the signal aborts it. */
+class BodyReader implements Dispatcher.DispatchHandler {
+  private status = 0;
+  private headers: RawResponse['headers'] = {};
+  private chunks: Buffer[] = [];
+  private controller: Dispatcher.DispatchController | null = null;
+  private readonly onAbort = () => this.controller?.abort(this.signal!.reason);
+
+  constructor(
+    private readonly resolve: (r: RawResponse) => void,
+    private readonly reject: (e: unknown) => void,
+    private readonly signal?: AbortSignal,
+  ) {
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController) {
+    this.controller = controller;
+    this.chunks = []; // (a retried request starts again)
+    if (this.signal?.aborted) controller.abort(this.signal.reason);
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, status: number, headers: RawResponse['headers']) {
+    this.status = status; // a 1xx comes before the final answer, without a body
+    this.headers = headers;
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer) {
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd() {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    const body = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    const text = body.toString('utf8');
+    // as undici's text(): a byte order mark is not part of the text
+    this.resolve({ status: this.status, headers: this.headers, text: text.charCodeAt(0) === 0xfeff ? text.slice(1) : text });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, e: Error) {
+    this.signal?.removeEventListener('abort', this.onAbort);
+    this.reject(e);
   }
 }
 

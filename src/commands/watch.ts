@@ -46,10 +46,11 @@ const FLUSH_MS = 200;
 
 class Deadline extends Error {}
 
-/** One window item: the event's id (the cursor) and the line it adds, if any. */
+/** One window item: the event's id (the cursor) and the line it adds (text null: none), with the run's status. */
 interface Item {
   eventId: string | null;
-  line: { text: string; status: string } | null;
+  text: string | null;
+  status: string;
 }
 
 export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {}): Promise<number> {
@@ -117,7 +118,7 @@ class Watcher {
     this.window = new OrderedWindow<Item>(
       {
         write: (it) => {
-          if (it.line) this.sink.line(it.line.text, it.line.status);
+          if (it.text !== null) this.sink.line(it.text, it.status);
           this.sink.setEventId(it.eventId);
         },
         flush: () => this.sink.flush(),
@@ -220,15 +221,9 @@ class Watcher {
     } else if (ev.type === 'task_run.state') {
       const re = ev as TaskRunEvent;
       // queued, action_required, running, cancelling: not yet; a run already written: a re-send.
-      if (TERMINAL_STATUSES.has(re.run.status) && this.written.add(re.run.run_id)) return this.lineItem(re, eventId);
+      if (TERMINAL_STATUSES.has(re.run.status) && this.written.add(re.run.run_id)) return lineFor(this.client, re, eventId, this.signal);
     }
-    return { eventId, line: null }; // unknown event types are tolerated
-  }
-
-  private lineItem(ev: TaskRunEvent, eventId: string | null): Promise<Item> {
-    const p = lineFor(this.client, ev, this.signal).then((line) => ({ eventId, line }));
-    p.catch(() => undefined); // the window reports it, in order
-    return p;
+    return { eventId, text: null, status: '' }; // unknown event types are tolerated
   }
 
   /** Lines for finished runs whose events never came, from the run stream (the cursor stays). */
@@ -237,7 +232,7 @@ class Watcher {
     for await (const ev of this.client.streamRuns(this.o.group, { includeOutput: true, signal: this.signal, giveUpMs: this.ctx.giveUpMs })) {
       if (ev.type !== 'task_run.state' || !TERMINAL_STATUSES.has(ev.run.status) || !this.written.add(ev.run.run_id)) continue;
       n++;
-      await this.window.push(this.lineItem({ ...ev, event_id: null }, null));
+      await this.window.push(lineFor(this.client, { ...ev, event_id: null }, null, this.signal));
     }
     await this.window.settle();
     if (n) this.ctx.info(`tg: ${n} finished runs had no event; their results were taken from the group's run list`);
@@ -290,8 +285,11 @@ class Watcher {
   }
 }
 
-/** The line for a terminal run event: the event with `output` filled in for completed runs. */
-async function lineFor(client: ApiClient, ev: TaskRunEvent, signal: AbortSignal): Promise<{ text: string; status: string }> {
+/**
+ * The item of a terminal run event: its line, the event with `output` filled in for completed
+ * runs. A failure is the window's to report, in order (push handles the rejection).
+ */
+async function lineFor(client: ApiClient, ev: TaskRunEvent, eventId: string | null, signal: AbortSignal): Promise<Item> {
   const out: TaskRunEvent = { type: 'task_run.state', event_id: ev.event_id, input: ev.input ?? null, run: ev.run, output: ev.output ?? null };
   if (ev.run.status === 'completed' && !out.output) {
     for (let attempt = 0; ; attempt++) {
@@ -305,5 +303,5 @@ async function lineFor(client: ApiClient, ev: TaskRunEvent, signal: AbortSignal)
       await sleep(500 * (attempt + 1), signal);
     }
   }
-  return { text: JSON.stringify(out), status: out.run.status };
+  return { eventId, text: JSON.stringify(out), status: out.run.status };
 }

@@ -24,10 +24,23 @@ export interface WindowOptions {
   onFlush?: () => void;
 }
 
-type Slot<T> = { state: 'pending' } | { state: 'ok'; value: T } | { state: 'err'; error: unknown };
+const PENDING = 0;
+const OK = 1;
+const ERR = 2;
+
+/** One pushed item: pending, or settled with its value or error (one shape for all: cheap to test). */
+class Slot<T> {
+  state: typeof PENDING | typeof OK | typeof ERR = PENDING;
+  value: T | undefined = undefined;
+  error: unknown = undefined;
+}
+
+const ROOM: Promise<void> = Promise.resolve();
+const ignore = () => undefined;
 
 export class OrderedWindow<T> {
   private readonly slots: Slot<T>[] = [];
+  private readonly hasRoom = () => this.slots.length < this.o.size;
   private waiters: (() => void)[] = [];
   private flushing: Promise<void> | null = null;
   private dirty = false;
@@ -55,21 +68,27 @@ export class OrderedWindow<T> {
     return this.failure?.error;
   }
 
-  /** Add an item; resolves once there is room for the next one. Rejects with the window's error. */
+  /**
+   * Add an item; resolves once there is room for the next one. Rejects with the window's error
+   * (an item pushed then is dropped; its own rejection, if any, is handled).
+   */
   push(item: T | Promise<T>): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure.error);
-    if (this.stopped) return Promise.reject(new Error('the window is stopped'));
-    const slot: { state: string; value?: T; error?: unknown } = { state: 'pending' };
-    this.slots.push(slot as Slot<T>);
+    if (this.failure || this.stopped) {
+      if (item instanceof Promise) item.catch(ignore);
+      return Promise.reject(this.failure ? this.failure.error : new Error('the window is stopped'));
+    }
+    const slot = new Slot<T>();
+    this.slots.push(slot);
     if (item instanceof Promise) {
       item.then(
-        (value) => this.settleSlot(slot, { state: 'ok', value }),
-        (error) => this.settleSlot(slot, { state: 'err', error }),
+        (value) => this.settleSlot(slot, OK, value),
+        (error) => this.settleSlot(slot, ERR, error),
       );
     } else {
-      this.settleSlot(slot, { state: 'ok', value: item });
+      this.settleSlot(slot, OK, item);
     }
-    return this.waitFor(() => this.slots.length < this.o.size);
+    // (Writing a settled item may have failed the window just now: waitFor says so.)
+    return this.hasRoom() && this.failure === null ? ROOM : this.waitFor(this.hasRoom);
   }
 
   /** Resolves when every pushed item is written and flushed; rejects with the window's error. */
@@ -91,19 +110,23 @@ export class OrderedWindow<T> {
     await this.flushing?.catch(() => undefined);
   }
 
-  private settleSlot(slot: { state: string; value?: T; error?: unknown }, to: Slot<T>) {
-    Object.assign(slot, to);
-    this.pump();
+  private settleSlot(slot: Slot<T>, state: typeof OK | typeof ERR, v: unknown) {
+    slot.state = state;
+    if (state === OK) slot.value = v as T;
+    else slot.error = v;
+    // Behind a pending head nothing can be written: only a flush may be due.
+    if (slot === this.slots[0]) this.pump();
+    else if (this.dirty && !this.failure && !this.stopped && this.o.now() - this.lastFlush >= this.o.flushMs) this.startFlush();
   }
 
   /** Write every settled item at the head, then flush if the window ran empty or it is time. */
   private pump() {
     if (this.failure || this.stopped) return;
-    while (this.slots.length && this.slots[0].state !== 'pending') {
-      const s = this.slots.shift() as Exclude<Slot<T>, { state: 'pending' }>;
-      if (s.state === 'err') return this.fail(s.error);
+    while (this.slots.length && this.slots[0].state !== PENDING) {
+      const s = this.slots.shift()!;
+      if (s.state === ERR) return this.fail(s.error);
       try {
-        this.sink.write(s.value);
+        this.sink.write(s.value as T);
       } catch (e) {
         return this.fail(e);
       }
@@ -154,6 +177,7 @@ export class OrderedWindow<T> {
   }
 
   private wake() {
+    if (!this.waiters.length) return;
     const w = this.waiters;
     this.waiters = [];
     for (const r of w) r();

@@ -129,6 +129,18 @@ export class StdoutSink implements OutputSink {
 /** Buffered output is written (not yet fsynced) once it reaches this many characters. */
 const WRITE_AHEAD_CHARS = 256 * 1024;
 
+/**
+ * Write `bufs` (`total` bytes in all) at `pos`, all of it: one writev (libuv goes on after short
+ * writes), then what an error part-way left out is written again from a copy — which throws the
+ * error (ENOSPC...) if it persists.
+ */
+export function writeAllAt(fd: number, bufs: Buffer[], total: number, pos: number, io: Pick<typeof fs, 'writevSync' | 'writeSync'> = fs): void {
+  let off = io.writevSync(fd, bufs, pos);
+  if (off >= total) return;
+  const rest = Buffer.concat(bufs, total);
+  while (off < total) off += io.writeSync(fd, rest, off, total - off, pos + off);
+}
+
 export class FileSink implements OutputSink {
   state: CursorState;
   private fd: number;
@@ -274,10 +286,15 @@ export class FileSink implements OutputSink {
    */
   private writeAhead() {
     if (!this.buf.length) return;
-    const b = Buffer.from(this.buf.join(''));
-    let off = 0;
-    while (off < b.length) off += fs.writeSync(this.fd, b, off, b.length - off, this.state.bytes + this.unsynced + off);
-    this.unsynced += b.length;
+    // A buffer a line and one writev: measured twice as fast as encoding the joined text.
+    let bytes = 0;
+    const bufs = this.buf.map((s) => {
+      const b = Buffer.from(s);
+      bytes += b.length;
+      return b;
+    });
+    writeAllAt(this.fd, bufs, bytes, this.state.bytes + this.unsynced);
+    this.unsynced += bytes;
     this.unsyncedLines += this.buf.length;
     this.buf = [];
     this.bufChars = 0;

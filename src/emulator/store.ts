@@ -255,7 +255,11 @@ export class Store {
     return run.status;
   }
 
-  /** Apply every transition due by now, in time order. */
+  /**
+   * Apply every transition due by now, in time order, and wake the group's listeners if any
+   * happened (whoever advanced it: a GET of the group or a result consumes transitions that an
+   * /events stream must hear of, or it sleeps until its next ping).
+   */
   advance(g: Group): boolean {
     const now = this.now();
     let changed = false;
@@ -271,7 +275,10 @@ export class Store {
       if (run.modifiedAt > g.modifiedAt) g.modifiedAt = run.modifiedAt;
       changed = true;
     }
-    if (changed) this.pushStatus(g);
+    if (changed) {
+      this.pushStatus(g);
+      this.notify(g);
+    }
     return changed;
   }
 
@@ -320,7 +327,7 @@ export class Store {
     g.timerAt = at;
     g.timer = setTimeout(() => {
       g.timer = null;
-      if (this.advance(g)) this.notify(g);
+      this.advance(g);
       this.schedule(g);
     }, at - this.now());
     g.timer.unref?.();

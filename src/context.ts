@@ -99,7 +99,7 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
     const onWait = (ms: number, reason: string) => display.waiting(ms, reason);
     if (global.emulator) {
       const { startEmulator } = await import('./emulator/server');
-      const emu = await startEmulator({ port: 0, host: '127.0.0.1' });
+      const emu = await startEmulator({ port: 0, host: '127.0.0.1', latencyMs: [200, 1000] }); // a demo: runs take 0.2–1 s
       const client = new ApiClient({ baseUrl: emu.url, apiKey: apiKey || 'emulator', apiVersion, log, giveUpMs: ctx.giveUpMs, onWait });
       closers.push(async () => {
         client.destroy();

@@ -1,11 +1,10 @@
 // `tg status`: counts by status; --wait blocks until the group is inactive.
 import type { Context } from '../context';
 import { EXIT } from '../errors';
-import { failedCount, parseSeconds, sleep } from '../core/util';
+import { countTerminal, failedCount, parseTimeout, sleep } from '../core/util';
 import type { TaskGroup } from '../api/types';
 import type { StatusOptions } from '../options';
 import { Progress } from '../io/progress';
-import { countTerminal } from './watch';
 
 export function formatCounts(g: TaskGroup): string {
   const c = g.status.task_run_status_counts;
@@ -27,10 +26,6 @@ function countsText(g: TaskGroup): string {
 
 export function exitCodeFor(g: TaskGroup): number {
   return failedCount(g.status.task_run_status_counts) > 0 ? EXIT.RUNS_FAILED : EXIT.OK;
-}
-
-export function parseTimeout(v: string | undefined): number | undefined {
-  return v === undefined ? undefined : parseSeconds(v, '--timeout');
 }
 
 export async function status(opts: StatusOptions, ctx: Context): Promise<number> {

@@ -11,13 +11,12 @@ import path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import type { Context } from '../context';
 import { EXIT, TgError, InterruptedError, ApiError } from '../errors';
-import { failedCount, sleep, TERMINAL_STATUSES } from '../core/util';
+import { countTerminal, failedCount, parseTimeout, sleep, TERMINAL_STATUSES } from '../core/util';
 import { OrderedWindow } from '../core/orderedWindow';
 import { RunIdSet } from '../core/runIdSet';
 import { FileSink, StdoutSink, ClosedPipeError, type OutputSink } from '../io/output';
 import { readJsonLines } from '../io/durable';
 import { Progress, type ProgressOptions } from '../io/progress';
-import { parseTimeout } from './status';
 import type { ApiClient } from '../api/client';
 import type { TaskRunEvent, TaskGroupStatus, GroupEvent } from '../api/types';
 
@@ -85,11 +84,6 @@ async function writtenRunIds(file: string): Promise<RunIdSet> {
 }
 
 /** Runs that reached a terminal state, by the group's counts. */
-export function countTerminal(s: TaskGroupStatus): number {
-  const c = s.task_run_status_counts as Record<string, number>;
-  return (c.completed ?? 0) + (c.failed ?? 0) + (c.cancelled ?? 0);
-}
-
 /** The state of one `watch`: the stream passes, the window of lines, the end or the failure. */
 class Watcher {
   private readonly ac = new AbortController();

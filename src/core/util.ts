@@ -34,10 +34,21 @@ export function failedCount(counts: Partial<Record<string, number>>): number {
   return (counts.failed ?? 0) + (counts.cancelled ?? 0);
 }
 
+/** Runs of a group that have finished (completed, failed or cancelled), from its status counts. */
+export function countTerminal(s: { task_run_status_counts: Partial<Record<string, number>> }): number {
+  const c = s.task_run_status_counts;
+  return (c.completed ?? 0) + (c.failed ?? 0) + (c.cancelled ?? 0);
+}
+
 /** A file error's code in words, for "cannot read" messages. */
 export const errnoText = (code: string | undefined): string => (code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(code));
 
 /** A positive number of seconds (from a flag or variable named `what`) in milliseconds. */
+/** `--timeout` in ms, or undefined when not given. */
+export function parseTimeout(v: string | undefined): number | undefined {
+  return v === undefined ? undefined : parseSeconds(v, '--timeout');
+}
+
 export function parseSeconds(v: string, what: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw usageError(`${what} must be a positive number of seconds, not "${v}"`);

@@ -16,7 +16,7 @@ import { readRows } from '../../io/rows';
 import { Progress } from '../../io/progress';
 import { ClosedPipeError, stdoutError } from '../../io/output';
 import { checkJoin, checkJoinTarget, FINISHED, RunIndex, runFor, TempOutput, write, type JoinResult } from '../join';
-import { countTerminal } from '../watch';
+import { countTerminal } from '../../core/util';
 import { retryPass } from './retry';
 import type { Job, SubmitOptions } from './job';
 

@@ -1,8 +1,8 @@
 // The command-line actions: attaches the command functions to the table of src/options.ts, and the
 // one exit point that maps typed errors to messages and exit codes. No import side effects.
 import { isatty } from 'node:tty';
-import { Command, CommanderError } from '@commander-js/extra-typings';
-import { TgError, EXIT, InterruptedError, isTgError } from './errors';
+import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { TgError, EXIT, InterruptedError, isTgError, usageError } from './errors';
 import { createContext, createDisplay, type Context, type Io } from './context';
 import type { Display } from './io/display';
 import { commands, globalOptions, type GlobalOptions } from './options';
@@ -38,7 +38,28 @@ export function buildProgram(
   commands.completion(program).action((shell) => act(async (ctx) => (await import('./commands/completion')).completion(shell, ctx, program)));
   // Each command's --help lists its own options; the global ones are in `tg --help`, once.
   for (const c of program.commands) c.addHelpText('after', GLOBAL_HINT);
+  program.hook('preAction', (_root, cmd) => checkSwallowedFlags(program, cmd));
   return program;
+}
+
+/**
+ * `--base-url $URL --watch` with URL empty in the shell gives --base-url the value "--watch", and
+ * --watch is then missing. Before any command runs: an option whose value is one of tg's own
+ * flags is a usage error naming both.
+ */
+function checkSwallowedFlags(root: CommandUnknownOpts, cmd: CommandUnknownOpts): void {
+  const flags = new Set([...root.options, ...cmd.options].map((o) => o.long).filter((l) => l !== undefined));
+  for (const c of new Set([root, cmd]))
+    for (const o of c.options) {
+      if (!o.required && !o.optional) continue;
+      const v: unknown = c.getOptionValue(o.attributeName());
+      for (const x of Array.isArray(v) ? v : [v])
+        if (typeof x === 'string' && flags.has(x.split('=')[0]))
+          throw usageError(
+            `${o.long ?? o.flags} took "${x}" as its value; ${x.split('=')[0]} was not seen as an option`,
+            `Give ${o.long ?? o.flags} a value (an empty shell variable leaves it none), or write it as ${o.long ?? o.flags}=VALUE.`,
+          );
+    }
 }
 
 const GLOBAL_HINT = 'Global options (--api-key, --base-url, --emulator, --json, -q, --verbose, …) work with every command: see tg --help.\n';

@@ -27,6 +27,26 @@ test('the real binary: --version and a usage error give their exit status', asyn
   assert.match(u.stderr, /^tg: missing required argument 'input'/);
 });
 
+test('an option that swallowed a flag (an empty shell variable) is a usage error before anything runs', async () => {
+  const e = await emulator();
+  try {
+    const d = tmp();
+    const f = makeCsv(d, 3);
+    const r = await runInProcess(['submit', f, '--base-url', '--watch', '-o', 'x.jsonl'], { cwd: d });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^tg: --base-url took "--watch" as its value; --watch was not seen as an option\ntg: hint: Give --base-url a value/);
+    const g = await runInProcess(['--base-url', '--json', 'status', 'tgrp_x'], { cwd: d });
+    assert.equal(g.code, 2, g.stderr);
+    assert.match(g.stderr, /--base-url took \\"--json\\" as its value/);
+    // a value that merely starts with dashes is left alone: it is the option's own check that speaks
+    const v = await runInProcess(['submit', f, '--timeout', '--5', '--base-url', e.url], { cwd: d });
+    assert.doesNotMatch(v.stderr, /as its value/);
+    assert.equal(e.stats.runsCreated, 0);
+  } finally {
+    await e.close();
+  }
+});
+
 test('submit: dry run sends nothing and prints the plan', async () => {
   const e = await emulator();
   try {

@@ -36,9 +36,12 @@ test('SIGINT/SIGTERM during submit, watch and fetch: exit 130, resume hint, a re
       await waitFor(() => p.exited || px.held > held, { what: 'a POST of runs held' });
       assert.ok(!p.exited, `submit ended before its POST was held: ${p.stderr}`);
       p.kill(sig);
+      // tg says what it waits for before it stops: the held POST's answer
+      await waitFor(() => p.exited || /stopping: waiting for the answer to 1 add-runs request in flight/.test(p.stderr), { what: 'the stopping line' });
       await px.release();
       const a = await p.done;
       assert.equal(a.code, 130, `${sig}: ${a.stderr}`);
+      assert.match(a.stderr, /stopping: waiting for the answer to 1 add-runs request in flight/);
       assert.match(a.stderr, /interrupted/);
       assert.match(a.stderr, /rerun|resume/i);
     }

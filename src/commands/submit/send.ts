@@ -10,7 +10,7 @@ import { AdaptiveBudget, type Reservation } from '../../core/rateBudget';
 import { runOptionsJson } from '../../core/runOptions';
 import { backoffDelay } from '../../core/backoff';
 import { rowIdent, runIdent, type Ledger } from '../../core/ledger';
-import { sleep } from '../../core/util';
+import { count, sleep } from '../../core/util';
 import { formatDuration } from '../../core/plan';
 import type { Replay } from './journal';
 import { ChunkHasher, itemOf, ledgerState, shaOf, type Validation } from './validate';
@@ -98,6 +98,10 @@ class InFlight {
   private failure: { e: unknown } | null = null;
   constructor(private readonly max: number) {}
 
+  get size(): number {
+    return this.running.size;
+  }
+
   /** Start tracking p; resolves when another may start (throws the first failure, after draining). */
   async add(p: Promise<void>): Promise<void> {
     const tracked: Promise<void> = p.then(
@@ -135,6 +139,15 @@ export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: 
   // Up to --concurrency POSTs in flight while the next chunks are read; each chunk is journalled
   // "sending" before its POST and "sent" after, whatever the order the answers come back in.
   const posts = new InFlight(job.concurrency);
+  // A POST in flight is not abandoned on Ctrl-C: its answer tells which rows the group holds.
+  // Waiting for it can take up to the request timeout, so say what is awaited.
+  const onAbort = () => {
+    if (posts.size)
+      job.ctx.info(
+        `tg: stopping: waiting for the answer to ${count(posts.size, 'add-runs request')} in flight, so the journal records what the group holds (Ctrl-C again to exit now)`,
+      );
+  };
+  job.ctx.signal.addEventListener('abort', onAbort, { once: true });
   const flush = async (digest: string | null) => {
     if (digest === null || digest !== v.chunks[c]) {
       await posts.drain(); // the count of rows sent is final only then
@@ -173,6 +186,8 @@ export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: 
     await posts.drain();
   } catch (e) {
     await posts.fail(e);
+  } finally {
+    job.ctx.signal.removeEventListener('abort', onAbort);
   }
   if (read !== v.valid) throw inputChanged(job, sender.sentRows);
 }

@@ -16,6 +16,18 @@ export function planBatches(rows: number, batchSize: number, rate: { limit: numb
   return { rows, batchSize, batches, minDurationMs };
 }
 
+/**
+ * The rate budget in rows (what the progress line counts): a budget of add-runs requests allows
+ * `batchSize` rows each; a budget of runs is one of rows already. Null (no limit) stays undefined.
+ */
+export function rowBudget(
+  rate: { limit: number; windowMs: number; unit?: 'requests' | 'runs' } | null,
+  batchSize: number,
+): { limit: number; windowMs: number } | undefined {
+  if (!rate) return undefined;
+  return { limit: rate.unit === 'runs' ? rate.limit : rate.limit * batchSize, windowMs: rate.windowMs };
+}
+
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return '?';
   const s = Math.max(0, Math.round(ms / 1000));

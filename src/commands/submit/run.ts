@@ -8,7 +8,7 @@ import type { Context } from '../../context';
 import { ApiError, EXIT, InterruptedError, TgError, inputError, withResumeHint } from '../../errors';
 import { spoolStdin } from '../../io/rows';
 import { loadSpec, type LoadedSpec } from '../../core/spec';
-import { planBatches, formatDuration } from '../../core/plan';
+import { planBatches, formatDuration, rowBudget } from '../../core/plan';
 import { keyColumnChange, MarkList, type Ledger } from '../../core/ledger';
 import { count, errnoText } from '../../core/util';
 import { acquireLock, type Lock } from '../../io/lock';
@@ -354,9 +354,7 @@ async function createGroup(job: Job, client: ApiClient, journal: AppendLog): Pro
 async function sendWithProgress(job: Job, client: ApiClient, v: Validation, sender: Sender, plan: Parameters<typeof sendPass>[2], hooks: SubmitHooks) {
   const { ctx } = job;
   const quietCtx = hooks.noProgress ? { ...ctx, global: { ...ctx.global, quiet: true } } : ctx;
-  // The progress counts rows: a budget of requests allows batchSize rows each.
-  const r = job.rate;
-  const budget = r ? { limit: r.unit === 'runs' ? r.limit : r.limit * job.batchSize, windowMs: r.windowMs } : undefined;
+  const budget = rowBudget(job.rate, job.batchSize);
   const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: withinLimit(job, v.valid), done: 0, budget });
   ctx.display.phase('sending');
   sender.onProgress = () => {

@@ -34,10 +34,19 @@ export function rowIdent(src: string, keyColumn: string | undefined, key: string
 
 /** The slot of an existing run, from its metadata; null for runs tg did not create. */
 export function runIdent(md: Record<string, unknown> | null | undefined): string | null {
+  const id = identOf(md);
+  return id && rowIdent(id.src, id.kc, id.key);
+}
+
+/**
+ * The parts of a run's row identity in its metadata: the key column (`tg_kc`) when there is one,
+ * else the source (`tg_src`), and the key; null when a part is missing (not a tg row).
+ */
+function identOf(md: Record<string, unknown> | null | undefined): { src: string; kc: string | undefined; key: string } | null {
   if (!md || md.tg_key === undefined || md.tg_key === null) return null;
-  if (typeof md.tg_kc === 'string' && md.tg_kc !== '') return rowIdent('', md.tg_kc, String(md.tg_key));
-  if (md.tg_src === undefined || md.tg_src === null) return null;
-  return rowIdent(String(md.tg_src), undefined, String(md.tg_key));
+  const kc = typeof md.tg_kc === 'string' && md.tg_kc !== '' ? md.tg_kc : undefined;
+  if (kc === undefined && (md.tg_src === undefined || md.tg_src === null)) return null;
+  return { src: kc === undefined ? String(md.tg_src) : '', kc, key: String(md.tg_key) };
 }
 
 /** A 52-bit number from the first 13 hex digits of a digest. */
@@ -90,11 +99,10 @@ export class Ledger {
 
   add(md: Record<string, unknown> | null | undefined): void {
     this.runs++;
-    if (!md || typeof md.tg_sha !== 'string' || md.tg_key === undefined || md.tg_key === null) return;
-    const kc = typeof md.tg_kc === 'string' && md.tg_kc !== '' ? md.tg_kc : undefined;
-    if (kc === undefined && (md.tg_src === undefined || md.tg_src === null)) return;
+    const id = identOf(md);
+    if (!md || !id || typeof md.tg_sha !== 'string') return;
     this.tagged++;
-    const [slot, p] = rowMarks(kc === undefined ? String(md.tg_src) : '', kc, String(md.tg_key), md.tg_sha);
+    const [slot, p] = rowMarks(id.src, id.kc, id.key, md.tg_sha);
     const sha = shaNum(md.tg_sha);
     const retry = Number(md.tg_try) > 1; // --retry-failed sends a row again on purpose
     if (this.slots.get(slot) === sha && this.present.has(p) && !retry) this.duplicates++; // the same row twice (a resend after a change is not)
@@ -104,7 +112,7 @@ export class Ledger {
       const src = String(md.tg_src);
       let s = this.keyColumnsBySource.get(src);
       if (!s) this.keyColumnsBySource.set(src, (s = new Set()));
-      s.add(kc ?? '');
+      s.add(id.kc ?? '');
     }
   }
 

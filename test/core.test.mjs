@@ -43,7 +43,10 @@ test('RunBudget never exceeds the limit in any window and reaches it exactly', (
   assert.equal(c.waitMs(5, 0), 0);
 });
 
-test('parseRate and parseDuration', () => {
+test("parseRate and parseDuration; --timeout beyond a timer's 24.8 days is 24.8 days, not 1 ms", () => {
+  assert.equal(tg.parseTimeout('600'), 600_000);
+  assert.equal(tg.parseTimeout('3000000'), tg.MAX_TIMER_MS);
+  assert.equal(tg.parseTimeout(undefined), undefined);
   assert.deepEqual(tg.parseRate('2000'), { limit: 2000, windowMs: 60000 });
   assert.deepEqual(tg.parseRate('2500/5s'), { limit: 2500, windowMs: 5000 });
   assert.deepEqual(tg.parseRate('100/500ms'), { limit: 100, windowMs: 500 });

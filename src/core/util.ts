@@ -1,14 +1,20 @@
 // Small shared helpers without I/O.
 import { usageError } from '../errors';
 
+/** The longest delay a Node timer takes (about 24.8 days); a longer one fires at once, with a warning. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
     if (ms <= 0) return resolve();
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const t = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.min(ms, MAX_TIMER_MS),
+    );
     const onAbort = () => {
       clearTimeout(t);
       reject(signal!.reason ?? new Error('aborted'));
@@ -44,9 +50,9 @@ export function countTerminal(s: { task_run_status_counts: Partial<Record<string
 export const errnoText = (code: string | undefined): string => (code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(code));
 
 /** A positive number of seconds (from a flag or variable named `what`) in milliseconds. */
-/** `--timeout` in ms, or undefined when not given. */
+/** `--timeout` in ms, or undefined when not given. Over 24.8 days it is 24.8 days (a timer's limit). */
 export function parseTimeout(v: string | undefined): number | undefined {
-  return v === undefined ? undefined : parseSeconds(v, '--timeout');
+  return v === undefined ? undefined : Math.min(parseSeconds(v, '--timeout'), MAX_TIMER_MS);
 }
 
 export function parseSeconds(v: string, what: string): number {

@@ -11,12 +11,11 @@ import { EXIT, usageError } from '../../errors';
 import type { ApiClient } from '../../api/client';
 import { csvLine } from '../../core/flatten';
 import { outputCells, outputColumns, type OutputColumn } from '../../core/columns';
-import { count, parseSeconds, sleep, TERMINAL_STATUSES } from '../../core/util';
+import { count, countTerminal, parseTimeout, sleep, TERMINAL_STATUSES } from '../../core/util';
 import { readRows } from '../../io/rows';
 import { Progress } from '../../io/progress';
 import { ClosedPipeError, stdoutError } from '../../io/output';
 import { checkJoin, checkJoinTarget, FINISHED, RunIndex, runFor, TempOutput, write, type JoinResult } from '../join';
-import { countTerminal } from '../../core/util';
 import { retryPass } from './retry';
 import type { Job, SubmitOptions } from './job';
 
@@ -42,7 +41,7 @@ export function checkEnrichedTarget(o: SubmitOptions, ctx: Context): string | nu
 
 /** After the send pass: wait, retry, wait, then write the enriched CSV. Returns the exit status. */
 export async function finishEnriched(job: Job, client: ApiClient, group: string, out: string | null): Promise<number> {
-  const deadline = job.o.timeout === undefined ? Infinity : job.ctx.clock.now() + parseSeconds(job.o.timeout, '--timeout');
+  const deadline = job.o.timeout === undefined ? Infinity : job.ctx.clock.now() + (parseTimeout(job.o.timeout) ?? 0);
   let timedOut = await waitDone(job, client, group, deadline);
   const retrying = job.o.retryFailed || job.o.retryCancelled;
   for (let pass = 1; retrying && !timedOut && pass < (job.o.maxAttempts ?? 2); pass++) {

@@ -7,7 +7,7 @@ import { inputError, usageError } from '../../errors';
 import { detectFormat, type Format } from '../../io/rows';
 import { parseKeyValues } from '../../core/kv';
 import { parseRate, type Rate, type RateUnit } from '../../core/rateBudget';
-import { errnoText, parseSeconds } from '../../core/util';
+import { errnoText, parseTimeout } from '../../core/util';
 import { PROCESSORS } from '../../core/processors';
 import { resolveRunOptions, runOptionsKey, type RunOptions } from '../../core/runOptions';
 import type { ConflictPolicy, SubmitOptions } from './job';
@@ -33,7 +33,7 @@ export function preflight(o: SubmitOptions, ctx: Context): Preflight {
     throw usageError('--timeout goes with --watch on submit', 'Add --watch, or use `tg watch <group> --timeout s` afterwards.');
   enrichPreflight(o);
   costOptions(o);
-  const timeoutMs = o.timeout === undefined ? undefined : parseSeconds(o.timeout, '--timeout');
+  const timeoutMs = parseTimeout(o.timeout);
   if (!(o.batchSize >= 1 && o.batchSize <= 1000)) throw usageError('--batch-size must be 1 to 1000');
   const unit = (o.rateUnit ?? 'requests') as RateUnit;
   if (unit !== 'requests' && unit !== 'runs') throw usageError(`--rate-unit must be requests or runs, not "${o.rateUnit}"`);

@@ -110,6 +110,7 @@ export const commands = {
       .addOption(new Option('--output-format <fmt>', 'with --watch: results as enriched CSV or JSONL (default: by the -o extension)').choices(['csv', 'jsonl']))
       .option('--reasoning', "enriched CSV: add each field's reasoning (<field>_reasoning)")
       .option('--raw-csv', 'enriched CSV: cells verbatim, no apostrophe before a leading = + - @ (formula guard)')
+      .option('--force', 'with --watch -o x.csv: replace a file tg did not write (never the input)')
       .option('--limit <n>', 'send only the first n rows (a canary); the same command without --limit sends the rest', int('--limit', 1, 2 ** 53 - 1))
       .option('--max-cost <usd>', 'refuse (exit 2, nothing sent) if the rows to send would cost more')
       .option('--price-per-1k <usd>', 'price per 1,000 runs for the estimate (default: the built-in table)')

@@ -176,14 +176,18 @@ test('enriched CSV: -o never replaces a file tg did not write, nor the input; --
   copyFileSync(fixture('companies.csv'), path.join(d, 'theirs.csv'));
   const theirs = await runInProcess(['submit', 'companies.csv', ...FIELDS, '--watch', '-o', 'theirs.csv', '--emulator'], { cwd: d });
   assert.equal(theirs.code, 2);
-  assert.match(theirs.stderr, /the file exists and was not written by tg --join; not replacing it/);
-  const input = await runInProcess(['submit', 'companies.csv', ...FIELDS, '--watch', '-o', 'companies.csv', '--emulator'], { cwd: d });
+  assert.match(theirs.stderr, /the file exists and was not written by tg; not replacing it\ntg: hint: .*add --force to `tg submit --watch`/);
+  const input = await runInProcess(['submit', 'companies.csv', ...FIELDS, '--watch', '-o', 'companies.csv', '--emulator', '--force'], { cwd: d });
   assert.equal(input.code, 2);
-  assert.match(input.stderr, /is the --join input itself; tg never replaces its input/);
+  assert.match(input.stderr, /is the input itself; tg never replaces its input/);
   const jsonl = await runInProcess(['submit', 'companies.csv', ...FIELDS, '--watch', '-o', 'r.jsonl', '--retry-failed', '--emulator'], { cwd: d });
   assert.equal(jsonl.code, 2);
   assert.match(jsonl.stderr, /--retry-failed\/--retry-cancelled with --watch write an enriched CSV/);
   assert.equal(readFileSync(path.join(d, 'theirs.csv'), 'utf8'), readFileSync(fixture('companies.csv'), 'utf8'));
+  // the user says so: --force replaces theirs.csv (never the input, above)
+  const forced = await runInProcess(['submit', 'companies.csv', ...FIELDS, '--watch', '-o', 'theirs.csv', '--emulator', '--force'], { cwd: d });
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.match(readFileSync(path.join(d, 'theirs.csv'), 'utf8'), /^company_name,.*,tg_run_id\n/);
 });
 
 test('--retry-failed and --retry-cancelled without --watch: each such row once, a rerun sends nothing', async () => {

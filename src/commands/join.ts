@@ -38,7 +38,7 @@ export async function fetchJoin(o: JoinOptions, ctx: Context): Promise<number> {
   const inFormat = detectFormat(o.join);
   const file = path.resolve(ctx.io.cwd, o.join);
   const dest = o.output ? path.resolve(ctx.io.cwd, o.output) : null;
-  if (dest) checkJoinTarget(dest, file, Boolean(o.force));
+  if (dest) checkJoinTarget(dest, file, Boolean(o.force), 'fetch --join');
   const client = await ctx.client();
   await client.getGroup(o.group, ctx.signal);
   const index = new RunIndex();
@@ -70,7 +70,7 @@ export async function fetchJoin(o: JoinOptions, ctx: Context): Promise<number> {
  * Where --join -o may write: never the input itself; an existing non-empty file only if tg wrote
  * it by --join (its marker is beside it) or with --force — never a watch/fetch -o file.
  */
-export function checkJoinTarget(dest: string, input: string, force: boolean): void {
+export function checkJoinTarget(dest: string, input: string, force: boolean, by: 'fetch --join' | 'submit --watch'): void {
   let st: fs.Stats;
   try {
     st = fs.statSync(dest);
@@ -81,7 +81,7 @@ export function checkJoinTarget(dest: string, input: string, force: boolean): vo
   if (st.isDirectory()) throw usageError(`-o ${dest} is a directory`);
   const inSt = fs.statSync(input, { throwIfNoEntry: false });
   if (inSt && inSt.ino === st.ino && inSt.dev === st.dev)
-    throw usageError(`-o ${dest} is the --join input itself; tg never replaces its input`, 'Pick another -o file.');
+    throw usageError(`-o ${dest} is the ${by === 'fetch --join' ? '--join ' : ''}input itself; tg never replaces its input`, 'Pick another -o file.');
   let marker: { tg?: string } | null = null;
   try {
     marker = JSON.parse(fs.readFileSync(cursorPath(dest), 'utf8'));
@@ -91,7 +91,10 @@ export function checkJoinTarget(dest: string, input: string, force: boolean): vo
   if (marker?.tg === 'cursor')
     throw usageError(`-o ${dest} holds \`tg watch\`/\`tg fetch\` results (a cursor is beside it); not replacing it`, 'Pick another -o file.');
   if (marker?.tg === 'join' || force || st.size === 0) return;
-  throw usageError(`-o ${dest}: the file exists and was not written by tg --join; not replacing it`, 'Pick another -o file, or pass --force to replace it.');
+  throw usageError(
+    `-o ${dest}: the file exists and was not written by tg; not replacing it`,
+    `Pick another -o file, or add --force to \`tg ${by}\` to replace it.`,
+  );
 }
 
 /** An exclusive temporary file beside `dest` (random name, `wx`), renamed into place on commit. */

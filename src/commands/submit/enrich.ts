@@ -35,7 +35,7 @@ export function checkEnrichedTarget(o: SubmitOptions, ctx: Context): string | nu
   } catch (e) {
     throw usageError(`-o ${o.output}: cannot write there (${(e as NodeJS.ErrnoException).code}: ${dir})`, 'Pick a writable place for -o.');
   }
-  checkJoinTarget(out, o.input === '-' ? out + '\0' : path.resolve(ctx.io.cwd, o.input), false);
+  checkJoinTarget(out, o.input === '-' ? out + '\0' : path.resolve(ctx.io.cwd, o.input), Boolean(o.force), 'submit --watch');
   return out;
 }
 

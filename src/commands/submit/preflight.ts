@@ -107,6 +107,7 @@ function enrichPreflight(o: SubmitOptions) {
     ['--output-format', o.outputFormat],
     ['--reasoning', o.reasoning],
     ['--raw-csv', o.rawCsv],
+    ['--force', o.force],
   ] as const)
     if (on !== undefined && on !== false && !o.watch) throw usageError(`${flag} goes with --watch on submit`, 'Add --watch (and -o enriched.csv).');
   const csvOut = o.outputFormat === 'csv' || (o.outputFormat === undefined && /\.csv$/i.test(o.output ?? ''));

@@ -43,6 +43,14 @@ test('RunBudget never exceeds the limit in any window and reaches it exactly', (
   assert.equal(c.waitMs(5, 0), 0);
 });
 
+test('shownPath: inside the cwd relative, under home ~/, else absolute', () => {
+  assert.equal(tg.shownPath('/w/a/b.jsonl', '/w', '/root'), 'a/b.jsonl');
+  assert.equal(tg.shownPath('/root/.local/state/tg/j.jsonl', '/tmp/x', '/root'), '~/.local/state/tg/j.jsonl');
+  assert.equal(tg.shownPath('/root/.local/state/tg/j.jsonl', '/tmp/x', '/root/'), '~/.local/state/tg/j.jsonl');
+  assert.equal(tg.shownPath('/rootless/j', '/tmp/x', '/root'), '/rootless/j');
+  assert.equal(tg.shownPath('/var/j', '/tmp/x', undefined), '/var/j');
+});
+
 test("parseRate and parseDuration; --timeout beyond a timer's 24.8 days is 24.8 days, not 1 ms", () => {
   assert.equal(tg.parseTimeout('600'), 600_000);
   assert.equal(tg.parseTimeout('3000000'), tg.MAX_TIMER_MS);

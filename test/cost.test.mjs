@@ -28,7 +28,7 @@ test('--dry-run prints the cost; --limit 10 sends a canary, the same command wit
     assert.equal(e.stats.runsCreated, 10);
     assert.equal((await runInProcess([...base, '--limit', '10'], { cwd: d })).code, 0);
     assert.equal(e.stats.runsCreated, 10, 'the same canary again sends nothing');
-    assert.match((await runInProcess([...base, '--dry-run'], { cwd: d })).stdout, /^to send {6}50; 10 not sent now$/m);
+    assert.match((await runInProcess([...base, '--dry-run'], { cwd: d })).stdout, /^to send {6}50; 10 in the group already$/m);
     const rest = await runInProcess(base, { cwd: d });
     assert.equal(rest.code, 0, rest.stderr);
     assert.match(rest.stderr, /50 rows sent, 10 already in the group/);
@@ -37,6 +37,13 @@ test('--dry-run prints the cost; --limit 10 sends a canary, the same command wit
       runs.map((r) => Number(r.run.metadata.tg_key)).sort((a, b) => a - b),
       Array.from({ length: 60 }, (_, i) => i + 1),
     );
+    // another processor: the group holds these rows with other content; the dry run refuses as the run would
+    const posts = e.stats.addRunsPosts;
+    const changed = await runInProcess([...base, '--processor', 'pro', '--dry-run'], { cwd: d });
+    assert.equal(changed.code, 2, changed.stderr);
+    assert.match(changed.stderr, /60 rows of companies\.csv differ from the runs the group holds for the same key; nothing was sent/);
+    assert.equal((await runInProcess([...base, '--processor', 'pro'], { cwd: d })).code, 2);
+    assert.equal(e.stats.addRunsPosts, posts, 'neither sent anything');
   } finally {
     await e.close();
   }

@@ -63,7 +63,7 @@ test('journey: --field spec, dry-run cost, --limit 10, the rest, a failure retri
 
     // The same command without --limit sends the rest, once; a dry run says so first.
     const dryRest = await runInProcess([...base, '--dry-run'], { cwd: d });
-    assert.match(dryRest.stdout, /^to send {6}50; 10 not sent now$/m);
+    assert.match(dryRest.stdout, /^to send {6}50; 10 in the group already$/m);
     const rest = await runInProcess(enrich, { cwd: d });
     assert.equal(rest.code, 1, `one run failed: ${rest.stderr}`);
     assert.equal(e.stats.runsCreated, 60);

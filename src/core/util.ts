@@ -1,4 +1,5 @@
 // Small shared helpers without I/O.
+import path from 'node:path';
 import { usageError } from '../errors';
 
 /** The longest delay a Node timer takes (about 24.8 days); a longer one fires at once, with a warning. */
@@ -50,6 +51,17 @@ export function countTerminal(s: { task_run_status_counts: Partial<Record<string
 export const errnoText = (code: string | undefined): string => (code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(code));
 
 /** A positive number of seconds (from a flag or variable named `what`) in milliseconds. */
+/**
+ * A path as messages show it: relative to the cwd when inside it, else `~/…` under the home
+ * directory, else absolute (never a `../../` climb out of the cwd).
+ */
+export function shownPath(p: string, cwd: string, home: string | undefined): string {
+  const rel = path.relative(cwd, p);
+  if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) return rel;
+  if (home && p.startsWith(home.endsWith(path.sep) ? home : home + path.sep)) return '~' + path.sep + p.slice(home.replace(/[/\\]$/, '').length + 1);
+  return p;
+}
+
 /** `--timeout` in ms, or undefined when not given. Over 24.8 days it is 24.8 days (a timer's limit). */
 export function parseTimeout(v: string | undefined): number | undefined {
   return v === undefined ? undefined : Math.min(parseSeconds(v, '--timeout'), MAX_TIMER_MS);

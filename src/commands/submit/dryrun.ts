@@ -1,11 +1,9 @@
-// --dry-run: the plan, with no request made.
-import fs from 'node:fs';
-import path from 'node:path';
+// --dry-run: the plan it prints (run.ts asks the group, GETs only, when it is known).
+import { shownPath } from '../../core/util';
 import { formatDuration, type BatchPlan } from '../../core/plan';
-import { readJournal, replayJournal } from './journal';
 import type { Validation } from './validate';
 import type { Job } from './job';
-import { describeEstimate, type Estimate } from './cost';
+import { describeEstimate, withinLimit, type Estimate } from './cost';
 import { LATENCY } from '../../core/pricing';
 
 function runLatency(processor: string): string {
@@ -20,18 +18,17 @@ function specName(job: Job): string | null {
   return job.o.spec ?? null;
 }
 
-function journalGroup(job: Job): string | null {
-  if (!fs.existsSync(job.statePath)) return null;
-  try {
-    return replayJournal(readJournal(job.statePath).recs).group ?? null;
-  } catch {
-    return null;
-  }
+/** "50", "10 (--limit 10); 50 not sent now", "0; 60 in the group already". */
+function toSendText(job: Job, v: Validation, rows: number): string {
+  const within = withinLimit(job, v.valid);
+  const parts = [`${rows}${job.o.limit !== undefined ? ` (--limit ${job.o.limit})` : ''}`];
+  if (within > rows) parts.push(`${within - rows} in the group already`);
+  if (v.valid > within) parts.push(`${v.valid - within} not sent now`);
+  return parts.join('; ');
 }
 
-export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estimate) {
+export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estimate, group: string | null) {
   const { ctx, o } = job;
-  const group = o.group ?? journalGroup(job);
   const out = {
     dry_run: true,
     input: job.shown,
@@ -62,14 +59,14 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
     `input        ${job.shown} (${job.format})`,
     `rows         ${v.rows} (${v.valid} valid, ${v.invalid} invalid)`,
     `batches      ${plan.batches} × ≤${job.batchSize} inputs per POST`,
-    `to send      ${est.rows}${o.limit !== undefined ? ` (--limit ${o.limit})` : ''}${est.rows < v.valid ? `; ${v.valid - est.rows} not sent now` : ''}`,
+    `to send      ${toSendText(job, v, est.rows)}`,
     `processor    ${job.processor}`,
     `cost         ${describeEstimate(job, est)}`,
     `spec         ${specName(job) ?? '(none: auto output)'}`,
     `rate         ${out.rate}`,
     `min duration ${formatDuration(est.minDurationMs)} to send at the rate limit; then each run takes ${runLatency(job.processor)}`,
     `group        ${group ? `${group} (rows it holds already are not sent again)` : '(a new group)'}`,
-    `state        ${path.relative(ctx.io.cwd, job.statePath).startsWith('..') ? job.statePath : path.relative(ctx.io.cwd, job.statePath)}`,
+    `state        ${shownPath(job.statePath, ctx.io.cwd, ctx.io.env.HOME)}`,
   ];
   if (v.dropped.length) lines.push(`not sent     columns outside input_schema: ${v.dropped.join(', ')}`);
   ctx.io.stdout.write(lines.join('\n') + '\n');

@@ -10,7 +10,7 @@ import { spoolStdin } from '../../io/rows';
 import { loadSpec, type LoadedSpec } from '../../core/spec';
 import { planBatches, formatDuration, rowBudget } from '../../core/plan';
 import { keyColumnChange, MarkList, type Ledger } from '../../core/ledger';
-import { count, errnoText } from '../../core/util';
+import { count, errnoText, shownPath } from '../../core/util';
 import { acquireLock, type Lock } from '../../io/lock';
 import { AppendLog, writeFileAtomic } from '../../io/durable';
 import { Progress } from '../../io/progress';
@@ -66,11 +66,7 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
     const id = await fileIdentity(file, Boolean(spool));
     const job = await makeJob(o, ctx, pre, file, id, tmpDir ?? dir);
     if (o.dryRun) {
-      const v = await validatePass(job, null, false);
-      checkValidation(job, v);
-      const est = estimate(job, dryRunRows(job, v));
-      printDryRun(job, v, planBatches(v.valid, job.batchSize, job.rate), est);
-      await checkCost(job, est.rows, true);
+      await dryRun(job);
       return null;
     }
     locks.push(acquireLock(`${job.statePath}.lock`, `submitting ${job.shown}`, 'Wait for it to finish (or stop it), then rerun the same command: it resumes.'));
@@ -151,6 +147,32 @@ function checkValidation(job: Job, v: Validation) {
   if (v.valid === 0) throw inputError(`${job.shown}: no valid rows to send (${v.invalid} invalid)`);
 }
 
+/**
+ * --dry-run: the plan, nothing sent and no state written. When the group is known (the journal's,
+ * or --group) and an API key is at hand, it is asked as the real run would (GETs only): rows it
+ * holds are not counted, and a conflict is the real run's exit 2.
+ */
+async function dryRun(job: Job): Promise<void> {
+  const { ctx, o } = job;
+  let replay = replayJournal([]);
+  try {
+    if (fs.existsSync(job.statePath)) {
+      const { recs, damaged } = readJournal(job.statePath);
+      replay = replayJournal(recs, damaged);
+    }
+  } catch {
+    replay = replayJournal([], 1); // unreadable: as a damaged journal, the group decides
+  }
+  const target = replay.group ?? o.group;
+  const keyed = Boolean(ctx.global.apiKey ?? ctx.io.env.PARALLEL_API_KEY) || Boolean(ctx.global.emulator);
+  if (target && !keyed) ctx.warn(`tg: no API key: the runs ${target} holds were not checked; the counts come from the journal`);
+  const client = target && keyed ? await ctx.client() : null;
+  const { v, ledger } = await validateAgainst(job, client, replay, target);
+  const est = estimate(job, ledger ? v.toSend : dryRunRows(job, v));
+  printDryRun(job, v, planBatches(v.valid, job.batchSize, job.rate), est, target ?? null);
+  await checkCost(job, est.rows, true);
+}
+
 /** The rest, holding the journal's lock. */
 async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promise<SubmitSummary> {
   const { ctx, o } = job;
@@ -170,8 +192,6 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
   const journal = new AppendLog(job.statePath);
   try {
     if (!replay.header) journal.append(headerRecord(job));
-    let ledger: Ledger | null = null;
-    let v: Validation | undefined;
     if (target) {
       locks.push(
         acquireLock(
@@ -180,23 +200,11 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
           'Wait for it to finish, then rerun: tg sends only the rows the group lacks.',
         ),
       );
-      const n = (await client.getGroup(target, ctx.signal)).status.num_task_runs;
-      if (!replay.group) journal.append({ t: 'group', id: target, created: false }); // known from now on, even if killed
-      if (n > 0 && (n !== replay.knownRuns || replay.damaged > 0 || !replay.header)) ({ v, ledger } = await validateWhileListing(job, client, target, n));
     }
-    if (!v) {
-      ctx.display.phase(`validating ${job.shown}`);
-      v = await validatePass(job, null, Boolean(o.skipInvalid));
-      ctx.display.phase('');
-      checkValidation(job, v);
-    }
-    if (target && !ledger && !journalMatches(replay, v)) {
-      ctx.display.phase(`listing the runs of ${target}`);
-      ledger = await listLedger(job, client, target, replay.knownRuns);
-      ctx.display.phase('');
-      v = await validatePass(job, ledger, false);
-    }
-    if (ledger) checkLedger(job, ledger, v);
+    // known from now on, even if killed
+    const { v, ledger } = await validateAgainst(job, client, replay, target, () => {
+      if (target && !replay.group) journal.append({ t: 'group', id: target, created: false });
+    });
     reportPlan(job, v, ledger);
     await checkCost(job, ledger ? v.toSend : withinLimit(job, v.valid) - journalCovered(job, replay, v.chunks));
     const groupId = target ?? (await createGroup(job, client, journal));
@@ -213,6 +221,43 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
   } finally {
     journal.close();
   }
+}
+
+/**
+ * Validate the input; when the group holds runs the journal cannot vouch for (another journal's,
+ * a damaged or lost journal's, changed rows), list them and classify each row against them. A
+ * row whose key the group holds with other content is a conflict: exit 2 unless --on-conflict.
+ * The real run and --dry-run both come here: a dry run refuses what the run would refuse.
+ */
+export async function validateAgainst(
+  job: Job,
+  client: ApiClient | null,
+  replay: Replay,
+  target: string | undefined,
+  onGroupSeen: () => void = () => undefined,
+): Promise<{ v: Validation; ledger: Ledger | null }> {
+  const { ctx } = job;
+  let ledger: Ledger | null = null;
+  let v: Validation | undefined;
+  if (target && client) {
+    const n = (await client.getGroup(target, ctx.signal)).status.num_task_runs;
+    onGroupSeen();
+    if (n > 0 && (n !== replay.knownRuns || replay.damaged > 0 || !replay.header)) ({ v, ledger } = await validateWhileListing(job, client, target, n));
+  }
+  if (!v) {
+    ctx.display.phase(`validating ${job.shown}`);
+    v = await validatePass(job, null, Boolean(job.o.skipInvalid) && !job.o.dryRun);
+    ctx.display.phase('');
+    checkValidation(job, v);
+  }
+  if (target && client && !ledger && !journalMatches(replay, v)) {
+    ctx.display.phase(`listing the runs of ${target}`);
+    ledger = await listLedger(job, client, target, replay.knownRuns);
+    ctx.display.phase('');
+    v = await validatePass(job, ledger, false);
+  }
+  if (ledger) checkLedger(job, ledger, v);
+  return { v, ledger };
 }
 
 /**
@@ -263,7 +308,7 @@ async function validateWhileListing(job: Job, client: ApiClient, group: string, 
   try {
     const marks = new MarkList();
     job.ctx.display.phase(`validating ${job.shown}, listing the runs of ${group}`);
-    let v = await validatePass(job, null, Boolean(job.o.skipInvalid), marks);
+    let v = await validatePass(job, null, Boolean(job.o.skipInvalid) && !job.o.dryRun, marks);
     checkValidation(job, v);
     job.ctx.display.phase(`listing the runs of ${group}`);
     const ledger = await listing;
@@ -311,7 +356,7 @@ function checkLedger(job: Job, ledger: Ledger, v: Validation) {
 function reportPlan(job: Job, v: Validation, ledger: Ledger | null) {
   const { ctx } = job;
   if (v.dropped.length) ctx.info(`tg: columns not in input_schema are not sent: ${v.dropped.join(', ')}`);
-  if (v.invalid) ctx.warn(`tg: ${v.invalid} invalid rows skipped; see ${path.relative(ctx.io.cwd, job.rejectsPath) || job.rejectsPath}`);
+  if (v.invalid) ctx.warn(`tg: ${count(v.invalid, 'invalid row')} skipped; see ${shownPath(job.rejectsPath, ctx.io.cwd, ctx.io.env.HOME)}`);
   if (ledger && (v.present || v.conflicts)) {
     const conflict = v.conflicts ? `, ${v.conflicts} changed (${job.onConflict === 'resend' ? 'sent again' : 'skipped'})` : '';
     ctx.info(

@@ -118,13 +118,16 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
   const jsonArg = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
   let display: Display | undefined;
   let ctx: Context | undefined;
+  // commander's own output (help, version) goes out in one write at the end: `tg --help | head -1`
+  // then finds the whole text in the pipe and exits 0, not 141 on a second write.
+  let ownOut = '';
   const program = buildProgram(
     async (global, action) => {
       display = createDisplay(global, io);
       ctx = createContext(global, io, ac.signal, display);
       exitCode = await action(ctx);
     },
-    io,
+    { stdout: { write: (s: string) => (ownOut += s) }, stderr: io.stderr },
     jsonArg,
   );
   try {
@@ -132,6 +135,7 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
   } catch (e) {
     exitCode = report(e);
   } finally {
+    if (ownOut) io.stdout.write(ownOut);
     signal?.removeEventListener('abort', interrupt);
     display?.close();
     await ctx?.close();
@@ -140,7 +144,9 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
 
   function report(e: unknown): number {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      // `tg` alone: the help went to stderr, as for any usage error
+      if (e.code === 'commander.help') return EXIT.USAGE;
       // commander already printed its message
       return EXIT.USAGE;
     }

@@ -14,6 +14,9 @@ test('--help lists every command; --version works', async () => {
   for (const c of ['create', 'submit', 'watch', 'fetch', 'status', 'emulator', 'completion']) assert.match(h.stdout, new RegExp(`\\n  ${c}`));
   const v = await runInProcess(['--version']);
   assert.match(v.stdout, /^\d+\.\d+\.\d+/);
+  const none = await runInProcess([]);
+  assert.equal(none.code, 2, '`tg` alone is a usage error');
+  assert.match(none.stderr, /^Usage: tg /);
   const c = await runInProcess(['completion', 'bash']);
   assert.match(c.stdout, /complete -o filenames -F _tg tg/);
 });

@@ -65,6 +65,13 @@ interface RawResponse {
   text: string;
 }
 
+/** A network failure in words: the server's silence is said as such, with how long tg waited. */
+function netText(e: unknown, code: string, waitedMs: number, apiKey: string): string {
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return `the server accepted the connection but sent no answer in ${Math.round(waitedMs / 1000)} s (${code})`;
+  if (code === 'UND_ERR_BODY_TIMEOUT') return `the server stopped sending its answer for ${Math.round(waitedMs / 1000)} s (${code})`;
+  return `${redact(String((e as Error)?.message ?? e), apiKey)}${code ? ` (${code})` : ''}`;
+}
+
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 function errCode(e: unknown): string {
@@ -241,10 +248,7 @@ export class ApiClient {
       if (signal?.aborted) throw signal.reason ?? e;
       this.logLine(method, path, errCode(e) || 'error', t0);
       const code = errCode(e);
-      throw new NetworkError(
-        `${method} ${path}: ${redact(String((e as Error).message ?? e), this.apiKey)}${code ? ` (${code})` : ''}`,
-        !NOT_SENT_CODES.has(code),
-      );
+      throw new NetworkError(`${method} ${path}: ${netText(e, code, headersTimeout ?? this.timeoutMs, this.apiKey)}`, !NOT_SENT_CODES.has(code));
     }
   }
 

@@ -233,6 +233,7 @@ class Watcher {
   }
 
   private async finish(): Promise<number> {
+    this.ctx.display.phase(''); // done: the last progress line says what was, not "watching"
     this.progress.stop();
     await this.sink.close();
     const failed = failedCount(this.sink.state.counts);

@@ -26,3 +26,4 @@ export { parseField, parseFields, specFromFields, fieldSchema, inputSchemaOf, FI
 export { PRICE_PER_1K, PRICES_AS_OF, CONFIRM_ABOVE_USD, pricePer1k, estimateUsd, formatUsd, parseUsd } from './core/pricing';
 export { sqlName, outputColumns, outputCells } from './core/columns';
 export { Display, displayMode } from './io/display';
+export { Progress } from './io/progress';

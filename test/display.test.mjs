@@ -207,3 +207,20 @@ test("help: a command's --help lists its own options and points to tg --help for
   const root = await runInProcess(['--help']);
   assert.match(root.stdout, /--api-key/);
 });
+
+test('progress: rows the group held are left out of the rate; --rate is shown as given; a budget for the ETA only is not shown', () => {
+  let now = 0;
+  const ctx = { clock: { now: () => now }, display: { waitLeft: () => 0 }, io: { env: { NO_COLOR: '1' } }, global: {} };
+  const budget = { limit: 2_000_000, windowMs: 60_000 };
+  const p = new tg.Progress(ctx, { label: 'submit', unit: 'rows', total: 60, done: 0, budget: { ...budget, shown: '2000 requests/60s' } });
+  now = 1000;
+  p.update(60, '', 60); // a resume: all 60 held by the group, none sent
+  assert.equal(p.line(now), 'tg: submit 60/60 rows (100.0%), 0/min (--rate 2000 requests/60s), ETA 0s');
+  p.update(60, '', 30); // 30 sent in 1 s
+  assert.match(p.line(now), /, 1800\/min \(--rate 2000 requests\/60s\)/);
+  assert.match(p.bar(now), /\| 1800\/min \(--rate 2000 requests\/60s\) \|/);
+  const w = new tg.Progress(ctx, { label: 'results', unit: 'runs', total: 10, done: 0, budget: { ...budget, shown: null } });
+  now = 2000;
+  w.update(5);
+  assert.match(w.line(now), /^tg: results 5\/10 runs \(50\.0%\), 300\/min, ETA /);
+});

@@ -11,7 +11,13 @@ export interface ProgressOptions {
   total: number;
   done: number;
   /** The client-side budget (shown, and bounding the ETA), in `unit`s unless `units` says otherwise. */
-  budget?: { limit: number; windowMs: number; units?: (remaining: number) => number };
+  budget?: {
+    limit: number;
+    windowMs: number;
+    units?: (remaining: number) => number;
+    /** How the line shows it: as given (`--rate 2000 requests/60s`), not at all (null: for the ETA only), or in units a minute (absent). */
+    shown?: string | null;
+  };
   /** Results go to stdout: on a terminal they would cross a live line, so plain lines instead. */
   toStdout?: boolean;
 }
@@ -24,6 +30,8 @@ export class Progress implements StatusSource {
   private done: number;
   private total: number;
   private extra = '';
+  /** Counted as done without work (rows the group held): not part of the rate. */
+  private skipped = 0;
   private stopped = false;
   private attached = false;
 
@@ -51,16 +59,18 @@ export class Progress implements StatusSource {
     return estimateEta({
       done: this.done,
       total: this.total,
-      startDone: this.startDone,
+      startDone: this.startDone + this.skipped,
       elapsedMs: now - this.t0,
       budget: b ? { limit: b.limit, windowMs: b.windowMs, remainingUnits: b.units ? b.units(remaining) : remaining } : undefined,
       waitMs: this.ctx.display.waitLeft(now),
     });
   }
 
-  private budgetPerMin(): number | undefined {
+  /** The budget as the line shows it, or undefined. */
+  private budgetText(): { text: string; given: boolean } | undefined {
     const b = this.o.budget;
-    return b ? Math.round((b.limit * 60_000) / b.windowMs) : undefined;
+    if (!b || b.shown === null) return undefined;
+    return b.shown !== undefined ? { text: b.shown, given: true } : { text: `${Math.round((b.limit * 60_000) / b.windowMs)}/min`, given: false };
   }
 
   private eta(etaMs: number | null) {
@@ -72,15 +82,15 @@ export class Progress implements StatusSource {
     const color = !this.ctx.io.env.NO_COLOR;
     const full = Math.round((s.pct / 100) * BAR_WIDTH);
     const bar = (color ? '\u2588' : '#').repeat(full) + (color ? '\u2591' : '-').repeat(BAR_WIDTH - full);
-    const budget = this.budgetPerMin();
-    const rate = `${Math.round(s.perMin)}/min${budget ? ` of ${budget}` : ''}`;
+    const b = this.budgetText();
+    const rate = `${Math.round(s.perMin)}/min${b ? (b.given ? ` (--rate ${b.text})` : ` of ${b.text}`) : ''}`;
     return `${this.o.label} ${bar} ${this.done}/${this.total} ${this.o.unit} | ${rate} | ETA ${this.eta(s.etaMs)}${this.extra}`;
   }
 
   line(now = this.ctx.clock.now()): string {
     const s = this.stats(now);
-    const budget = this.budgetPerMin();
-    const rate = `${Math.round(s.perMin)}/min${budget ? ` (budget ${budget}/min)` : ''}`;
+    const b = this.budgetText();
+    const rate = `${Math.round(s.perMin)}/min${b ? (b.given ? ` (--rate ${b.text})` : ` (budget ${b.text})`) : ''}`;
     return `tg: ${this.o.label} ${this.done}/${this.total} ${this.o.unit} (${s.pct.toFixed(1)}%), ${rate}, ETA ${this.eta(s.etaMs)}${this.extra}`;
   }
 
@@ -96,8 +106,10 @@ export class Progress implements StatusSource {
     };
   }
 
-  update(done: number, extra?: string) {
+  /** `skipped`: how many of `done` took no work (they are left out of the rate). */
+  update(done: number, extra?: string, skipped = 0) {
     this.done = done;
+    this.skipped = skipped;
     if (extra !== undefined) this.extra = extra;
   }
 

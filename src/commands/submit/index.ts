@@ -81,7 +81,7 @@ async function submitAndWatch(o: SubmitOptions, ctx: Context): Promise<number> {
             expected: () => expected,
             extra: () => (expected !== undefined && sent < expected ? ` | sent ${sent}/${expected}` : ''),
             // Results cannot come faster than the rows left to send go out at the budget.
-            budget: rate ? { ...rate, units: () => Math.max(0, (expected ?? 0) - sent) } : undefined,
+            budget: rate ? { ...rate, units: () => Math.max(0, (expected ?? 0) - sent), shown: null } : undefined,
             summary: () => (done ? { submitted: done.submitted, skipped: done.skipped, rejected: done.rejected } : {}),
           });
           watchP.catch(() => undefined);

@@ -399,7 +399,8 @@ async function createGroup(job: Job, client: ApiClient, journal: AppendLog): Pro
 async function sendWithProgress(job: Job, client: ApiClient, v: Validation, sender: Sender, plan: Parameters<typeof sendPass>[2], hooks: SubmitHooks) {
   const { ctx } = job;
   const quietCtx = hooks.noProgress ? { ...ctx, global: { ...ctx.global, quiet: true } } : ctx;
-  const budget = rowBudget(job.rate, job.batchSize);
+  const rows = rowBudget(job.rate, job.batchSize);
+  const budget = rows && { ...rows, shown: job.rateText };
   const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: withinLimit(job, v.valid), done: 0, budget });
   ctx.display.phase('sending');
   sender.onProgress = () => {
@@ -408,6 +409,7 @@ async function sendWithProgress(job: Job, client: ApiClient, v: Validation, send
     progress.update(
       n,
       `${client.rateLimited ? ` | 429s ${client.rateLimited}` : ''}${waited >= 1000 ? ` | waited ${formatDuration(waited)} on the limit` : ''}`,
+      sender.skippedRows,
     );
     hooks.onSent?.(n);
   };

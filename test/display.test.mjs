@@ -85,6 +85,17 @@ test('display on a terminal: log lines above the live line, never on it; a wait 
   d.phase('sending');
   d.log('tg: http POST /runs 200 3ms');
   assert.equal(out.screen().at(-1), 'submit 10/100 rows | sending', 'the wait is over: the phase again');
+  // A long bar gives way to the wait: what tg waits for stays whole on a narrow terminal.
+  n = 20;
+  d.waiting(9_000, 'rate limit (paced after 429s)');
+  const long = source(() => `submit ████████████████████ ${n}/100 rows | 599/min (--rate 2000 requests/60s) | ETA 56s`);
+  d.attach(long);
+  d.log('y');
+  assert.match(String(out.screen().at(-1)), /^submit █+.*… \| waiting 9 s: rate limit \(paced after 429s\)$/);
+  assert.ok(String(out.screen().at(-1)).length < 70);
+  d.detach(long, false);
+  d.attach(src);
+  now += 10_000;
   // Never wider than the terminal (a wrapped line could not be redrawn in place).
   n = 1e30;
   d.log('x');

@@ -197,9 +197,12 @@ export class Display {
     const now = this.now();
     const tail = this.tail(now);
     const body = this.source ? this.source.bar(now) : `tg: ${tail}`;
-    let text = this.source && tail ? `${body} | ${tail}` : body;
     const width = Math.max(20, (this.o.out.columns ?? 80) - 1);
-    if (text.length > width) text = text.slice(0, width - 1) + '…';
+    // Too wide: the bar gives way first, so what tg waits for stays readable.
+    const room = width - tail.length - 3;
+    const fit = (s: string, w: number) => (s.length > w ? s.slice(0, Math.max(0, w - 1)) + '…' : s);
+    let text = this.source && tail ? `${fit(body, Math.max(20, room))} | ${tail}` : body;
+    text = fit(text, width);
     if (!force && text === this.drawn) return;
     this.write(`\r${text}\x1b[K`);
     this.drawn = text;

@@ -215,10 +215,15 @@ test('G.3 join: rows are verified against the run input; re-sorted input, no key
     assert.equal(sorted.code, 2, sorted.stderr);
     assert.match(sorted.stderr, /^tg: 2 rows of .* do not match .*\(lines 2, 3\)/m);
     assert.equal(existsSync(path.join(d, 'sorted-out.csv')), false);
+    // To stdout too: nothing is printed (a pipeline must not get a plausible table with blanks).
+    const toStdout = await tgAt(api, ['fetch', api.group, '--join', path.join(d, 'sorted.csv')], { cwd: d });
+    assert.equal(toStdout.code, 2, toStdout.stderr);
+    assert.equal(toStdout.stdout, '');
     // Joined with a --key the group was not submitted with: no key matched at all.
     const nokey = await tgAt(api, ['fetch', api.group, '--join', path.join(d, 'in.csv'), '--key', 'name'], { cwd: d });
     assert.equal(nokey.code, 2, nokey.stderr);
     assert.match(nokey.stderr, /no row of .* matched a run/);
+    assert.equal(nokey.stdout, '');
     // Two more rows than runs: listed, exit 5.
     const more = await tgAt(api, ['fetch', api.group, '--join', csvFile(d, 'more.csv', [...rows, { name: 'X', size: '5' }, { name: 'Y', size: '6' }])], {
       cwd: d,

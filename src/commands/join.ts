@@ -49,6 +49,7 @@ export async function fetchJoin(o: JoinOptions, ctx: Context): Promise<number> {
     const out = target ? target.stream : ctx.io.stdout;
     let r: JoinResult;
     try {
+      if (!target) await verifyJoin(readRows(file, inFormat).rows, index, o);
       r = await writeJoined(readRows(file, inFormat).rows, index, out, outFormat, o);
       checkJoin(r, index, o);
       if (target) await target.commit({ tg: 'join', group: o.group, input: file });
@@ -257,6 +258,27 @@ export function runFor(row: Row, index: RunIndex, o: { key?: string }): { run: S
   return { run: best, keyed: true };
 }
 
+const emptyResult = (): JoinResult => ({ count: 0, matched: 0, failed: 0, open: [], openCount: 0, mismatched: [], mismatchCount: 0 });
+
+/** One row's run, counted into r: matched by key, mismatched, unfinished, failed. */
+function tally(r: JoinResult, row: Row, index: RunIndex, o: { key?: string }): { run: StoredRun | null; res: Record<string, unknown> } {
+  r.count++;
+  const { run, keyed } = runFor(row, index, o);
+  if (keyed) r.matched++;
+  if (keyed && !run && r.mismatchCount++ < LIST) r.mismatched.push(row.line);
+  const res = run?.flat ?? {};
+  if (!FINISHED.has(String(res.status)) && !(keyed && !run) && r.openCount++ < LIST) r.open.push(row.line);
+  if (res.status === 'failed' || res.status === 'cancelled') r.failed++;
+  return { run, res };
+}
+
+/** To stdout, whatever is written cannot be taken back: check every row first (a read of the input, nothing written). */
+async function verifyJoin(rows: AsyncIterable<Row>, index: RunIndex, o: JoinOptions): Promise<void> {
+  const r = emptyResult();
+  for await (const row of rows) tally(r, row, index, o);
+  checkJoin(r, index, o);
+}
+
 /** Pass 2: every input row in order, with its run's columns (CSV) or as `tg` (JSONL). */
 async function writeJoined(
   rows: AsyncIterable<Row>,
@@ -265,18 +287,12 @@ async function writeJoined(
   format: 'jsonl' | 'csv',
   o: JoinOptions,
 ): Promise<JoinResult> {
-  const r: JoinResult = { count: 0, matched: 0, failed: 0, open: [], openCount: 0, mismatched: [], mismatchCount: 0 };
+  const r = emptyResult();
   const outCols = orderColumns(index.outNames.length ? index.outNames : ['run_id', 'status', 'error']);
   const safe = !o.rawCsv;
   let header: string[] | null = null;
   for await (const row of rows) {
-    r.count++;
-    const { run, keyed } = runFor(row, index, o);
-    if (keyed) r.matched++;
-    if (keyed && !run && r.mismatchCount++ < LIST) r.mismatched.push(row.line);
-    const res = run?.flat ?? {};
-    if (!FINISHED.has(String(res.status)) && !(keyed && !run) && r.openCount++ < LIST) r.open.push(row.line);
-    if (res.status === 'failed' || res.status === 'cancelled') r.failed++;
+    const { run, res } = tally(r, row, index, o);
     let text: string;
     if (format === 'csv') {
       const v = (row.value && typeof row.value === 'object' ? row.value : { input: row.value }) as Record<string, unknown>;

@@ -105,6 +105,8 @@ export class ApiError extends TgError {
 /** A connection-level failure (refused, reset, timed out). `sent` tells whether the request may have reached the server. */
 export class NetworkError extends TgError {
   readonly sent: boolean;
+  /** For a stream that went silent: how long it had been silent when tg gave up on it (the outage began then). */
+  silentMs = 0;
   constructor(message: string, sent: boolean, hint?: string) {
     super('network', message, EXIT.API, hint ?? 'Check your network and --base-url, then rerun the same command: it resumes.');
     this.name = 'NetworkError';

@@ -65,6 +65,11 @@ interface RawResponse {
   text: string;
 }
 
+function silent(e: NetworkError, ms: number): NetworkError {
+  e.silentMs = ms;
+  return e;
+}
+
 /** A network failure in words: the server's silence is said as such, with how long tg waited. */
 function netText(e: unknown, code: string, waitedMs: number, apiKey: string): string {
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return `the server accepted the connection but sent no answer in ${Math.round(waitedMs / 1000)} s (${code})`;
@@ -450,7 +455,7 @@ export class ApiClient {
       idle?.clear();
       if (signal?.aborted) throw signal.reason ?? e;
       this.logLine('GET', full, errCode(e) || 'error', t0);
-      if (idle?.fired) throw new NetworkError(`GET ${full}: no answer for ${Math.round(idleMs! / 1000)} s`, true);
+      if (idle?.fired) throw silent(new NetworkError(`GET ${full}: no answer for ${Math.round(idleMs! / 1000)} s`, true), idleMs!);
       throw new NetworkError(`GET ${full}: ${redact(String((e as Error).message), this.apiKey)}`, true);
     }
     this.logLine('GET', full, res.statusCode, t0);
@@ -486,7 +491,7 @@ export class ApiClient {
     } catch (e) {
       if (signal?.aborted) throw signal.reason ?? e;
       if (e instanceof TgError) throw e;
-      if (idle?.fired) throw new NetworkError(`stream ${path}: no event for ${Math.round(idleMs! / 1000)} s (keep-alives only)`, true);
+      if (idle?.fired) throw silent(new NetworkError(`stream ${path}: no event for ${Math.round(idleMs! / 1000)} s (keep-alives only)`, true), idleMs!);
       throw new NetworkError(`stream ${path} broke: ${redact(String((e as Error).message), this.apiKey)}`, true);
     } finally {
       idle?.clear();
@@ -520,9 +525,10 @@ export class ApiClient {
       } catch (e) {
         if (opts.signal?.aborted) throw e;
         if (!(e instanceof NetworkError || (e instanceof ApiError && retryable(e)))) throw e;
-        if (!outageStart) outageStart = Date.now();
+        // A stream that went silent has been out since its last event, not since tg noticed.
+        if (!outageStart) outageStart = Date.now() - (e instanceof NetworkError ? e.silentMs : 0);
         const giveUp = opts.giveUpMs ?? this.giveUpMs;
-        if (Date.now() - outageStart > giveUp) throw e;
+        if (Date.now() - outageStart >= giveUp) throw e;
         const asked = e instanceof ApiError ? e.retryAfterMs : undefined;
         const wait = retryDelay(failures++, asked, this.random, { baseMs: 250, capMs: 15_000 });
         if (asked !== undefined && Date.now() - outageStart + wait > giveUp) throw waitTooLong(`GET ${path}`, wait, giveUp);

@@ -85,22 +85,29 @@ export interface RunExtras {
   fieldBasis?: boolean;
 }
 
-let isoSecond = NaN;
-let isoPrefix = '';
+// Two seconds' prefixes, most recent first: a run's created_at and modified_at alternate.
+const isoSeconds = [NaN, NaN];
+const isoPrefixes = ['', ''];
 
 /**
  * The API's timestamp form (microseconds, Z). Runs of one POST share a second, so the text up to
- * the second is kept from the last call: a listing of 100k runs formats 200k timestamps.
+ * the second is kept from the last calls (a listing of 100k runs formats 200k timestamps, created
+ * and modified in turn: two seconds are kept).
  */
 export function iso(ms: number): string {
   const t = Math.floor(ms);
   const sec = Math.floor(t / 1000);
-  if (sec !== isoSecond) {
-    isoSecond = sec;
-    isoPrefix = new Date(sec * 1000).toISOString().slice(0, 20);
+  let prefix: string;
+  if (sec === isoSeconds[0]) prefix = isoPrefixes[0];
+  else {
+    prefix = sec === isoSeconds[1] ? isoPrefixes[1] : new Date(sec * 1000).toISOString().slice(0, 20);
+    isoSeconds[1] = isoSeconds[0];
+    isoPrefixes[1] = isoPrefixes[0];
+    isoSeconds[0] = sec;
+    isoPrefixes[0] = prefix;
   }
   const frac = t - sec * 1000;
-  return `${isoPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}000Z`;
+  return `${prefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}000Z`;
 }
 
 function hex(n: number, width: number): string {

@@ -4,7 +4,7 @@
 // No wall-clock waits: each step waits for a line on stderr, a proxy or an emulator counter.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { emulator, groupRuns, tmp, makeCsv, assertExactlyOnce, stallProxy, runInProcess } from './helpers.mjs';
 import { startTg, until, env } from './ledger-helpers.mjs';
@@ -88,7 +88,13 @@ test('the input changes while sending: only validated rows are sent, the message
     px.holdPostsAfter(1);
     const p = startTg(['submit', f, '--batch-size', '100', '--rate', 'off'], { cwd: d, env: via });
     await until(() => px.held >= 1, 'the first chunk sent and the second POST held');
-    writeFileSync(f, rows(true));
+    // Row 800 changes in place, its length the same: a rewrite (truncate, then write) could let
+    // tg read a short file in between, under load, and stop earlier than row 800.
+    const at = rows(false).indexOf('https://c800.example/') + 'https://c800.example/'.length;
+    const fd = openSync(f, 'r+');
+    writeSync(fd, 'CHANGED', at);
+    closeSync(fd);
+    assert.equal(readFileSync(f, 'utf8'), rows(true));
     await px.release();
     const r = await p.done;
     assert.equal(r.code, 4, r.stderr);

@@ -230,6 +230,9 @@ test('progress: rows the group held are left out of the rate; --rate is shown as
   p.update(60, '', 30); // 30 sent in 1 s
   assert.match(p.line(now), /, 1800\/min \(--rate 2000 requests\/60s\)/);
   assert.match(p.bar(now), /\| 1800\/min \(--rate 2000 requests\/60s\) \|/);
+  // short of room, the bar's blocks go first; the counts stay
+  assert.match(p.bar(now), /^submit #{20} 60\/60 rows/);
+  assert.match(p.bar(now, 70), /^submit 60\/60 rows \| 1800\/min/);
   const w = new tg.Progress(ctx, { label: 'results', unit: 'runs', total: 10, done: 0, budget: { ...budget, shown: null } });
   now = 2000;
   w.update(5);

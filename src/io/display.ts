@@ -12,8 +12,8 @@ export type LogLevel = 'info' | 'warning' | 'error';
 
 /** What a live status line shows: its body; the display adds the phase or the wait. */
 export interface StatusSource {
-  /** The body of the terminal's live line (no escape codes). */
-  bar(now: number): string;
+  /** The body of the terminal's live line (no escape codes); `width`: the room it has (it may drop parts to fit). */
+  bar(now: number, width?: number): string;
   /** The body of a plain status line ("tg: …"). */
   line(now: number): string;
   /** The fields of a progress event (--json). */
@@ -196,10 +196,10 @@ export class Display {
     if (!this.isLive()) return;
     const now = this.now();
     const tail = this.tail(now);
-    const body = this.source ? this.source.bar(now) : `tg: ${tail}`;
     const width = Math.max(20, (this.o.out.columns ?? 80) - 1);
     // Too wide: the bar gives way first, so what tg waits for stays readable.
-    const room = width - tail.length - 3;
+    const room = width - (tail ? tail.length + 3 : 0);
+    const body = this.source ? this.source.bar(now, Math.max(20, room)) : `tg: ${tail}`;
     const fit = (s: string, w: number) => (s.length > w ? s.slice(0, Math.max(0, w - 1)) + '…' : s);
     let text = this.source && tail ? `${fit(body, Math.max(20, room))} | ${tail}` : body;
     text = fit(text, width);

@@ -77,14 +77,17 @@ export class Progress implements StatusSource {
     return etaMs === null ? '--' : formatDuration(etaMs);
   }
 
-  bar(now: number): string {
+  /** The live line; narrower than its full text when `width` says so: the bar's blocks go first, then its tail. */
+  bar(now: number, width = Infinity): string {
     const s = this.stats(now);
     const color = !this.ctx.io.env.NO_COLOR;
     const full = Math.round((s.pct / 100) * BAR_WIDTH);
     const bar = (color ? '\u2588' : '#').repeat(full) + (color ? '\u2591' : '-').repeat(BAR_WIDTH - full);
     const b = this.budgetText();
     const rate = `${Math.round(s.perMin)}/min${b ? (b.given ? ` (--rate ${b.text})` : ` of ${b.text}`) : ''}`;
-    return `${this.o.label} ${bar} ${this.done}/${this.total} ${this.o.unit} | ${rate} | ETA ${this.eta(s.etaMs)}${this.extra}`;
+    const rest = `${this.done}/${this.total} ${this.o.unit} | ${rate} | ETA ${this.eta(s.etaMs)}${this.extra}`;
+    const whole = `${this.o.label} ${bar} ${rest}`;
+    return whole.length <= width ? whole : `${this.o.label} ${rest}`;
   }
 
   line(now = this.ctx.clock.now()): string {

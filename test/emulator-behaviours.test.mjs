@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import Parallel from 'parallel-web';
-import { root, emulator, BIN } from './helpers.mjs';
+import { root, emulator, BIN, waitFor } from './helpers.mjs';
 import { conforms } from './conformance.mjs';
 
 const eventSchema = (ev) => ({ 'task_run.state': 'TaskRunEvent', task_group_status: 'TaskGroupStatusEvent', error: 'ErrorEvent' })[ev.type];
@@ -373,6 +373,8 @@ test('tg emulator: the new options on the command line; GET /__emulator/stats is
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
   try {
     const url = await new Promise((resolve, reject) => {
       let out = '';
@@ -408,6 +410,12 @@ test('tg emulator: the new options on the command line; GET /__emulator/stats is
     ])
       assert.equal(typeof s[k], 'number', k);
     assert.equal((await fetch(`${url}/__emulator/stats`, { method: 'POST' })).status, 405);
+    // its banner says what it was started with
+    await waitFor(() => err.includes('counters at'), { what: "the emulator's banner" });
+    assert.match(
+      err,
+      /rate limit 3\/60s \(runs\), latency 1s\.\.5s, --action-required 0\.1, --action-required-for 2s, --cancel-rate 0\.5, --stream-error-after 5, --resend-events 0\.1, --drop-events 0\.1, --credit-limit 10, --seed \d+;/,
+    );
   } finally {
     child.kill('SIGTERM');
   }

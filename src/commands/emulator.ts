@@ -32,6 +32,29 @@ export function parseLatency(text: string): [number, number] {
   }
 }
 
+/** The behaviour options given (faults, credit, delays, seed), as flags: "--fail-rate 0.05, --seed 7". */
+function settings(o: EmulatorCommandOptions): string {
+  const given: [string, unknown][] = [
+    ['--fail-rate', o.failRate || undefined],
+    ['--error-rate', o.errorRate || undefined],
+    ['--drop-streams-after', o.dropStreamsAfter],
+    ['--lose-responses', o.loseResponses || undefined],
+    ['--action-required', o.actionRequired || undefined],
+    ['--action-required-for', o.actionRequiredFor],
+    ['--cancel-rate', o.cancelRate || undefined],
+    ['--stream-error-after', o.streamErrorAfter],
+    ['--resend-events', o.resendEvents || undefined],
+    ['--drop-events', o.dropEvents || undefined],
+    ['--credit-limit', o.creditLimit],
+    ['--response-delay', o.responseDelay],
+    ['--seed', o.seed],
+  ];
+  return given
+    .filter(([, v]) => v !== undefined)
+    .map(([f, v]) => `${f} ${String(v)}`)
+    .join(', ');
+}
+
 export async function emulator(opts: EmulatorCommandOptions, ctx: Context): Promise<number> {
   let rateLimit;
   try {
@@ -71,8 +94,9 @@ export async function emulator(opts: EmulatorCommandOptions, ctx: Context): Prom
   ctx.io.stdout.write(
     ctx.global.json ? JSON.stringify({ listening: handle.url, stats: `${handle.url}/__emulator/stats` }) + '\n' : `listening on ${handle.url}\n`,
   );
+  const extra = settings(opts);
   ctx.info(
-    `tg emulator: rate limit ${opts.rateLimit} (${opts.rateLimitUnit}), latency ${opts.latency}; counters at ${handle.url}/__emulator/stats; Ctrl-C stops it`,
+    `tg emulator: rate limit ${opts.rateLimit} (${opts.rateLimitUnit}), latency ${opts.latency}${extra ? `, ${extra}` : ''}; counters at ${handle.url}/__emulator/stats; Ctrl-C stops it`,
   );
   await new Promise<void>((resolve) => {
     if (ctx.signal.aborted) return resolve();

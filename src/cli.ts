@@ -48,7 +48,7 @@ export function buildProgram(
  * flags is a usage error naming both.
  */
 function checkSwallowedFlags(root: CommandUnknownOpts, cmd: CommandUnknownOpts): void {
-  const flags = new Set([...root.options, ...cmd.options].map((o) => o.long).filter((l) => l !== undefined));
+  const flags = new Set([...root.options, ...cmd.options].flatMap((o) => [o.long, o.short]).filter((l) => l !== undefined));
   for (const c of new Set([root, cmd]))
     for (const o of c.options) {
       if (!o.required && !o.optional) continue;
@@ -57,7 +57,7 @@ function checkSwallowedFlags(root: CommandUnknownOpts, cmd: CommandUnknownOpts):
         if (typeof x === 'string' && flags.has(x.split('=')[0]))
           throw usageError(
             `${o.long ?? o.flags} took "${x}" as its value; ${x.split('=')[0]} was not seen as an option`,
-            `Give ${o.long ?? o.flags} a value (an empty shell variable leaves it none), or write it as ${o.long ?? o.flags}=VALUE.`,
+            `Give ${o.long ?? o.flags} a value: an empty shell variable leaves it none, and the next flag is taken instead.`,
           );
     }
 }
@@ -145,8 +145,8 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
   function report(e: unknown): number {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
-      // `tg` alone: the help went to stderr, as for any usage error
-      if (e.code === 'commander.help') return EXIT.USAGE;
+      // `tg` alone: the help went to stderr, as for any usage error (`tg help [cmd]` exits 0)
+      if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : EXIT.USAGE;
       // commander already printed its message
       return EXIT.USAGE;
     }

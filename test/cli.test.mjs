@@ -35,16 +35,28 @@ test('an option that swallowed a flag (an empty shell variable) is a usage error
   try {
     const d = tmp();
     const f = makeCsv(d, 3);
-    const r = await runInProcess(['submit', f, '--base-url', '--watch', '-o', 'x.jsonl'], { cwd: d });
+    const r = await runInProcess(['submit', f, '--base-url', '--watch', '-o', 'x.jsonl'], { cwd: d, env: { PARALLEL_BASE_URL: e.url } });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /^tg: --base-url took "--watch" as its value; --watch was not seen as an option\ntg: hint: Give --base-url a value/);
     const g = await runInProcess(['--base-url', '--json', 'status', 'tgrp_x'], { cwd: d });
     assert.equal(g.code, 2, g.stderr);
     assert.match(g.stderr, /--base-url took \\"--json\\" as its value/);
+    // --state would take "--watch" as a file name and the rows would go to the emulator: refused, nothing sent
+    const s = await runInProcess(['submit', f, '--state', '--watch'], { cwd: d, env: { PARALLEL_BASE_URL: e.url } });
+    assert.equal(s.code, 2, s.stderr);
+    assert.match(s.stderr, /^tg: --state took "--watch" as its value; --watch was not seen as an option/);
+    assert.equal(e.stats.requests, 0, 'nothing reached the API');
+    // a short flag too
+    const q = await runInProcess(['status', 'tgrp_x', '--base-url', '-q'], { cwd: d });
+    assert.equal(q.code, 2, q.stderr);
+    assert.match(q.stderr, /^tg: --base-url took "-q" as its value/);
     // a value that merely starts with dashes is left alone: it is the option's own check that speaks
     const v = await runInProcess(['submit', f, '--timeout', '--5', '--base-url', e.url], { cwd: d });
     assert.doesNotMatch(v.stderr, /as its value/);
-    assert.equal(e.stats.runsCreated, 0);
+    // `tg help <command>` is help asked for: exit 0
+    const h = await runInProcess(['help', 'submit'], { cwd: d });
+    assert.equal(h.code, 0, h.stderr);
+    assert.match(h.stdout, /^Usage: tg submit/);
   } finally {
     await e.close();
   }

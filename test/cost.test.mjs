@@ -44,6 +44,28 @@ test('--dry-run prints the cost; --limit 10 sends a canary, the same command wit
     assert.match(changed.stderr, /60 rows of companies\.csv differ from the runs the group holds for the same key; nothing was sent/);
     assert.equal((await runInProcess([...base, '--processor', 'pro'], { cwd: d })).code, 2);
     assert.equal(e.stats.addRunsPosts, posts, 'neither sent anything');
+    // --restart sends every row into a new group: so says its dry run
+    const restart = await runInProcess([...base, '--processor', 'pro', '--dry-run', '--restart'], { cwd: d });
+    assert.equal(restart.code, 0, restart.stderr);
+    assert.match(restart.stdout, /^to send {6}60$/m);
+    assert.match(restart.stdout, /^group {8}\(a new group\)$/m);
+    // a --group that does not exist: the dry run fails as the run does
+    const other = await runInProcess([...base, '--dry-run', '--group', 'tgrp_other'], { cwd: d });
+    const real = await runInProcess([...base, '--group', 'tgrp_other'], { cwd: d });
+    assert.equal(other.code, 2, other.stderr);
+    assert.equal(real.code, 2, real.stderr);
+    assert.match(other.stderr, /^tg: GET \/v1\/tasks\/groups\/tgrp_other → 404: TaskGroup not found/);
+    // a --state journal of another group than --group: the same usage error, dry or not
+    const group = JSON.parse(canary.stdout).taskgroup_id;
+    const st = await runInProcess([...base, '--state', 's.jsonl', '--limit', '1', '--json'], { cwd: d });
+    assert.equal(st.code, 0, st.stderr);
+    const stGroup = JSON.parse(st.stdout).taskgroup_id;
+    for (const dry of [['--dry-run'], []]) {
+      const r = await runInProcess([...base, '--state', 's.jsonl', '--group', group, ...dry], { cwd: d });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`^tg: the journal .*s\\.jsonl belongs to group ${stGroup}, not ${group}`));
+    }
+    assert.equal(e.stats.addRunsPosts, posts + 1, 'only the --state canary was sent');
   } finally {
     await e.close();
   }

@@ -184,6 +184,10 @@ test('enriched CSV: -o never replaces a file tg did not write, nor the input; --
   assert.equal(jsonl.code, 2);
   assert.match(jsonl.stderr, /--retry-failed\/--retry-cancelled with --watch write an enriched CSV/);
   assert.equal(readFileSync(path.join(d, 'theirs.csv'), 'utf8'), readFileSync(fixture('companies.csv'), 'utf8'));
+  // --force is for an enriched CSV; a JSONL results file is resumed, never replaced
+  const jsonlForce = await runInProcess(['submit', 'companies.csv', ...FIELDS, '--watch', '-o', 'r.jsonl', '--emulator', '--force'], { cwd: d });
+  assert.equal(jsonlForce.code, 2);
+  assert.match(jsonlForce.stderr, /--force goes with --watch -o <file>\.csv/);
   // the user says so: --force replaces theirs.csv (never the input, above)
   const forced = await runInProcess(['submit', 'companies.csv', ...FIELDS, '--watch', '-o', 'theirs.csv', '--emulator', '--force'], { cwd: d });
   assert.equal(forced.code, 0, forced.stderr);

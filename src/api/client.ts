@@ -253,7 +253,8 @@ export class ApiClient {
       if (signal?.aborted) throw signal.reason ?? e;
       this.logLine(method, path, errCode(e) || 'error', t0);
       const code = errCode(e);
-      throw new NetworkError(`${method} ${path}: ${netText(e, code, headersTimeout ?? this.timeoutMs, this.apiKey)}`, !NOT_SENT_CODES.has(code));
+      const waited = code === 'UND_ERR_BODY_TIMEOUT' ? this.timeoutMs : (headersTimeout ?? this.timeoutMs);
+      throw new NetworkError(`${method} ${path}: ${netText(e, code, waited, this.apiKey)}`, !NOT_SENT_CODES.has(code));
     }
   }
 

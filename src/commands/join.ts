@@ -49,7 +49,8 @@ export async function fetchJoin(o: JoinOptions, ctx: Context): Promise<number> {
     const out = target ? target.stream : ctx.io.stdout;
     let r: JoinResult;
     try {
-      if (!target) await verifyJoin(readRows(file, inFormat).rows, index, o);
+      // A pipe (mkfifo, <(…)) can be read once: it is checked as it is written, as -o files are.
+      if (!target && fs.statSync(file, { throwIfNoEntry: false })?.isFile()) await verifyJoin(readRows(file, inFormat).rows, index, o);
       r = await writeJoined(readRows(file, inFormat).rows, index, out, outFormat, o);
       checkJoin(r, index, o);
       if (target) await target.commit({ tg: 'join', group: o.group, input: file });
@@ -272,7 +273,7 @@ function tally(r: JoinResult, row: Row, index: RunIndex, o: { key?: string }): {
   return { run, res };
 }
 
-/** To stdout, whatever is written cannot be taken back: check every row first (a read of the input, nothing written). */
+/** To stdout, whatever is written cannot be taken back: check every row of a file first (a read of it, nothing written). */
 async function verifyJoin(rows: AsyncIterable<Row>, index: RunIndex, o: JoinOptions): Promise<void> {
   const r = emptyResult();
   for await (const row of rows) tally(r, row, index, o);

@@ -83,7 +83,6 @@ async function writtenRunIds(file: string): Promise<RunIdSet> {
   return set;
 }
 
-/** Runs that reached a terminal state, by the group's counts. */
 /** The state of one `watch`: the stream passes, the window of lines, the end or the failure. */
 class Watcher {
   private readonly ac = new AbortController();

@@ -50,7 +50,6 @@ export function countTerminal(s: { task_run_status_counts: Partial<Record<string
 /** A file error's code in words, for "cannot read" messages. */
 export const errnoText = (code: string | undefined): string => (code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(code));
 
-/** A positive number of seconds (from a flag or variable named `what`) in milliseconds. */
 /**
  * A path as messages show it: relative to the cwd when inside it, else `~/…` under the home
  * directory, else absolute (never a `../../` climb out of the cwd).
@@ -67,6 +66,7 @@ export function parseTimeout(v: string | undefined): number | undefined {
   return v === undefined ? undefined : Math.min(parseSeconds(v, '--timeout'), MAX_TIMER_MS);
 }
 
+/** A positive number of seconds (from a flag or variable named `what`) in milliseconds. */
 export function parseSeconds(v: string, what: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw usageError(`${what} must be a positive number of seconds, not "${v}"`);

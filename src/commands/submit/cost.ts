@@ -5,8 +5,7 @@ import readline from 'node:readline';
 import { EXIT, TgError, usageError } from '../../errors';
 import { CONFIRM_ABOVE_USD, estimateUsd, formatUsd, parseUsd, pricePer1k, PRICES_AS_OF } from '../../core/pricing';
 import { formatDuration, planBatches } from '../../core/plan';
-import fs from 'node:fs';
-import { readJournal, replayJournal, type Replay } from './journal';
+import type { Replay } from './journal';
 import type { Job } from './job';
 
 export interface CostOptions {
@@ -50,17 +49,6 @@ export function describeEstimate(job: Job, e: Estimate): string {
 
 /** The first `limit` of `n` valid rows. */
 export const withinLimit = (job: Job, n: number) => (job.o.limit === undefined ? n : Math.min(n, job.o.limit));
-
-/** The rows a dry run would send: the first --limit valid ones, less those its journal records as sent. */
-export function dryRunRows(job: Job, v: { valid: number; chunks: string[] }): number {
-  let replay: Replay | null = null;
-  try {
-    if (fs.existsSync(job.statePath)) replay = replayJournal(readJournal(job.statePath).recs);
-  } catch {
-    replay = null;
-  }
-  return withinLimit(job, v.valid) - (replay ? journalCovered(job, replay, v.chunks) : 0);
-}
 
 /** Rows among the first `limit` valid ones that the journal's matching chunks record as in the group. */
 export function journalCovered(job: Job, replay: Replay, chunks: string[]): number {

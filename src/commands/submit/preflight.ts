@@ -7,7 +7,7 @@ import { inputError, usageError } from '../../errors';
 import { detectFormat, type Format } from '../../io/rows';
 import { parseKeyValues } from '../../core/kv';
 import { parseRate, type Rate, type RateUnit } from '../../core/rateBudget';
-import { errnoText, parseTimeout } from '../../core/util';
+import { count, errnoText, parseTimeout } from '../../core/util';
 import { PROCESSORS } from '../../core/processors';
 import { resolveRunOptions, runOptionsKey, type RunOptions } from '../../core/runOptions';
 import type { ConflictPolicy, SubmitOptions } from './job';
@@ -55,7 +55,7 @@ export function preflight(o: SubmitOptions, ctx: Context): Preflight {
   const format = detectFormat(o.input, o.format);
   const batchSize = rate?.unit === 'runs' ? Math.min(o.batchSize, Math.floor(rate.limit)) : o.batchSize;
   if (batchSize < o.batchSize) ctx.info(`tg: batch size lowered to ${batchSize} to fit the --rate budget`);
-  const rateText = rate ? `${rate.limit} ${rate.unit === 'runs' ? 'runs' : 'requests'}/${rate.windowMs / 1000}s` : 'off';
+  const rateText = rate ? `${count(rate.limit, rate.unit === 'runs' ? 'run' : 'request')}/${rate.windowMs / 1000}s` : 'off';
   const concurrency = o.concurrency ?? 3;
   if (!(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 8)) throw usageError('--concurrency must be a whole number from 1 to 8');
   const { options: runOptions, betas } = runOptionsOf(o, ctx);
@@ -111,6 +111,11 @@ function enrichPreflight(o: SubmitOptions) {
   ] as const)
     if (on !== undefined && on !== false && !o.watch) throw usageError(`${flag} goes with --watch on submit`, 'Add --watch (and -o enriched.csv).');
   const csvOut = o.outputFormat === 'csv' || (o.outputFormat === undefined && /\.csv$/i.test(o.output ?? ''));
+  if (o.force && !csvOut)
+    throw usageError(
+      '--force goes with --watch -o <file>.csv (an enriched CSV): a JSONL results file is resumed, never replaced',
+      'Drop --force, or pick another -o file.',
+    );
   if ((o.retryFailed || o.retryCancelled) && o.watch && !csvOut)
     throw usageError(
       '--retry-failed/--retry-cancelled with --watch write an enriched CSV: pass -o <file>.csv (or --output-format csv)',

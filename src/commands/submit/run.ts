@@ -23,7 +23,7 @@ import { listLedger } from './ledger';
 import { Sender, sendPass } from './send';
 import { printDryRun } from './dryrun';
 import { fieldSpec } from './fieldspec';
-import { checkCost, dryRunRows, estimate, journalCovered, withinLimit } from './cost';
+import { checkCost, estimate, journalCovered, withinLimit } from './cost';
 import type { Job, SubmitOptions } from './job';
 
 export interface SubmitSummary {
@@ -154,21 +154,19 @@ function checkValidation(job: Job, v: Validation) {
  */
 async function dryRun(job: Job): Promise<void> {
   const { ctx, o } = job;
+  // As the real run reads it (an unreadable journal is the same exit 2), without repairing it;
+  // --restart starts from no journal.
   let replay = replayJournal([]);
-  try {
-    if (fs.existsSync(job.statePath)) {
-      const { recs, damaged } = readJournal(job.statePath);
-      replay = replayJournal(recs, damaged);
-    }
-  } catch {
-    replay = replayJournal([], 1); // unreadable: as a damaged journal, the group decides
+  if (!o.restart && fs.existsSync(job.statePath)) {
+    const { recs, damaged } = readJournal(job.statePath);
+    replay = replayJournal(recs, damaged);
   }
-  const target = replay.group ?? o.group;
+  const target = targetOf(job, replay);
   const keyed = Boolean(ctx.global.apiKey ?? ctx.io.env.PARALLEL_API_KEY) || Boolean(ctx.global.emulator);
-  if (target && !keyed) ctx.warn(`tg: no API key: the runs ${target} holds were not checked; the counts come from the journal`);
+  if (target && !keyed) ctx.warn(`tg: no API key: ${target} was not asked which rows it holds; rows the journal does not record count as to send`);
   const client = target && keyed ? await ctx.client() : null;
   const { v, ledger } = await validateAgainst(job, client, replay, target);
-  const est = estimate(job, ledger ? v.toSend : dryRunRows(job, v));
+  const est = estimate(job, ledger ? v.toSend : withinLimit(job, v.valid) - journalCovered(job, replay, v.chunks));
   printDryRun(job, v, planBatches(v.valid, job.batchSize, job.rate), est, target ?? null);
   await checkCost(job, est.rows, true);
 }
@@ -179,14 +177,7 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
   const t0 = ctx.clock.now();
   if (o.restart) fs.rmSync(job.statePath, { force: true });
   const replay = openJournal(job);
-  const target = replay.group ?? o.group ?? legacyGroup(job);
-  if (o.group && replay.group && o.group !== replay.group)
-    throw new TgError(
-      'usage',
-      `the journal ${job.statePath} belongs to group ${replay.group}, not ${o.group}`,
-      EXIT.USAGE,
-      'Pass another --state file for the other group.',
-    );
+  const target = targetOf(job, replay);
   hooks.onTarget?.(target ?? null);
   const client = await ctx.client();
   const journal = new AppendLog(job.statePath);
@@ -221,6 +212,22 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
   } finally {
     journal.close();
   }
+}
+
+/**
+ * The group the rows go into: the journal's, else --group's, else an older tg's (none: a new
+ * group). A journal of another group than --group is a usage error.
+ */
+function targetOf(job: Job, replay: Replay): string | undefined {
+  const { o } = job;
+  if (o.group && replay.group && o.group !== replay.group)
+    throw new TgError(
+      'usage',
+      `the journal ${job.statePath} belongs to group ${replay.group}, not ${o.group}`,
+      EXIT.USAGE,
+      'Pass another --state file for the other group.',
+    );
+  return replay.group ?? o.group ?? legacyGroup(job);
 }
 
 /**

@@ -98,10 +98,6 @@ class InFlight {
   private failure: { e: unknown } | null = null;
   constructor(private readonly max: number) {}
 
-  get size(): number {
-    return this.running.size;
-  }
-
   /** Start tracking p; resolves when another may start (throws the first failure, after draining). */
   async add(p: Promise<void>): Promise<void> {
     const tracked: Promise<void> = p.then(
@@ -142,9 +138,10 @@ export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: 
   // A POST in flight is not abandoned on Ctrl-C: its answer tells which rows the group holds.
   // Waiting for it can take up to the request timeout, so say what is awaited.
   const onAbort = () => {
-    if (posts.size)
+    const reason: unknown = job.ctx.signal.reason;
+    if (sender.awaiting && !(reason instanceof TgError && reason.code === 'closed_pipe'))
       job.ctx.info(
-        `tg: stopping: waiting for the answer to ${count(posts.size, 'add-runs request')} in flight, so the journal records what the group holds (Ctrl-C again to exit now)`,
+        `tg: stopping: waiting for the answer to ${count(sender.awaiting, 'add-runs request')} in flight, so the journal records what the group holds (Ctrl-C again to exit now)`,
       );
   };
   job.ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -206,6 +203,8 @@ export class Sender {
   limitedRows = 0;
   /** POSTs the server accepted. */
   posts = 0;
+  /** POSTs sent whose answer has not come yet. */
+  awaiting = 0;
   onProgress: () => void = () => undefined;
   readonly budget: AdaptiveBudget | null;
   private lastSentCursor: string | null;
@@ -275,7 +274,8 @@ export class Sender {
       await this.journal.appendDurable({ t: 'sending', g: this.group, c, h, n: items.length, ...(all ? {} : { offsets }) });
       let answer: TaskGroupRunResponse;
       try {
-        answer = await this.client.addRuns(this.group, this.body(items, offsets), null, undefined, this.job.betas);
+        this.awaiting++;
+        answer = await this.client.addRuns(this.group, this.body(items, offsets), null, undefined, this.job.betas).finally(() => this.awaiting--);
       } catch (e) {
         const now = this.job.ctx.clock.now();
         failingSince ||= now;

@@ -28,7 +28,7 @@ test('G.2 watch: a re-sent event never writes a second line; a run whose event n
     assert.equal(r.code, 1, r.stderr); // failed + cancelled → 1
     const got = lines(path.join(d, 'w.jsonl')).map((l) => l.run.run_id);
     assert.deepEqual([...got].sort(), runs.map((x) => x.run_id).sort());
-    assert.match(r.stderr, /1 finished runs had no event/);
+    assert.match(r.stderr, /1 finished run had no event; its result was taken from the group.s run list/);
     // A rerun (the stream replays from the cursor, re-sending again) adds nothing.
     const again = await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d });
     assert.equal(again.code, 1, again.stderr);

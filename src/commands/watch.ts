@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import type { Context } from '../context';
 import { EXIT, TgError, InterruptedError, ApiError } from '../errors';
-import { countTerminal, failedCount, parseTimeout, sleep, TERMINAL_STATUSES } from '../core/util';
+import { count, countTerminal, failedCount, parseTimeout, sleep, TERMINAL_STATUSES } from '../core/util';
 import { OrderedWindow } from '../core/orderedWindow';
 import { RunIdSet } from '../core/runIdSet';
 import { FileSink, StdoutSink, ClosedPipeError, type OutputSink } from '../io/output';
@@ -165,7 +165,7 @@ class Watcher {
         continue;
       }
       if (this.written.size >= countTerminal(this.status)) return this.finish();
-      this.ctx.info(`tg: ${countTerminal(this.status) - this.written.size} finished runs still have no result line; retrying`);
+      this.ctx.info(`tg: ${count(countTerminal(this.status) - this.written.size, 'finished run')} still without a result line; retrying`);
       await sleep(2000, this.signal);
     }
   }
@@ -228,7 +228,7 @@ class Watcher {
       await this.window.push(lineFor(this.client, { ...ev, event_id: null }, null, this.signal));
     }
     await this.window.settle();
-    if (n) this.ctx.info(`tg: ${n} finished runs had no event; their results were taken from the group's run list`);
+    if (n) this.ctx.info(`tg: ${count(n, 'finished run')} had no event; ${n === 1 ? 'its result was' : 'their results were'} taken from the group's run list`);
   }
 
   private async finish(): Promise<number> {

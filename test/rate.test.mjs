@@ -6,10 +6,11 @@ import { tg } from './helpers.mjs';
 
 /**
  * `workers` concurrent senders push `jobs` POSTs through an AdaptiveBudget to a server that
- * accepts `server.limit` per sliding window (a 429 with the exact retry-after otherwise).
- * @param {{ budget: { limit: number, windowMs: number, unit: string }, server: { limit: number, windowMs: number }, jobs: number, workers?: number, latMs?: number }} o
+ * accepts `server.limit` per sliding window (a 429 with the exact retry-after otherwise, or with
+ * `retryAfterMs` whatever the truth).
+ * @param {{ budget: { limit: number, windowMs: number, unit: string }, server: { limit: number, windowMs: number }, jobs: number, workers?: number, latMs?: number, retryAfterMs?: number }} o
  */
-function simulate({ budget, server, jobs, workers = 3, latMs = 20 }) {
+function simulate({ budget, server, jobs, workers = 3, latMs = 20, retryAfterMs }) {
   const b = new tg.AdaptiveBudget(budget);
   /** @type {number[]} */
   const arrivals = [];
@@ -42,13 +43,13 @@ function simulate({ budget, server, jobs, workers = 3, latMs = 20 }) {
       while (arrivals.length && arrivals[0] + server.windowMs <= e.t) arrivals.shift();
       const ok = arrivals.length < server.limit;
       if (ok) arrivals.push(e.t);
-      push({ t: e.t + latMs / 2, k: 'answer', r: e.r, ok, wait: ok ? 0 : arrivals[0] + server.windowMs - e.t });
+      push({ t: e.t + latMs / 2, k: 'answer', r: e.r, ok, wait: ok ? 0 : (retryAfterMs ?? arrivals[0] + server.windowMs - e.t) });
     } else if (e.ok) {
       b.accepted(e.r, e.t);
       end = e.t;
       push({ t: e.t, k: 'ready', retry: false });
     } else {
-      b.refused(e.r, e.t, e.wait);
+      b.refused(e.r, e.t, e.wait, true);
       refused++;
       push({ t: e.t, k: 'ready', retry: true });
     }
@@ -78,6 +79,29 @@ test('adaptive budget: at a server as generous as the budget there are no 429s a
   const big = simulate({ budget: { limit: 2000, windowMs: 60000, unit: 'requests' }, server: { limit: 1000, windowMs: 60000 }, jobs: 6000, latMs: 50 });
   assert.ok(big.refused <= 0.01 * 6000, `${big.refused} 429s`);
   assert.ok(big.end <= 1.15 * 5 * 60000, `elapsed ${big.end}`);
+});
+
+test("adaptive budget: a server whose window is shorter than the budget's is met at its own pace", () => {
+  const budget = { limit: 2000, windowMs: 60000, unit: 'requests' };
+  // 3 per 5 s (the README's tmux demo) and 50 per 5 s, against the default 2000 per 60 s
+  for (const [server, jobs] of /** @type {const} */ ([
+    [{ limit: 3, windowMs: 5000 }, 12],
+    [{ limit: 50, windowMs: 5000 }, 600],
+  ])) {
+    const r = simulate({ budget, server, jobs });
+    const min = (jobs / server.limit - 1) * server.windowMs;
+    assert.ok(r.end <= 1.15 * min, `${server.limit}/${server.windowMs}: elapsed ${r.end} ms vs minimum ${min}`);
+    assert.ok(r.refused <= Math.max(3, 0.02 * jobs), `${r.refused} 429s`);
+    assert.ok(r.maxInWindow <= budget.limit, 'never over the budget');
+  }
+  // A retry-after that says nothing true (always 1 s, or 30 s) is never slower than pacing in the budget's window.
+  for (const retryAfterMs of [1000, 30000]) {
+    const r = simulate({ budget, server: { limit: 50, windowMs: 5000 }, jobs: 600, retryAfterMs });
+    assert.ok(r.end <= 12.1 * 55000, `retry-after ${retryAfterMs}: elapsed ${r.end}`);
+    assert.ok(r.refused <= 0.02 * 600, `${r.refused} 429s`);
+  }
+  const same = simulate({ budget, server: { limit: 1000, windowMs: 60000 }, jobs: 6000, latMs: 50, retryAfterMs: 1000 });
+  assert.ok(same.end <= 1.15 * 5 * 60000 && same.refused <= 0.01 * 6000, `${same.end} ms, ${same.refused} 429s`);
 });
 
 test('adaptive budget: cost by unit, retry-after holds every sender, probes go one at a time', () => {

@@ -18,6 +18,8 @@ export interface Reservation {
   done?: boolean;
   /** Sent above the level the server last refused at (see AdaptiveBudget). */
   probe?: boolean;
+  /** The same tokens in AdaptiveBudget's server-sized window, when it keeps one. */
+  twin?: Reservation;
 }
 
 export class RunBudget {
@@ -130,7 +132,14 @@ export const PROBE_WAIT_MS = 20;
  *    most to the budget). Requests above the level the server last refused at are probes, one at
  *    a time; a refused probe doubles the wait before the next one (at most 48 windows).
  * So the steady state at a server whose real limit is below the budget has about one 429 per
- * `probeEvery` windows. Pure: the caller passes the clock.
+ * `probeEvery` windows.
+ *
+ * A server whose window is much shorter than the budget's (3 per 5 s against 2000 per 60 s) would
+ * be paced at 3 per 60 s that way. So when a 429 says when to come back (retry-after), the
+ * episode since the last pause tells the server's rate: what it accepted from the episode's first
+ * send until it frees up again. If that span is under ¾ of the budget's window, a second sliding
+ * window of that span and that many units paces tg instead of lowering the budget's pace.
+ * Pure: the caller passes the clock.
  */
 export class AdaptiveBudget {
   readonly bucket: RunBudget;
@@ -149,6 +158,11 @@ export class AdaptiveBudget {
   private refusedAt = -Infinity;
   private paceBefore = 0;
   private probe: Reservation | null = null;
+  /** The server-sized window (see above), or null while the server's window looks like the budget's. */
+  server: RunBudget | null = null;
+  /** When the episode's first accepted request was sent, and the units accepted since. */
+  private epStart = NaN;
+  private epTook = 0;
 
   constructor(rate: Rate) {
     this.bucket = new RunBudget(rate.limit, rate.windowMs);
@@ -172,7 +186,7 @@ export class AdaptiveBudget {
   /** Milliseconds to wait before `cost` units may be sent (0 = now). */
   waitMs(cost: number, now: number): number {
     if (now < this.pausedUntil) return this.pausedUntil - now;
-    const wait = this.bucket.waitMs(cost, now, this.pace);
+    const wait = Math.max(this.bucket.waitMs(cost, now, this.pace), this.server ? this.server.waitMs(cost, now) : 0);
     if (wait > 0) return wait;
     if (this.probe && this.bucket.used(now) + cost > this.ceiling) return PROBE_WAIT_MS;
     return 0;
@@ -182,6 +196,7 @@ export class AdaptiveBudget {
   reserve(cost: number, now: number): Reservation {
     const probe = this.bucket.used(now) + cost > this.ceiling;
     const r = this.bucket.reserve(cost, now);
+    if (this.server) r.twin = this.server.reserve(cost, now);
     if (probe) {
       r.probe = true;
       this.probe = r;
@@ -192,6 +207,9 @@ export class AdaptiveBudget {
   /** The server accepted the request (or its outcome is unknown): its units count from `now`. */
   accepted(r: Reservation, now: number): void {
     this.bucket.commit(r, now);
+    if (r.twin) this.server?.commit(r.twin, now);
+    if (Number.isNaN(this.epStart) || r.s < this.epStart) this.epStart = r.s;
+    this.epTook += r.n;
     if (r.s < this.refusedAt && r.s + this.windowMs > this.refusedAt && this.ceiling !== Infinity) {
       // Sent before the last refusal, answered after it: the server had taken it too.
       this.ceiling += r.n;
@@ -207,6 +225,7 @@ export class AdaptiveBudget {
   /** The server refused the request for a reason other than the rate (nothing created). */
   released(r: Reservation): void {
     this.bucket.cancel(r);
+    if (r.twin) this.server?.cancel(r.twin);
     if (r === this.probe) this.probe = null;
   }
 
@@ -215,8 +234,9 @@ export class AdaptiveBudget {
    * what the server accepted in its window; every one extends the wait to its retry-after.
    * (A refusal with nothing accepted says nothing of the limit: the pace stays, the wait holds.)
    */
-  refused(r: Reservation, now: number, waitMs: number): void {
+  refused(r: Reservation, now: number, waitMs: number, serverSaid = false): void {
     this.bucket.cancel(r);
+    if (r.twin) this.server?.cancel(r.twin);
     this.refusals++;
     if (r === this.probe) this.probe = null;
     const took = this.bucket.accepted(now);
@@ -224,8 +244,15 @@ export class AdaptiveBudget {
     if (fresh) {
       this.refusedAt = r.s;
       this.paceBefore = this.pace;
+      if (serverSaid) {
+        // The server frees up `span` after the episode began, having taken epTook: its window.
+        const span = Math.ceil(now + waitMs - this.epStart);
+        this.server = this.epTook > 0 && span > 0 && span < 0.75 * this.windowMs ? new RunBudget(this.epTook, span) : null;
+      }
+      this.epStart = NaN;
+      this.epTook = 0;
     }
-    if (took > 0) {
+    if (took > 0 && !this.server) {
       if (fresh && (r.probe || took >= this.ceiling)) this.probeEvery = Math.min(this.probeEvery * 2, 48);
       this.ceiling = fresh ? took : Math.min(this.ceiling, took);
       // Spends are stamped when answers arrive, after the server counted them: pacing at what it

@@ -450,6 +450,7 @@ function paceText(job: Job, sender: Sender, elapsed: number): string {
   const spent = b.unit === 'runs' ? sender.sentRows : sender.posts;
   const parts = [`at ${Math.round((spent * 60_000) / elapsed)} ${unit}/min of ${job.rateText}`];
   if (b.pace < b.limit) parts.push(`paced down to ${b.pace} ${unit}/${b.windowMs / 1000}s by the server's 429s`);
+  if (b.server) parts.push(`paced at ${b.server.limit} ${unit} per ${formatDuration(b.server.windowMs)}, the server's window by its 429s`);
   const waited = sender.waitedMs();
   if (waited >= 1000) parts.push(`waited ${formatDuration(waited)} on the rate limit`);
   return ` (${parts.join('; ')})`;

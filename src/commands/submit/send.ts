@@ -327,7 +327,7 @@ export class Sender {
     if (e instanceof ApiError && e.status === 429) {
       const wait = e.retryAfterMs ?? backoff();
       if (!res) return wait;
-      this.budget!.refused(res, now, wait);
+      this.budget!.refused(res, now, wait, e.retryAfterMs !== undefined);
       return 0;
     }
     if (res && unknown) this.budget!.accepted(res, now);
@@ -357,6 +357,8 @@ export class Sender {
   /** Why the budget makes a POST wait, as the progress line says it. */
   private waitWhy(b: AdaptiveBudget, now: number): string {
     if (now < b.pausedUntil) return 'rate limit (429, retry-after)';
+    if (b.server && b.server.waitMs(1, now) > 0)
+      return `rate limit (paced at ${b.server.limit} per ${formatDuration(b.server.windowMs)}, the server's window by its 429s; --rate ${this.job.rateText})`;
     if (b.pace < b.limit) return `rate limit (paced at ${b.pace} per ${formatDuration(b.windowMs)} after 429s; --rate ${this.job.rateText})`;
     return `rate budget (--rate ${this.job.rateText})`;
   }

@@ -43,8 +43,7 @@ export function failedCount(counts: Partial<Record<string, number>>): number {
 
 /** Runs of a group that have finished (completed, failed or cancelled), from its status counts. */
 export function countTerminal(s: { task_run_status_counts: Partial<Record<string, number>> }): number {
-  const c = s.task_run_status_counts;
-  return (c.completed ?? 0) + (c.failed ?? 0) + (c.cancelled ?? 0);
+  return (s.task_run_status_counts.completed ?? 0) + failedCount(s.task_run_status_counts);
 }
 
 /** A file error's code in words, for "cannot read" messages. */

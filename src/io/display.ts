@@ -198,10 +198,10 @@ export class Display {
     const tail = this.tail(now);
     const width = Math.max(20, (this.o.out.columns ?? 80) - 1);
     // Too wide: the bar gives way first, so what tg waits for stays readable.
-    const room = width - (tail ? tail.length + 3 : 0);
-    const body = this.source ? this.source.bar(now, Math.max(20, room)) : `tg: ${tail}`;
+    const room = Math.max(20, width - (tail ? tail.length + 3 : 0));
+    const body = this.source ? this.source.bar(now, room) : `tg: ${tail}`;
     const fit = (s: string, w: number) => (s.length > w ? s.slice(0, Math.max(0, w - 1)) + '…' : s);
-    let text = this.source && tail ? `${fit(body, Math.max(20, room))} | ${tail}` : body;
+    let text = this.source && tail ? `${fit(body, room)} | ${tail}` : body;
     text = fit(text, width);
     if (!force && text === this.drawn) return;
     this.write(`\r${text}\x1b[K`);

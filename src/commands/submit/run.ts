@@ -166,7 +166,7 @@ async function dryRun(job: Job): Promise<void> {
   if (target && !keyed) ctx.warn(`tg: no API key: ${target} was not asked which rows it holds; rows the journal does not record count as to send`);
   const client = target && keyed ? await ctx.client() : null;
   const { v, ledger } = await validateAgainst(job, client, replay, target);
-  const est = estimate(job, ledger ? v.toSend : withinLimit(job, v.valid) - journalCovered(job, replay, v.chunks));
+  const est = estimate(job, rowsToSend(job, v, ledger, replay));
   printDryRun(job, v, planBatches(v.valid, job.batchSize, job.rate), est, target ?? null);
   await checkCost(job, est.rows, true);
 }
@@ -192,12 +192,11 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
         ),
       );
     }
-    // known from now on, even if killed
     const { v, ledger } = await validateAgainst(job, client, replay, target, () => {
-      if (target && !replay.group) journal.append({ t: 'group', id: target, created: false });
+      if (target && !replay.group) journal.append({ t: 'group', id: target, created: false }); // known from now on, even if killed
     });
     reportPlan(job, v, ledger);
-    await checkCost(job, ledger ? v.toSend : withinLimit(job, v.valid) - journalCovered(job, replay, v.chunks));
+    await checkCost(job, rowsToSend(job, v, ledger, replay));
     const groupId = target ?? (await createGroup(job, client, journal));
     if (replay.group) ctx.info(`tg: resuming ${job.shown} into ${groupId}`);
     hooks.onPlan?.(withinLimit(job, v.valid), job.rate);
@@ -212,6 +211,11 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
   } finally {
     journal.close();
   }
+}
+
+/** The rows this run sends (what the bill counts): as the ledger classified them, else the journal's uncovered ones within --limit. */
+function rowsToSend(job: Job, v: Validation, ledger: Ledger | null, replay: Replay): number {
+  return ledger ? v.toSend : withinLimit(job, v.valid) - journalCovered(job, replay, v.chunks);
 }
 
 /**

@@ -86,6 +86,9 @@ export class AppendLog {
   }
   private pos: number;
 
+  /** An fsync of appendSoon's that failed: thrown by the next append. */
+  private failed: Error | null = null;
+
   append(records: unknown[] | unknown): void {
     this.write(records);
     fs.fsyncSync(this.fd);
@@ -96,7 +99,20 @@ export class AppendLog {
     return new Promise((resolve, reject) => fs.fsync(this.fd, (e) => (e ? reject(e) : resolve())));
   }
 
+  /**
+   * Write now, fsync off the main thread without waiting: for records that need to be durable
+   * only by the next `append`/`appendDurable` (whose fsync covers them), such as a new journal's
+   * header, whose first fsync can take tens of milliseconds.
+   */
+  appendSoon(records: unknown[] | unknown): void {
+    this.write(records);
+    fs.fsync(this.fd, (e) => {
+      if (e) this.failed ??= e;
+    });
+  }
+
   private write(records: unknown[] | unknown): void {
+    if (this.failed) throw this.failed;
     const list = Array.isArray(records) ? records : [records];
     const text = list.map((r) => JSON.stringify(r) + '\n').join('');
     const b = Buffer.from(text);

@@ -182,7 +182,7 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
   const client = await ctx.client();
   const journal = new AppendLog(job.statePath);
   try {
-    if (!replay.header) journal.append(headerRecord(job));
+    if (!replay.header) journal.appendSoon(headerRecord(job)); // durable with the first record that must be
     if (target) {
       locks.push(
         acquireLock(
@@ -193,7 +193,7 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
       );
     }
     const { v, ledger } = await validateAgainst(job, client, replay, target, () => {
-      if (target && !replay.group) journal.append({ t: 'group', id: target, created: false }); // known from now on, even if killed
+      if (target && !replay.group) journal.appendSoon({ t: 'group', id: target, created: false }); // known from now on, even if killed
     });
     reportPlan(job, v, ledger);
     await checkCost(job, rowsToSend(job, v, ledger, replay));

@@ -106,7 +106,7 @@ test('prepareRow: coercion, required fields, keys, size limit', async () => {
     true,
   );
   const ok = tg.prepareRow({ name: 'A', n: '7', extra: 'dropped' }, 0, { format: 'csv', spec });
-  assert.deepEqual(ok, { ok: true, key: '1', input: { name: 'A', n: 7 }, chars: 18 });
+  assert.deepEqual(ok, { ok: true, key: '1', input: { name: 'A', n: 7 }, json: '{"name":"A","n":7}', chars: 18 });
   const bad = tg.prepareRow({ name: 'A', n: 'seven' }, 4, { format: 'csv', spec });
   assert.equal(bad.ok, false);
   assert.equal(tg.formatIssue('f.csv', 6, bad.issues[0], 'csv'), 'f.csv:6: column "n": must be integer (type)');

@@ -151,7 +151,9 @@ export interface PrepareConfig {
   spec: LoadedSpec | null;
 }
 
-export type Prepared = { ok: true; key: string; input: string | Record<string, unknown>; chars: number } | { ok: false; issues: RowIssue[]; key?: string };
+/** A row ready to send (`json`: its input as JSON text, `chars`: its length as the API counts it), or its issues. */
+export type Prepared =
+  { ok: true; key: string; input: string | Record<string, unknown>; json: string; chars: number } | { ok: false; issues: RowIssue[]; key?: string };
 
 function describe(e: ErrorObject): RowIssue {
   const field = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : undefined;
@@ -223,13 +225,14 @@ export function prepareRow(value: unknown, index: number, cfg: PrepareConfig): P
     else if (!v(input)) for (const e of v.errors ?? []) issues.push(describe(e));
   }
   if (issues.length) return { ok: false, key, issues };
-  let chars: number;
+  let json: string;
   try {
-    chars = typeof input === 'string' ? input.length : JSON.stringify(input).length;
+    json = JSON.stringify(input);
   } catch (e) {
     if (e instanceof RangeError) return { ok: false, key, issues: [{ rule: 'depth', message: 'the row is nested too deeply to send as JSON' }] };
     throw e;
   }
+  const chars = typeof input === 'string' ? input.length : json.length;
   const specChars = cfg.spec?.chars ?? 0;
   if (chars + specChars > MAX_SPEC_AND_INPUT_CHARS)
     return {
@@ -242,7 +245,7 @@ export function prepareRow(value: unknown, index: number, cfg: PrepareConfig): P
         },
       ],
     };
-  return { ok: true, key, input, chars };
+  return { ok: true, key, input, json, chars };
 }
 
 export function formatIssue(file: string, line: number, issue: RowIssue, format: string): string {

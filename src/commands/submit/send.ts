@@ -4,7 +4,7 @@
 import type { ApiClient } from '../../api/client';
 import type { TaskGroupRunResponse } from '../../api/types';
 import { ApiError, EXIT, InterruptedError, NetworkError, TgError, UnknownOutcomeError } from '../../errors';
-import { readRows } from '../../io/rows';
+import { readRowBatches } from '../../io/rows';
 import type { AppendLog } from '../../io/durable';
 import { AdaptiveBudget, type Reservation } from '../../core/rateBudget';
 import { runOptionsJson } from '../../core/runOptions';
@@ -127,7 +127,7 @@ class InFlight {
 
 export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: Sender): Promise<void> {
   if (allCovered(v, plan)) return sender.skip(v.valid);
-  const { rows } = readRows(job.file, job.format, job.shown);
+  const rows = readRowBatches(job.file, job.format, job.shown);
   const hasher = new ChunkHasher(job);
   let items: Item[] = [];
   let c = 0;
@@ -161,22 +161,24 @@ export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: 
     items = [];
   };
   try {
-    for await (const row of rows) {
-      if (read === v.valid) {
-        // Rows added after validation were not validated: they wait for the next run.
-        if (itemOf(job, row))
-          job.ctx.warn(`tg: rows were added to ${job.shown} while tg was sending it; they were not sent: rerun the same command to send them`);
-        break;
-      }
-      const it = itemOf(job, row);
-      if (!it) continue;
-      read++;
-      items.push(it);
-      const d = hasher.add(it);
-      if (d) await flush(d);
-      if (job.ctx.signal.aborted) {
-        await posts.drain();
-        throw new InterruptedError();
+    reading: for await (const batch of rows) {
+      for (const row of batch) {
+        if (read === v.valid) {
+          // Rows added after validation were not validated: they wait for the next run.
+          if (itemOf(job, row))
+            job.ctx.warn(`tg: rows were added to ${job.shown} while tg was sending it; they were not sent: rerun the same command to send them`);
+          break reading;
+        }
+        const it = itemOf(job, row);
+        if (!it) continue;
+        read++;
+        items.push(it);
+        const d = hasher.add(it);
+        if (d) await flush(d);
+        if (job.ctx.signal.aborted) {
+          await posts.drain();
+          throw new InterruptedError();
+        }
       }
     }
     if (items.length) await flush(hasher.close());

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { inputError } from '../../errors';
-import { readRows, type Row } from '../../io/rows';
+import { readRowBatches, readRows, type Row } from '../../io/rows';
 import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
 import { NumTable } from '../../core/numTable';
@@ -38,7 +38,7 @@ export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => voi
     onInvalid?.(p.issues.map((i) => formatIssue(job.shown, row.line, i, job.format)));
     return null;
   }
-  return { key: p.key, inputJson: JSON.stringify(p.input), line: row.line };
+  return { key: p.key, inputJson: p.json, line: row.line };
 }
 
 /** The row's digest (tg_sha), computed once. */
@@ -127,29 +127,31 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
   const dropped = new Set<string>();
   const hasher = new ChunkHasher(job);
   const rejects = writeRejects ? new Rejects(job.rejectsPath) : null;
-  const { rows } = readRows(job.file, job.format, job.shown);
-  for await (const row of rows) {
-    v.rows++;
-    if (v.rows === 1) {
-      if (job.format === 'csv') checkHeader(job, Object.keys(row.value as object));
-      droppedColumns(job, row.value, dropped);
+  const onInvalid = (row: Row) => (issues: string[]) => {
+    v.invalid++;
+    if (v.errors.length < MAX_SHOWN_ERRORS) v.errors.push(issues[0]);
+    rejects?.add(row.line, row.value, issues);
+  };
+  for await (const batch of readRowBatches(job.file, job.format, job.shown)) {
+    for (const row of batch) {
+      v.rows++;
+      if (v.rows === 1) {
+        if (job.format === 'csv') checkHeader(job, Object.keys(row.value as object));
+        droppedColumns(job, row.value, dropped);
+      }
+      const it = itemOf(job, row, onInvalid(row));
+      if (!it) continue;
+      if (keyHashes) {
+        const h = hash52(it.key);
+        if (keyHashes.has(h)) suspects.add(it.key);
+        else keyHashes.set(h);
+      }
+      v.valid++;
+      hasher.add(it);
+      if (ledger) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity));
+      else marks?.push(marksOf(job, it));
     }
-    const it = itemOf(job, row, (issues) => {
-      v.invalid++;
-      if (v.errors.length < MAX_SHOWN_ERRORS) v.errors.push(issues[0]);
-      rejects?.add(row.line, row.value, issues);
-    });
     if (rejects) await rejects.drained();
-    if (!it) continue;
-    if (keyHashes) {
-      const h = hash52(it.key);
-      if (keyHashes.has(h)) suspects.add(it.key);
-      else keyHashes.set(h);
-    }
-    v.valid++;
-    hasher.add(it);
-    if (ledger) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity));
-    else marks?.push(marksOf(job, it));
   }
   hasher.close();
   v.chunks = hasher.digests;

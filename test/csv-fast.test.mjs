@@ -1,0 +1,76 @@
+// The CSV reader's fast path (text with no quote and no carriage return, split on newlines and
+// commas) against csv-parse alone: on seeded random files, cut into random chunks, both give the
+// same rows (index, line, values) or the same error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { tg, seeded } from './helpers.mjs';
+
+async function read(text, cuts, fast) {
+  async function* chunks() {
+    let at = 0;
+    for (const c of cuts) {
+      yield text.slice(at, c);
+      at = c;
+    }
+    yield text.slice(at);
+  }
+  const rows = [];
+  try {
+    for await (const b of tg.csvBatches('f.csv', chunks(), fast)) rows.push(...b);
+    return { rows };
+  } catch (e) {
+    return { error: /** @type {Error} */ (e).message };
+  }
+}
+
+function field(int, tail) {
+  const plain = ['a', 'b c', '', ' ', 'x1', 'é', '\ufeff'];
+  if (!tail || int(0, 3)) return plain[int(0, plain.length - 1)];
+  const odd = ['"q"', '"a,b"', '"l1\nl2"', '"say ""hi"""', 'a"b', '"open', '"x"y', '"r\r\nn"', 'c\r'];
+  return odd[int(0, odd.length - 1)];
+}
+
+function csvText(int) {
+  const cols = int(1, 4);
+  const eol = () => (int(0, 5) ? '\n' : int(0, 1) ? '\r\n' : '\r');
+  let s = int(0, 4) ? '' : '\ufeff';
+  s += Array.from({ length: cols }, (_, i) => `c${i}`).join(',') + '\n';
+  const lines = int(0, 30);
+  const mixedFrom = int(0, lines + 3);
+  for (let l = 0; l < lines; l++) {
+    const tail = l >= mixedFrom;
+    const n = int(0, 7) ? cols : int(0, cols + 1);
+    s += Array.from({ length: n }, () => field(int, tail)).join(',');
+    if (l < lines - 1 || int(0, 3)) s += tail ? eol() : int(0, 9) ? '\n' : '';
+  }
+  return s;
+}
+
+test('the CSV fast path reads what csv-parse reads, on random files and chunkings', async (t) => {
+  const { int } = seeded(20261202, t);
+  let errors = 0;
+  let mixed = 0;
+  for (let i = 0; i < 1500; i++) {
+    const text = csvText(int);
+    const cuts = Array.from({ length: int(0, 4) }, () => int(0, text.length)).sort((a, b) => a - b);
+    const fast = await read(text, cuts, true);
+    const slow = await read(text, cuts, false);
+    assert.deepEqual(fast, slow, `file ${JSON.stringify(text)} cut at ${cuts}`);
+    if (fast.error) errors++;
+    if (/["\r]/.test(text) && /^[^"\r]*\n/.test(text)) mixed++;
+  }
+  // The corpus covers both outcomes and files that switch from the fast path to csv-parse.
+  assert.ok(errors > 100 && errors < 1400, `${errors} errors`);
+  assert.ok(mixed > 100, `${mixed} mixed files`);
+});
+
+test('CSV errors name the line they are on, whichever path reads it', async () => {
+  for (const fast of [true, false]) {
+    const open = await read('a,b\n1,2\n3,4\n5,"6\n7,8\n', [], fast);
+    assert.equal(open.error, 'f.csv:4: a quoted field opened on this line is never closed (the file ends inside it)');
+    const inner = await read('a,b\n1,2\nx"y,3\n', [6], fast);
+    assert.equal(inner.error, 'f.csv:3: a quote inside a field that does not start with one');
+    const count = await read('a,b\n1,2\n3\n"q",4\n', [], fast);
+    assert.equal(count.error, 'f.csv:3: the row has 1 field; the header has 2');
+  }
+});

@@ -9,14 +9,18 @@ export type Loc = (string | number)[];
 export function checkMetadata(md: unknown, loc: Loc): Issue[] {
   if (md === undefined || md === null) return [];
   if (typeof md !== 'object' || Array.isArray(md)) return [v(loc, 'Input should be a valid dictionary', 'dict_type')];
-  const errs: Issue[] = [];
-  for (const [k, val] of Object.entries(md)) {
-    if (k.length > 16) errs.push(v([...loc, k], 'Metadata keys must be at most 16 characters'));
-    if (typeof val === 'string' && val.length > 512) errs.push(v([...loc, k], 'Metadata values must be at most 512 characters'));
-    else if (!['string', 'number', 'boolean'].includes(typeof val)) errs.push(v([...loc, k], 'Metadata values must be strings, numbers or booleans'));
+  let errs: Issue[] | null = null; // built on the first error only: this runs for every run added
+  for (const k in md) {
+    const val = (md as Record<string, unknown>)[k];
+    const t = typeof val;
+    if (k.length > 16) (errs ??= []).push(v([...loc, k], 'Metadata keys must be at most 16 characters'));
+    if (t === 'string' && (val as string).length > 512) (errs ??= []).push(v([...loc, k], 'Metadata values must be at most 512 characters'));
+    else if (t !== 'string' && t !== 'number' && t !== 'boolean') (errs ??= []).push(v([...loc, k], 'Metadata values must be strings, numbers or booleans'));
   }
-  return errs;
+  return errs ?? NONE;
 }
+
+const NONE: Issue[] = [];
 
 /** Validate a TaskRunInput; returns an error list (empty if valid). betas: the parallel-beta values. */
 export function checkRunInput(inp: any, loc: Loc, defaultSpecLen: number, betas: Set<string> = new Set()): Issue[] | 'bad-processor' {
@@ -27,7 +31,7 @@ export function checkRunInput(inp: any, loc: Loc, defaultSpecLen: number, betas:
   if (inp.input === undefined) errs.push(v([...loc, 'input'], 'Field required', 'missing'));
   else if (typeof inp.input !== 'string' && (typeof inp.input !== 'object' || inp.input === null || Array.isArray(inp.input)))
     errs.push(v([...loc, 'input'], 'Input should be a valid string or dictionary', 'union_type'));
-  errs.push(...checkMetadata(inp.metadata, [...loc, 'metadata']));
+  if (inp.metadata !== undefined && inp.metadata !== null) errs.push(...checkMetadata(inp.metadata, [...loc, 'metadata']));
   if (inp.task_spec !== undefined && inp.task_spec !== null) errs.push(...checkSpec(inp.task_spec, [...loc, 'task_spec']));
   errs.push(...checkRunOptions(inp, loc, betas));
   if (!errs.length) {
@@ -158,7 +162,11 @@ function checkOptionalType(x: unknown, loc: Loc, type: 'string' | 'boolean'): Is
   return [v(loc, `Input should be a valid ${type}`, type === 'string' ? 'string_type' : 'bool_type')];
 }
 
+/** The run options a TaskRunInput may carry besides input, processor, metadata and task_spec. */
+const RUN_OPTIONS = ['source_policy', 'mcp_servers', 'webhook', 'enable_events', 'previous_interaction_id', 'memory_scope_key', 'advanced_settings'];
+
 function checkRunOptions(inp: Record<string, unknown>, loc: Loc, betas: Set<string>): Issue[] {
+  if (RUN_OPTIONS.every((k) => nullish(inp[k]))) return NONE;
   const at = (k: string) => [...loc, k];
   const errs = [
     ...checkSourcePolicy(inp.source_policy, at('source_policy')),

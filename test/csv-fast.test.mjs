@@ -1,9 +1,45 @@
 // The CSV reader's fast path (text with no quote and no carriage return, split on newlines and
 // commas) against csv-parse alone: on seeded random files, cut into random chunks, both give the
-// same rows (index, line, values) or the same error.
+// same rows (index, line, values) or the same error; and both against csv-parse's sync API on the
+// whole text, checked here independently of the reader.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { parse as parseSync } from 'csv-parse/sync';
 import { tg, seeded } from './helpers.mjs';
+
+/** The whole text through csv-parse at once, with the reader's rules: {rows}, {error} of a row, or {syntax}. */
+function reference(text) {
+  /** @type {{ record: string[], raw: string }[]} */
+  let recs;
+  try {
+    recs = /** @type {any} */ (parseSync(text, { bom: true, raw: true, relax_column_count: true, skip_empty_lines: false }));
+  } catch {
+    return { syntax: true };
+  }
+  let line = 1;
+  /** @type {string[] | null} */
+  let header = null;
+  const rows = [];
+  for (const { record: f, raw } of recs) {
+    const start = line;
+    line += raw.split('\n').length - 1;
+    if (f.length === 1 && f[0] === '' && raw.trim() === '') continue;
+    if (!header) {
+      const names = f.map((h) => h.trim());
+      const blank = names.indexOf('');
+      if (blank >= 0) return { error: `f.csv:${start}: column ${blank + 1} of the header row has no name` };
+      const dup = names.find((n, i) => names.indexOf(n) !== i);
+      if (dup !== undefined) return { error: `f.csv:${start}: duplicate column name "${dup}" in the header row` };
+      header = names;
+      continue;
+    }
+    if (f.length !== header.length)
+      return { error: `f.csv:${start}: the row has ${f.length} field${f.length === 1 ? '' : 's'}; the header has ${header.length}` };
+    rows.push({ index: rows.length, line: start, value: Object.fromEntries(header.map((h, k) => [h, f[k]])) });
+  }
+  if (!header) return { error: 'f.csv: the file is empty' };
+  return { rows };
+}
 
 async function read(text, cuts, fast) {
   async function* chunks() {
@@ -55,7 +91,11 @@ test('the CSV fast path reads what csv-parse reads, on random files and chunking
     const cuts = Array.from({ length: int(0, 4) }, () => int(0, text.length)).sort((a, b) => a - b);
     const fast = await read(text, cuts, true);
     const slow = await read(text, cuts, false);
-    assert.deepEqual(fast, slow, `file ${JSON.stringify(text)} cut at ${cuts}`);
+    const what = `file ${JSON.stringify(text)} cut at ${cuts}`;
+    assert.deepEqual(fast, slow, what);
+    const ref = reference(text);
+    if (ref.syntax) assert.match(fast.error ?? '', /^f\.csv:\d+: /, what);
+    else assert.deepEqual(fast, ref, what);
     if (fast.error) errors++;
     if (/["\r]/.test(text) && /^[^"\r]*\n/.test(text)) mixed++;
   }
@@ -73,4 +113,24 @@ test('CSV errors name the line they are on, whichever path reads it', async () =
     const count = await read('a,b\n1,2\n3\n"q",4\n', [], fast);
     assert.equal(count.error, 'f.csv:3: the row has 1 field; the header has 2');
   }
+});
+
+test('the CSV reader hands out the rows before a bad one, and closes its input when stopped', async () => {
+  let closed = 0;
+  async function* source(text) {
+    try {
+      yield text;
+    } finally {
+      closed++;
+    }
+  }
+  for (const fast of [true, false]) {
+    const got = [];
+    await assert.rejects(async () => {
+      for await (const b of tg.csvBatches('f.csv', source('a,b\n1,2\n3,4\n5\n'), fast)) got.push(...b.map((r) => r.value.a));
+    }, /f\.csv:4: the row has 1 field/);
+    assert.deepEqual(got, ['1', '3']);
+    for await (const b of tg.csvBatches('f.csv', source('a,b\n1,2\n"3",4\n'), fast)) if (b.length) break;
+  }
+  assert.equal(closed, 4);
 });

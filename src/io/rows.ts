@@ -182,6 +182,32 @@ function csvRecord(file: string, st: CsvState, f: string[], start: number, out: 
 const plainCsv = (s: string) => !s.includes('"') && !s.includes('\r');
 
 /**
+ * The rows `fill` adds, then its error if it threw: the rows before a bad one are handed out
+ * first (a row appended to the input while it is sent must not stop the rows validated before it).
+ */
+async function* settled(fill: (out: Row[]) => void): AsyncGenerator<Row[]> {
+  const out: Row[] = [];
+  let error: unknown = null;
+  try {
+    fill(out);
+  } catch (e) {
+    error = e;
+  }
+  if (out.length) yield out;
+  if (error) throw error;
+}
+
+/** Split complete lines of plain CSV text (each ends with "\n") into records. */
+function plainLines(file: string, st: CsvState, text: string, out: Row[]): void {
+  for (let from = 0; from < text.length;) {
+    const i = text.indexOf('\n', from);
+    const start = st.line++;
+    if (i > from) csvRecord(file, st, text.slice(from, i).split(','), start, out);
+    from = i + 1;
+  }
+}
+
+/**
  * CSV rows, a batch per chunk of text. While the text holds no quote and no carriage return it is
  * split on newlines and commas (what CSV means there, at several times csv-parse's speed); from
  * the first chunk that holds either, csv-parse reads the rest. `fast: false` uses csv-parse alone
@@ -190,46 +216,38 @@ const plainCsv = (s: string) => !s.includes('"') && !s.includes('\r');
 export async function* csvBatches(file: string, chunks: AsyncIterable<string>, fast = true): AsyncGenerator<Row[]> {
   const st: CsvState = { header: null, line: 1, index: 0 };
   const it = chunks[Symbol.asyncIterator]();
-  let carry = '';
-  let first = true;
-  let lines = false; // a newline was read: csv-parse would have taken it as the record delimiter
-  let whole: string | null = fast ? null : ''; // csv-parse reads it all, from this chunk, BOM included
-  while (whole === null) {
-    const r = await it.next();
-    if (r.done) break;
-    if (first && !plainCsv(r.value)) {
-      whole = r.value;
-      break;
+  try {
+    let carry = ''; // the start of a line (no newline yet)
+    let lines = false; // a newline was read: csv-parse would have taken it as the record delimiter
+    let started = false;
+    for (let r = fast ? await it.next() : null; r && !r.done; r = await it.next()) {
+      const fresh = !started; // nothing read yet
+      started = true;
+      const t = fresh ? r.value.replace(/^\ufeff/, '') : r.value;
+      if (!plainCsv(t)) {
+        // csv-parse reads the rest: from the file's start, BOM and all, if nothing was read yet
+        yield* csvParseBatches(file, prepend(fresh ? r.value : carry + t, it), st, { bom: fresh, newlineRead: lines });
+        return;
+      }
+      const end = t.lastIndexOf('\n');
+      if (end < 0) {
+        carry += t;
+        continue;
+      }
+      lines = true;
+      const text = carry + t.slice(0, end + 1);
+      carry = t.slice(end + 1);
+      yield* settled((out) => plainLines(file, st, text, out));
     }
-    const s = carry + (first ? r.value.replace(/^\ufeff/, '') : r.value);
-    first = false;
-    if (!plainCsv(s)) {
-      yield* csvParseBatches(file, prepend(s, it), st, { bom: false, newlineRead: lines });
+    if (!fast) {
+      yield* csvParseBatches(file, prepend('', it), st, { bom: true, newlineRead: false });
       return;
     }
-    const end = s.lastIndexOf('\n');
-    carry = end < 0 ? s : s.slice(end + 1);
-    if (end < 0) continue;
-    lines = true;
-    const out: Row[] = [];
-    for (let from = 0; from <= end;) {
-      const i = s.indexOf('\n', from);
-      const start = st.line++;
-      if (i > from) csvRecord(file, st, s.slice(from, i).split(','), start, out);
-      from = i + 1;
-    }
-    if (out.length) yield out;
+    if (carry) yield* settled((out) => csvRecord(file, st, carry.split(','), st.line++, out));
+    if (!st.header) throw inputError(`${file}: the file is empty`, 'A CSV needs a header row and at least one data row.');
+  } finally {
+    await it.return?.(); // closes the file when reading stops early
   }
-  if (whole !== null) {
-    yield* csvParseBatches(file, prepend(whole, it), st, { bom: true, newlineRead: false });
-    return;
-  }
-  if (carry) {
-    const out: Row[] = [];
-    csvRecord(file, st, carry.split(','), st.line++, out);
-    if (out.length) yield out;
-  }
-  if (!st.header) throw inputError(`${file}: the file is empty`, 'A CSV needs a header row and at least one data row.');
 }
 
 /** `head`, then the rest of `it`. */
@@ -258,8 +276,7 @@ async function* csvParseBatches(
   const parser = parse({ bom, raw: true, relax_column_count: true, skip_empty_lines: false, ...(newlineRead ? { record_delimiter: '\n' } : {}) });
   parser.on('error', () => undefined); // seen as parser.errored
   const offset = st.line - 1; // csv-parse counts its lines from where it starts
-  const take = (): Row[] => {
-    const out: Row[] = [];
+  const take = (out: Row[]): void => {
     for (let rec = parser.read() as CsvRecord | null; rec !== null; rec = parser.read() as CsvRecord | null) {
       const start = st.line;
       const raw = rec.raw;
@@ -268,7 +285,6 @@ async function* csvParseBatches(
       if (f.length === 1 && f[0] === '' && raw.trim() === '') continue; // a blank line
       csvRecord(file, st, f, start, out);
     }
-    return out;
   };
   const failed = (): unknown => {
     const e = parser.errored as (Error & { code?: string }) | null;
@@ -278,12 +294,14 @@ async function* csvParseBatches(
   try {
     for await (const t of chunks) {
       parser.write(t);
-      const out = take();
-      if (out.length) yield out;
+      yield* settled(take);
       if (parser.errored) throw failed();
     }
-    parser.end(); // the last record and the end come after a tick
-    while (!parser.readableEnded && !parser.errored) {
+    parser.end(); // the last records (and an error at the end) come now or after a tick
+    for (;;) {
+      yield* settled(take);
+      if (parser.errored) throw failed();
+      if (parser.readableEnded) break;
       await new Promise<void>((r) => {
         const go = () => {
           for (const ev of ['readable', 'end', 'error']) parser.off(ev, go);
@@ -291,10 +309,7 @@ async function* csvParseBatches(
         };
         for (const ev of ['readable', 'end', 'error']) parser.on(ev, go);
       });
-      const out = take();
-      if (out.length) yield out;
     }
-    if (parser.errored) throw failed();
   } finally {
     if (!parser.destroyed) parser.destroy();
   }

@@ -219,7 +219,7 @@ class Rejects {
     this.out = fs.createWriteStream(this.tmp, { mode: 0o600, flags: 'wx' });
   }
   add(line: number, row: unknown, reasons: string[]) {
-    if (!this.out.write(JSON.stringify({ line, reasons, row }) + '\n')) this.wait = new Promise<void>((r) => this.out.once('drain', () => r()));
+    if (!this.out.write(JSON.stringify({ line, reasons, row }) + '\n') && !this.wait) this.wait = new Promise<void>((r) => this.out.once('drain', () => r()));
   }
   async drained() {
     if (this.wait) await this.wait;

@@ -31,8 +31,8 @@ async function listHere(job: Job, client: ApiClient, group: string, expected: nu
 
 /** Stream the group's runs into `ledger` (here, or in the worker thread). */
 export async function listRunsInto(ledger: Ledger, client: ApiClient, group: string, giveUpMs: number, signal?: AbortSignal): Promise<Ledger> {
-  for await (const ev of client.streamRuns(group, { signal, giveUpMs, idleMs: Math.min(giveUpMs, 60_000) })) {
-    if (ev.type === 'task_run.state') ledger.add(ev.run?.metadata as Record<string, unknown> | undefined);
+  for await (const batch of client.streamRunBatches(group, { signal, giveUpMs, idleMs: Math.min(giveUpMs, 60_000) })) {
+    for (const ev of batch) if (ev.type === 'task_run.state') ledger.add(ev.run?.metadata as Record<string, unknown> | undefined);
   }
   return ledger;
 }

@@ -36,11 +36,29 @@ export function checkRunInput(inp: any, loc: Loc, defaultSpecLen: number, betas:
   errs.push(...checkRunOptions(inp, loc, betas));
   if (!errs.length) {
     const specLen = inp.task_spec ? JSON.stringify(inp.task_spec).length : defaultSpecLen;
-    const inputLen = typeof inp.input === 'string' ? inp.input.length : JSON.stringify(inp.input).length;
+    const inputLen = typeof inp.input === 'string' ? inp.input.length : jsonLength(inp.input, 25_000 - specLen);
     if (specLen + inputLen > 25_000) errs.push(v([...loc, 'input'], `Task spec and input together exceed 25,000 characters (${specLen + inputLen})`));
   }
   if (!errs.length && !PROCESSORS.has(inp.processor)) return 'bad-processor';
   return errs;
+}
+
+/**
+ * JSON.stringify(obj).length, skipped when a bound shows it is at most `within`: a flat object of
+ * strings, numbers and booleans is at most {} plus, per entry, "key":"value", (each character
+ * escaped to 6 at worst). This runs for every run added.
+ */
+function jsonLength(obj: Record<string, unknown>, within: number): number {
+  let bound = 2;
+  for (const k in obj) {
+    const val = obj[k];
+    const t = typeof val;
+    if (t === 'string') bound += 6 * (k.length + (val as string).length) + 6;
+    else if (t === 'number' || t === 'boolean') bound += 6 * k.length + 30;
+    else return JSON.stringify(obj).length;
+    if (bound > within) return JSON.stringify(obj).length;
+  }
+  return bound;
 }
 
 export function checkSpec(spec: any, loc: Loc): Issue[] {

@@ -169,6 +169,28 @@ function describe(e: ErrorObject): RowIssue {
 }
 
 /** Turn one row into a run input: pick, coerce, validate, key, and check sizes. Mutates nothing it does not own. */
+/** Without a spec, a row with a value and no empty CSV cell is sent as it is (no copy); else null. */
+function asIs(src: Record<string, unknown>, format: PrepareConfig['format']): Record<string, unknown> | null {
+  let any = false;
+  for (const k in src) {
+    if (format === 'csv' && src[k] === '') return null;
+    any = true;
+  }
+  return any ? src : null;
+}
+
+/** The row's fields that are sent: the spec's input properties (or all), less empty CSV cells. */
+function inputFields(src: Record<string, unknown>, cfg: PrepareConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const n of cfg.spec?.inputProps ?? Object.keys(src)) {
+    if (!(n in src)) continue;
+    const v = src[n];
+    if (cfg.format === 'csv' && v === '') continue; // an empty cell is an absent value
+    out[n] = v;
+  }
+  return out;
+}
+
 export function prepareRow(value: unknown, index: number, cfg: PrepareConfig): Prepared {
   const issues: RowIssue[] = [];
   const isObj = value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -199,16 +221,10 @@ export function prepareRow(value: unknown, index: number, cfg: PrepareConfig): P
     input = value;
   } else if (isObj) {
     const src = value as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    const names = cfg.spec?.inputProps ?? Object.keys(src);
-    for (const n of names) {
-      if (!(n in src)) continue;
-      const v = src[n];
-      if (cfg.format === 'csv' && v === '') continue; // an empty cell is an absent value
-      out[n] = v;
-    }
-    if (Object.keys(out).length === 0 && !cfg.spec?.validateInput) return { ok: false, key, issues: [{ rule: 'empty', message: 'the row has no values' }] };
-    input = out;
+    const out = cfg.spec ? null : asIs(src, cfg.format);
+    input = out ?? inputFields(src, cfg);
+    if (out === null && Object.keys(input).length === 0 && !cfg.spec?.validateInput)
+      return { ok: false, key, issues: [{ rule: 'empty', message: 'the row has no values' }] };
   } else {
     return {
       ok: false,

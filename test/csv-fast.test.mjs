@@ -22,7 +22,7 @@ function reference(text) {
   const rows = [];
   for (const { record: f, raw } of recs) {
     const start = line;
-    line += raw.split('\n').length - 1;
+    line += raw.split('\n').length - 1 + (raw.endsWith('\r') ? 1 : 0); // csv-parse's raw text of a CRLF record ends at its CR
     if (f.length === 1 && f[0] === '' && raw.trim() === '') continue;
     if (!header) {
       const names = f.map((h) => h.trim());
@@ -66,18 +66,20 @@ function field(int, tail) {
   return odd[int(0, odd.length - 1)];
 }
 
+/** A file whose lines end in LF, CRLF or (rarely) CR, with a tail from `mixedFrom` on of odd fields and line ends. */
 function csvText(int) {
   const cols = int(1, 4);
-  const eol = () => (int(0, 5) ? '\n' : int(0, 1) ? '\r\n' : '\r');
+  const main = ['\n', '\n', '\n', '\r\n', '\r\n', '\r'][int(0, 5)];
+  const eol = () => (int(0, 5) ? main : ['\n', '\r\n', '\r'][int(0, 2)]);
   let s = int(0, 4) ? '' : '\ufeff';
-  s += Array.from({ length: cols }, (_, i) => `c${i}`).join(',') + '\n';
+  s += Array.from({ length: cols }, (_, i) => `c${i}`).join(',') + main;
   const lines = int(0, 30);
   const mixedFrom = int(0, lines + 3);
   for (let l = 0; l < lines; l++) {
     const tail = l >= mixedFrom;
     const n = int(0, 7) ? cols : int(0, cols + 1);
     s += Array.from({ length: n }, () => field(int, tail)).join(',');
-    if (l < lines - 1 || int(0, 3)) s += tail ? eol() : int(0, 9) ? '\n' : '';
+    if (l < lines - 1 || int(0, 3)) s += tail ? eol() : int(0, 9) ? main : '';
   }
   return s;
 }
@@ -86,6 +88,7 @@ test('the CSV fast path reads what csv-parse reads, on random files and chunking
   const { int } = seeded(20261202, t);
   let errors = 0;
   let mixed = 0;
+  let crlf = 0;
   for (let i = 0; i < 1500; i++) {
     const text = csvText(int);
     const cuts = Array.from({ length: int(0, 4) }, () => int(0, text.length)).sort((a, b) => a - b);
@@ -97,11 +100,13 @@ test('the CSV fast path reads what csv-parse reads, on random files and chunking
     if (ref.syntax) assert.match(fast.error ?? '', /^f\.csv:\d+: /, what);
     else assert.deepEqual(fast, ref, what);
     if (fast.error) errors++;
-    if (/["\r]/.test(text) && /^[^"\r]*\n/.test(text)) mixed++;
+    if (/"/.test(text) && /^[^"]*\n/.test(text)) mixed++;
+    if (/^[^"\n]*\r\n/.test(text)) crlf++;
   }
   // The corpus covers both outcomes and files that switch from the fast path to csv-parse.
   assert.ok(errors > 100 && errors < 1400, `${errors} errors`);
   assert.ok(mixed > 100, `${mixed} mixed files`);
+  assert.ok(crlf > 300, `${crlf} CRLF files`);
 });
 
 test('CSV errors name the line they are on, whichever path reads it', async () => {
@@ -112,6 +117,9 @@ test('CSV errors name the line they are on, whichever path reads it', async () =
     assert.equal(inner.error, 'f.csv:3: a quote inside a field that does not start with one');
     const count = await read('a,b\n1,2\n3\n"q",4\n', [], fast);
     assert.equal(count.error, 'f.csv:3: the row has 1 field; the header has 2');
+    // CRLF files, plain and quoted (tg 0.1 to this fix named line 1 for every error in one)
+    for (const text of ['a,b\r\n1,2\r\n3\r\n', 'a,b\r\n"1",2\r\n3\r\n', 'a,b\r\n"1\r\n1",2\r\n3\r\n'])
+      assert.match((await read(text, [5], fast)).error ?? '', new RegExp(`^f\\.csv:${text.includes('1\r\n1') ? 4 : 3}: the row has 1 field`));
   }
 });
 

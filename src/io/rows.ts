@@ -178,8 +178,34 @@ function csvRecord(file: string, st: CsvState, f: string[], start: number, out: 
   out.push({ index: st.index++, line: start, value });
 }
 
-/** Text that holds no quote and no carriage return: CSV there is lines split on commas. */
-const plainCsv = (s: string) => !s.includes('"') && !s.includes('\r');
+/** A record delimiter plain CSV text is split on: csv-parse takes the first line break's. */
+type Eol = '\n' | '\r\n';
+
+/** The first line break of `s`: null if none yet (or only a CR at the very end), 'cr' for a CR alone. */
+function firstEol(s: string): Eol | 'cr' | null {
+  const n = s.indexOf('\n');
+  const r = s.indexOf('\r');
+  if (r < 0 || (n >= 0 && n < r)) return n < 0 ? null : '\n';
+  if (r === s.length - 1) return null;
+  return s.charCodeAt(r + 1) === 10 ? '\r\n' : 'cr';
+}
+
+/**
+ * Text is plain CSV when it holds no quote and each line break is `eol` (a CR at the very end may
+ * be the start of a CRLF the next chunk completes). What is not plain goes to csv-parse.
+ */
+function plainCsv(s: string, eol: Eol | null): boolean {
+  if (s.includes('"')) return false;
+  if (eol !== '\r\n') return !s.includes('\r') || (eol === null && s.indexOf('\r') === s.length - 1);
+  let crlf = 0;
+  for (let i = s.indexOf('\r'); i >= 0 && i < s.length - 1; i = s.indexOf('\r', i + 1)) {
+    if (s.charCodeAt(i + 1) !== 10) return false;
+    crlf++;
+  }
+  let lf = 0;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) lf++;
+  return lf === crlf;
+}
 
 /**
  * The rows `fill` adds, then its error if it threw: the rows before a bad one are handed out
@@ -197,50 +223,57 @@ async function* settled(fill: (out: Row[]) => void): AsyncGenerator<Row[]> {
   if (error) throw error;
 }
 
-/** Split complete lines of plain CSV text (each ends with "\n") into records. */
-function plainLines(file: string, st: CsvState, text: string, out: Row[]): void {
+/** Split complete lines of plain CSV text (each ends with `eol`) into records. */
+function plainLines(file: string, st: CsvState, text: string, eol: Eol, out: Row[]): void {
   for (let from = 0; from < text.length;) {
-    const i = text.indexOf('\n', from);
+    const i = text.indexOf(eol, from);
     const start = st.line++;
     if (i > from) csvRecord(file, st, text.slice(from, i).split(','), start, out);
-    from = i + 1;
+    from = i + eol.length;
   }
 }
 
+/** A line longer than this goes to csv-parse (the plain path re-reads a line's start per chunk). */
+const MAX_PLAIN_LINE = 1 << 20;
+
 /**
- * CSV rows, a batch per chunk of text. While the text holds no quote and no carriage return it is
- * split on newlines and commas (what CSV means there, at several times csv-parse's speed); from
- * the first chunk that holds either, csv-parse reads the rest. `fast: false` uses csv-parse alone
- * (the tests compare both).
+ * CSV rows, a batch per chunk of text. While the text holds no quote and its line breaks are all
+ * LF, or all CRLF, it is split on them and on commas (what CSV means there, at several times
+ * csv-parse's speed); from the first chunk that holds anything else, csv-parse reads the rest.
+ * `fast: false` uses csv-parse alone (the tests compare both).
  */
 export async function* csvBatches(file: string, chunks: AsyncIterable<string>, fast = true): AsyncGenerator<Row[]> {
   const st: CsvState = { header: null, line: 1, index: 0 };
   const it = chunks[Symbol.asyncIterator]();
   try {
-    let carry = ''; // the start of a line (no newline yet)
-    let lines = false; // a newline was read: csv-parse would have taken it as the record delimiter
+    let carry = ''; // the start of a line (no line break yet)
+    let eol: Eol | null = null; // known from the first line break
+    let lines = false; // a line was split: csv-parse is to use the same record delimiter
     let started = false;
     for (let r = fast ? await it.next() : null; r && !r.done; r = await it.next()) {
       const fresh = !started; // nothing read yet
       started = true;
-      const t = fresh ? r.value.replace(/^\ufeff/, '') : r.value;
-      if (!plainCsv(t)) {
+      const s = carry + (fresh ? r.value.replace(/^\ufeff/, '') : r.value);
+      const seen: Eol | 'cr' | null = eol ?? firstEol(s);
+      if (seen === 'cr' || !plainCsv(s, seen) || s.length - (seen ? s.lastIndexOf(seen) : 0) > MAX_PLAIN_LINE) {
         // csv-parse reads the rest: from the file's start, BOM and all, if nothing was read yet
-        yield* csvParseBatches(file, prepend(fresh ? r.value : carry + t, it), st, { bom: fresh, newlineRead: lines });
+        yield* csvParseBatches(file, prepend(fresh ? r.value : s, it), st, { bom: fresh, eol: lines ? eol : null });
         return;
       }
-      const end = t.lastIndexOf('\n');
+      eol = seen;
+      const end = eol ? s.lastIndexOf(eol) : -1;
       if (end < 0) {
-        carry += t;
+        carry = s;
         continue;
       }
       lines = true;
-      const text = carry + t.slice(0, end + 1);
-      carry = t.slice(end + 1);
-      yield* settled((out) => plainLines(file, st, text, out));
+      const text = s.slice(0, end + eol!.length);
+      carry = s.slice(end + eol!.length);
+      yield* settled((out) => plainLines(file, st, text, eol!, out));
     }
-    if (!fast) {
-      yield* csvParseBatches(file, prepend('', it), st, { bom: true, newlineRead: false });
+    if (!fast || carry.includes('\r')) {
+      // csv-parse alone; or a last line that ends in a CR, which csv-parse has the last word on
+      yield* csvParseBatches(file, prepend(carry, it), st, { bom: !fast, eol: lines ? eol : null });
       return;
     }
     if (carry) yield* settled((out) => csvRecord(file, st, carry.split(','), st.line++, out));
@@ -258,14 +291,14 @@ async function* prepend(head: string, it: AsyncIterator<string>): AsyncGenerator
 
 /**
  * csv-parse reads the rest of a CSV, from a record's start: `st` says where (the header may be
- * read already); `bom`: this is the file's start; `newlineRead`: the text before had newlines, so
- * "\n" is the record delimiter.
+ * read already); `bom`: this is the file's start; `eol`: the record delimiter of the lines
+ * before (csv-parse detects it when none were read).
  */
 async function* csvParseBatches(
   file: string,
   chunks: AsyncIterable<string>,
   st: CsvState,
-  { bom, newlineRead }: { bom: boolean; newlineRead: boolean },
+  { bom, eol }: { bom: boolean; eol: Eol | null },
 ): AsyncGenerator<Row[]> {
   const { parse } = await import('csv-parse');
   // Records come as arrays with their raw text: line numbers are counted here from the raw text
@@ -273,7 +306,7 @@ async function* csvParseBatches(
   // and field counts are checked here, so every error names the exact line. The parser is fed a
   // chunk at a time and its records taken at once (it parses a chunk synchronously), so the
   // records before an error are checked, in order, before the error is reported.
-  const parser = parse({ bom, raw: true, relax_column_count: true, skip_empty_lines: false, ...(newlineRead ? { record_delimiter: '\n' } : {}) });
+  const parser = parse({ bom, raw: true, relax_column_count: true, skip_empty_lines: false, ...(eol ? { record_delimiter: eol } : {}) });
   parser.on('error', () => undefined); // seen as parser.errored
   const offset = st.line - 1; // csv-parse counts its lines from where it starts
   const take = (out: Row[]): void => {
@@ -281,6 +314,7 @@ async function* csvParseBatches(
       const start = st.line;
       const raw = rec.raw;
       for (let i = raw.indexOf('\n'); i >= 0; i = raw.indexOf('\n', i + 1)) st.line++;
+      if (raw.endsWith('\r')) st.line++; // a CRLF's raw text ends before its LF (and a CR-only file's at its CR)
       const f = rec.record;
       if (f.length === 1 && f[0] === '' && raw.trim() === '') continue; // a blank line
       csvRecord(file, st, f, start, out);

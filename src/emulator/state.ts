@@ -172,7 +172,7 @@ export function findGroup(st: EmulatorState, id: string): Group {
 }
 
 export function findRun(st: EmulatorState, id: string): Run {
-  const r = st.store.runs.get(id);
+  const r = st.store.run(id);
   if (!r) throw new HttpFail(404, 'Run id not found');
   return r;
 }

@@ -116,7 +116,8 @@ function hex(n: number, width: number): string {
 
 export class Store {
   readonly groups = new Map<string, Group>();
-  readonly runs = new Map<string, Run>();
+  /** Every run, by seq - 1 (a run's id holds its seq: no map keyed by a million ids). */
+  private readonly bySeq: Run[] = [];
   private runSeq = 0;
   private groupSeq = 0;
   private readonly salt: string;
@@ -127,6 +128,16 @@ export class Store {
     this.opts = opts;
     this.now = opts.now ?? Date.now;
     this.salt = hex(Math.floor(unit(opts.seed, 0, 99) * 2 ** 32), 8) + hex(Math.floor(unit(opts.seed, 1, 99) * 2 ** 32), 8);
+  }
+
+  /** The run with this id, if this store made it. */
+  run(id: string): Run | undefined {
+    const prefix = `trun_${this.salt}`;
+    if (id.length !== prefix.length + 16 || !id.startsWith(prefix)) return undefined;
+    const digits = id.slice(prefix.length);
+    if (!/^[0-9a-f]{16}$/.test(digits)) return undefined;
+    const run = this.bySeq[parseInt(digits, 16) - 1];
+    return run?.id === id ? run : undefined;
   }
 
   createGroup(metadata: unknown): Group {
@@ -180,7 +191,7 @@ export class Store {
       modifiedAt: t,
       nextAt: startAt,
     };
-    this.runs.set(run.id, run);
+    this.bySeq.push(run);
     return run;
   }
 

@@ -20,7 +20,7 @@ export function retrieveGroup(c: Call): Reply {
 
 export function retrieveGroupRun(c: Call): Reply {
   const g = findGroup(c.st, c.params.gid);
-  const run = c.st.store.runs.get(c.params.rid);
+  const run = c.st.store.run(c.params.rid);
   if (!run || run.group !== g) throw new HttpFail(404, 'Run id not found');
   return { status: 200, body: runJson(c.st.store, run) };
 }

@@ -223,8 +223,8 @@ export function prepareRow(value: unknown, index: number, cfg: PrepareConfig): P
     const src = value as Record<string, unknown>;
     const out = cfg.spec ? null : asIs(src, cfg.format);
     input = out ?? inputFields(src, cfg);
-    if (out === null && Object.keys(input).length === 0 && !cfg.spec?.validateInput)
-      return { ok: false, key, issues: [{ rule: 'empty', message: 'the row has no values' }] };
+    // Nothing to send is a paid run with an empty input: refused, spec or not.
+    if (out === null && Object.keys(input).length === 0) return { ok: false, key, issues: [{ rule: 'empty', message: 'the row has no values' }] };
   } else {
     return {
       ok: false,

@@ -15,6 +15,16 @@ export interface Row {
   /** 1-based line of the file where the row starts. */
   line: number;
   value: unknown;
+  /**
+   * A CSV row with the wrong number of fields, read with `ragged: true` (--skip-invalid): what is
+   * wrong, and its fields as they are (`value` has the header's columns, padded or cut).
+   */
+  invalid?: { message: string; fields: string[] };
+}
+
+/** How rows are read: `ragged`, a CSV row with the wrong number of fields is a row marked invalid, not an error. */
+export interface ReadOptions {
+  ragged?: boolean;
 }
 
 export function detectFormat(file: string, explicit?: string): Format {
@@ -152,6 +162,7 @@ interface CsvState {
   header: string[] | null;
   line: number;
   index: number;
+  ragged: boolean;
 }
 
 /** One record of fields that starts on line `start`: the header, or a row checked against it. */
@@ -168,14 +179,14 @@ function csvRecord(file: string, st: CsvState, f: string[], start: number, out: 
     return;
   }
   const header = st.header;
-  if (f.length !== header.length)
-    throw inputError(
-      `${file}:${start}: the row has ${f.length} field${f.length === 1 ? '' : 's'}; the header has ${header.length}`,
-      'Quote fields that contain commas, or fix the row.',
-    );
   const value: Record<string, string> = {};
-  for (let k = 0; k < f.length; k++) value[header[k]] = f[k];
-  out.push({ index: st.index++, line: start, value });
+  for (let k = 0; k < header.length; k++) value[header[k]] = f[k] ?? '';
+  if (f.length === header.length) out.push({ index: st.index++, line: start, value });
+  else {
+    const message = `the row has ${f.length} field${f.length === 1 ? '' : 's'}; the header has ${header.length}`;
+    if (!st.ragged) throw inputError(`${file}:${start}: ${message}`, 'Quote fields that contain commas, or fix the row (--skip-invalid sends the other rows).');
+    out.push({ index: st.index++, line: start, value, invalid: { message, fields: f } });
+  }
 }
 
 /** A record delimiter plain CSV text is split on: csv-parse takes the first line break's. */
@@ -252,8 +263,8 @@ const MAX_PLAIN_LINE = 1 << 20;
  * csv-parse's speed); from the first chunk that holds anything else, csv-parse reads the rest.
  * `fast: false` uses csv-parse alone (the tests compare both).
  */
-export async function* csvBatches(file: string, chunks: AsyncIterable<string>, fast = true): AsyncGenerator<Row[]> {
-  const st: CsvState = { header: null, line: 1, index: 0 };
+export async function* csvBatches(file: string, chunks: AsyncIterable<string>, fast = true, ragged = false): AsyncGenerator<Row[]> {
+  const st: CsvState = { header: null, line: 1, index: 0, ragged };
   const it = chunks[Symbol.asyncIterator]();
   try {
     let carry = ''; // the start of a line (no line break yet)
@@ -500,20 +511,20 @@ async function* jsonArrayBatches(file: string, chunks: AsyncIterable<string>): A
 }
 
 /** Rows of text chunks, in batches (one or more per chunk: no promise per row). */
-export function rowBatchesOf(file: string, format: Format, chunks: AsyncIterable<string>): AsyncGenerator<Row[]> {
-  if (format === 'csv') return csvBatches(file, chunks);
+export function rowBatchesOf(file: string, format: Format, chunks: AsyncIterable<string>, opts: ReadOptions = {}): AsyncGenerator<Row[]> {
+  if (format === 'csv') return csvBatches(file, chunks, true, Boolean(opts.ragged));
   if (format === 'jsonl') return jsonlBatches(file, chunks);
   return jsonArrayBatches(file, chunks);
 }
 
 /** Read a file's rows in batches (`shown` names it in errors). */
-export function readRowBatches(file: string, format: Format, shown = file): AsyncGenerator<Row[]> {
-  return rowBatchesOf(shown, format, textChunks(file, shown));
+export function readRowBatches(file: string, format: Format, shown = file, opts: ReadOptions = {}): AsyncGenerator<Row[]> {
+  return rowBatchesOf(shown, format, textChunks(file, shown), opts);
 }
 
 /** Read a file's rows one at a time. */
-export function readRows(file: string, format: Format, shown = file): { rows: AsyncGenerator<Row> } {
-  return { rows: flat(readRowBatches(file, format, shown)) };
+export function readRows(file: string, format: Format, shown = file, opts: ReadOptions = {}): { rows: AsyncGenerator<Row> } {
+  return { rows: flat(readRowBatches(file, format, shown, opts)) };
 }
 
 async function* flat(batches: AsyncGenerator<Row[]>): AsyncGenerator<Row> {

@@ -68,7 +68,7 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
     `group        ${group ? `${group} (rows it holds already are not sent again)` : '(a new group)'}`,
     `state        ${shownPath(job.statePath, ctx.io.cwd, ctx.io.env.HOME)}`,
   ];
-  if (v.dropped.length) lines.push(`not sent     columns outside input_schema: ${v.dropped.join(', ')}`);
+  if (v.dropped.length) lines.push(`not sent     ${job.format === 'csv' ? 'columns' : 'fields'} outside input_schema: ${v.dropped.join(', ')}`);
   ctx.io.stdout.write(lines.join('\n') + '\n');
   for (const e of v.errors) ctx.warn(`tg: invalid: ${e}`);
 }

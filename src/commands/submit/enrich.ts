@@ -17,6 +17,7 @@ import { Progress } from '../../io/progress';
 import { ClosedPipeError, stdoutError } from '../../io/output';
 import { checkJoin, checkJoinTarget, FINISHED, RunIndex, runFor, TempOutput, write, type JoinResult } from '../join';
 import { retryPass } from './retry';
+import { readOptions } from './validate';
 import type { Job, SubmitOptions } from './job';
 
 /** The results format of `submit --watch`: --output-format, else by the -o extension (JSONL by default). */
@@ -40,7 +41,15 @@ export function checkEnrichedTarget(o: SubmitOptions, ctx: Context): string | nu
 }
 
 /** After the send pass: wait, retry, wait, then write the enriched CSV. Returns the exit status. */
-export async function finishEnriched(job: Job, client: ApiClient, group: string, out: string | null): Promise<number> {
+/** What the enriched CSV holds, for the --json summary. */
+export interface EnrichedReport {
+  rows?: number;
+  with_run?: number;
+  failed?: number;
+  not_finished?: number;
+}
+
+export async function finishEnriched(job: Job, client: ApiClient, group: string, out: string | null, report: EnrichedReport = {}): Promise<number> {
   const deadline = job.o.timeout === undefined ? Infinity : job.ctx.clock.now() + (parseTimeout(job.o.timeout) ?? 0);
   let timedOut = await waitDone(job, client, group, deadline);
   const retrying = job.o.retryFailed || job.o.retryCancelled;
@@ -48,7 +57,7 @@ export async function finishEnriched(job: Job, client: ApiClient, group: string,
     if (!(await retryPass(job, client, group))) break;
     timedOut = await waitDone(job, client, group, deadline);
   }
-  const code = await writeEnriched(job, client, group, out);
+  const code = await writeEnriched(job, client, group, out, report);
   if (timedOut) {
     job.ctx.warn(
       `tg: still waiting for results after --timeout ${job.o.timeout}s; rows without a finished run are blank. Run the same command again to resume.`,
@@ -87,7 +96,7 @@ function outputFields(job: Job, index: RunIndex): string[] {
   return index.outNames.filter((n) => n === 'output' || n.startsWith('output.')).map((n) => (n === 'output' ? n : n.slice('output.'.length)));
 }
 
-async function writeEnriched(job: Job, client: ApiClient, group: string, out: string | null): Promise<number> {
+async function writeEnriched(job: Job, client: ApiClient, group: string, out: string | null, report: EnrichedReport): Promise<number> {
   const { ctx } = job;
   const index = new RunIndex(true);
   let target: TempOutput | null = null;
@@ -100,6 +109,7 @@ async function writeEnriched(job: Job, client: ApiClient, group: string, out: st
     const shown = job.o.output ?? 'stdout';
     const open = r.openCount ? `, ${r.openCount} not finished` : '';
     ctx.info(`tg: wrote ${shown}: ${count(r.count, 'row')}, ${r.matched} with a run (${r.failed} failed or cancelled${open})`);
+    Object.assign(report, { rows: r.count, with_run: r.matched, failed: r.failed, not_finished: r.openCount });
     return r.openCount ? EXIT.PENDING : r.failed ? EXIT.RUNS_FAILED : EXIT.OK;
   } catch (e) {
     if (stdoutError(e) instanceof ClosedPipeError) return EXIT.CLOSED_PIPE; // `… | head`: a quiet end
@@ -116,7 +126,7 @@ async function enrichedRows(job: Job, index: RunIndex, fields: string[], out: No
   const safe = !job.o.rawCsv;
   let header: string[] | null = null;
   let cols: OutputColumn[] = [];
-  for await (const row of readRows(job.file, job.format, job.shown).rows) {
+  for await (const row of readRows(job.file, job.format, job.shown, readOptions(job)).rows) {
     r.count++;
     const v = (row.value && typeof row.value === 'object' && !Array.isArray(row.value) ? row.value : { input: row.value }) as Record<string, unknown>;
     if (!header) {

@@ -8,7 +8,7 @@ import { EXIT } from '../../errors';
 import { runSubmit } from './run';
 import type { Job, SubmitOptions } from './job';
 import type { ApiClient } from '../../api/client';
-import { checkEnrichedTarget, finishEnriched, watchFormat } from './enrich';
+import { checkEnrichedTarget, finishEnriched, watchFormat, type EnrichedReport } from './enrich';
 import { retryPass } from './retry';
 
 export type { SubmitOptions } from './job';
@@ -39,7 +39,12 @@ async function retryOnce(job: Job, client: ApiClient, group: string): Promise<nu
 /** `submit --watch -o enriched.csv`: send, wait (retry), then the input rows with their results. */
 async function submitEnriched(o: SubmitOptions, ctx: Context): Promise<number> {
   const out = checkEnrichedTarget(o, ctx);
-  const summary = await runSubmit(o, ctx, { afterSend: (job, client, group) => finishEnriched(job, client, group, out) });
+  const report: EnrichedReport = {};
+  const summary = await runSubmit(o, ctx, { afterSend: (job, client, group) => finishEnriched(job, client, group, out, report) });
+  if (summary) {
+    const { taskgroup_id, submitted, skipped, rejected } = summary;
+    ctx.summary({ taskgroup_id, submitted, skipped, rejected, ...report, output: o.output ?? null }, Boolean(out)); // --json
+  }
   return summary?.exit ?? EXIT.OK;
 }
 

@@ -10,7 +10,7 @@ import { AppendLog } from '../../io/durable';
 import { readRows } from '../../io/rows';
 import { checkCost } from './cost';
 import { Sender } from './send';
-import { itemOf, shaOf } from './validate';
+import { itemOf, readOptions, shaOf } from './validate';
 import type { Item, Job } from './job';
 
 interface Latest {
@@ -50,7 +50,7 @@ export async function retryPass(job: Job, client: ApiClient, group: string): Pro
   const max = job.o.maxAttempts ?? 2;
   const items: Item[] = [];
   let spent = 0;
-  for await (const row of readRows(job.file, job.format, job.shown).rows) {
+  for await (const row of readRows(job.file, job.format, job.shown, readOptions(job)).rows) {
     const it = itemOf(job, row);
     if (!it) continue;
     const l = candidates.get(presenceHash(job.cfg.keyColumn, it.key, shaOf(job, it)));

@@ -366,7 +366,7 @@ function checkLedger(job: Job, ledger: Ledger, v: Validation) {
 
 function reportPlan(job: Job, v: Validation, ledger: Ledger | null) {
   const { ctx } = job;
-  if (v.dropped.length) ctx.info(`tg: columns not in input_schema are not sent: ${v.dropped.join(', ')}`);
+  if (v.dropped.length) ctx.info(`tg: ${job.format === 'csv' ? 'columns' : 'fields'} not in input_schema are not sent: ${v.dropped.join(', ')}`);
   if (v.invalid) ctx.warn(`tg: ${count(v.invalid, 'invalid row')} skipped; see ${shownPath(job.rejectsPath, ctx.io.cwd, ctx.io.env.HOME)}`);
   if (ledger && (v.present || v.conflicts)) {
     const conflict = v.conflicts ? `, ${v.conflicts} changed (${job.onConflict === 'resend' ? 'sent again' : 'skipped'})` : '';

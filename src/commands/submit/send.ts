@@ -13,7 +13,7 @@ import { rowIdent, runIdent, type Ledger } from '../../core/ledger';
 import { count, sleep } from '../../core/util';
 import { formatDuration } from '../../core/plan';
 import type { Replay } from './journal';
-import { ChunkHasher, itemOf, ledgerState, shaOf, type Validation } from './validate';
+import { ChunkHasher, itemOf, ledgerState, readOptions, shaOf, type Validation } from './validate';
 import type { Item, Job } from './job';
 
 /**
@@ -127,7 +127,7 @@ class InFlight {
 
 export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: Sender): Promise<void> {
   if (allCovered(v, plan)) return sender.skip(v.valid);
-  const rows = readRowBatches(job.file, job.format, job.shown);
+  const rows = readRowBatches(job.file, job.format, job.shown, readOptions(job));
   const hasher = new ChunkHasher(job);
   let items: Item[] = [];
   let c = 0;

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { inputError } from '../../errors';
-import { readRowBatches, readRows, type Row } from '../../io/rows';
+import { readRowBatches, readRows, type ReadOptions, type Row } from '../../io/rows';
 import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
 import { NumTable } from '../../core/numTable';
@@ -31,8 +31,17 @@ export interface Validation {
   toSend: number;
 }
 
+/** How the job's input is read: with --skip-invalid, a CSV row with the wrong number of fields is one more invalid row. */
+export function readOptions(job: Job): ReadOptions {
+  return { ragged: Boolean(job.o.skipInvalid) };
+}
+
 /** A valid row's identity and digest, or null for an invalid one (issues go to `onInvalid`). */
 export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => void): Item | null {
+  if (row.invalid) {
+    onInvalid?.([formatIssue(job.shown, row.line, { rule: 'fields', message: row.invalid.message }, job.format)]);
+    return null;
+  }
   const p = prepareRow(row.value, row.index, job.cfg);
   if (!p.ok) {
     onInvalid?.(p.issues.map((i) => formatIssue(job.shown, row.line, i, job.format)));
@@ -130,33 +139,36 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
   const onInvalid = (row: Row) => (issues: string[]) => {
     v.invalid++;
     if (v.errors.length < MAX_SHOWN_ERRORS) v.errors.push(issues[0]);
-    rejects?.add(row.line, row.value, issues);
+    rejects?.add(row.line, row.invalid?.fields ?? row.value, issues);
   };
-  for await (const batch of readRowBatches(job.file, job.format, job.shown)) {
-    for (const row of batch) {
-      v.rows++;
-      if (v.rows === 1) {
-        if (job.format === 'csv') checkHeader(job, Object.keys(row.value as object));
-        droppedColumns(job, row.value, dropped);
+  try {
+    for await (const batch of readRowBatches(job.file, job.format, job.shown, readOptions(job))) {
+      for (const row of batch) {
+        v.rows++;
+        if (v.rows === 1 && job.format === 'csv') checkHeader(job, Object.keys(row.value as object));
+        if (v.rows === 1 || job.format !== 'csv') droppedColumns(job, row.value, dropped); // JSON rows each have their own keys
+        const it = itemOf(job, row, onInvalid(row));
+        if (!it) continue;
+        if (keyHashes) {
+          const h = hash52(it.key);
+          if (keyHashes.has(h)) suspects.add(it.key);
+          else keyHashes.set(h);
+        }
+        v.valid++;
+        hasher.add(it);
+        if (ledger) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity));
+        else marks?.push(marksOf(job, it));
       }
-      const it = itemOf(job, row, onInvalid(row));
-      if (!it) continue;
-      if (keyHashes) {
-        const h = hash52(it.key);
-        if (keyHashes.has(h)) suspects.add(it.key);
-        else keyHashes.set(h);
-      }
-      v.valid++;
-      hasher.add(it);
-      if (ledger) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity));
-      else marks?.push(marksOf(job, it));
+      if (rejects) await rejects.drained();
     }
-    if (rejects) await rejects.drained();
+    hasher.close();
+    v.chunks = hasher.digests;
+    v.dropped = [...dropped];
+    if (suspects.size) await confirmDuplicates(job, suspects);
+  } catch (e) {
+    await rejects?.abort(); // its temp file goes, with the rows it held
+    throw e;
   }
-  hasher.close();
-  v.chunks = hasher.digests;
-  v.dropped = [...dropped];
-  if (suspects.size) await confirmDuplicates(job, suspects);
   await rejects?.finish(v.invalid > 0);
   return v;
 }
@@ -186,7 +198,7 @@ async function confirmDuplicates(job: Job, suspects: Set<string>) {
   const firstLine = new Map<string, number>();
   const dupErrors: string[] = [];
   let dupCount = 0;
-  const again = readRows(job.file, job.format, job.shown);
+  const again = readRows(job.file, job.format, job.shown, readOptions(job));
   for await (const row of again.rows) {
     const p = prepareRow(row.value, row.index, job.cfg);
     if (!p.ok || !suspects.has(p.key)) continue;
@@ -224,6 +236,11 @@ class Rejects {
   async drained() {
     if (this.wait) await this.wait;
     this.wait = null;
+  }
+  /** Stop and remove the temp file (the pass failed: nothing was sent), once the stream has closed it. */
+  async abort() {
+    if (!this.out.closed) await new Promise<void>((r) => this.out.once('close', () => r()).destroy());
+    fs.rmSync(this.tmp, { force: true });
   }
   async finish(keep: boolean) {
     await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));

@@ -1,0 +1,82 @@
+// From a user trial: rows tg must not pay for, and what --skip-invalid and --json promise.
+// - a row with no values is refused with a spec too (--field made `,,` rows into `{}` runs);
+// - JSON rows each have their own keys: those outside input_schema are named from any row;
+// - --skip-invalid skips a CSV row with the wrong number of fields (its fields go to the rejects
+//   file), and a failed validation leaves no temp file behind;
+// - `submit --watch -o x.csv --json` prints its summary object on stdout.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { emulator, groupRuns, inputsInRowOrder, runInProcess, tmp } from './helpers.mjs';
+
+test('rows with no values are refused with --field; JSON fields outside the spec are named from any row', async () => {
+  const cwd = tmp();
+  writeFileSync(path.join(cwd, 'excel.csv'), 'name,city\r\nalice,paris\r\n,\r\n,\r\n');
+  const csv = await runInProcess(['submit', 'excel.csv', '--field', 'x: y', '--dry-run'], { cwd });
+  assert.equal(csv.code, 2, csv.stderr);
+  assert.match(csv.stderr, /excel\.csv:3: the row has no values \(empty\)/);
+  writeFileSync(path.join(cwd, 'sparse.jsonl'), '{"name":"A"}\n{"name":"B","website":"b.com"}\n{"website":"c.com"}\n');
+  const jsonl = await runInProcess(['submit', 'sparse.jsonl', '--field', 'ceo: the CEO', '--dry-run', '--skip-invalid'], { cwd });
+  assert.equal(jsonl.code, 0, jsonl.stderr);
+  assert.match(jsonl.stdout + jsonl.stderr, /rows {9}3 \(2 valid, 1 invalid\)/);
+  assert.match(jsonl.stdout + jsonl.stderr, /fields outside input_schema: website/);
+});
+
+test('--skip-invalid skips rows with the wrong number of fields; without it, exit 2 and no temp file', async () => {
+  const e = await emulator({ apiKey: 'test-key-123456', latencyMs: [10, 20] });
+  try {
+    const cwd = tmp();
+    writeFileSync(path.join(cwd, 'ragged.csv'), 'a,b\n1,x\n2\n3,x\n4,x,extra\n5,x\n');
+    const strict = await runInProcess(['submit', 'ragged.csv', '--base-url', e.url], { cwd });
+    assert.equal(strict.code, 2, strict.stderr);
+    assert.match(strict.stderr, /ragged\.csv:3: the row has 1 field; the header has 2\n.*--skip-invalid sends the other rows/);
+    const r = await runInProcess(['submit', 'ragged.csv', '--skip-invalid', '--json', '--base-url', e.url], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.deepEqual([s.submitted, s.rejected], [3, 2]);
+    const runs = await groupRuns(e.url, s.taskgroup_id);
+    assert.deepEqual(
+      inputsInRowOrder(runs).map((i) => i.a),
+      ['1', '3', '5'],
+    );
+    const journals = path.join(cwd, '.tg', 'journals');
+    const rejects = readdirSync(journals).find((f) => f.endsWith('.rejects.jsonl')) ?? 'none';
+    const lines = readFileSync(path.join(journals, rejects), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.map((l) => [l.line, l.row]),
+      [
+        [3, ['2']],
+        [5, ['4', 'x', 'extra']],
+      ],
+    );
+    // A pass that fails after collecting rejects (an unclosed quote at the end) leaves no temp file.
+    writeFileSync(path.join(cwd, 'mix.csv'), 'a,b\n1,2\n,\n3,4\n"5,6\n');
+    const mix = await runInProcess(['submit', 'mix.csv', '--skip-invalid', '--base-url', e.url], { cwd });
+    assert.equal(mix.code, 2, mix.stderr);
+    assert.deepEqual(
+      readdirSync(journals).filter((f) => f.includes('mix.csv') && f.endsWith('.tmp')),
+      [],
+    );
+  } finally {
+    await e.close();
+  }
+});
+
+test('submit --watch -o enriched.csv --json prints the summary object on stdout', async () => {
+  const e = await emulator({ apiKey: 'test-key-123456', latencyMs: [10, 20] });
+  try {
+    const cwd = tmp();
+    writeFileSync(path.join(cwd, 'c.csv'), 'name\nAcme\nGlobex\n');
+    const r = await runInProcess(['submit', 'c.csv', '--field', 'ceo: the CEO', '--watch', '-o', 'out.csv', '--json', '--base-url', e.url], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.match(s.taskgroup_id, /^tgrp_/);
+    assert.deepEqual([s.submitted, s.rows, s.with_run, s.failed, s.not_finished, s.output], [2, 2, 2, 0, 0, 'out.csv']);
+  } finally {
+    await e.close();
+  }
+});

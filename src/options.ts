@@ -137,7 +137,7 @@ export const commands = {
       .command('spec')
       .description("Print the TaskSpec JSON that --field options (and an input's columns) imply, to edit and pass as --spec.")
       .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list)', collect)
-      .option('--input <file>', "infer input_schema from this file's CSV header or first JSON row")
+      .option('--input <file>', "infer input_schema from this file's CSV header or first JSON row (- for stdin, with --format)")
       .addOption(new Option('--format <fmt>', 'format of --input (default: by extension)').choices(['csv', 'json', 'jsonl']))
       .addHelpText(
         'after',

@@ -80,3 +80,35 @@ test('submit --watch -o enriched.csv --json prints the summary object on stdout'
     await e.close();
   }
 });
+
+test('tg spec reads --input - from stdin; a one-column header with semicolons is warned about', async () => {
+  const cwd = tmp();
+  const s = await runInProcess(['spec', '--field', 'ceo: the CEO', '--input', '-', '--format', 'csv'], { cwd, stdin: 'name,city\nAcme,Paris\n' });
+  assert.equal(s.code, 0, s.stderr);
+  assert.deepEqual(Object.keys(JSON.parse(s.stdout).input_schema.json_schema.properties), ['name', 'city']);
+  writeFileSync(path.join(cwd, 'semi.csv'), 'name;city\nbob;rome\n');
+  const d = await runInProcess(['submit', 'semi.csv', '--dry-run'], { cwd });
+  assert.equal(d.code, 0, d.stderr);
+  assert.match(d.stderr, /semi\.csv:1: the header is one column, "name;city": tg reads comma-separated values/);
+});
+
+test('the enriched CSV marks a row --skip-invalid left out: tg_status rejected, the reason as tg_error', async () => {
+  const e = await emulator({ apiKey: 'test-key-123456', latencyMs: [10, 20] });
+  try {
+    const cwd = tmp();
+    writeFileSync(path.join(cwd, 'k.csv'), 'id,name\n1,Acme\n2\n3,Globex\n');
+    const r = await runInProcess(
+      ['submit', 'k.csv', '--key', 'id', '--field', 'ceo: the CEO', '--skip-invalid', '--watch', '-o', 'out.csv', '--base-url', e.url],
+      {
+        cwd,
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const lines = readFileSync(path.join(cwd, 'out.csv'), 'utf8').trim().split('\n');
+    assert.equal(lines.length, 4);
+    assert.match(lines[2], /^2,,,,,rejected,k\.csv:3: the row has 1 field; the header has 2 \(fields\),$/);
+    assert.match(lines[1], /,completed,,trun_/);
+  } finally {
+    await e.close();
+  }
+});

@@ -140,8 +140,8 @@ function csvError(file: string, e: CsvParseError, start: number, offset: number)
       );
     case 'CSV_INVALID_CLOSING_QUOTE':
       return inputError(
-        `${file}:${err.lines ?? start}: a quote inside a field is not escaped`,
-        'Double quotes inside a quoted field (""), or quote the whole field.',
+        `${file}:${err.lines ?? start}: a quoted field is followed by something other than a comma or the line's end, or a quote inside it is not doubled`,
+        'Double each quote inside a quoted field (""), and put nothing between a closing quote and the next comma.',
       );
     case 'INVALID_OPENING_QUOTE':
       return inputError(
@@ -437,7 +437,10 @@ async function* jsonArrayBatches(file: string, chunks: AsyncIterable<string>): A
     try {
       return { index: index++, line: elemStartLine, value: JSON.parse(text) };
     } catch (e) {
-      throw inputError(`${file}:${elemStartLine}: not valid JSON (${(e as Error).message})`);
+      throw inputError(
+        `${file}:${elemStartLine}: not valid JSON (${(e as Error).message})`,
+        'Each element of the array must be valid JSON: check that element (e.g. with jq).',
+      );
     }
   };
   let first = true;

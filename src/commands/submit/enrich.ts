@@ -10,14 +10,14 @@ import type { Context } from '../../context';
 import { EXIT, usageError } from '../../errors';
 import type { ApiClient } from '../../api/client';
 import { csvLine } from '../../core/flatten';
-import { outputCells, outputColumns, type OutputColumn } from '../../core/columns';
+import { outputCells, outputColumns, type OutputColumn, type RunResult } from '../../core/columns';
 import { count, countTerminal, parseTimeout, sleep, TERMINAL_STATUSES } from '../../core/util';
-import { readRows } from '../../io/rows';
+import { readRows, type Row } from '../../io/rows';
 import { Progress } from '../../io/progress';
 import { ClosedPipeError, stdoutError } from '../../io/output';
 import { checkJoin, checkJoinTarget, FINISHED, RunIndex, runFor, TempOutput, write, type JoinResult } from '../join';
 import { retryPass } from './retry';
-import { readOptions } from './validate';
+import { itemOf, readOptions } from './validate';
 import type { Job, SubmitOptions } from './job';
 
 /** The results format of `submit --watch`: --output-format, else by the -o extension (JSONL by default). */
@@ -121,6 +121,13 @@ async function writeEnriched(job: Job, client: ApiClient, group: string, out: st
 }
 
 /** Every input row in order, its cells, then its latest run's output and basis columns. */
+/** A row --skip-invalid left out: status "rejected", the reason as its error (else null: not sent yet). */
+function rejected(job: Job, row: Row): RunResult | null {
+  let reason: string | null = null;
+  if (itemOf(job, row, (issues) => (reason = issues[0]))) return null;
+  return { run_id: '', status: 'rejected', error: reason, output: null };
+}
+
 async function enrichedRows(job: Job, index: RunIndex, fields: string[], out: NodeJS.WritableStream): Promise<JoinResult> {
   const r: JoinResult = { count: 0, matched: 0, failed: 0, open: [], openCount: 0, mismatched: [], mismatchCount: 0 };
   const safe = !job.o.rawCsv;
@@ -142,7 +149,7 @@ async function enrichedRows(job: Job, index: RunIndex, fields: string[], out: No
     if (status === 'failed' || status === 'cancelled') r.failed++;
     const res = run
       ? { run_id: String(run.flat.run_id), status, error: (run.flat.error as string | null) ?? null, output: TERMINAL_STATUSES.has(status) ? run.output : null }
-      : null;
+      : rejected(job, row);
     await write(out, csvLine([...header.map((c) => v[c]), ...outputCells(cols, res)], safe) + '\n');
   }
   return r;

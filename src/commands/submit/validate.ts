@@ -95,6 +95,11 @@ export class ChunkHasher {
 
 /** A CSV's --key and --input-column must be columns of its header (one clear error, not one per row). */
 function checkHeader(job: Job, columns: string[]): void {
+  const sep = columns.length === 1 ? [';', '\t', '|'].find((c) => columns[0].includes(c)) : undefined;
+  if (sep)
+    job.ctx.warn(
+      `tg: warning: ${job.shown}:1: the header is one column, "${columns[0]}": tg reads comma-separated values; if "${sep === '\t' ? '\\t' : sep}" separates the fields, save the file with commas`,
+    );
   for (const [opt, col] of [
     ['--key', job.cfg.keyColumn],
     ['--input-column', job.cfg.inputColumn],

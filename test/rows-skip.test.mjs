@@ -112,3 +112,31 @@ test('the enriched CSV marks a row --skip-invalid left out: tg_status rejected, 
     await e.close();
   }
 });
+
+test('a rejected row never takes another row’s run: enriched CSV, fetch --join, duplicate keys', async () => {
+  const e = await emulator({ apiKey: 'test-key-123456', latencyMs: [10, 20] });
+  try {
+    const cwd = tmp();
+    // line 3 repeats line 2's key with an extra field: rejected, and not matched to row 1's run
+    writeFileSync(path.join(cwd, 'k.csv'), 'id,name\n1,alpha\n1,alpha,extra\n3,gamma\n');
+    const r = await runInProcess(['submit', 'k.csv', '--key', 'id', '--skip-invalid', '--watch', '-o', 'out.csv', '--json', '--base-url', e.url], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = readFileSync(path.join(cwd, 'out.csv'), 'utf8').trim().split('\n');
+    assert.match(lines[2], /^1,alpha,.*rejected,k\.csv:3: the row has 3 fields; the header has 2 \(fields\),$/);
+    assert.equal(JSON.parse(r.stdout).with_run, 2);
+    // fetch --join reads the same file: the ragged row is a row without a run, not an error
+    const j = await runInProcess(['fetch', JSON.parse(r.stdout).taskgroup_id, '--join', 'k.csv', '--key', 'id', '-o', 'joined.csv', '--base-url', e.url], {
+      cwd,
+    });
+    assert.equal(j.code, 0, j.stderr);
+    assert.equal(readFileSync(path.join(cwd, 'joined.csv'), 'utf8').trim().split('\n').length, 4);
+    // a ragged row is not counted as a duplicate --key value
+    writeFileSync(path.join(cwd, 'd.csv'), 'id,name\n1,a\n1,b,x\n1,c\n');
+    const d = await runInProcess(['submit', 'd.csv', '--key', 'id', '--skip-invalid', '--dry-run'], { cwd });
+    assert.equal(d.code, 2);
+    assert.match(d.stderr, /d\.csv:4: column "id": duplicate key "1" \(first at line 2\)/);
+    assert.match(d.stderr, /1 duplicate --key value in d\.csv/);
+  } finally {
+    await e.close();
+  }
+});

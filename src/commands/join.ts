@@ -50,8 +50,10 @@ export async function fetchJoin(o: JoinOptions, ctx: Context): Promise<number> {
     let r: JoinResult;
     try {
       // A pipe (mkfifo, <(…)) can be read once: it is checked as it is written, as -o files are.
-      if (!target && fs.statSync(file, { throwIfNoEntry: false })?.isFile()) await verifyJoin(readRows(file, inFormat).rows, index, o);
-      r = await writeJoined(readRows(file, inFormat).rows, index, out, outFormat, o);
+      // Rows with the wrong number of fields are read as rows (never sent: see runFor), as submit --skip-invalid reads them.
+      const rows = () => readRows(file, inFormat, file, { ragged: true }).rows;
+      if (!target && fs.statSync(file, { throwIfNoEntry: false })?.isFile()) await verifyJoin(rows(), index, o);
+      r = await writeJoined(rows(), index, out, outFormat, o);
       checkJoin(r, index, o);
       if (target) await target.commit({ tg: 'join', group: o.group, input: file });
     } finally {
@@ -251,6 +253,7 @@ const LIST = 10;
  * has the key.
  */
 export function runFor(row: Row, index: RunIndex, o: { key?: string }): { run: StoredRun | null; keyed: boolean } {
+  if (row.invalid) return { run: null, keyed: false }; // never sent (--skip-invalid): its key may be another row's
   const key = o.key !== undefined ? String((row.value as Record<string, unknown>)?.[o.key] ?? '') : String(row.index + 1);
   const runs = index.get(key);
   if (!runs.length) return { run: null, keyed: false };
@@ -268,7 +271,7 @@ function tally(r: JoinResult, row: Row, index: RunIndex, o: { key?: string }): {
   if (keyed) r.matched++;
   if (keyed && !run && r.mismatchCount++ < LIST) r.mismatched.push(row.line);
   const res = run?.flat ?? {};
-  if (!FINISHED.has(String(res.status)) && !(keyed && !run) && r.openCount++ < LIST) r.open.push(row.line);
+  if (!row.invalid && !FINISHED.has(String(res.status)) && !(keyed && !run) && r.openCount++ < LIST) r.open.push(row.line);
   if (res.status === 'failed' || res.status === 'cancelled') r.failed++;
   return { run, res };
 }

@@ -179,6 +179,14 @@ function asIs(src: Record<string, unknown>, format: PrepareConfig['format']): Re
   return any ? src : null;
 }
 
+/** Why a row sends nothing: no values at all, or none that input_schema has. */
+function emptyWhy(src: Record<string, unknown>): string {
+  const others = Object.keys(src).filter((k) => src[k] !== '' && src[k] !== null && src[k] !== undefined);
+  if (!others.length) return 'the row has no values';
+  const names = others.slice(0, 5).map((k) => `"${k}"`);
+  return `none of the row's values is a property of input_schema (it has ${names.join(', ')}${others.length > 5 ? ', …' : ''})`;
+}
+
 /** The row's fields that are sent: the spec's input properties (or all), less empty CSV cells. */
 function inputFields(src: Record<string, unknown>, cfg: PrepareConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -224,7 +232,7 @@ export function prepareRow(value: unknown, index: number, cfg: PrepareConfig): P
     const out = cfg.spec ? null : asIs(src, cfg.format);
     input = out ?? inputFields(src, cfg);
     // Nothing to send is a paid run with an empty input: refused, spec or not.
-    if (out === null && Object.keys(input).length === 0) return { ok: false, key, issues: [{ rule: 'empty', message: 'the row has no values' }] };
+    if (out === null && Object.keys(input).length === 0) return { ok: false, key, issues: [{ rule: 'empty', message: emptyWhy(src) }] };
   } else {
     return {
       ok: false,

@@ -44,6 +44,7 @@ const CAUSES: Record<string, string> = {
   EROFS: 'read-only file system',
   ENOENT: 'the directory does not exist (any more)',
   EIO: 'input/output error',
+  EFBIG: 'file too large (a file size limit)',
 };
 
 /**

@@ -141,7 +141,9 @@ async function enrichedRows(job: Job, index: RunIndex, fields: string[], out: No
       cols = outputColumns(header, fields, Boolean(job.o.reasoning));
       await write(out, csvLine([...header, ...cols.map((c) => c.name)]) + '\n');
     }
-    const { run, keyed } = runFor(row, index, { key: job.o.key });
+    // A row --skip-invalid left out has no run, whatever run its key may find (another row's).
+    const left = rejected(job, row);
+    const { run, keyed } = left ? { run: null, keyed: false } : runFor(row, index, { key: job.o.key });
     if (keyed) r.matched++;
     if (keyed && !run && r.mismatchCount++ < 10) r.mismatched.push(row.line);
     const status = String(run?.flat.status ?? '');
@@ -149,7 +151,7 @@ async function enrichedRows(job: Job, index: RunIndex, fields: string[], out: No
     if (status === 'failed' || status === 'cancelled') r.failed++;
     const res = run
       ? { run_id: String(run.flat.run_id), status, error: (run.flat.error as string | null) ?? null, output: TERMINAL_STATUSES.has(status) ? run.output : null }
-      : rejected(job, row);
+      : left;
     await write(out, csvLine([...header.map((c) => v[c]), ...outputCells(cols, res)], safe) + '\n');
   }
   return r;

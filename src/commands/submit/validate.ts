@@ -6,6 +6,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { inputError } from '../../errors';
 import { readRowBatches, readRows, type ReadOptions, type Row } from '../../io/rows';
+import { localFailure } from '../../io/output';
 import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
 import { NumTable } from '../../core/numTable';
@@ -170,11 +171,11 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     v.chunks = hasher.digests;
     v.dropped = [...dropped];
     if (suspects.size) await confirmDuplicates(job, suspects);
+    await rejects?.finish(v.invalid > 0);
   } catch (e) {
     rejects?.abort(); // its temp file goes, with the rows it held
     throw e;
   }
-  await rejects?.finish(v.invalid > 0);
   return v;
 }
 
@@ -205,6 +206,7 @@ async function confirmDuplicates(job: Job, suspects: Set<string>) {
   let dupCount = 0;
   const again = readRows(job.file, job.format, job.shown, readOptions(job));
   for await (const row of again.rows) {
+    if (row.invalid) continue; // rejected already: not a duplicate of anything
     const p = prepareRow(row.value, row.index, job.cfg);
     if (!p.ok || !suspects.has(p.key)) continue;
     const f = firstLine.get(p.key);
@@ -238,7 +240,7 @@ class Rejects {
     this.tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
     this.out = fs.createWriteStream(this.tmp, { mode: 0o600, flags: 'wx' });
     this.out.on('error', (e) => {
-      this.failed ??= e;
+      this.failed ??= localFailure(this.file, e) as Error;
       this.wake?.();
     });
   }
@@ -267,7 +269,7 @@ class Rejects {
   }
   async finish(keep: boolean) {
     if (this.failed) throw this.failed;
-    await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(localFailure(this.file, err)) : resolve())));
     if (keep) fs.renameSync(this.tmp, this.file);
     else {
       fs.rmSync(this.tmp, { force: true });

@@ -5,7 +5,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { createParser } from 'eventsource-parser';
 import { ApiError, NetworkError, TgError, UnknownOutcomeError, EXIT, usageError } from '../errors';
 import { retryDelay, serverRetryAfterMs } from '../core/backoff';
-import { isLoopbackHost, redact, sleep } from '../core/util';
+import { flat, isLoopbackHost, redact, sleep } from '../core/util';
 import {
   type GroupEvent,
   type Metadata,
@@ -579,11 +579,6 @@ export class ApiClient {
   ): AsyncGenerator<GroupEvent> {
     return flat(this.resumable(this.groupsPath(`/${encodeURIComponent(groupId)}/events`), { timeout: opts.timeoutS }, opts));
   }
-}
-
-/** The events of a stream of batches, one at a time. */
-async function* flat<T>(batches: AsyncGenerator<T[]>): AsyncGenerator<T> {
-  for await (const b of batches) yield* b;
 }
 
 /**

@@ -90,7 +90,7 @@ async function writtenIds(file: string, format: 'jsonl' | 'csv'): Promise<RunIdS
   if (format === 'jsonl') {
     for await (const l of readJsonLines<{ run?: { run_id?: string } }>(file)) if (l.run?.run_id) set.add(l.run.run_id);
   } else if (fs.statSync(file).size > 0) {
-    for await (const row of readRows(file, 'csv').rows) {
+    for await (const row of readRows(file, 'csv')) {
       const id = (row.value as Record<string, unknown>)?.run_id;
       if (typeof id === 'string' && id) set.add(id);
     }

@@ -51,7 +51,7 @@ export async function fetchJoin(o: JoinOptions, ctx: Context): Promise<number> {
     try {
       // A pipe (mkfifo, <(…)) can be read once: it is checked as it is written, as -o files are.
       // Rows with the wrong number of fields are read as rows (never sent: see runFor), as submit --skip-invalid reads them.
-      const rows = () => readRows(file, inFormat, file, { ragged: true }).rows;
+      const rows = () => readRows(file, inFormat, file, { ragged: true });
       if (!target && fs.statSync(file, { throwIfNoEntry: false })?.isFile()) await verifyJoin(rows(), index, o);
       r = await writeJoined(rows(), index, out, outFormat, o);
       checkJoin(r, index, o);

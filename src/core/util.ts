@@ -76,3 +76,8 @@ export function parseSeconds(v: string, what: string): number {
 export function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
+
+/** The items of a stream of batches, one at a time (for consumers that take them singly). */
+export async function* flat<T>(batches: AsyncIterable<T[]>): AsyncGenerator<T> {
+  for await (const b of batches) yield* b;
+}

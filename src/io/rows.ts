@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import zlib from 'node:zlib';
 import path from 'node:path';
 import { inputError } from '../errors';
-import { errnoText } from '../core/util';
+import { errnoText, flat } from '../core/util';
 
 export type Format = 'csv' | 'json' | 'jsonl';
 
@@ -276,13 +276,13 @@ export async function* csvBatches(file: string, chunks: AsyncIterable<string>, f
       started = true;
       const s = carry + (fresh ? r.value.replace(/^\ufeff/, '') : r.value);
       const seen: Eol | 'cr' | null = eol ?? firstEol(s);
-      if (seen === 'cr' || !plainCsv(s, seen) || s.length - (seen ? s.lastIndexOf(seen) : 0) > MAX_PLAIN_LINE) {
+      const end = seen && seen !== 'cr' ? s.lastIndexOf(seen) : -1; // the last line break
+      if (seen === 'cr' || !plainCsv(s, seen) || s.length - Math.max(end, 0) > MAX_PLAIN_LINE) {
         // csv-parse reads the rest: from the file's start, BOM and all, if nothing was read yet
         yield* csvParseBatches(file, prepend(fresh ? r.value : s, it), st, { bom: fresh, eol: lines ? eol : null });
         return;
       }
       eol = seen;
-      const end = eol ? s.lastIndexOf(eol) : -1;
       if (end < 0) {
         carry = s;
         continue;
@@ -526,12 +526,8 @@ export function readRowBatches(file: string, format: Format, shown = file, opts:
 }
 
 /** Read a file's rows one at a time. */
-export function readRows(file: string, format: Format, shown = file, opts: ReadOptions = {}): { rows: AsyncGenerator<Row> } {
-  return { rows: flat(readRowBatches(file, format, shown, opts)) };
-}
-
-async function* flat(batches: AsyncGenerator<Row[]>): AsyncGenerator<Row> {
-  for await (const b of batches) yield* b;
+export function readRows(file: string, format: Format, shown = file, opts: ReadOptions = {}): AsyncGenerator<Row> {
+  return flat(readRowBatches(file, format, shown, opts));
 }
 
 /** Copy stdin to a spool file (so the input can be read twice: validate, then send). */

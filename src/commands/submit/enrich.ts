@@ -40,7 +40,6 @@ export function checkEnrichedTarget(o: SubmitOptions, ctx: Context): string | nu
   return out;
 }
 
-/** After the send pass: wait, retry, wait, then write the enriched CSV. Returns the exit status. */
 /** What the enriched CSV holds, for the --json summary. */
 export interface EnrichedReport {
   rows?: number;
@@ -49,6 +48,7 @@ export interface EnrichedReport {
   not_finished?: number;
 }
 
+/** After the send pass: wait, retry, wait, then write the enriched CSV. Returns the exit status. */
 export async function finishEnriched(job: Job, client: ApiClient, group: string, out: string | null, report: EnrichedReport = {}): Promise<number> {
   const deadline = job.o.timeout === undefined ? Infinity : job.ctx.clock.now() + (parseTimeout(job.o.timeout) ?? 0);
   let timedOut = await waitDone(job, client, group, deadline);
@@ -133,7 +133,7 @@ async function enrichedRows(job: Job, index: RunIndex, fields: string[], out: No
   const safe = !job.o.rawCsv;
   let header: string[] | null = null;
   let cols: OutputColumn[] = [];
-  for await (const row of readRows(job.file, job.format, job.shown, readOptions(job)).rows) {
+  for await (const row of readRows(job.file, job.format, job.shown, readOptions(job))) {
     r.count++;
     const v = (row.value && typeof row.value === 'object' && !Array.isArray(row.value) ? row.value : { input: row.value }) as Record<string, unknown>;
     if (!header) {

@@ -6,7 +6,7 @@ import type { TaskSpec } from '../../api/types';
 
 /** The columns of an input: the first row's keys (a CSV's header); null for rows that are not objects. */
 export async function inputColumns(file: string, format: Format, shown: string): Promise<string[] | null> {
-  const { rows } = readRows(file, format, shown, { ragged: true }); // only the header (the first row's keys) matters
+  const rows = readRows(file, format, shown, { ragged: true }); // only the header (the first row's keys) matters
   for await (const row of rows) {
     const v = row.value;
     await rows.return(undefined);

@@ -50,7 +50,7 @@ export async function retryPass(job: Job, client: ApiClient, group: string): Pro
   const max = job.o.maxAttempts ?? 2;
   const items: Item[] = [];
   let spent = 0;
-  for await (const row of readRows(job.file, job.format, job.shown, readOptions(job)).rows) {
+  for await (const row of readRows(job.file, job.format, job.shown, readOptions(job))) {
     const it = itemOf(job, row);
     if (!it) continue;
     const l = candidates.get(presenceHash(job.cfg.keyColumn, it.key, shaOf(job, it)));

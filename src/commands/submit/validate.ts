@@ -204,8 +204,7 @@ async function confirmDuplicates(job: Job, suspects: Set<string>) {
   const firstLine = new Map<string, number>();
   const dupErrors: string[] = [];
   let dupCount = 0;
-  const again = readRows(job.file, job.format, job.shown, readOptions(job));
-  for await (const row of again.rows) {
+  for await (const row of readRows(job.file, job.format, job.shown, readOptions(job))) {
     if (row.invalid) continue; // rejected already: not a duplicate of anything
     const p = prepareRow(row.value, row.index, job.cfg);
     if (!p.ok || !suspects.has(p.key)) continue;

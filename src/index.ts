@@ -10,7 +10,7 @@ export { startEmulator, createEmulator } from './emulator/server';
 export { generateOutput } from './emulator/outputs';
 export { flatten, csvLine, orderColumns } from './core/flatten';
 export { prepareRow, loadSpec, formatIssue } from './core/spec';
-export { csvBatches } from './io/rows';
+export { csvBatches, rowBatchesOf } from './io/rows';
 export { replayJournal } from './commands/submit/journal';
 export { Ledger, MarkList, rowIdent, rowMarks, rowSha, runIdent, keyColumnChange } from './core/ledger';
 export { mulberry32 } from './emulator/rng';

@@ -123,6 +123,26 @@ test('CSV errors name the line they are on, whichever path reads it', async () =
   }
 });
 
+test('the JSONL and JSON readers hand out the rows before a bad one too', async () => {
+  for (const [format, text] of [
+    ['jsonl', '{"a":1}\n{"a":2}\n{bad\n{"a":4}\n'],
+    ['json', '[{"a":1},\n{"a":2},\n{bad},\n{"a":4}]'],
+  ]) {
+    const got = [];
+    await assert.rejects(async () => {
+      for await (const b of tg.rowBatchesOf(
+        'f',
+        format,
+        (async function* () {
+          yield text;
+        })(),
+      ))
+        got.push(...b.map((r) => r.value.a));
+    }, /^TgError: f:3: not valid JSON/);
+    assert.deepEqual(got, [1, 2], format);
+  }
+});
+
 test('the CSV reader hands out the rows before a bad one, and closes its input when stopped', async () => {
   let closed = 0;
   async function* source(text) {

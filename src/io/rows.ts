@@ -397,29 +397,30 @@ async function* jsonlBatches(file: string, chunks: AsyncIterable<string>): Async
       );
     }
   };
-  for await (const t of chunks) {
-    buf += t;
-    let from = 0;
-    let i: number;
-    const out: Row[] = [];
-    while ((i = buf.indexOf('\n', from)) >= 0) {
-      line++;
-      const r = one(buf.slice(from, i), line);
+  // As the CSV reader: BATCH rows at most, and the rows before a bad line first.
+  const lines = (out: Row[], from: number): number => {
+    for (let i = buf.indexOf('\n', from); i >= 0 && out.length < BATCH; i = buf.indexOf('\n', from)) {
+      const r = one(buf.slice(from, i), ++line);
       from = i + 1;
       if (r) out.push(r);
     }
+    return from;
+  };
+  for await (const t of chunks) {
+    buf += t;
+    let from = 0;
+    while (buf.indexOf('\n', from) >= 0) yield* settled((out) => (from = lines(out, from)));
     buf = buf.slice(from);
-    if (out.length) yield out;
   }
   if (buf.length) {
-    const r = one(buf, ++line);
+    const r = one(buf, ++line); // the last line, without a newline
     if (r) yield [r];
   }
 }
 
 /**
  * Streams the elements of a top-level JSON array without holding the whole document.
- * (85 lines, over the ~80 guideline on purpose: one character-level state machine whose state —
+ * (91 lines, over the ~80 guideline on purpose: one character-level state machine whose state —
  * depth, string, escape, element start — is easier to check in one place than spread over helpers.)
  */
 async function* jsonArrayBatches(file: string, chunks: AsyncIterable<string>): AsyncGenerator<Row[]> {
@@ -450,64 +451,65 @@ async function* jsonArrayBatches(file: string, chunks: AsyncIterable<string>): A
       first = false;
     }
     let segStart = 0;
-    const out: Row[] = [];
-    for (let i = 0; i < t.length; i++) {
-      const ch = t[i];
-      if (ch === '\n') line++;
-      if (state === 'elem') {
-        if (inStr) {
-          if (esc) esc = false;
-          else if (ch === '\\') esc = true;
-          else if (ch === '"') inStr = false;
-          continue;
-        }
-        if (ch === '"') inStr = true;
-        else if (ch === '{' || ch === '[') depth++;
-        else if (ch === '}' || ch === ']') {
-          if (depth === 0) {
-            if (ch === '}') throw fail('unbalanced }');
+    // The chunk's elements before a bad one are handed out first, as the other readers do.
+    yield* settled((out) => {
+      for (let i = 0; i < t.length; i++) {
+        const ch = t[i];
+        if (ch === '\n') line++;
+        if (state === 'elem') {
+          if (inStr) {
+            if (esc) esc = false;
+            else if (ch === '\\') esc = true;
+            else if (ch === '"') inStr = false;
+            continue;
+          }
+          if (ch === '"') inStr = true;
+          else if (ch === '{' || ch === '[') depth++;
+          else if (ch === '}' || ch === ']') {
+            if (depth === 0) {
+              if (ch === '}') throw fail('unbalanced }');
+              elem.push(t.slice(segStart, i));
+              out.push(finish(elem.join('')));
+              elem = [];
+              state = 'end';
+              continue;
+            }
+            depth--;
+          } else if (ch === ',' && depth === 0) {
             elem.push(t.slice(segStart, i));
             out.push(finish(elem.join('')));
             elem = [];
-            state = 'end';
-            continue;
+            state = 'between';
+            expectValue = true;
           }
-          depth--;
-        } else if (ch === ',' && depth === 0) {
-          elem.push(t.slice(segStart, i));
-          out.push(finish(elem.join('')));
-          elem = [];
+          continue;
+        }
+        if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n') continue;
+        if (state === 'start') {
+          if (ch !== '[') throw fail(`expected a JSON array, found "${ch}"`);
           state = 'between';
           expectValue = true;
+          continue;
         }
-        continue;
+        if (state === 'end') throw fail(`unexpected "${ch}" after the end of the array`);
+        // between elements
+        if (ch === ']') {
+          if (index > 0 && expectValue) throw fail('trailing comma before ]');
+          state = 'end';
+          continue;
+        }
+        if (ch === ',') throw fail('unexpected comma');
+        state = 'elem';
+        expectValue = false;
+        depth = 0;
+        inStr = false;
+        esc = false;
+        elemStartLine = line;
+        segStart = i;
+        i--; // re-read this (non-blank) char in elem state
       }
-      if (ch === ' ' || ch === '\t' || ch === '\r' || ch === '\n') continue;
-      if (state === 'start') {
-        if (ch !== '[') throw fail(`expected a JSON array, found "${ch}"`);
-        state = 'between';
-        expectValue = true;
-        continue;
-      }
-      if (state === 'end') throw fail(`unexpected "${ch}" after the end of the array`);
-      // between elements
-      if (ch === ']') {
-        if (index > 0 && expectValue) throw fail('trailing comma before ]');
-        state = 'end';
-        continue;
-      }
-      if (ch === ',') throw fail('unexpected comma');
-      state = 'elem';
-      expectValue = false;
-      depth = 0;
-      inStr = false;
-      esc = false;
-      elemStartLine = line;
-      segStart = i;
-      i--; // re-read this (non-blank) char in elem state
-    }
-    if (state === 'elem') elem.push(t.slice(segStart));
-    if (out.length) yield out;
+      if (state === 'elem') elem.push(t.slice(segStart));
+    });
   }
   if ((state as string) === 'start') throw inputError(`${file}: the file is empty`);
   if ((state as string) !== 'end') throw fail('the JSON array is not closed (file truncated?)');

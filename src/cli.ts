@@ -3,6 +3,7 @@
 import { isatty } from 'node:tty';
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { TgError, EXIT, InterruptedError, isTgError, usageError } from './errors';
+import { systemClock, systemRandom } from './core/clock';
 import { createContext, createDisplay, type Context, type Io } from './context';
 import type { Display } from './io/display';
 import { commands, globalOptions, type GlobalOptions } from './options';
@@ -103,6 +104,8 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
     stdoutIsTTY: ioIn?.stdoutIsTTY ?? (ioIn?.stdout ? false : Boolean((process.stdout as { isTTY?: boolean }).isTTY)),
     env: ioIn?.env ?? process.env,
     cwd: ioIn?.cwd ?? process.cwd(),
+    clock: ioIn?.clock ?? systemClock,
+    random: ioIn?.random ?? systemRandom,
   };
   // The pending request, sleep or stream and the child controllers of watch and submit --watch
   // listen here: at most 2 at a time in submit (--watch), watch, fetch (--join) and status --wait
@@ -155,7 +158,7 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
     else if (ac.signal.aborted) err = new InterruptedError();
     else {
       const msg = String((e as Error)?.stack ?? e);
-      err = new TgError('internal', `internal error: ${msg}`, EXIT.API, 'This is a bug in tg; please report it with the command you ran.', undefined, e);
+      err = new TgError('internal', `internal error: ${msg}`, { hint: 'This is a bug in tg; please report it with the command you ran.', cause: e });
     }
     // The reader went away (also when the command stopped on the abort that followed): nothing to say.
     if (err.code === 'closed_pipe') return err.exitCode;

@@ -1,8 +1,9 @@
 // What every command receives: io, clock, the API client factory and the abort signal.
 import type { ApiClient } from './api/client';
-import { usageError } from './errors';
 import { parseSeconds, redact } from './core/util';
+import type { Clock, Random } from './core/clock';
 import type { GlobalOptions } from './options';
+import { apiConfig, apiVersionOf } from './config';
 import { Display, displayMode } from './io/display';
 
 export interface Io {
@@ -16,10 +17,10 @@ export interface Io {
   stdoutIsTTY?: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
-}
-
-export interface Clock {
-  now(): number;
+  /** The time (tests and simulations pass their own). */
+  clock: Clock;
+  /** The random source of backoff jitter. */
+  random: Random;
 }
 
 export type { GlobalOptions };
@@ -27,6 +28,7 @@ export type { GlobalOptions };
 export interface Context {
   io: Io;
   clock: Clock;
+  random: Random;
   global: GlobalOptions;
   signal: AbortSignal;
   /** stderr: log lines, the status line (phase, waits, progress) and errors; see io/display.ts. */
@@ -67,7 +69,8 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
   const say = (line: string) => display.log(line, 'info');
   const ctx: Context = {
     io,
-    clock: { now: () => Date.now() },
+    clock: io.clock,
+    random: io.random,
     global,
     signal,
     display,
@@ -92,15 +95,14 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
   };
   async function makeClient(): Promise<ApiClient> {
     const { ApiClient } = await import('./api/client');
-    const apiVersion = (global.apiVersion ?? io.env.TG_API_VERSION ?? 'v1') as 'v1' | 'v1beta';
-    if (apiVersion !== 'v1' && apiVersion !== 'v1beta') throw usageError(`--api-version must be v1 or v1beta, not "${apiVersion}"`);
     const verbose = global.verbose || io.env.TG_VERBOSE === '1';
     const log = verbose ? (l: string) => say(`tg: http ${l}`) : undefined;
     const onWait = (ms: number, reason: string) => display.waiting(ms, reason);
+    const common = { log, giveUpMs: ctx.giveUpMs, onWait, clock: io.clock, random: io.random };
     if (global.emulator) {
       const { startEmulator } = await import('./emulator/server');
       const emu = await startEmulator({ port: 0, host: '127.0.0.1', latencyMs: [200, 1000] }); // a demo: runs take 0.2–1 s
-      const client = new ApiClient({ baseUrl: emu.url, apiKey: apiKey || 'emulator', apiVersion, log, giveUpMs: ctx.giveUpMs, onWait });
+      const client = new ApiClient({ ...common, baseUrl: emu.url, apiKey: apiKey || 'emulator', apiVersion: apiVersionOf(global, io.env) });
       closers.push(async () => {
         client.destroy();
         await emu.close();
@@ -108,8 +110,7 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
       ctx.info(`tg: using the built-in emulator at ${emu.url}`);
       return client;
     }
-    const baseUrl = global.baseUrl ?? io.env.PARALLEL_BASE_URL ?? 'https://api.parallel.ai';
-    const client = new ApiClient({ baseUrl, apiKey: apiKey ?? '', apiVersion, log, insecureHttp: global.insecureHttp, giveUpMs: ctx.giveUpMs, onWait });
+    const client = new ApiClient({ ...common, ...apiConfig(global, io.env) });
     // The command has finished and what it wrote is durable: anything still open (an event
     // stream left at --timeout, a result fetch cut by an interrupt) is dropped, not waited for.
     closers.push(async () => client.destroy());

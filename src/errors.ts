@@ -1,6 +1,8 @@
-// Typed errors: each has a stable `code`, the exit status of the contract, and a hint that says
-// what to do next. The single exit point (src/cli.ts `run`) maps them to messages and codes.
+// Typed errors: each has a stable `code`, and the code alone decides the exit status (the table
+// EXIT_OF below, the one place that does). Every error class of tg lives here. The single exit
+// point (src/cli.ts `run`) maps them to messages, hints and exit codes.
 
+/** The exit statuses of the contract (README "Exit codes", `tg --help`). */
 export const EXIT = {
   OK: 0,
   RUNS_FAILED: 1,
@@ -8,94 +10,134 @@ export const EXIT = {
   AUTH: 3,
   API: 4,
   PENDING: 5,
+  BUSY: 75,
   INTERRUPTED: 130,
   CLOSED_PIPE: 141,
 } as const;
 
-/** Every `code` a TgError carries (the `error.code` of `--json` errors): a stable, closed set. */
-export type ErrorCode =
-  // tg itself
-  | 'usage'
-  | 'invalid_input'
-  | 'no_api_key'
-  | 'timeout'
-  | 'interrupted'
-  | 'internal'
-  | 'locked'
-  | 'input_changed'
-  | 'conflict'
-  | 'pending'
-  | 'join_mismatch'
-  | 'join_no_match'
-  | 'local_io'
-  | 'closed_pipe'
-  | 'retry_later'
+export type ExitStatus = (typeof EXIT)[keyof typeof EXIT];
+
+/** What each exit status means, as README's and `--help`'s tables say it (a test keeps them equal). */
+export const EXIT_MEANING: Readonly<Record<ExitStatus, string>> = {
+  0: 'done: everything asked for is there',
+  1: 'done, but some rows ended failed or cancelled',
+  2: 'usage error or invalid input: nothing was sent',
+  3: 'the API refused the key or the account (401/403/402)',
+  4: 'API, network or local file error after work began: the same command resumes',
+  5: 'not finished yet (--timeout, or runs still running): the same command resumes',
+  75: 'busy: another tg holds the lock; try again later',
+  130: 'interrupted (SIGINT/SIGTERM): state flushed, the same command resumes',
+  141: 'stdout closed by its reader (| head): quiet exit, state flushed',
+};
+
+/** Every `code` a TgError carries (the `error.code` of `--json` errors), with its exit status. */
+export const EXIT_OF = {
+  // tg itself: nothing was sent
+  usage: EXIT.USAGE,
+  invalid_input: EXIT.USAGE,
+  no_api_key: EXIT.USAGE,
+  conflict: EXIT.USAGE,
+  over_budget: EXIT.USAGE,
+  not_confirmed: EXIT.USAGE,
+  input_changed: EXIT.USAGE,
+  join_mismatch: EXIT.USAGE,
+  join_no_match: EXIT.USAGE,
+  local_io_unsent: EXIT.USAGE,
+  // tg itself: after work began
+  input_changed_midway: EXIT.API,
+  local_io: EXIT.API,
+  internal: EXIT.API,
+  refused_midway: EXIT.API,
+  // waiting
+  timeout: EXIT.PENDING,
+  pending: EXIT.PENDING,
+  locked: EXIT.BUSY,
+  interrupted: EXIT.INTERRUPTED,
+  closed_pipe: EXIT.CLOSED_PIPE,
   // the API or the network
-  | 'network'
-  | 'unknown_outcome'
-  | 'bad_response'
-  | 'missing_result'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'invalid_processor'
-  | 'payment_required'
-  | 'not_found'
-  | 'validation'
-  | 'rate_limited'
-  | 'server_error'
-  | 'http_error';
+  unauthorized: EXIT.AUTH,
+  forbidden: EXIT.AUTH,
+  payment_required: EXIT.AUTH,
+  invalid_processor: EXIT.USAGE,
+  not_found: EXIT.USAGE,
+  validation: EXIT.USAGE,
+  retry_later: EXIT.API,
+  network: EXIT.API,
+  unknown_outcome: EXIT.API,
+  bad_response: EXIT.API,
+  missing_result: EXIT.API,
+  rate_limited: EXIT.API,
+  server_error: EXIT.API,
+  http_error: EXIT.API,
+} as const satisfies Record<string, ExitStatus>;
+
+/** A stable, closed set: the `error.code` of `--json` errors. */
+export type ErrorCode = keyof typeof EXIT_OF;
+
+export interface ErrorOptions {
+  /** What to do next: one instruction. Add to it with withHint()/withResumeHint(). */
+  hint?: string;
+  detail?: unknown;
+  cause?: unknown;
+}
 
 export class TgError extends Error {
   readonly code: ErrorCode;
-  readonly exitCode: number;
-  /** What to do next. Add to it with withHint()/withResumeHint(), which keep the error as it is. */
   hint?: string;
   readonly detail?: unknown;
-  constructor(code: ErrorCode, message: string, exitCode: number, hint?: string, detail?: unknown, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
+  constructor(code: ErrorCode, message: string, opts: ErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'TgError';
     this.code = code;
-    this.exitCode = exitCode;
-    this.hint = hint;
-    this.detail = detail;
+    this.hint = opts.hint;
+    this.detail = opts.detail;
+  }
+  /** The exit status: the code's, from EXIT_OF. */
+  get exitCode(): ExitStatus {
+    return EXIT_OF[this.code];
   }
 }
 
 /**
- * Add `text` to the error's hint and return the same error: its class, code, exit code, detail
- * and cause are kept (re-wrapping in a new TgError would lose them). `replace` drops the old hint.
+ * Add `text` to the error's hint and return the same error: its class, code, detail and cause are
+ * kept (re-wrapping in a new TgError would lose them). `replace` drops the old hint.
  */
 export function withHint<E extends TgError>(e: E, text: string, mode: 'append' | 'replace' = 'append'): E {
   e.hint = mode === 'append' && e.hint ? `${e.hint} ${text}` : text;
   return e;
 }
 
-/** withHint() for "how to resume": added only when the hint does not already say how to resume. */
+/**
+ * withHint() for "how to resume": a hint says one thing, so an error whose hint already says to
+ * rerun (or how to resume) keeps it; any other hint is replaced only when it is empty.
+ */
 export function withResumeHint<E extends TgError>(e: E, text: string): E {
-  return e.hint && /resume/i.test(e.hint) ? e : withHint(e, text);
+  if (e.hint && /resume|rerun|run the same command/i.test(e.hint)) return e;
+  return withHint(e, text, e.hint ? 'append' : 'replace');
 }
 
-export const usageError = (message: string, hint?: string) => new TgError('usage', message, EXIT.USAGE, hint);
+export const usageError = (message: string, hint?: string) => new TgError('usage', message, { hint });
 
-export const inputError = (message: string, hint?: string, detail?: unknown) => new TgError('invalid_input', message, EXIT.USAGE, hint, detail);
+export const inputError = (message: string, hint?: string, detail?: unknown) => new TgError('invalid_input', message, { hint, detail });
+
+export interface ApiErrorOptions extends ErrorOptions {
+  status: number;
+  refId?: string;
+  retryAfterMs?: number;
+  /** The server's `x-should-retry` header: true or false when it said, else undefined. */
+  shouldRetry?: boolean;
+}
 
 /** An HTTP answer from the API that retries did not overcome (or that must not be retried). */
 export class ApiError extends TgError {
   readonly status: number;
   readonly refId?: string;
   readonly retryAfterMs?: number;
-  /** The server's `x-should-retry` header: true or false when it said, else undefined. */
   readonly shouldRetry?: boolean;
-  constructor(
-    code: ErrorCode,
-    message: string,
-    status: number,
-    exitCode: number,
-    opts: { hint?: string; refId?: string; retryAfterMs?: number; detail?: unknown; shouldRetry?: boolean } = {},
-  ) {
-    super(code, message, exitCode, opts.hint, opts.detail);
+  constructor(code: ErrorCode, message: string, opts: ApiErrorOptions) {
+    super(code, message, opts);
     this.name = 'ApiError';
-    this.status = status;
+    this.status = opts.status;
     this.refId = opts.refId;
     this.retryAfterMs = opts.retryAfterMs;
     this.shouldRetry = opts.shouldRetry;
@@ -107,8 +149,8 @@ export class NetworkError extends TgError {
   readonly sent: boolean;
   /** For a stream that went silent: how long it had been silent when tg gave up on it (the outage began then). */
   silentMs = 0;
-  constructor(message: string, sent: boolean, hint?: string) {
-    super('network', message, EXIT.API, hint ?? 'Check your network and --base-url, then rerun the same command: it resumes.');
+  constructor(message: string, sent: boolean, opts: ErrorOptions = {}) {
+    super('network', message, { hint: 'Check your network and --base-url, then rerun the same command: it resumes.', ...opts });
     this.name = 'NetworkError';
     this.sent = sent;
   }
@@ -117,15 +159,23 @@ export class NetworkError extends TgError {
 /** A POST that creates runs whose outcome is unknown: it may or may not have been carried out. */
 export class UnknownOutcomeError extends TgError {
   constructor(message: string, cause?: unknown) {
-    super('unknown_outcome', message, EXIT.API, 'Rerun the same command: tg reconciles the batch against the group before re-sending.', undefined, cause);
+    super('unknown_outcome', message, { hint: 'Rerun the same command: tg reconciles the batch against the group before re-sending.', cause });
     this.name = 'UnknownOutcomeError';
   }
 }
 
 export class InterruptedError extends TgError {
   constructor(hint?: string) {
-    super('interrupted', 'interrupted', EXIT.INTERRUPTED, hint ?? 'Rerun the same command to resume.');
+    super('interrupted', 'interrupted', { hint: hint ?? 'Rerun the same command to resume.' });
     this.name = 'InterruptedError';
+  }
+}
+
+/** stdout was closed by its reader (`tg fetch G | head -1`): end quietly with status 141. */
+export class ClosedPipeError extends TgError {
+  constructor() {
+    super('closed_pipe', 'stdout was closed by the reader');
+    this.name = 'ClosedPipeError';
   }
 }
 

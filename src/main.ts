@@ -2,7 +2,7 @@
 // (signals, the exit code, process.exit). Everything else is the library's `run(argv, io, signal)`.
 import { run } from './cli';
 import { EXIT, InterruptedError } from './errors';
-import { ClosedPipeError } from './io/output';
+import { ClosedPipeError } from './errors';
 
 export { run, VERSION } from './cli';
 

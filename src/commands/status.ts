@@ -2,7 +2,7 @@
 import type { Context } from '../context';
 import { EXIT } from '../errors';
 import { countTerminal, failedCount, parseTimeout, sleep } from '../core/util';
-import type { TaskGroup } from '../api/types';
+import type { TaskGroup } from '../core/wire';
 import type { StatusOptions } from '../options';
 import { Progress } from '../io/progress';
 

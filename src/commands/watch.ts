@@ -10,15 +10,15 @@
 import path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import type { Context } from '../context';
-import { EXIT, TgError, InterruptedError, ApiError } from '../errors';
+import { ClosedPipeError, EXIT, TgError, InterruptedError, ApiError, withHint } from '../errors';
 import { count, countTerminal, failedCount, parseTimeout, sleep, TERMINAL_STATUSES } from '../core/util';
 import { OrderedWindow } from '../core/orderedWindow';
 import { RunIdSet } from '../core/runIdSet';
-import { FileSink, StdoutSink, ClosedPipeError, type OutputSink } from '../io/output';
+import { FileSink, StdoutSink, type OutputSink } from '../io/output';
 import { readJsonLines } from '../io/durable';
 import { Progress, type ProgressOptions } from '../io/progress';
 import type { ApiClient } from '../api/client';
-import type { TaskRunEvent, TaskGroupStatus, GroupEvent } from '../api/types';
+import type { TaskRunEvent, TaskGroupStatus, GroupEvent } from '../core/wire';
 
 export interface WatchOptions {
   group: string;
@@ -246,7 +246,7 @@ class Watcher {
     this.ctx.summary({ ...(this.hooks.summary?.() ?? {}), ...summary, elapsed_s: secs }, Boolean(this.o.output));
     if (open.length) {
       const what = open.map((s) => `${c[s]} ${s}`).join(', ');
-      throw new TgError('pending', `${this.o.group} is inactive but runs have not finished (${what})`, EXIT.PENDING, this.resumeHint());
+      throw new TgError('pending', `${this.o.group} is inactive but runs have not finished (${what})`, { hint: this.resumeHint() });
     }
     return failed ? EXIT.RUNS_FAILED : EXIT.OK;
   }
@@ -271,10 +271,10 @@ class Watcher {
     const hint = this.resumeHint();
     if (this.signal.reason instanceof Deadline || e instanceof Deadline) {
       const msg = `still waiting for results after --timeout ${this.o.timeout}s (${this.sink.state.lines} of ${this.total()} so far)`;
-      throw new TgError('timeout', msg, EXIT.PENDING, hint);
+      throw new TgError('timeout', msg, { hint });
     }
     if (this.ctx.signal.aborted || e instanceof InterruptedError) throw new InterruptedError(hint);
-    if (e instanceof TgError && e.exitCode === EXIT.API) throw new TgError(e.code, e.message, e.exitCode, hint);
+    if (e instanceof TgError && e.exitCode === EXIT.API) throw withHint(e, hint, 'replace');
     throw e;
   }
 }
@@ -293,7 +293,7 @@ async function lineFor(client: ApiClient, ev: TaskRunEvent, eventId: string | nu
         out.run = r.run;
         break;
       }
-      if (attempt >= 3) throw new ApiError('missing_result', `run ${ev.run.run_id} completed but its result is not available`, 404, EXIT.API);
+      if (attempt >= 3) throw new ApiError('missing_result', `run ${ev.run.run_id} completed but its result is not available`, { status: 404 });
       await sleep(500 * (attempt + 1), signal);
     }
   }

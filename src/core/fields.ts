@@ -2,7 +2,7 @@
 // output_schema, and the input's columns (CSV header, or the first JSON row's keys) its
 // input_schema. Pure: every error says which flag and which rule.
 import { usageError } from '../errors';
-import type { TaskSpec } from '../api/types';
+import type { TaskSpec } from './wire';
 
 export const FIELD_TYPES = ['text', 'int', 'number', 'bool', 'date', 'url', 'list'] as const;
 export type FieldType = (typeof FIELD_TYPES)[number];

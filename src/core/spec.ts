@@ -2,7 +2,7 @@
 // compiled validator). Errors name file:line, field and rule.
 import type { ValidateFunction, ErrorObject } from 'ajv';
 import { inputError } from '../errors';
-import type { TaskSpec } from '../api/types';
+import type { TaskSpec } from './wire';
 import { MAX_META_VALUE } from './kv';
 
 export const MAX_SPEC_CHARS = 15_000;

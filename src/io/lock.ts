@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TgError, EXIT } from '../errors';
+import { TgError } from '../errors';
 
 export interface LockOwner {
   pid: number;
@@ -99,12 +99,12 @@ export function acquireLock(file: string, what: string, hint: string): Lock {
         if (owner === null) continue; // released meanwhile: try again
         if (owner.host === me.host && !alive(owner.pid) && takeOver(file, owner)) continue;
         const where = owner.host !== me.host ? ` on ${owner.host}` : '';
-        throw new TgError('locked', `another tg (pid ${owner.pid}${where}) is ${owner.what} since ${owner.since} (lock ${file})`, EXIT.USAGE, hint);
+        throw new TgError('locked', `another tg (pid ${owner.pid}${where}) is ${owner.what} since ${owner.since} (lock ${file})`, { hint });
       }
       return held(file, me);
     }
   } finally {
     fs.rmSync(tmp, { force: true });
   }
-  throw new TgError('locked', `could not take the lock ${file}`, EXIT.USAGE, hint);
+  throw new TgError('locked', `could not take the lock ${file}`, { hint });
 }

@@ -4,7 +4,7 @@
 // cursor was never saved: the stream replays them), so nothing is lost or written twice.
 import fs from 'node:fs';
 import path from 'node:path';
-import { EXIT, TgError, inputError, usageError } from '../errors';
+import { ClosedPipeError, TgError, inputError, usageError } from '../errors';
 import { writeFileAtomic } from './durable';
 import { acquireLock, type Lock } from './lock';
 
@@ -54,21 +54,33 @@ const CAUSES: Record<string, string> = {
 export function localFailure(file: string, e: unknown): unknown {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (!code || !(code in CAUSES)) return e;
-  return new TgError('local_io', `${file}: cannot write: ${CAUSES[code]} (${code})`, EXIT.API, 'Fix the cause, then run the same command again: it resumes.');
-}
-
-/** stdout was closed by its reader (`tg fetch G | head -1`): end quietly with status 141. */
-export class ClosedPipeError extends TgError {
-  constructor() {
-    super('closed_pipe', 'stdout was closed by the reader', EXIT.CLOSED_PIPE);
-    this.name = 'ClosedPipeError';
-  }
+  return new TgError('local_io', `${file}: cannot write: ${CAUSES[code]} (${code})`, {
+    hint: 'Fix the cause, then run the same command again: it resumes.',
+    cause: e,
+  });
 }
 
 /** The error a stdout write failed with, as a ClosedPipeError when the reader went away. */
 export function stdoutError(e: unknown): unknown {
   const code = (e as NodeJS.ErrnoException)?.code;
   return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_WRITE_AFTER_END' ? new ClosedPipeError() : e;
+}
+
+/** Write `s` to a stream, resolving once it is taken (after 'drain' when the stream is full); a closed stdout rejects with ClosedPipeError. */
+export function writeOut(out: NodeJS.WritableStream, s: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onError = (e: unknown) => reject(stdoutError(e));
+    out.once('error', onError);
+    const ok = out.write(s, (e) => {
+      if (e) onError(e);
+    });
+    const done = () => {
+      out.removeListener('error', onError);
+      resolve();
+    };
+    if (ok) done();
+    else out.once('drain', done);
+  });
 }
 
 /** Lines to stdout: no cursor, no resume. A closed stdout rejects the next flush with ClosedPipeError. */

@@ -153,11 +153,11 @@ async function submitUntilDone(args, f, d, env, p, counts, variations, progress,
       counts.submit = (counts.submit ?? 0) + 1;
       await afterKill();
     }
-    const ok = rs.find((r) => r.signal === null && r.code !== 2);
-    const locked = rs.filter((r) => r.code === 2 && /another tg \(pid/.test(r.stderr));
+    const ok = rs.find((r) => r.signal === null && r.code !== 2 && r.code !== 75);
+    const locked = rs.filter((r) => r.code === 75 && /another tg \(pid/.test(r.stderr));
     if (locked.length) variations['second one locked out'] = (variations['second one locked out'] ?? 0) + locked.length;
     if (ok && !rs.some((r) => r.signal === 'SIGKILL')) return ok;
-    const bad = rs.find((r) => r.code === 2 && !/another tg \(pid/.test(r.stderr));
+    const bad = rs.find((r) => r.code === 2 || (r.code === 75 && !/another tg \(pid/.test(r.stderr)));
     if (bad) return bad;
   }
 }

@@ -5,7 +5,8 @@ import { TgError, EXIT, withHint, withResumeHint, usageError } from '../../src/e
 
 test('withHint keeps the error and its cause; withResumeHint adds only one resume instruction', () => {
   const cause = new Error('root');
-  const e = new TgError('network', 'boom', EXIT.API, 'Check the network.', undefined, cause);
+  const e = new TgError('network', 'boom', { hint: 'Check the network.', cause });
+  assert.equal(e.exitCode, EXIT.API);
   assert.equal(withHint(e, 'Then rerun.'), e);
   assert.equal(e.hint, 'Check the network. Then rerun.');
   assert.equal(e.cause, cause);

@@ -2,7 +2,7 @@
 // --limit), their estimated cost, --max-cost, and on a terminal a question above a threshold.
 import { count } from '../../core/util';
 import readline from 'node:readline';
-import { EXIT, TgError, usageError } from '../../errors';
+import { TgError, usageError } from '../../errors';
 import { CONFIRM_ABOVE_USD, estimateUsd, formatUsd, parseUsd, pricePer1k, PRICES_AS_OF } from '../../core/pricing';
 import { formatDuration, planBatches } from '../../core/plan';
 import type { Replay } from './journal';
@@ -77,10 +77,9 @@ export async function checkCost(job: Job, rows: number, dryRun = false): Promise
     if (e.usd === null) throw usageError(`--max-cost: no price is known for processor ${job.processor}; nothing was sent`, 'Pass --price-per-1k <usd> for it.');
     if (e.usd > maxCost)
       throw new TgError(
-        'usage',
+        'over_budget',
         `the ${count(rows, 'row')} to send would cost about ${formatUsd(e.usd)}, over --max-cost ${formatUsd(maxCost)}; nothing was sent`,
-        EXIT.USAGE,
-        'Raise --max-cost, send a canary first with --limit <n>, or pick a cheaper --processor.',
+        { hint: 'Raise --max-cost, send a canary first with --limit <n>, or pick a cheaper --processor.' },
       );
   }
   if (dryRun) return;
@@ -93,7 +92,7 @@ export async function checkCost(job: Job, rows: number, dryRun = false): Promise
     return;
   }
   const yes = await ask(job, `tg: send ${count(rows, 'run')} for about ${formatUsd(e.usd)}? [y/N] `);
-  if (!yes) throw new TgError('usage', 'not confirmed; nothing was sent', EXIT.USAGE, 'Pass --yes to skip the question, or --max-cost to cap the bill.');
+  if (!yes) throw new TgError('not_confirmed', 'not confirmed; nothing was sent', { hint: 'Pass --yes to skip the question, or --max-cost to cap the bill.' });
 }
 
 async function ask(job: Job, question: string): Promise<boolean> {

@@ -7,15 +7,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../../context';
-import { EXIT, usageError } from '../../errors';
+import { ClosedPipeError, EXIT, usageError } from '../../errors';
 import type { ApiClient } from '../../api/client';
 import { csvLine } from '../../core/flatten';
 import { outputCells, outputColumns, type OutputColumn, type RunResult } from '../../core/columns';
 import { count, countTerminal, parseTimeout, sleep, TERMINAL_STATUSES } from '../../core/util';
+import { JoinTally, runOf } from '../../core/join';
 import { readRows, type Row } from '../../io/rows';
 import { Progress } from '../../io/progress';
-import { ClosedPipeError, stdoutError } from '../../io/output';
-import { checkJoin, checkJoinTarget, FINISHED, RunIndex, runFor, TempOutput, write, type JoinResult } from '../join';
+import { stdoutError, writeOut } from '../../io/output';
+import { RunIndex } from '../../io/runIndex';
+import { checkJoinTarget, TempOutput } from '../../io/tempOutput';
 import { retryPass } from './retry';
 import { itemOf, readOptions } from './validate';
 import type { Job, SubmitOptions } from './job';
@@ -101,15 +103,16 @@ async function writeEnriched(job: Job, client: ApiClient, group: string, out: st
   const index = new RunIndex(true);
   let target: TempOutput | null = null;
   try {
-    await index.load(client, group, ctx);
+    const idleMs = Math.min(ctx.giveUpMs, 60_000);
+    await index.load(client.streamRuns(group, { includeInput: true, includeOutput: true, signal: ctx.signal, giveUpMs: ctx.giveUpMs, idleMs }));
     target = out ? TempOutput.create(out) : null;
     const r = await enrichedRows(job, index, outputFields(job, index), target ? target.stream : ctx.io.stdout);
-    checkJoin(r, index, { join: job.shown, group, key: job.o.key });
+    r.check(index, { join: job.shown, group, key: job.o.key });
     if (target) await target.commit({ tg: 'join', group, input: job.file, by: 'submit' });
     const shown = job.o.output ?? 'stdout';
     const open = r.openCount ? `, ${r.openCount} not finished` : '';
-    ctx.info(`tg: wrote ${shown}: ${count(r.count, 'row')}, ${r.matched} with a run (${r.failed} failed or cancelled${open})`);
-    Object.assign(report, { rows: r.count, with_run: r.matched, failed: r.failed, not_finished: r.openCount });
+    ctx.info(`tg: wrote ${shown}: ${count(r.rows, 'row')}, ${r.matched} with a run (${r.failed} failed or cancelled${open})`);
+    Object.assign(report, { rows: r.rows, with_run: r.matched, failed: r.failed, not_finished: r.openCount });
     return r.openCount ? EXIT.PENDING : r.failed ? EXIT.RUNS_FAILED : EXIT.OK;
   } catch (e) {
     if (stdoutError(e) instanceof ClosedPipeError) return EXIT.CLOSED_PIPE; // `… | head`: a quiet end
@@ -121,38 +124,37 @@ async function writeEnriched(job: Job, client: ApiClient, group: string, out: st
 }
 
 /** Every input row in order, its cells, then its latest run's output and basis columns. */
-/** A row --skip-invalid left out: status "rejected", the reason as its error (else null: not sent yet). */
-function rejected(job: Job, row: Row): RunResult | null {
+/** A row --skip-invalid left out: status "rejected", the reason as its error. */
+function rejected(job: Job, row: Row): RunResult {
   let reason: string | null = null;
-  if (itemOf(job, row, (issues) => (reason = issues[0]))) return null;
+  itemOf(job, row, (issues) => (reason = issues[0]));
   return { run_id: '', status: 'rejected', error: reason, output: null };
 }
 
-async function enrichedRows(job: Job, index: RunIndex, fields: string[], out: NodeJS.WritableStream): Promise<JoinResult> {
-  const r: JoinResult = { count: 0, matched: 0, failed: 0, open: [], openCount: 0, mismatched: [], mismatchCount: 0 };
+async function enrichedRows(job: Job, index: RunIndex, fields: string[], out: NodeJS.WritableStream): Promise<JoinTally> {
+  const r = new JoinTally();
   const safe = !job.o.rawCsv;
+  const limit = job.o.limit ?? Infinity;
   let header: string[] | null = null;
   let cols: OutputColumn[] = [];
+  let valid = 0;
   for await (const row of readRows(job.file, job.format, job.shown, readOptions(job))) {
-    r.count++;
     const v = (row.value && typeof row.value === 'object' && !Array.isArray(row.value) ? row.value : { input: row.value }) as Record<string, unknown>;
     if (!header) {
       header = Object.keys(v);
       cols = outputColumns(header, fields, Boolean(job.o.reasoning));
-      await write(out, csvLine([...header, ...cols.map((c) => c.name)]) + '\n');
+      await writeOut(out, csvLine([...header, ...cols.map((c) => c.name)]) + '\n');
     }
     // A row --skip-invalid left out has no run, whatever run its key may find (another row's).
-    const left = rejected(job, row);
-    const { run, keyed } = left ? { run: null, keyed: false } : runFor(row, index, { key: job.o.key });
-    if (keyed) r.matched++;
-    if (keyed && !run && r.mismatchCount++ < 10) r.mismatched.push(row.line);
+    const item = itemOf(job, row);
+    const left = item ? null : rejected(job, row);
+    const { run, keyed } = item ? runOf(row.value, item.key, index) : { run: null, keyed: false };
+    r.add(row.line, item !== null && valid++ < limit, run, keyed);
     const status = String(run?.flat.status ?? '');
-    if (run && !FINISHED.has(status) && r.openCount++ < 10) r.open.push(row.line);
-    if (status === 'failed' || status === 'cancelled') r.failed++;
     const res = run
       ? { run_id: String(run.flat.run_id), status, error: (run.flat.error as string | null) ?? null, output: TERMINAL_STATUSES.has(status) ? run.output : null }
       : left;
-    await write(out, csvLine([...header.map((c) => v[c]), ...outputCells(cols, res)], safe) + '\n');
+    await writeOut(out, csvLine([...header.map((c) => v[c]), ...outputCells(cols, res)], safe) + '\n');
   }
   return r;
 }

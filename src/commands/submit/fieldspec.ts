@@ -2,7 +2,7 @@
 // columns (its CSV header, or its first JSON row's keys), read from the file itself.
 import { readRows, type Format } from '../../io/rows';
 import { parseFields, specFromFields } from '../../core/fields';
-import type { TaskSpec } from '../../api/types';
+import type { TaskSpec } from '../../core/wire';
 
 /** The columns of an input: the first row's keys (a CSV's header); null for rows that are not objects. */
 export async function inputColumns(file: string, format: Format, shown: string): Promise<string[] | null> {

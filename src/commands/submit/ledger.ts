@@ -91,5 +91,5 @@ function listInWorker(code: string, client: ApiClient, data: ListRunsJob, signal
 }
 
 function fromWire(e: Extract<ListRunsMessage, { t: 'error' }>['error']): Error {
-  return 'code' in e ? new TgError(e.code as TgError['code'], e.message, e.exitCode, e.hint) : new Error(e.message);
+  return 'code' in e ? new TgError(e.code as TgError['code'], e.message, { hint: e.hint }) : new Error(e.message);
 }

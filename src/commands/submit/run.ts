@@ -225,12 +225,9 @@ function rowsToSend(job: Job, v: Validation, ledger: Ledger | null, replay: Repl
 function targetOf(job: Job, replay: Replay): string | undefined {
   const { o } = job;
   if (o.group && replay.group && o.group !== replay.group)
-    throw new TgError(
-      'usage',
-      `the journal ${job.statePath} belongs to group ${replay.group}, not ${o.group}`,
-      EXIT.USAGE,
-      'Pass another --state file for the other group.',
-    );
+    throw new TgError('usage', `the journal ${job.statePath} belongs to group ${replay.group}, not ${o.group}`, {
+      hint: 'Pass another --state file for the other group.',
+    });
   return replay.group ?? o.group ?? legacyGroup(job);
 }
 
@@ -355,12 +352,9 @@ function checkLedger(job: Job, ledger: Ledger, v: Validation) {
   }
   if (v.conflicts && job.onConflict === 'error') {
     const summary = `${v.conflicts} row${v.conflicts === 1 ? '' : 's'} of ${job.shown} differ from the runs the group holds for the same key; nothing was sent.`;
-    throw new TgError(
-      'conflict',
-      rowErrorText(v.conflictLines, v.conflicts, summary),
-      EXIT.USAGE,
-      'Pass --on-conflict resend to send the changed rows again (new runs; the old ones stay), or --on-conflict skip to send only the new rows.',
-    );
+    throw new TgError('conflict', rowErrorText(v.conflictLines, v.conflicts, summary), {
+      hint: 'Pass --on-conflict resend to send the changed rows again (new runs; the old ones stay), or --on-conflict skip to send only the new rows.',
+    });
   }
 }
 
@@ -440,9 +434,11 @@ function outOfCredit(v: Validation, sender: Sender, e: ApiError): TgError {
   const done = sender.sentRows + sender.skippedRows;
   return new TgError(
     'payment_required',
-    `the account is out of credit: the API refused to add runs (402). ${done} of ${v.valid} rows are in the group, ${v.valid - done} are not yet`,
-    EXIT.AUTH,
-    `Add credit to the account (task groups reserve credit for all their runs up front), then rerun the same command: it resumes and sends only the rows the group lacks. The API said: ${e.message}`,
+    `the account is out of credit: the API refused to add runs (402). ${done} of ${v.valid} rows are in the group, ${v.valid - done} are not yet (the API said: ${e.message})`,
+    {
+      hint: 'Add credit to the account (task groups reserve credit for all their runs up front), then rerun the same command: it resumes and sends only the rows the group lacks.',
+      cause: e,
+    },
   );
 }
 

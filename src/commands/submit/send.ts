@@ -2,8 +2,8 @@
 // the group lacks — one POST per chunk, each journalled "sending" before and "sent" after, up to
 // --concurrency POSTs in flight, paced by the adaptive rate budget.
 import type { ApiClient } from '../../api/client';
-import type { TaskGroupRunResponse } from '../../api/types';
-import { ApiError, EXIT, InterruptedError, NetworkError, TgError, UnknownOutcomeError } from '../../errors';
+import type { TaskGroupRunResponse } from '../../core/wire';
+import { ApiError, InterruptedError, NetworkError, TgError, UnknownOutcomeError } from '../../errors';
 import { readRowBatches } from '../../io/rows';
 import type { AppendLog } from '../../io/durable';
 import { AdaptiveBudget, type Reservation } from '../../core/rateBudget';
@@ -36,18 +36,12 @@ export interface SendPlan {
 export function inputChanged(job: Job, sent: number) {
   const what = `${job.shown} changed while tg was sending it`;
   if (sent === 0)
-    return new TgError(
-      'input_changed',
-      `${what}; nothing was sent`,
-      EXIT.USAGE,
-      'Rerun the command when the file is complete: it validates and sends the rows the group lacks.',
-    );
-  return new TgError(
-    'input_changed',
-    `${what}: ${sent} rows were sent, the rest were not`,
-    EXIT.API,
-    'Rerun the same command to resume: it validates the input again and sends only the rows the group lacks.',
-  );
+    return new TgError('input_changed', `${what}; nothing was sent`, {
+      hint: 'Rerun the command when the file is complete: it validates and sends the rows the group lacks.',
+    });
+  return new TgError('input_changed_midway', `${what}: ${sent} rows were sent, the rest were not`, {
+    hint: 'Rerun the same command to resume: it validates the input again and sends only the rows the group lacks.',
+  });
 }
 
 /** What a chunk still needs: the offsets to send, and those the group holds already. */
@@ -294,12 +288,9 @@ export class Sender {
       }
       if (res) this.budget!.accepted(res, this.job.ctx.clock.now());
       if (!Array.isArray(answer.run_ids) || answer.run_ids.length !== offsets.length) {
-        throw new TgError(
-          'bad_response',
-          `add-runs answered ${answer.run_ids?.length ?? 'no'} run ids for ${offsets.length} inputs`,
-          EXIT.API,
-          'Rerun the same command: it reconciles.',
-        );
+        throw new TgError('bad_response', `add-runs answered ${answer.run_ids?.length ?? 'no'} run ids for ${offsets.length} inputs`, {
+          hint: 'Rerun the same command: it reconciles the batch against the group.',
+        });
       }
       const sent = this.journal.appendDurable({
         t: 'sent',

@@ -1,43 +1,23 @@
-// `tg fetch`: the group's runs with inputs and outputs as JSONL or CSV, resumable with -o;
-// --join writes the original input rows in order with output columns appended; --run one result.
+// `tg fetch G [-o file] [--format jsonl|csv] [--status s]`: the group's runs with their inputs and
+// outputs. With -o only finished runs are written, behind a cursor that never passes an unfinished
+// one: a rerun adds exactly the runs that finished since.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Context } from '../context';
-import { EXIT, InterruptedError, TgError, usageError } from '../errors';
-import { FileSink, StdoutSink, ClosedPipeError, type OutputSink } from '../io/output';
-import { Progress } from '../io/progress';
-import { readJsonLines } from '../io/durable';
-import { csvLine, flatten, orderColumns } from '../core/flatten';
-import { readRows } from '../io/rows';
-import { count, failedCount, TERMINAL_STATUSES } from '../core/util';
-import { RunIdSet } from '../core/runIdSet';
-import type { TaskRunEvent } from '../api/types';
-import { fetchJoin } from './join';
-
-export interface FetchOptions {
-  group?: string;
-  output?: string;
-  format?: 'jsonl' | 'csv';
-  status?: string;
-  join?: string;
-  key?: string;
-  run?: string;
-  /** --raw-csv: write cells verbatim (no apostrophe before a leading = + - @). */
-  rawCsv?: boolean;
-  /** --force: with --join -o, replace a file tg did not write. */
-  force?: boolean;
-}
+import type { Context } from '../../context';
+import { ClosedPipeError, EXIT, InterruptedError, TgError, withHint } from '../../errors';
+import { FileSink, StdoutSink, type OutputSink } from '../../io/output';
+import { Progress } from '../../io/progress';
+import { readJsonLines } from '../../io/durable';
+import { csvLine, flatten, orderColumns } from '../../core/flatten';
+import { readRows } from '../../io/rows';
+import { count, failedCount, TERMINAL_STATUSES } from '../../core/util';
+import { RunIdSet } from '../../core/runIdSet';
+import type { TaskRunEvent } from '../../core/wire';
+import type { FetchOptions } from '../../options';
 
 /** CSV: runs held back to choose the header columns from (a wider header than the first run's). */
 const PEEK = 1000;
 const PENDING_NOTE = 'not finished yet';
-
-export async function fetch(o: FetchOptions, ctx: Context): Promise<number> {
-  if (o.run) return fetchRun(o.run, ctx);
-  if (!o.group) throw usageError('tg fetch needs a group id (or --run <run_id>)', 'Example: tg fetch tgrp_123 -o results.jsonl');
-  if (o.join) return fetchJoin(o as FetchOptions & { group: string; join: string }, ctx);
-  return fetchRuns(o as FetchOptions & { group: string }, ctx);
-}
 
 /** CSV lines of runs: the header is chosen from the first PEEK runs, later new columns are left out. */
 class CsvWriter {
@@ -105,7 +85,7 @@ async function writtenIds(file: string, format: 'jsonl' | 'csv'): Promise<RunIdS
  * the rerun), and the exit status is 5 — a rerun adds exactly the runs that finished since.
  * To stdout every run is shown with its status (exit 5 too while any is unfinished).
  */
-async function fetchRuns(o: FetchOptions & { group: string }, ctx: Context): Promise<number> {
+export async function fetchRuns(o: FetchOptions & { group: string }, ctx: Context): Promise<number> {
   const format = o.format ?? 'jsonl';
   const kind = `fetch-${format}${o.status ? `-${o.status}` : ''}`;
   const out = o.output ? path.resolve(ctx.io.cwd, o.output) : null;
@@ -153,7 +133,7 @@ async function fetchRuns(o: FetchOptions & { group: string }, ctx: Context): Pro
     if (e instanceof ClosedPipeError || closeErr instanceof ClosedPipeError) return EXIT.CLOSED_PIPE;
     const hint = `Run the same command again to resume${o.output ? ` into ${o.output}` : ''}.`;
     if (ctx.signal.aborted) throw new InterruptedError(hint);
-    if (e instanceof TgError && e.exitCode === EXIT.API) throw new TgError(e.code, e.message, e.exitCode, hint);
+    if (e instanceof TgError && e.exitCode === EXIT.API) throw withHint(e, hint, 'replace');
     throw e;
   }
 }
@@ -192,26 +172,4 @@ function summarise(o: FetchOptions, ctx: Context, sink: OutputSink, pending: Rec
     return EXIT.PENDING;
   }
   return failedCount(c) > 0 ? EXIT.RUNS_FAILED : EXIT.OK;
-}
-
-async function fetchRun(runId: string, ctx: Context): Promise<number> {
-  const client = await ctx.client();
-  const run = await client.getRun(runId, ctx.signal);
-  let output = null;
-  if (run.status === 'completed') {
-    const r = await client.getResult(runId, 30, ctx.signal);
-    output = r?.output ?? null;
-  }
-  const line = { type: 'task_run.state', event_id: null, input: null, run, output };
-  const sink = new StdoutSink(ctx.io.stdout, 'run', '');
-  sink.line(JSON.stringify(line));
-  try {
-    await sink.close();
-  } catch (e) {
-    if (e instanceof ClosedPipeError) return EXIT.CLOSED_PIPE;
-    throw e;
-  }
-  if (run.status === 'failed' || run.status === 'cancelled') return EXIT.RUNS_FAILED;
-  if (run.status !== 'completed') ctx.warn(`tg: run ${runId} is ${run.status}; no result yet`);
-  return EXIT.OK;
 }

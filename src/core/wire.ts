@@ -1,4 +1,4 @@
-// Wire types of the Parallel Task Group / Task Run API (subset tg uses).
+// Wire types of the Parallel Task Group / Task Run API (the subset tg uses): pure declarations.
 
 export type RunStatus = 'queued' | 'action_required' | 'running' | 'completed' | 'failed' | 'cancelling' | 'cancelled';
 export type Metadata = Record<string, string | number | boolean>;

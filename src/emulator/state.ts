@@ -181,12 +181,17 @@ export function findRun(st: EmulatorState, id: string): Run {
 
 export function runJson(store: Store, run: Run): string {
   const s = store.runStatus(run);
+  return runJsonAs(run, s, run.modifiedAt);
+}
+
+/** The run as it was when it had status s (modified at `at`): what an event recorded then shows. */
+export function runJsonAs(run: Run, s: number, at: number): string {
   const status = STATUS_NAMES[s];
   const err = s === F ? JSON.stringify({ ref_id: `ref_${run.id.slice(5)}`, message: 'Run failed (emulated by --fail-rate)', detail: null }) : 'null';
   return (
     `{"run_id":"${run.id}","interaction_id":"${run.id}","status":"${status}","is_active":${isActiveStatus(s)},` +
     `"warnings":${run.warnings ?? 'null'},"error":${err},"processor":${JSON.stringify(run.processor)},"metadata":${(run.metaJson ??= run.metadata ? JSON.stringify(run.metadata) : 'null')},` +
-    `"created_at":"${iso(run.createdAt)}","modified_at":"${iso(run.modifiedAt)}","taskgroup_id":${run.group ? `"${run.group.id}"` : 'null'}}`
+    `"created_at":"${iso(run.createdAt)}","modified_at":"${iso(at)}","taskgroup_id":${run.group ? `"${run.group.id}"` : 'null'}}`
   );
 }
 
@@ -198,7 +203,7 @@ export function inputJson(run: Run): string {
 }
 
 export function outputJson(store: Store, run: Run): string {
-  return JSON.stringify(generateOutput(run.spec, run.input.input, (hash32(run.id) ^ store.opts.seed) >>> 0, run.fieldBasis));
+  return JSON.stringify(generateOutput(run.spec, run.input.input, (hash32(run.id) ^ store.opts.seed) >>> 0, run.input.mcp_servers));
 }
 
 export function groupJson(store: Store, g: Group): string {

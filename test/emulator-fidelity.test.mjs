@@ -1,0 +1,205 @@
+// The emulator as close to the service as its sources say (issue M item 7): /events replays each
+// run's state change as it happened; runs given MCP servers carry mcp_tool_calls; per-element
+// basis `field.0` by default, which tg's enriched CSV reads without a stray column. Driven with
+// the official SDK (parallel-web) and raw HTTP; every answer is validated against the vendored
+// OpenAPI spec. Seeds are fixed and printed; time moves only by the emulator's injectable clock.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'csv-parse/sync';
+import Parallel from 'parallel-web';
+import { emulator, groupRuns, runInProcess, tg, tmp, KEY } from './helpers.mjs';
+import { conforms } from './conformance.mjs';
+
+const SEED = 7171;
+console.log(`# emulator fidelity: seed ${SEED}`);
+
+const open = [];
+after(() => Promise.all(open.map((e) => e.close())));
+async function start(opts) {
+  const e = await emulator({ seed: SEED, rateLimit: null, ...opts });
+  open.push(e);
+  return { e, c: new Parallel({ apiKey: KEY, baseURL: e.url, maxRetries: 0 }) };
+}
+/** A clock the test moves by hand. */
+function clock(t = Date.parse('2025-06-01T00:00:00Z')) {
+  const now = () => t;
+  now.set = (ms) => (t = ms);
+  return now;
+}
+const inputs = (n, extra = {}) => Array.from({ length: n }, (_, i) => ({ input: `q${i}`, processor: 'base', ...extra }));
+const iso = (ms) => tg.iso(ms);
+
+/** The task_run.state events /events has now (from the start, or after `last`); timeout 0 ends
+ * the stream once they are sent, while the group is still active. */
+async function runEvents(c, group, last = undefined) {
+  const out = [];
+  for await (const ev of await c.taskGroup.events(group, { timeout: 0, ...(last ? { last_event_id: last } : {}) })) {
+    conforms(ev.type === 'task_group_status' ? 'TaskGroupStatusEvent' : 'TaskRunEvent', ev);
+    if (ev.type === 'task_run.state') out.push(ev);
+  }
+  return out;
+}
+
+test('/events replays each run state change as it happened: action_required then completed, with its own modified_at', async () => {
+  const now = clock();
+  const t0 = now();
+  // 1 s runs: started by 200 ms, half-way at 600 ms (action_required, or cancelling until 800 ms),
+  // on again after the 1 s hold (1600 ms) to completion at 2000 ms; the others complete at 1000 ms.
+  const { c } = await start({ now, latencyMs: [1000, 1000], actionRequiredRate: 0.4, actionRequiredMs: 1000, cancelRate: 0.4 });
+  const g = (await c.taskGroup.create({})).taskgroup_id;
+  const { run_ids } = await c.taskGroup.addRuns(g, { inputs: inputs(30) });
+  now.set(t0 + 700);
+  const live = await runEvents(c, g); // a reader while runs wait for action
+  assert.ok(live.length > 0 && live.every((ev) => ev.run.status === 'action_required'), 'only the action_required events so far');
+  now.set(t0 + 3000);
+  const replay = await runEvents(c, g); // a fresh connection: everything from the start
+  /** @type {Map<string, any[]>} */
+  const byRun = new Map(run_ids.map((id) => [id, []]));
+  for (const ev of replay) byRun.get(ev.run.run_id)?.push(ev.run);
+  const fates = { ar: 0, cancelled: 0, completed: 0 };
+  for (const [id, states] of byRun) {
+    const seq = states.map((r) => r.status).join(' ');
+    if (seq === 'action_required completed') {
+      fates.ar++;
+      assert.deepEqual(
+        states.map((r) => [r.is_active, r.modified_at]),
+        [
+          [false, iso(t0 + 600)],
+          [false, iso(t0 + 2000)],
+        ],
+        `${id}: each event as it was then`,
+      );
+    } else if (seq === 'cancelled') {
+      fates.cancelled++;
+      assert.equal(states[0].modified_at, iso(t0 + 800));
+    } else {
+      assert.equal(seq, 'completed', `${id}: ${seq}`);
+      fates.completed++;
+      assert.equal(states[0].modified_at, iso(t0 + 1000));
+    }
+  }
+  console.log(`# fates: ${JSON.stringify(fates)}`);
+  assert.ok(fates.ar > 0 && fates.cancelled > 0 && fates.completed > 0, JSON.stringify(fates));
+  // The live reader's first events are the replay's: resuming after them brings only what followed.
+  const resumed = await runEvents(c, g, live.at(-1).event_id);
+  assert.deepEqual(
+    resumed.map((ev) => ev.event_id),
+    replay.slice(live.length).map((ev) => ev.event_id),
+  );
+  assert.ok(
+    resumed.every((ev) => ev.run.status !== 'action_required'),
+    'nothing before the cursor again',
+  );
+  // A run that failed shows its error in the replayed event.
+  const f = await start({ now, latencyMs: [1000, 1000], failRate: 1 });
+  const fg = (await f.c.taskGroup.create({})).taskgroup_id;
+  await f.c.taskGroup.addRuns(fg, { inputs: inputs(2) });
+  now.set(t0 + 6000);
+  for (const ev of await runEvents(f.c, fg)) {
+    assert.equal(ev.run.status, 'failed');
+    assert.ok(ev.run.error?.message);
+  }
+});
+
+test('mcp_tool_calls: runs given MCP servers carry seeded McpToolCall lists; runs without have none', async () => {
+  const now = clock();
+  const servers = [
+    { url: 'https://mcp.example.com/mcp', name: 'crm', allowed_tools: ['lookup_account', 'list_contacts'] },
+    { url: 'https://tools.example.com/mcp', name: 'web' },
+  ];
+  const betas = ['mcp-server-2025-07-17'];
+  const read = async () => {
+    const { c } = await start({ now, latencyMs: [100, 100] });
+    const t0 = now();
+    const g = (await c.taskGroup.create({})).taskgroup_id;
+    await c.taskGroup.addRuns(g, { inputs: inputs(6, { mcp_servers: servers }), betas });
+    await c.taskGroup.addRuns(g, { inputs: inputs(2) });
+    const single = await c.taskRun.create({ input: 'Acme', processor: 'base', mcp_servers: servers, betas });
+    now.set(t0 + 1000);
+    const one = await c.taskRun.result(single.run_id, { timeout: 1 });
+    /** @type {any[]} */
+    const runs = [];
+    for await (const ev of await c.taskGroup.getRuns(g, { include_output: true })) runs.push(ev);
+    return { one, runs };
+  };
+  const { one, runs } = await read();
+  conforms('TaskRunResult', one);
+  const withServers = runs.slice(0, 6);
+  for (const out of [one.output, ...withServers.map((ev) => ev.output)]) {
+    conforms('TaskRunJsonOutput', out);
+    assert.ok(out.mcp_tool_calls.length >= 2, 'a call or more per server');
+    for (const call of out.mcp_tool_calls) {
+      conforms('McpToolCall', call);
+      const server = servers.find((s) => s.name === call.server_name);
+      assert.ok(server, call.server_name);
+      if (server.allowed_tools) assert.ok(server.allowed_tools.includes(call.tool_name), call.tool_name);
+      assert.equal(typeof JSON.parse(call.arguments), 'object');
+      assert.ok((call.content === null) !== (call.error === null), 'content or an error');
+    }
+  }
+  assert.equal(
+    new Set(withServers.flatMap((ev) => ev.output.mcp_tool_calls.map((x) => x.tool_call_id))).size,
+    withServers.flatMap((ev) => ev.output.mcp_tool_calls).length,
+  );
+  for (const ev of runs.slice(6)) assert.equal(ev.output.mcp_tool_calls, undefined, 'no servers, no tool calls');
+  // The same seed and requests: the same calls.
+  const again = await read();
+  assert.deepEqual(again.one.output.mcp_tool_calls, one.output.mcp_tool_calls);
+  assert.deepEqual(
+    again.runs.map((ev) => ev.output.mcp_tool_calls),
+    runs.map((ev) => ev.output.mcp_tool_calls),
+  );
+});
+
+test("per-element basis (`competitors.0`): tg reads only the field's own entry; no stray column in the enriched CSV", async () => {
+  const { e } = await start({ latencyMs: [20, 60] });
+  const d = tmp();
+  const rows = ['name', 'Acme', 'Globex', 'Initech'];
+  writeFileSync(path.join(d, 'rows.csv'), rows.join('\n') + '\n');
+  const fields = ['--field', 'competitors:list: main competitors', '--field', 'ceo_name: full name of the CEO'];
+  const r = await runInProcess(['submit', 'rows.csv', ...fields, '--watch', '-o', 'out.csv', '--base-url', e.url], { cwd: d });
+  assert.equal(r.code, 0, r.stderr);
+  /** @type {any[]} */
+  const out = parse(readFileSync(path.join(d, 'out.csv'), 'utf8'), { columns: true });
+  assert.deepEqual(Object.keys(out[0]), [
+    'name',
+    'competitors',
+    'competitors_confidence',
+    'competitors_citations',
+    'ceo_name',
+    'ceo_name_confidence',
+    'ceo_name_citations',
+    'tg_status',
+    'tg_error',
+    'tg_run_id',
+  ]);
+  const group = String(/created group (tgrp_\w+)/.exec(r.stderr)?.[1]);
+  const runs = await groupRuns(e.url, group, KEY, { output: true });
+  for (const row of out) {
+    const run = runs.find((x) => x.run.run_id === row.tg_run_id);
+    const basis = run.output.basis;
+    const fieldsOf = basis.map((b) => b.field);
+    assert.ok(fieldsOf.includes('competitors.0'), fieldsOf.join(' '));
+    const own = basis.find((b) => b.field === 'competitors');
+    assert.equal(row.competitors_citations, own.citations.map((x) => x.url).join(' '), "the list's own entry, not an element's");
+    assert.equal(row.competitors_confidence, own.confidence);
+    assert.deepEqual(JSON.parse(row.competitors), run.output.content.competitors);
+  }
+  // The pure function the CSV uses: an element entry listed first does not stand in for the field's.
+  const cols = tg.outputColumns(['name'], ['competitors'], true);
+  const cells = tg.outputCells(cols, {
+    run_id: 'r',
+    status: 'completed',
+    output: {
+      type: 'json',
+      content: { competitors: ['A', 'B'] },
+      basis: [
+        { field: 'competitors.0', reasoning: 'first', confidence: 'low', citations: [{ url: 'https://a.example' }] },
+        { field: 'competitors', reasoning: 'list', confidence: 'high', citations: [{ url: 'https://l.example' }] },
+      ],
+    },
+  });
+  assert.deepEqual(cells.slice(0, 4), [['A', 'B'], 'high', 'https://l.example', 'list']);
+});

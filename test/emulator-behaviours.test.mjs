@@ -424,7 +424,10 @@ test('tg emulator: the new options on the command line; GET /__emulator/stats is
     await waitFor(() => err.includes('counters at'), { what: "the emulator's banner" });
     assert.match(
       err,
-      /rate limit 3\/60s \(runs\), latency 1s\.\.5s, --action-required 0\.1, --action-required-for 2s, --cancel-rate 0\.5, --stream-error-after 5, --resend-events 0\.1, --drop-events 0\.1, --credit-limit 10, --seed \d+;/,
+      new RegExp(
+        'rate limit 3/60s \\(runs\\), latency 1s\\.\\.5s, --credit-limit 10, --stream-lifetime 30s, --action-required 0\\.1, ' +
+          `--action-required-for 2s, --cancel-rate 0\\.5, --stream-error-after 5, --resend-events 0\\.1, --drop-events 0\\.1, --seed ${SEED};`,
+      ),
     );
   } finally {
     child.kill('SIGTERM');

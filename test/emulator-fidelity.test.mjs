@@ -203,3 +203,47 @@ test("per-element basis (`competitors.0`): tg reads only the field's own entry; 
   });
   assert.deepEqual(cells.slice(0, 4), [['A', 'B'], 'high', 'https://l.example', 'list']);
 });
+
+const AUTH_BODY = '{"code":16,"message":"Invalid API key (C.1)"}';
+
+test('authFault: 401 with the body the real service sent; tg status and tg submit report a bad key (exit 3, a hint to check it)', async () => {
+  const { e } = await start({ authFault: 1 });
+  const r = await fetch(`${e.url}/v1/tasks/groups/tgrp_x`, { headers: { 'x-api-key': KEY } });
+  assert.equal(r.status, 401);
+  assert.equal(await r.text(), AUTH_BODY);
+  assert.equal((await fetch(`${e.url}/healthz`)).status, 200, 'health is not an API request');
+  const d = tmp();
+  writeFileSync(path.join(d, 'rows.csv'), 'name\nAcme\nGlobex\n');
+  for (const argv of [
+    ['status', 'tgrp_x'],
+    ['submit', 'rows.csv'],
+    ['watch', 'tgrp_x'],
+  ]) {
+    const run = await runInProcess([...argv, '--base-url', e.url], { cwd: d });
+    assert.equal(run.code, 3, `${argv[0]}: ${run.stderr}`);
+    assert.match(run.stderr, /→ 401: Invalid API key \(C\.1\)/, argv[0]);
+    assert.match(run.stderr, /hint: .*check PARALLEL_API_KEY \(or --api-key\)/, argv[0]);
+    assert.doesNotMatch(run.stderr, new RegExp(KEY), 'the key is never shown');
+  }
+  const json = await runInProcess(['status', 'tgrp_x', '--json', '--base-url', e.url], { cwd: d });
+  const err = JSON.parse(json.stderr.trim().split('\n').at(-1) ?? '').error;
+  assert.equal(err.code, 'unauthorized');
+  const s = await (await fetch(`${e.url}/__emulator/stats`)).json();
+  assert.equal(s.runsCreated, 0, 'nothing created');
+  assert.equal(s.authFaults, s.requests - 2, 'every API request refused (not /healthz, not this read)');
+  assert.equal(s.faultsInjected, s.authFaults);
+  // Switched off while running: the same key works.
+  e.setFaults({ authFault: 0 });
+  const ok = await runInProcess(['submit', 'rows.csv', '--json', '--base-url', e.url], { cwd: d });
+  assert.equal(ok.code, 0, ok.stderr);
+  // A share: seeded, counted.
+  const half = await start({ authFault: 0.5 });
+  let refused = 0;
+  for (let i = 0; i < 40; i++) {
+    const x = await fetch(`${half.e.url}/v1/tasks/groups`, { method: 'POST', headers: { 'x-api-key': KEY, 'content-type': 'application/json' }, body: '{}' });
+    if (x.status === 401) refused++;
+    else assert.equal(x.status, 200);
+  }
+  assert.ok(refused > 5 && refused < 35, `${refused} of 40 refused`);
+  assert.equal(half.e.stats.authFaults, refused);
+});

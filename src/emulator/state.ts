@@ -6,43 +6,9 @@ import { Store, type Group, type Run, STATUS_NAMES, F, iso, isActiveStatus } fro
 import { generateOutput } from './outputs';
 import { hash32, mulberry32 } from './rng';
 import { HttpFail, type Reply } from './http';
+import { withDefaults, type EmulatorOptions, type ResolvedOptions } from './options';
 
-export interface EmulatorOptions {
-  host?: string;
-  port?: number;
-  apiKey?: string;
-  rateLimit?: { limit: number; windowMs: number } | null;
-  /** What rateLimit counts: 'requests' (each POST that adds runs; the vendor's documented unit, the
-   * default) or 'runs' (each run created). */
-  rateLimitUnit?: 'requests' | 'runs';
-  /** Share of runs that stop in action_required half-way through (seeded). */
-  actionRequiredRate?: number;
-  /** How long such a run waits there before running on to the end; undefined = it stays. */
-  actionRequiredMs?: number;
-  /** Share of runs cancelled half-way through: cancelling, then cancelled (seeded). */
-  cancelRate?: number;
-  /** On a group stream (/events, /runs), send an `error` event after this many events and end it. */
-  streamErrorAfter?: number;
-  /** Credit in runs; a POST whose runs do not all fit is refused with 402 and creates nothing. */
-  creditLimit?: number | null;
-  /** /events streams end after this long even if the group is active (default 10 minutes). */
-  streamLifetimeMs?: number;
-  /** Every API request is answered this much later: a network round trip and the service's own time. */
-  responseDelayMs?: number;
-  /** Share of task_run.state events that /events sends a second time (a recent one, with its id). */
-  resendEvents?: number;
-  /** Share of runs whose task_run.state events /events never sends (seeded by run, on every connection). */
-  dropEvents?: number;
-  latencyMs?: [number, number];
-  failRate?: number;
-  errorRate?: number;
-  dropStreamsAfter?: number;
-  loseResponses?: number;
-  seed?: number;
-  /** Called once per request with method, path and status (emulator --verbose). */
-  log?: (line: string) => void;
-  now?: () => number;
-}
+export type { EmulatorOptions } from './options';
 
 export interface EmulatorStats {
   requests: number;
@@ -68,10 +34,12 @@ export interface EmulatorStats {
   eventsResent: number;
   /** Runs whose task_run.state events /events withheld (dropEvents), each counted once. */
   eventsDropped: number;
+  /** Requests answered 401 by authFault. */
+  authFaults: number;
 }
 
 export interface EmulatorState {
-  opts: EmulatorOptions;
+  opts: ResolvedOptions;
   seed: number;
   store: Store;
   stats: EmulatorStats;
@@ -84,15 +52,15 @@ export interface EmulatorState {
 }
 
 export function createState(options: EmulatorOptions): EmulatorState {
-  const opts = { ...options }; // ours to change (setFaults)
+  const opts = withDefaults(options); // a copy, ours to change (setFaults)
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
   return {
     opts,
     seed,
     store: new Store({
       seed,
-      latencyMs: opts.latencyMs ?? [1000, 5000],
-      failRate: opts.failRate ?? 0,
+      latencyMs: opts.latencyMs,
+      failRate: opts.failRate,
       actionRequiredRate: opts.actionRequiredRate,
       actionRequiredMs: opts.actionRequiredMs,
       cancelRate: opts.cancelRate,
@@ -114,9 +82,10 @@ export function createState(options: EmulatorOptions): EmulatorState {
       streamsExpired: 0,
       eventsResent: 0,
       eventsDropped: 0,
+      authFaults: 0,
     },
     faults: mulberry32(seed ^ 0x5eed),
-    rateLimit: opts.rateLimit === undefined ? { limit: 2000, windowMs: 60_000 } : opts.rateLimit,
+    rateLimit: opts.rateLimit,
     windows: new Map(),
     openStreams: new Set(),
     droppedRuns: new Set(),

@@ -31,7 +31,7 @@ export async function addRuns(c: Call): Promise<Reply> {
   const refresh = queryBool(c.url.searchParams, 'refresh_status', true);
   const body = await readBody(req);
   const out = createRuns(st, g, body, { key: c.key, refresh, betas: parseBetas(req.headers['parallel-beta']) });
-  if ((st.opts.loseResponses ?? 0) > 0 && st.faults() < st.opts.loseResponses!) {
+  if (st.opts.loseResponses > 0 && st.faults() < st.opts.loseResponses) {
     st.stats.responsesLost++;
     req.socket.destroy();
     return null;

@@ -79,7 +79,7 @@ export async function streamEvents(c: Call): Promise<Reply> {
   const after = parseCursor(c.url.searchParams.get('last_event_id'), 'e');
   if (after === null) throw new HttpFail(422, 'Invalid last_event_id for the event stream', [v(['query', 'last_event_id'], 'Invalid cursor')]);
   const timeoutMs = eventsTimeout(c.url.searchParams) * 1000;
-  const lifetimeMs = st.opts.streamLifetimeMs ?? 600_000;
+  const lifetimeMs = st.opts.streamLifetimeMs;
   const deadline = Date.now() + Math.min(timeoutMs, lifetimeMs);
   const w = openSse(c);
   let wake: (() => void) | null = null;

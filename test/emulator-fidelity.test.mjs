@@ -247,3 +247,126 @@ test('authFault: 401 with the body the real service sent; tg status and tg submi
   assert.ok(refused > 5 && refused < 35, `${refused} of 40 refused`);
   assert.equal(half.e.stats.authFaults, refused);
 });
+
+/** POST a JSON body to the emulator; the status and the parsed answer. */
+async function post(e, p, body, key = KEY) {
+  const r = await fetch(`${e.url}${p}`, { method: 'POST', headers: { 'x-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: r.status, body: await r.json() };
+}
+const refusedWith = (res, loc) => {
+  assert.equal(res.status, 422, JSON.stringify(res.body));
+  conforms('ErrorResponse', res.body);
+  conforms('HTTPValidationError', res.body);
+  assert.deepEqual(res.body.detail[0].loc, loc);
+};
+
+test("POST /v1beta/tasks/suggest: output fields from the intent's words, typed and described; deterministic; 422 without user_intent", async () => {
+  const { e } = await start({});
+  const intent = 'Find the CEO and founding year of these companies';
+  const a = await post(e, '/v1beta/tasks/suggest', { user_intent: intent });
+  assert.equal(a.status, 200);
+  assert.deepEqual(a.body, {
+    input_schema: { type: 'object', properties: { company_name: { type: 'string', description: 'Name of the company' } }, required: ['company_name'] },
+    output_schema: {
+      type: 'object',
+      properties: {
+        ceo_name: { type: 'string', description: 'Full name of the current CEO' },
+        founding_year: { type: 'integer', description: 'Year it was founded' },
+      },
+    },
+    inputs: [],
+    title: 'Company CEO Name and Founding Year',
+    warnings: [],
+  });
+  // The same intent, the same answer, whatever the seed.
+  const other = await start({ seed: SEED + 1 });
+  assert.deepEqual((await post(other.e, '/v1beta/tasks/suggest', { user_intent: intent })).body, a.body);
+  // Types from what is asked; a clause no concept covers is named from its words, with a warning.
+  const b = await post(e, '/v1beta/tasks/suggest', {
+    user_intent: 'For each startup: total funding, number of patents filed since 2020, whether they are hiring, and a list of board members',
+  });
+  const props = b.body.output_schema.properties;
+  assert.deepEqual(
+    Object.entries(props).map(([k, p]) => `${k}:${p.type}`),
+    ['total_funding_usd:number', 'patents_filed_count:integer', 'is_hiring:boolean', 'board_members:array'],
+  );
+  assert.deepEqual(props.board_members.items, { type: 'string' });
+  for (const p of Object.values(props)) assert.ok(p.description.length > 5, p.description);
+  assert.deepEqual(
+    b.body.warnings.map((w) => w.type),
+    ['schema_generalization'],
+  );
+  // The docs' iteration example: the previous input schema kept, its output fields first.
+  const previous = {
+    input_schema: { type: 'object', properties: { company_name: { type: 'string', description: 'Name of the company' } }, required: ['company_name'] },
+    output_schema: { type: 'object', properties: { ceo_name: { type: 'string', description: 'Current CEO of the company' } } },
+  };
+  const c = await post(e, '/v1beta/tasks/suggest', { user_intent: 'I want to also include the company website and founding year', previous_task: previous });
+  assert.deepEqual(c.body.input_schema, previous.input_schema);
+  assert.deepEqual(Object.keys(c.body.output_schema.properties), ['ceo_name', 'website_url', 'founding_year']);
+  assert.equal(c.body.output_schema.properties.ceo_name.description, 'Current CEO of the company');
+  // The vendor CLI's form: the file's columns listed after the intent become the input schema.
+  const d = await post(e, '/v1beta/tasks/suggest', {
+    user_intent: 'Find CEO and revenue\n\nInput columns available:\n- company: Company name\n- site: Company website',
+  });
+  assert.deepEqual(d.body.input_schema.required, ['company', 'site']);
+  assert.deepEqual(Object.keys(d.body.output_schema.properties), ['ceo_name', 'annual_revenue_usd']);
+  // Refused as FastAPI refuses.
+  refusedWith(await post(e, '/v1beta/tasks/suggest', {}), ['body', 'user_intent']);
+  refusedWith(await post(e, '/v1beta/tasks/suggest', { user_intent: 42 }), ['body', 'user_intent']);
+  refusedWith(await post(e, '/v1beta/tasks/suggest', { user_intent: '  ' }), ['body', 'user_intent']);
+  refusedWith(await post(e, '/v1beta/tasks/suggest', { user_intent: 'x', previous_task: 'y' }), ['body', 'previous_task']);
+  refusedWith(await post(e, '/v1beta/tasks/suggest', ['x']), ['body']);
+  assert.equal((await post(e, '/v1beta/tasks/suggest', { user_intent: 'x' }, '')).status, 401);
+  assert.equal((await fetch(`${e.url}/v1beta/tasks/suggest`, { headers: { 'x-api-key': KEY } })).status, 405);
+  assert.equal((await post(e, '/v1/tasks/suggest', { user_intent: intent })).status, 404, 'v1beta only');
+  const s = await (await fetch(`${e.url}/__emulator/stats`)).json();
+  assert.equal(s.suggestRequests, 9, 'every request that reached the endpoint (not the 401, 405, 404)');
+  assert.equal(s.validationErrors, 5);
+});
+
+test("POST /v1beta/tasks/suggest-processor: by the spec's size, within choose_processors_from, never lite; a suggested spec runs", async () => {
+  const now = clock();
+  const { e, c } = await start({ latencyMs: [50, 50], now });
+  const spec = (n) => ({
+    output_schema: { type: 'object', properties: Object.fromEntries(Array.from({ length: n }, (_, i) => [`f${i}`, { type: 'string' }])) },
+  });
+  const rec = async (body) => {
+    const r = await post(e, '/v1beta/tasks/suggest-processor', body);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.recommended_processors;
+  };
+  assert.deepEqual(await rec({ task_spec: spec(1) }), ['base', 'core']);
+  assert.deepEqual(await rec({ task_spec: spec(4) }), ['core', 'core2x']);
+  assert.deepEqual(await rec({ task_spec: spec(8) }), ['pro', 'ultra']);
+  assert.deepEqual(await rec({ task_spec: spec(30) }), ['ultra2x', 'ultra4x']);
+  assert.deepEqual(await rec({ task_spec: { output_schema: 'A two-page market report' } }), ['pro', 'ultra'], 'text output: a report');
+  // The TaskSpec form ({type: json, json_schema}) is read like the plain one.
+  assert.deepEqual(await rec({ task_spec: { output_schema: { type: 'json', json_schema: spec(4).output_schema } } }), ['core', 'core2x']);
+  assert.deepEqual(await rec({ task_spec: spec(4), choose_processors_from: ['base', 'pro-fast', 'ultra-fast'] }), ['pro-fast', 'ultra-fast']);
+  assert.deepEqual(await rec({ task_spec: spec(30), choose_processors_from: ['lite', 'base', 'core'] }), ['core'], 'the largest allowed when none is enough');
+  refusedWith(await post(e, '/v1beta/tasks/suggest-processor', {}), ['body', 'task_spec']);
+  refusedWith(await post(e, '/v1beta/tasks/suggest-processor', { task_spec: spec(1), choose_processors_from: ['fastest'] }), [
+    'body',
+    'choose_processors_from',
+    0,
+  ]);
+  refusedWith(await post(e, '/v1beta/tasks/suggest-processor', { task_spec: spec(1), choose_processors_from: ['lite', 'lite-fast'] }), [
+    'body',
+    'choose_processors_from',
+  ]);
+  assert.equal(e.stats.suggestProcessorRequests, 11);
+  // The chain a client makes: suggest, suggest-processor, then runs with the suggested spec.
+  const task = (await post(e, '/v1beta/tasks/suggest', { user_intent: 'Find the CEO, headquarters and competitors of each company' })).body;
+  const [processor] = await rec({ task_spec: { input_schema: task.input_schema, output_schema: task.output_schema } });
+  const g = (await c.taskGroup.create({})).taskgroup_id;
+  const { run_ids } = await c.taskGroup.addRuns(g, {
+    inputs: [{ input: { company_name: 'Acme' }, processor }],
+    default_task_spec: { input_schema: { type: 'json', json_schema: task.input_schema }, output_schema: { type: 'json', json_schema: task.output_schema } },
+  });
+  now.set(now() + 1000);
+  const result = await c.taskRun.result(run_ids[0], { timeout: 1 });
+  assert.equal(result.run.processor, processor);
+  assert.deepEqual(Object.keys(result.output.content), ['ceo_name', 'headquarters', 'competitors']);
+  assert.ok(Array.isArray(/** @type {any} */ (result.output.content).competitors));
+});

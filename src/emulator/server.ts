@@ -11,6 +11,7 @@ import type { EmulatorOptions, LiveOptions } from './options';
 import type { Store } from './store';
 import { addRuns, createGroup, retrieveGroup, retrieveGroupRun } from './handlers/groups';
 import { streamEvents, streamRuns } from './handlers/streams';
+import { suggest, suggestProcessor } from './handlers/suggest';
 import { createRun, retrieveInput, retrieveRun, runResult, streamRunEvents, v1Only } from './handlers/runs';
 
 export type { EmulatorStats } from './state';
@@ -51,6 +52,9 @@ export function buildRoutes(): Router<Handler> {
     r.add('GET', `${g}/{gid}/runs/{rid}`, retrieveGroupRun);
     for (const p of ['runs', 'events', 'runs/{rid}', 'events/{rid}']) r.add('*', `${g}/{gid}/${p}`, groupThen405);
   }
+  // The Ingest API: /v1beta only, as the vendor's docs and CLI call it.
+  r.add('POST', '/v1beta/tasks/suggest', suggest).add('POST', '/v1beta/tasks/suggest-processor', suggestProcessor);
+  r.add('*', '/v1beta/tasks/suggest', fail(405, 'Method Not Allowed')).add('*', '/v1beta/tasks/suggest-processor', fail(405, 'Method Not Allowed'));
   const v1 = '/v1/tasks/runs';
   r.add('POST', v1, createRun).add('POST', '/v1beta/tasks/runs', fail(404, 'Not Found'));
   r.add('GET', `${v1}/{rid}`, retrieveRun).add('GET', `${v1}/{rid}/input`, retrieveInput).add('GET', `${v1}/{rid}/result`, runResult);

@@ -36,6 +36,9 @@ export interface EmulatorStats {
   eventsDropped: number;
   /** Requests answered 401 by authFault. */
   authFaults: number;
+  /** POST /v1beta/tasks/suggest and /v1beta/tasks/suggest-processor requests answered. */
+  suggestRequests: number;
+  suggestProcessorRequests: number;
 }
 
 export interface EmulatorState {
@@ -83,6 +86,8 @@ export function createState(options: EmulatorOptions): EmulatorState {
       eventsResent: 0,
       eventsDropped: 0,
       authFaults: 0,
+      suggestRequests: 0,
+      suggestProcessorRequests: 0,
     },
     faults: mulberry32(seed ^ 0x5eed),
     rateLimit: opts.rateLimit,

@@ -3,18 +3,34 @@
 // derived from these declarations, so renaming or retyping a flag here breaks the build where the
 // option is used. src/cli.ts adds the actions; importing this module has no side effects.
 import { Command, InvalidArgumentError, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { PARSED_NULL, defaultText, emulatorFlags } from './emulator/options';
 
 const int = (name: string, min: number, max: number) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
   return n;
 };
-const prob = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('must be a number from 0 to 1');
-  return n;
-};
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+const EMULATOR_GROUPS = { server: 'Server:', service: 'How the service behaves:', faults: 'Faults (shares are seeded by --seed):' };
+
+/** The `tg emulator` options, from the emulator's table (src/emulator/options.ts). */
+function emulatorOptions(): Option[] {
+  return emulatorFlags().map((d) => {
+    const o = new Option(d.flag, d.help).helpGroup(EMULATOR_GROUPS[d.group]);
+    if (d.choices) o.choices(d.choices);
+    else
+      o.argParser((text: string) => {
+        try {
+          return d.parse(text) ?? PARSED_NULL;
+        } catch (e) {
+          throw new InvalidArgumentError((e as Error).message);
+        }
+      });
+    const dflt = defaultText(d);
+    return dflt === undefined ? o : o.default(d.default, dflt);
+  });
+}
 
 function examples(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
@@ -208,44 +224,20 @@ export const commands = {
         examples(['tg status tgrp_123', 'tg status tgrp_123 --json | jq .task_run_status_counts', 'tg status tgrp_123 --wait --timeout 600']),
       ),
 
-  emulator: (program: CommandUnknownOpts) =>
-    program
-      .command('emulator')
-      .description('Run a local emulator of the Task Group and Task Run API (for demos, tests and your CI).')
-      .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--port <n>', 'port (0 = any free port)', int('--port', 0, 65535), 8787)
-      .option('--api-key <key>', 'require exactly this key (default: any non-empty key)')
-      .option('--rate-limit <n/window>', 'add-runs POSTs (or runs, see --rate-limit-unit) per window per key ("2000/60s", "2500/5s", "off")', '2000/60s')
-      .addOption(
-        new Option('--rate-limit-unit <unit>', 'what --rate-limit counts: each POST that adds runs (as the API documents) or each run')
-          .choices(['requests', 'runs'])
-          .default('requests'),
-      )
-      .option('--latency <min..max>', 'simulated run duration, uniform ("200ms..6s")', '1s..5s')
-      .option('--fail-rate <p>', 'share of runs that end failed', prob, 0)
-      .option('--error-rate <p>', 'share of requests answered 500/503', prob, 0)
-      .option('--drop-streams-after <n>', 'cut every SSE connection after n events', int('--drop-streams-after', 1, 1e9))
-      .option('--lose-responses <p>', 'share of add-runs POSTs carried out whose response is lost', prob, 0)
-      .option('--action-required <p>', 'share of runs that stop in action_required half-way', prob, 0)
-      .option('--action-required-for <duration>', 'how long those runs wait before running on (default: they stay)')
-      .option('--cancel-rate <p>', 'share of runs cancelled half-way (cancelling, then cancelled)', prob, 0)
-      .option('--stream-error-after <n>', 'end group streams with an error event after n events', int('--stream-error-after', 1, 1e9))
-      .option('--resend-events <p>', 'share of run events that /events sends a second time', prob, 0)
-      .option('--drop-events <p>', 'share of runs whose events /events never sends (fill them from /runs)', prob, 0)
-      .option('--credit-limit <runs>', 'credit in runs; a POST that does not fit gets 402 and creates nothing', int('--credit-limit', 0, 1e12))
-      .option('--stream-lifetime <duration>', 'close /events streams after this long', '10m')
-      .option('--response-delay <duration>', "answer every API request this much later (a network round trip plus the service's time)")
-      .option('--seed <n>', 'make outputs, latencies and faults reproducible', int('--seed', 0, 2 ** 31 - 1))
-      .addHelpText(
-        'after',
-        examples([
-          'tg emulator',
-          'tg emulator --port 0 --latency 200ms..2s --fail-rate 0.05',
-          'tg emulator --rate-limit 2000/6s --lose-responses 0.2 --seed 7',
-          'tg emulator --cancel-rate 0.05 --action-required 0.02 --credit-limit 5000 --stream-lifetime 30s',
-          'tg emulator --resend-events 0.1 --drop-events 0.02 --seed 7',
-        ]),
-      ),
+  emulator: (program: CommandUnknownOpts) => {
+    const cmd = program.command('emulator').description('Run a local emulator of the Task Group and Task Run API (for demos, tests and your CI).');
+    for (const o of emulatorOptions()) cmd.addOption(o);
+    return cmd.addHelpText(
+      'after',
+      examples([
+        'tg emulator',
+        'tg emulator --port 0 --latency 200ms..2s --fail-rate 0.05',
+        'tg emulator --rate-limit 2000/6s --lose-responses 0.2 --seed 7',
+        'tg emulator --cancel-rate 0.05 --action-required 0.02 --credit-limit 5000 --stream-lifetime 30s',
+        'tg emulator --resend-events 0.1 --drop-events 0.02 --auth-fault 0.01 --seed 7',
+      ]) + '\nEvery flag is also a startEmulator() option: see "The emulator in your own tests" in the README.\n',
+    );
+  },
 
   completion: (program: CommandUnknownOpts) =>
     program
@@ -276,4 +268,5 @@ export type WatchOptions = OptionsOf<typeof commands.watch> & { group: string };
 export type FetchOptions = OptionsOf<typeof commands.fetch> & { group?: string };
 export type SpecOptions = OptionsOf<typeof commands.spec>;
 export type StatusOptions = OptionsOf<typeof commands.status> & { group: string };
-export type EmulatorOptions = OptionsOf<typeof commands.emulator>;
+/** commander's values for `tg emulator`, by attribute name; emulator/options.ts fromCommandLine types them. */
+export type EmulatorCommandValues = Record<string, unknown>;

@@ -1,6 +1,6 @@
 // The emulator behaves like the service: rate limit by request or by run, every run status,
 // `error` events, 402 on exhausted credit, /events lifetime, refresh_status=false, run-option
-// validation with the parallel-beta header, per-item basis and warnings, and the read-only
+// validation with the parallel-beta header, per-element basis and warnings, and the read-only
 // /__emulator/stats counters. Driven with the official SDK (parallel-web) where it has the
 // endpoint; every answer is validated against the vendored OpenAPI spec. Seeds are fixed and
 // printed; time-dependent cases use the emulator's injectable clock, never sleeps.
@@ -253,6 +253,9 @@ test('run options and group metadata validated per the spec (422, vendor shape);
     { enable_events: 'yes' },
     { previous_interaction_id: 42 },
     { memory_scope_key: ['a'] },
+    { memory_scope_key: 'team a' }, // the vendor's pattern: ^[a-zA-Z0-9_-]{1,128}$
+    { memory_scope_key: '' },
+    { memory_scope_key: 'k'.repeat(129) },
     { advanced_settings: { location: 7 } },
   ];
   for (const extra of bad) {
@@ -265,6 +268,12 @@ test('run options and group metadata validated per the spec (422, vendor shape);
     const body = await r.json();
     conforms('ErrorResponse', body);
     conforms('HTTPValidationError', body);
+    if (typeof extra.memory_scope_key === 'string')
+      assert.deepEqual(body.detail[0], {
+        loc: ['body', 'inputs', 0, 'memory_scope_key'],
+        msg: "String should match pattern '^[a-zA-Z0-9_-]{1,128}$'",
+        type: 'string_pattern_mismatch',
+      });
   }
   const one = await refused(c.taskRun.create({ input: 'q', processor: 'base', webhook: { url: 'https://hook.example.com' } }), 422);
   conforms('ErrorResponse', one.error);
@@ -274,7 +283,7 @@ test('run options and group metadata validated per the spec (422, vendor shape);
     enable_events: true,
     webhook: { url: 'https://hook.example.com/tg', event_types: ['task_run.status'] },
     previous_interaction_id: 'trun_previous',
-    memory_scope_key: 'team-a',
+    memory_scope_key: 'team-a_' + 'k'.repeat(121), // 128 characters: the longest the pattern allows
     advanced_settings: { location: 'us' },
   };
   const added = await c.taskGroup.addRuns(g.taskgroup_id, { inputs: inputs(2, good), betas: ['mcp-server-2025-07-17', 'webhook-2025-08-12'] });
@@ -288,7 +297,7 @@ test('run options and group metadata validated per the spec (422, vendor shape);
   assert.ok((await stats(e)).validationErrors >= bad.length + 3);
 });
 
-test('outputs: per-item basis for list fields with the field-basis beta; warnings the service gives', async () => {
+test('outputs: per-element basis (`field.0`) for list fields, with or without the field-basis beta; warnings the service gives', async () => {
   const now = clock();
   const { c } = await start({ now, latencyMs: [100, 100], rateLimit: null });
   const taskSpec = /** @type {any} */ ({
@@ -316,15 +325,16 @@ test('outputs: per-item basis for list fields with the field-basis beta; warning
     conforms('TaskRunJsonOutput', r.output);
     for (const fb of r.output.basis) conforms('FieldBasis', fb);
   }
-  assert.deepEqual(
-    p.output.basis.map((x) => x.field),
-    ['competitors', 'citations'],
-  );
-  const items = /** @type {any} */ (b.output.content).competitors.map((_, i) => `competitors[${i}]`);
-  assert.deepEqual(
-    b.output.basis.map((x) => x.field),
-    ['competitors', ...items, 'citations'],
-  );
+  // The vendor's dot notation (SDK 1.3.3 TaskRunJsonOutput.basis), by default; the old beta
+  // header is still accepted and changes nothing.
+  for (const r of [p, b]) {
+    const items = /** @type {any} */ (r.output.content).competitors.map((_, i) => `competitors.${i}`);
+    assert.ok(items.length >= 2);
+    assert.deepEqual(
+      r.output.basis.map((x) => x.field),
+      ['competitors', ...items, 'citations'],
+    );
+  }
   assert.deepEqual(
     (p.run.warnings ?? []).map((w) => w.type),
     ['spec_validation_warning'],
@@ -414,7 +424,10 @@ test('tg emulator: the new options on the command line; GET /__emulator/stats is
     await waitFor(() => err.includes('counters at'), { what: "the emulator's banner" });
     assert.match(
       err,
-      /rate limit 3\/60s \(runs\), latency 1s\.\.5s, --action-required 0\.1, --action-required-for 2s, --cancel-rate 0\.5, --stream-error-after 5, --resend-events 0\.1, --drop-events 0\.1, --credit-limit 10, --seed \d+;/,
+      new RegExp(
+        'rate limit 3/60s \\(runs\\), latency 1s\\.\\.5s, --credit-limit 10, --stream-lifetime 30s, --action-required 0\\.1, ' +
+          `--action-required-for 2s, --cancel-rate 0\\.5, --stream-error-after 5, --resend-events 0\\.1, --drop-events 0\\.1, --seed ${SEED};`,
+      ),
     );
   } finally {
     child.kill('SIGTERM');

@@ -80,6 +80,7 @@ test('run options are validated before anything is sent: exit 2 naming the flag 
   const f = makeCsv(d, 2);
   writeFileSync(path.join(d, 'bad-mcp.json'), JSON.stringify([{ url: 'ftp://x', name: 'n' }]));
   writeFileSync(path.join(d, 'bad-opts.json'), JSON.stringify({ sorce_policy: {} }));
+  writeFileSync(path.join(d, 'bad-scope.json'), JSON.stringify({ memory_scope_key: 'team/a' }));
   /** @type {[string[], RegExp][]} */
   const cases = [
     [['--include-domains', 'not a domain'], /--include-domains: "not a domain" is not a domain/],
@@ -90,7 +91,10 @@ test('run options are validated before anything is sent: exit 2 naming the flag 
     [['--webhook-url', 'hook.example.com'], /--webhook-url: "hook\.example\.com" is not an http\(s\) URL/],
     [['--webhook-url', 'https://h.example.com', '--webhook-events', 'task_run.done'], /webhook event types must be task_run\.status/],
     [['--webhook-events', 'task_run.status'], /--webhook-events goes with --webhook-url/],
-    [['--memory-scope-key', ' '], /--memory-scope-key: a non-empty string is required/],
+    [['--memory-scope-key', ' '], /--memory-scope-key: " " is not a memory scope key: 1 to 128 letters, digits, "_" or "-" \(the API's pattern/],
+    [['--memory-scope-key', 'team a'], /--memory-scope-key: "team a" is not a memory scope key/],
+    [['--memory-scope-key', 'k'.repeat(129)], /--memory-scope-key: "k{40}…" \(129 characters\) is not a memory scope key/],
+    [['--run-options', 'bad-scope.json'], /--run-options bad-scope\.json: memory_scope_key: "team\/a" is not a memory scope key.*\^\[a-zA-Z0-9_-\]\{1,128\}\$/],
     [['--beta', 'bad beta'], /--beta: "bad beta" is not a beta name/],
     [['--run-options', 'bad-opts.json'], /--run-options bad-opts\.json: unknown field "sorce_policy"/],
     [['--rate-unit', 'posts'], /--rate-unit/],

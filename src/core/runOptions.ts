@@ -122,6 +122,15 @@ function text(what: string, x: unknown): string {
   return x;
 }
 
+/** The API's rule for memory scope keys (the vendor CLI's parallel_web_tools/core/memory.py). */
+export const MEMORY_SCOPE_KEY = /^[a-zA-Z0-9_-]{1,128}$/;
+
+function memoryScopeKey(what: string, x: unknown): string {
+  if (typeof x === 'string' && MEMORY_SCOPE_KEY.test(x)) return x;
+  const shown = typeof x === 'string' ? `"${x.length > 40 ? `${x.slice(0, 40)}…" (${x.length} characters)` : `${x}"`}` : JSON.stringify(x);
+  throw usageError(`${what}: ${shown} is not a memory scope key: 1 to 128 letters, digits, "_" or "-" (the API's pattern ${MEMORY_SCOPE_KEY.source})`);
+}
+
 /** The run options file: an object with the TaskRunInput fields (and "betas"). */
 function fromFile(name: string, raw: string): { options: RunOptions; betas: string[] } {
   let j: unknown;
@@ -142,7 +151,7 @@ function fromFile(name: string, raw: string): { options: RunOptions; betas: stri
   }
   if (j.webhook != null) o.webhook = webhook(what, j.webhook);
   if (j.previous_interaction_id != null) o.previous_interaction_id = text(`${what} previous_interaction_id`, j.previous_interaction_id);
-  if (j.memory_scope_key != null) o.memory_scope_key = text(`${what} memory_scope_key`, j.memory_scope_key);
+  if (j.memory_scope_key != null) o.memory_scope_key = memoryScopeKey(`${what} memory_scope_key`, j.memory_scope_key);
   if (j.advanced_settings != null) {
     if (!isObj(j.advanced_settings) || (j.advanced_settings.location != null && typeof j.advanced_settings.location !== 'string'))
       throw usageError(`${what} advanced_settings must be an object like {"location": "us"}`);
@@ -192,7 +201,7 @@ export function resolveRunOptions(
     o.webhook = webhook('--webhook-events', { url, ...(events ? { event_types: events } : {}) });
   }
   if (flags.previousInteractionId !== undefined) o.previous_interaction_id = text('--previous-interaction-id', flags.previousInteractionId);
-  if (flags.memoryScopeKey !== undefined) o.memory_scope_key = text('--memory-scope-key', flags.memoryScopeKey);
+  if (flags.memoryScopeKey !== undefined) o.memory_scope_key = memoryScopeKey('--memory-scope-key', flags.memoryScopeKey);
   return { options: o, betas: betasFor(o, [...base.betas, ...(flags.beta ?? []).flatMap(list)]) };
 }
 

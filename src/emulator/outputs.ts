@@ -1,6 +1,7 @@
 // Outputs the emulator returns: JSON content generated from the run's output schema (so it
 // validates against it), deterministic for a seed and input; text for text specs; basis with
-// citations for every top-level field.
+// citations for every top-level field and each element of a list field (`field.0`); MCP tool calls
+// for runs given MCP servers.
 import { mulberry32 } from './rng';
 
 type Schema = Record<string, any>;
@@ -92,13 +93,13 @@ function basisFor(fields: string[], rnd: () => number) {
   }));
 }
 
-/** Basis names: every top-level field, and with per-item basis each element of a list field
- * after its list (`field[0]`, `field[1]`, …), as the field-basis-2025-11-25 beta adds them. */
-function basisFields(content: Record<string, unknown>, perItem: boolean): string[] {
+/** Basis names: every top-level field, each followed by an entry per element of its list value
+ * (`field.0`, `field.1`, …: the vendor's dot notation; SDK 1.3.3 `TaskRunJsonOutput.basis`). */
+function basisFields(content: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const [k, val] of Object.entries(content)) {
     out.push(k);
-    if (perItem && Array.isArray(val)) for (let i = 0; i < val.length; i++) out.push(`${k}[${i}]`);
+    if (Array.isArray(val)) for (let i = 0; i < val.length; i++) out.push(`${k}.${i}`);
   }
   return out;
 }
@@ -123,21 +124,61 @@ const AUTO_SCHEMA = {
   additionalProperties: false,
 };
 
-export function generateOutput(spec: any, input: unknown, seed: number, perItemBasis = false): Record<string, unknown> {
+/** The output of a completed run: content from the spec, its basis, and (for a run given MCP
+ * servers) the tool calls it made. Deterministic for (spec, input, seed, servers). */
+export function generateOutput(spec: any, input: unknown, seed: number, mcpServers?: unknown): Record<string, unknown> {
   const rnd = mulberry32(seed);
   const subject = summarize(input);
   const k = outputKind(spec);
+  let out: Record<string, unknown>;
   if (k.kind === 'text') {
-    return {
+    out = {
       basis: basisFor(['output'], rnd),
       type: 'text',
       content: `Findings for ${subject}: ${WORDS[Math.floor(rnd() * WORDS.length)]} and ${WORDS[Math.floor(rnd() * WORDS.length)]}.`,
     };
+  } else {
+    const schema = k.kind === 'json' ? k.schema : AUTO_SCHEMA;
+    const content = genValue(schema, rnd, 'output', subject, 0) as Record<string, unknown>;
+    const obj = content && typeof content === 'object' && !Array.isArray(content) ? content : { output: content };
+    out = { basis: basisFor(basisFields(obj), rnd), type: 'json', content: obj };
+    if (k.kind === 'auto') out.output_schema = AUTO_SCHEMA;
   }
-  const schema = k.kind === 'json' ? k.schema : AUTO_SCHEMA;
-  const content = genValue(schema, rnd, 'output', subject, 0) as Record<string, unknown>;
-  const obj = content && typeof content === 'object' && !Array.isArray(content) ? content : { output: content };
-  const out: Record<string, unknown> = { basis: basisFor(basisFields(obj, perItemBasis), rnd), type: 'json', content: obj };
-  if (k.kind === 'auto') out.output_schema = AUTO_SCHEMA;
+  const calls = mcpToolCalls(mcpServers, subject, seed);
+  if (calls) out.mcp_tool_calls = calls;
   return out;
+}
+
+const TOOLS = ['search', 'lookup', 'fetch_record', 'query'];
+
+/**
+ * The spec's McpToolCall list for a run given MCP servers (null without): one to three calls per
+ * server, to its allowed tools (else a generic one), with JSON arguments naming the run's subject;
+ * about one call in eight fails with an error instead of content. From its own random stream, so
+ * the content and basis are those of the same run without servers.
+ */
+export function mcpToolCalls(servers: unknown, subject: string, seed: number): object[] | null {
+  if (!Array.isArray(servers) || servers.length === 0) return null;
+  const rnd = mulberry32((seed ^ 0x6d637030) >>> 0);
+  const calls: object[] = [];
+  for (const s of servers) {
+    const name = typeof s?.name === 'string' ? s.name : 'mcp';
+    const allowed: string[] = Array.isArray(s?.allowed_tools) && s.allowed_tools.length ? s.allowed_tools : TOOLS;
+    for (let n = 1 + Math.floor(rnd() * 3); n > 0; n--) {
+      const tool = allowed[Math.floor(rnd() * allowed.length)];
+      const id = `call_${Math.floor(rnd() * 2 ** 32)
+        .toString(16)
+        .padStart(8, '0')}${calls.length}`;
+      const failed = rnd() < 0.125;
+      calls.push({
+        tool_call_id: id,
+        server_name: name,
+        tool_name: tool,
+        arguments: JSON.stringify({ query: subject }),
+        content: failed ? null : JSON.stringify({ result: `${tool} on ${subject}: ${WORDS[Math.floor(rnd() * WORDS.length)]}` }),
+        error: failed ? `Tool ${tool} on server ${name} failed (emulated)` : null,
+      });
+    }
+  }
+  return calls;
 }

@@ -6,13 +6,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpFail, errorBody, type Reply } from './http';
 import { Router } from './router';
-import { createState, findGroup, type Call, type EmulatorOptions, type EmulatorState, type EmulatorStats, type Handler } from './state';
+import { createState, findGroup, type Call, type EmulatorState, type EmulatorStats, type Handler } from './state';
+import type { EmulatorOptions, LiveOptions } from './options';
 import type { Store } from './store';
 import { addRuns, createGroup, retrieveGroup, retrieveGroupRun } from './handlers/groups';
 import { streamEvents, streamRuns } from './handlers/streams';
+import { suggest, suggestProcessor } from './handlers/suggest';
 import { createRun, retrieveInput, retrieveRun, runResult, streamRunEvents, v1Only } from './handlers/runs';
 
-export type { EmulatorOptions, EmulatorStats } from './state';
+export type { EmulatorStats } from './state';
+export type { EmulatorOptions, LiveOptions } from './options';
 export { PROCESSORS } from './validate';
 
 export interface EmulatorHandle {
@@ -20,10 +23,10 @@ export interface EmulatorHandle {
   port: number;
   store: Store;
   stats: EmulatorStats;
+  /** The seed in use (the one given, else the random one chosen): print it to reproduce a run. */
+  seed: number;
   /** Change request-level faults while running (e.g. switch them off to read a reference copy). */
-  setFaults(
-    f: Pick<EmulatorOptions, 'errorRate' | 'loseResponses' | 'dropStreamsAfter' | 'streamErrorAfter' | 'creditLimit' | 'resendEvents' | 'dropEvents'>,
-  ): void;
+  setFaults(f: LiveOptions): void;
   close(): Promise<void>;
 }
 
@@ -49,6 +52,9 @@ export function buildRoutes(): Router<Handler> {
     r.add('GET', `${g}/{gid}/runs/{rid}`, retrieveGroupRun);
     for (const p of ['runs', 'events', 'runs/{rid}', 'events/{rid}']) r.add('*', `${g}/{gid}/${p}`, groupThen405);
   }
+  // The Ingest API: /v1beta only, as the vendor's docs and CLI call it.
+  r.add('POST', '/v1beta/tasks/suggest', suggest).add('POST', '/v1beta/tasks/suggest-processor', suggestProcessor);
+  r.add('*', '/v1beta/tasks/suggest', fail(405, 'Method Not Allowed')).add('*', '/v1beta/tasks/suggest-processor', fail(405, 'Method Not Allowed'));
   const v1 = '/v1/tasks/runs';
   r.add('POST', v1, createRun).add('POST', '/v1beta/tasks/runs', fail(404, 'Not Found'));
   r.add('GET', `${v1}/{rid}`, retrieveRun).add('GET', `${v1}/{rid}/input`, retrieveInput).add('GET', `${v1}/{rid}/result`, runResult);
@@ -64,10 +70,13 @@ export function statsJson(st: EmulatorState): string {
   const s = st.stats;
   const runsByGroup: Record<string, number> = {};
   for (const g of st.store.groups.values()) runsByGroup[g.id] = g.runs.length;
-  const rateLimit = st.rateLimit ? { ...st.rateLimit, unit: st.opts.rateLimitUnit ?? 'requests' } : null;
-  const faultsInjected = s.errorsInjected + s.responsesLost + s.streamsDropped + s.errorEvents + s.eventsResent + s.eventsDropped;
+  const rateLimit = st.rateLimit ? { ...st.rateLimit, unit: st.opts.rateLimitUnit } : null;
+  const faultsInjected = s.errorsInjected + s.responsesLost + s.streamsDropped + s.errorEvents + s.eventsResent + s.eventsDropped + s.authFaults;
   return JSON.stringify({ ...s, faultsInjected, creditLimit: st.opts.creditLimit ?? null, rateLimit, runsByGroup });
 }
+
+/** What the real service answered a bad key with (not the documented envelope): authFault sends it. */
+export const AUTH_FAULT_BODY = '{"code":16,"message":"Invalid API key (C.1)"}';
 
 /** Answer one request: health, stats, auth, injected faults, then the route. */
 async function dispatch(st: EmulatorState, routes: Router<Handler>, req: http.IncomingMessage, res: http.ServerResponse): Promise<Reply> {
@@ -82,8 +91,13 @@ async function dispatch(st: EmulatorState, routes: Router<Handler>, req: http.In
     return { status: 200, body: statsJson(st) };
   }
   if (method === 'POST' && path.endsWith('/runs')) st.stats.runCreateRequests++; // any request that could create runs
+  if (st.opts.authFault > 0 && st.faults() < st.opts.authFault) {
+    st.stats.authFaults++;
+    if (method === 'POST') req.resume();
+    return { status: 401, body: AUTH_FAULT_BODY };
+  }
   if (!keyStr || (st.opts.apiKey !== undefined && keyStr !== st.opts.apiKey)) throw new HttpFail(401, 'Unauthorized: invalid or missing credentials');
-  if ((st.opts.errorRate ?? 0) > 0 && st.faults() < st.opts.errorRate!) {
+  if (st.opts.errorRate > 0 && st.faults() < st.opts.errorRate) {
     st.stats.errorsInjected++;
     if (method === 'POST') req.resume();
     return { status: st.faults() < 0.5 ? 500 : 503, body: errorBody('Internal server error (emulated by --error-rate)') };
@@ -128,7 +142,7 @@ function requestListener(st: EmulatorState, routes: Router<Handler>): http.Reque
 async function listen(st: EmulatorState, server: http.Server): Promise<EmulatorHandle> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(st.opts.port ?? 8787, st.opts.host ?? '127.0.0.1', () => {
+    server.listen(st.opts.port, st.opts.host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -140,6 +154,7 @@ async function listen(st: EmulatorState, server: http.Server): Promise<EmulatorH
     port: addr.port,
     store: st.store,
     stats: st.stats,
+    seed: st.seed,
     setFaults: (f) => void Object.assign(st.opts, f),
     close: () =>
       new Promise<void>((resolve) => {

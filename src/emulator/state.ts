@@ -6,43 +6,9 @@ import { Store, type Group, type Run, STATUS_NAMES, F, iso, isActiveStatus } fro
 import { generateOutput } from './outputs';
 import { hash32, mulberry32 } from './rng';
 import { HttpFail, type Reply } from './http';
+import { withDefaults, type EmulatorOptions, type ResolvedOptions } from './options';
 
-export interface EmulatorOptions {
-  host?: string;
-  port?: number;
-  apiKey?: string;
-  rateLimit?: { limit: number; windowMs: number } | null;
-  /** What rateLimit counts: 'requests' (each POST that adds runs; the vendor's documented unit, the
-   * default) or 'runs' (each run created). */
-  rateLimitUnit?: 'requests' | 'runs';
-  /** Share of runs that stop in action_required half-way through (seeded). */
-  actionRequiredRate?: number;
-  /** How long such a run waits there before running on to the end; undefined = it stays. */
-  actionRequiredMs?: number;
-  /** Share of runs cancelled half-way through: cancelling, then cancelled (seeded). */
-  cancelRate?: number;
-  /** On a group stream (/events, /runs), send an `error` event after this many events and end it. */
-  streamErrorAfter?: number;
-  /** Credit in runs; a POST whose runs do not all fit is refused with 402 and creates nothing. */
-  creditLimit?: number | null;
-  /** /events streams end after this long even if the group is active (default 10 minutes). */
-  streamLifetimeMs?: number;
-  /** Every API request is answered this much later: a network round trip and the service's own time. */
-  responseDelayMs?: number;
-  /** Share of task_run.state events that /events sends a second time (a recent one, with its id). */
-  resendEvents?: number;
-  /** Share of runs whose task_run.state events /events never sends (seeded by run, on every connection). */
-  dropEvents?: number;
-  latencyMs?: [number, number];
-  failRate?: number;
-  errorRate?: number;
-  dropStreamsAfter?: number;
-  loseResponses?: number;
-  seed?: number;
-  /** Called once per request with method, path and status (emulator --verbose). */
-  log?: (line: string) => void;
-  now?: () => number;
-}
+export type { EmulatorOptions } from './options';
 
 export interface EmulatorStats {
   requests: number;
@@ -68,10 +34,15 @@ export interface EmulatorStats {
   eventsResent: number;
   /** Runs whose task_run.state events /events withheld (dropEvents), each counted once. */
   eventsDropped: number;
+  /** Requests answered 401 by authFault. */
+  authFaults: number;
+  /** POST /v1beta/tasks/suggest and /v1beta/tasks/suggest-processor requests answered. */
+  suggestRequests: number;
+  suggestProcessorRequests: number;
 }
 
 export interface EmulatorState {
-  opts: EmulatorOptions;
+  opts: ResolvedOptions;
   seed: number;
   store: Store;
   stats: EmulatorStats;
@@ -84,15 +55,15 @@ export interface EmulatorState {
 }
 
 export function createState(options: EmulatorOptions): EmulatorState {
-  const opts = { ...options }; // ours to change (setFaults)
+  const opts = withDefaults(options); // a copy, ours to change (setFaults)
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
   return {
     opts,
     seed,
     store: new Store({
       seed,
-      latencyMs: opts.latencyMs ?? [1000, 5000],
-      failRate: opts.failRate ?? 0,
+      latencyMs: opts.latencyMs,
+      failRate: opts.failRate,
       actionRequiredRate: opts.actionRequiredRate,
       actionRequiredMs: opts.actionRequiredMs,
       cancelRate: opts.cancelRate,
@@ -114,9 +85,12 @@ export function createState(options: EmulatorOptions): EmulatorState {
       streamsExpired: 0,
       eventsResent: 0,
       eventsDropped: 0,
+      authFaults: 0,
+      suggestRequests: 0,
+      suggestProcessorRequests: 0,
     },
     faults: mulberry32(seed ^ 0x5eed),
-    rateLimit: opts.rateLimit === undefined ? { limit: 2000, windowMs: 60_000 } : opts.rateLimit,
+    rateLimit: opts.rateLimit,
     windows: new Map(),
     openStreams: new Set(),
     droppedRuns: new Set(),
@@ -181,12 +155,17 @@ export function findRun(st: EmulatorState, id: string): Run {
 
 export function runJson(store: Store, run: Run): string {
   const s = store.runStatus(run);
+  return runJsonAs(run, s, run.modifiedAt);
+}
+
+/** The run as it was when it had status s (modified at `at`): what an event recorded then shows. */
+export function runJsonAs(run: Run, s: number, at: number): string {
   const status = STATUS_NAMES[s];
   const err = s === F ? JSON.stringify({ ref_id: `ref_${run.id.slice(5)}`, message: 'Run failed (emulated by --fail-rate)', detail: null }) : 'null';
   return (
     `{"run_id":"${run.id}","interaction_id":"${run.id}","status":"${status}","is_active":${isActiveStatus(s)},` +
     `"warnings":${run.warnings ?? 'null'},"error":${err},"processor":${JSON.stringify(run.processor)},"metadata":${(run.metaJson ??= run.metadata ? JSON.stringify(run.metadata) : 'null')},` +
-    `"created_at":"${iso(run.createdAt)}","modified_at":"${iso(run.modifiedAt)}","taskgroup_id":${run.group ? `"${run.group.id}"` : 'null'}}`
+    `"created_at":"${iso(run.createdAt)}","modified_at":"${iso(at)}","taskgroup_id":${run.group ? `"${run.group.id}"` : 'null'}}`
   );
 }
 
@@ -198,7 +177,7 @@ export function inputJson(run: Run): string {
 }
 
 export function outputJson(store: Store, run: Run): string {
-  return JSON.stringify(generateOutput(run.spec, run.input.input, (hash32(run.id) ^ store.opts.seed) >>> 0, run.fieldBasis));
+  return JSON.stringify(generateOutput(run.spec, run.input.input, (hash32(run.id) ^ store.opts.seed) >>> 0, run.input.mcp_servers));
 }
 
 export function groupJson(store: Store, g: Group): string {

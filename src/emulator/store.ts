@@ -39,7 +39,6 @@ export interface Run {
   fate: number; // NORMAL, NEEDS_ACTION or CANCELLED
   midAt: number; // when a NEEDS_ACTION run stops for action, or a CANCELLED run starts cancelling
   warnings: string | null; // JSON of TaskRun.warnings
-  fieldBasis: boolean; // created with parallel-beta field-basis-2025-11-25: per-item basis
   status: number;
   modifiedAt: number;
   nextAt: number; // heap key; Infinity when nothing more will happen
@@ -49,6 +48,9 @@ export interface GroupEventRec {
   kind: 0 | 1; // 0 = task_group_status snapshot, 1 = task_run.state for runIdx
   runIdx: number;
   snapshot?: string; // JSON of TaskGroupStatus at that moment
+  /** kind 1: the run's status and modified time when the event happened (a replay shows them). */
+  status?: number;
+  at?: number;
 }
 
 export interface Group {
@@ -82,7 +84,6 @@ export interface StoreOptions {
 /** Per-run extras decided by the request, not by the seed. */
 export interface RunExtras {
   warnings?: string | null;
-  fieldBasis?: boolean;
 }
 
 // Two seconds' prefixes, most recent first: a run's created_at and modified_at alternate.
@@ -186,7 +187,6 @@ export class Store {
       fate: this.fateOf(seq),
       midAt: startAt + (t + dur - startAt) / 2,
       warnings: extras.warnings ?? null,
-      fieldBasis: extras.fieldBasis ?? false,
       status: Q,
       modifiedAt: t,
       nextAt: startAt,
@@ -288,7 +288,7 @@ export class Store {
       this.step(run);
       g.counts[run.status]++;
       // task_run.state events mark transitions to a non-active status.
-      if (!isActiveStatus(run.status)) g.events.push({ kind: 1, runIdx: run.idx });
+      if (!isActiveStatus(run.status)) g.events.push({ kind: 1, runIdx: run.idx, status: run.status, at: run.modifiedAt });
       if (run.nextAt !== Infinity) heapPush(h, run);
       if (run.modifiedAt > g.modifiedAt) g.modifiedAt = run.modifiedAt;
       changed = true;

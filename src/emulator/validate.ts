@@ -79,7 +79,9 @@ export function checkSpec(spec: any, loc: Loc): Issue[] {
 
 // ----- the run options (TaskRunInput fields beyond input/processor/metadata/task_spec) -----
 
-export const BETA = { mcp: 'mcp-server-2025-07-17', webhook: 'webhook-2025-08-12', fieldBasis: 'field-basis-2025-11-25' } as const;
+/** The betas some run options need. Others (field-basis-2025-11-25, whose per-element basis is now
+ * given to every run) are accepted and change nothing. */
+export const BETA = { mcp: 'mcp-server-2025-07-17', webhook: 'webhook-2025-08-12' } as const;
 
 /** The parallel-beta header as a set of values (comma-separated, as the SDK sends `betas`). */
 export function parseBetas(header: string | string[] | undefined): Set<string> {
@@ -180,6 +182,14 @@ function checkOptionalType(x: unknown, loc: Loc, type: 'string' | 'boolean'): Is
   return [v(loc, `Input should be a valid ${type}`, type === 'string' ? 'string_type' : 'bool_type')];
 }
 
+/** The vendor's rule for memory scope keys (parallel-web-tools core/memory.py). */
+export const MEMORY_SCOPE_KEY = /^[a-zA-Z0-9_-]{1,128}$/;
+
+function checkMemoryScopeKey(x: unknown, loc: Loc): Issue[] {
+  if (typeof x !== 'string' || MEMORY_SCOPE_KEY.test(x)) return checkOptionalType(x, loc, 'string');
+  return [v(loc, `String should match pattern '${MEMORY_SCOPE_KEY.source}'`, 'string_pattern_mismatch')];
+}
+
 /** The run options a TaskRunInput may carry besides input, processor, metadata and task_spec. */
 const RUN_OPTIONS = ['source_policy', 'mcp_servers', 'webhook', 'enable_events', 'previous_interaction_id', 'memory_scope_key', 'advanced_settings'];
 
@@ -192,7 +202,7 @@ function checkRunOptions(inp: Record<string, unknown>, loc: Loc, betas: Set<stri
     ...checkWebhook(inp.webhook, at('webhook'), betas),
     ...checkOptionalType(inp.enable_events, at('enable_events'), 'boolean'),
     ...checkOptionalType(inp.previous_interaction_id, at('previous_interaction_id'), 'string'),
-    ...checkOptionalType(inp.memory_scope_key, at('memory_scope_key'), 'string'),
+    ...checkMemoryScopeKey(inp.memory_scope_key, at('memory_scope_key')),
   ];
   const as = inp.advanced_settings;
   if (!nullish(as)) {

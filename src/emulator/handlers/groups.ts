@@ -1,6 +1,6 @@
 // Task Group handlers: create, retrieve, add runs, retrieve one run of a group.
 import { HttpFail, readBody, v, type Issue, type Reply } from '../http';
-import { BETA, checkMetadata, checkRunInput, checkSpec, inputWarnings, parseBetas, specWarnings } from '../validate';
+import { checkMetadata, checkRunInput, checkSpec, inputWarnings, parseBetas, specWarnings } from '../validate';
 import { charge, findGroup, groupJson, runJson, spendCredit, type Call, type EmulatorState } from '../state';
 import type { Group, RunExtras } from '../store';
 
@@ -31,7 +31,7 @@ export async function addRuns(c: Call): Promise<Reply> {
   const refresh = queryBool(c.url.searchParams, 'refresh_status', true);
   const body = await readBody(req);
   const out = createRuns(st, g, body, { key: c.key, refresh, betas: parseBetas(req.headers['parallel-beta']) });
-  if ((st.opts.loseResponses ?? 0) > 0 && st.faults() < st.opts.loseResponses!) {
+  if (st.opts.loseResponses > 0 && st.faults() < st.opts.loseResponses) {
     st.stats.responsesLost++;
     req.socket.destroy();
     return null;
@@ -76,15 +76,14 @@ function checkAddRuns(body: any, betas: Set<string>): void {
   if (badProcessor) throw new HttpFail(403, 'Forbidden: invalid processor in request');
 }
 
-/** Warnings and beta features of each run, from its spec (own or default) and input. */
-export function runExtras(defaultSpec: unknown, inputs: any[], betas: Set<string>): (i: number) => RunExtras {
-  const fieldBasis = betas.has(BETA.fieldBasis);
+/** Warnings of each run, from its spec (own or default) and input. */
+export function runExtras(defaultSpec: unknown, inputs: any[]): (i: number) => RunExtras {
   const defaultWarn = specWarnings(defaultSpec);
   return (i) => {
     const own = inputs[i].task_spec ?? null;
     const spec = own ?? defaultSpec;
     const w = [...(own ? specWarnings(own) : defaultWarn), ...inputWarnings(spec, inputs[i].input)];
-    return { fieldBasis, warnings: w.length ? JSON.stringify(w) : null };
+    return { warnings: w.length ? JSON.stringify(w) : null };
   };
 }
 
@@ -102,7 +101,7 @@ function createRuns(st: EmulatorState, g: Group, body: any, a: AddRunsCall): str
   // refresh_status=false: answer the status as last computed, without bringing it up to date.
   const cached = a.refresh ? null : (g.cachedStatus ?? st.store.statusJson(g));
   const spec = body.default_task_spec ?? null;
-  const { runs, runCursor, eventCursor } = st.store.addRuns(g, inputs, spec, runExtras(spec, inputs, a.betas));
+  const { runs, runCursor, eventCursor } = st.store.addRuns(g, inputs, spec, runExtras(spec, inputs));
   st.stats.runsCreated += runs.length;
   st.stats.addRunsPosts++;
   const ids = runs.map((r) => `"${r.id}"`).join(',');

@@ -15,7 +15,7 @@ export async function createRun(c: Call): Promise<Reply> {
   if (r.length) throw new HttpFail(422, `Unprocessable content: request validation error: ${r[0].loc.join('.')}: ${r[0].msg}`, r);
   charge(st, c.key, 1);
   spendCredit(st, 1);
-  const run = st.store.createSingleRun(body, runExtras(null, [body], betas)(0));
+  const run = st.store.createSingleRun(body, runExtras(null, [body])(0));
   st.stats.runsCreated++;
   return { status: 202, body: runJson(st.store, run) };
 }

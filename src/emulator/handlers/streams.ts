@@ -2,7 +2,7 @@
 // /events (status snapshots and run completions, live until the group is idle or the timeout).
 import { randomUUID } from 'node:crypto';
 import { HttpFail, SseWriter, v, type Reply } from '../http';
-import { findGroup, inputJson, outputJson, runJson, type Call, type EmulatorState } from '../state';
+import { findGroup, inputJson, outputJson, runJson, runJsonAs, type Call, type EmulatorState } from '../state';
 import { STATUS_NAMES, C, runEventId, groupEventId, parseCursor, type Group, type Run } from '../store';
 import { hash32, unit } from '../rng';
 
@@ -79,7 +79,7 @@ export async function streamEvents(c: Call): Promise<Reply> {
   const after = parseCursor(c.url.searchParams.get('last_event_id'), 'e');
   if (after === null) throw new HttpFail(422, 'Invalid last_event_id for the event stream', [v(['query', 'last_event_id'], 'Invalid cursor')]);
   const timeoutMs = eventsTimeout(c.url.searchParams) * 1000;
-  const lifetimeMs = st.opts.streamLifetimeMs ?? 600_000;
+  const lifetimeMs = st.opts.streamLifetimeMs;
   const deadline = Date.now() + Math.min(timeoutMs, lifetimeMs);
   const w = openSse(c);
   let wake: (() => void) | null = null;
@@ -141,12 +141,12 @@ async function sendEvents(st: EmulatorState, g: Group, w: SseWriter, pos: number
     let p;
     if (e.kind === 0) p = w.event('task_group_status', `{"type":"task_group_status","event_id":"${groupEventId(pos)}","status":${e.snapshot}}`);
     else if (!withheld(st, g.runs[e.runIdx])) {
-      p = runEvent(st, g, w, pos);
+      p = runEvent(g, w, pos);
       const again = resent(st, g, first, pos);
       if (again >= 0 && !w.dead) {
         if (p) await p;
         st.stats.eventsResent++;
-        p = runEvent(st, g, w, again);
+        p = runEvent(g, w, again);
       }
     }
     pos++;
@@ -155,9 +155,11 @@ async function sendEvents(st: EmulatorState, g: Group, w: SseWriter, pos: number
   return pos;
 }
 
-function runEvent(st: EmulatorState, g: Group, w: SseWriter, pos: number) {
-  const run = g.runs[g.events[pos].runIdx];
-  return w.event('task_run.state', `{"type":"task_run.state","event_id":"${groupEventId(pos)}","input":null,"run":${runJson(st.store, run)},"output":null}`);
+/** The task_run.state event at pos: the run as it was then (a replay shows each change as it happened). */
+function runEvent(g: Group, w: SseWriter, pos: number) {
+  const e = g.events[pos];
+  const run = runJsonAs(g.runs[e.runIdx], e.status!, e.at!);
+  return w.event('task_run.state', `{"type":"task_run.state","event_id":"${groupEventId(pos)}","input":null,"run":${run},"output":null}`);
 }
 
 /** dropEvents: this run's task_run.state events never go out, on any connection (seeded by run). */

@@ -4,7 +4,7 @@
 // loop tg is compared with. Nothing here waits on a dead port: every wait on a child races the
 // emulator's exit, and the wait for readiness is bounded.
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Parallel from 'parallel-web';
 
@@ -30,12 +30,14 @@ function track(kill) {
 
 /**
  * Keep the last `n` lines of a readable stream (a ring buffer; a line longer than 2,000 characters
- * is cut). Returns a function giving those lines, the unfinished last line included.
+ * is cut), and hand each whole line to `onLine` as it arrives. Returns a function giving those
+ * lines, the unfinished last line included.
  * @param {import('node:stream').Readable} stream
  * @param {number} [n]
+ * @param {(line: string) => void} [onLine]
  * @returns {() => string[]}
  */
-export function lineTail(stream, n = TAIL_LINES) {
+export function lineTail(stream, n = TAIL_LINES, onLine) {
   const ring = [];
   let carry = '';
   stream.setEncoding('utf8');
@@ -43,6 +45,7 @@ export function lineTail(stream, n = TAIL_LINES) {
     const parts = (carry + s).split('\n');
     carry = (parts.pop() ?? '').slice(-2000);
     for (const l of parts) {
+      onLine?.(l);
       ring.push(l.slice(0, 2000));
       if (ring.length > n) ring.shift();
     }
@@ -69,17 +72,18 @@ const how = (code, signal) => (signal ? `killed by ${signal}` : `exit code ${cod
  * flags win). Resolves once it prints its URL; rejects if it exits first or is not listening
  * within `readyMs`. From then on its exit, unless `stop()` asked for it, rejects `died`: every
  * guarded wait fails at once with the exit status and the emulator's last stderr lines.
+ * `onStderrLine` sees each stderr line as it arrives (with --verbose: one per request).
  * @param {string} bin
  * @param {string[]} [args]
- * @param {{ readyMs?: number }} [opts]
+ * @param {{ readyMs?: number, onStderrLine?: (line: string) => void }} [opts]
  * @returns {Promise<Emulator>}
  */
-export async function startEmulator(bin, args = [], { readyMs = 30_000 } = {}) {
+export async function startEmulator(bin, args = [], { readyMs = 30_000, onStderrLine } = {}) {
   const child = spawn(process.execPath, [bin, 'emulator', '--port', '0', '--latency', '1s..2s', '--seed', '1', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const untrack = track(() => child.kill('SIGKILL'));
-  const tail = lineTail(child.stderr);
+  const tail = lineTail(child.stderr, TAIL_LINES, onStderrLine);
   let stopping = false;
   const closed = new Promise((resolve) => child.once('close', resolve));
   /** @type {Promise<never>} */
@@ -158,30 +162,42 @@ export function runChild(cmd, args, { cwd, env = process.env, emu, label = `${pa
 }
 
 /**
- * `node <bin> ...args` under /usr/bin/time (GNU time's %M: the peak RSS of that process, from
- * wait4's rusage): wall seconds, peak RSS, exit status and output; throws unless the exit status
- * is one of `ok`. With `emu`, fails at once if that emulator exits meanwhile.
- * @param {string} bin
+ * `cmd ...args` under /usr/bin/time (GNU time's %M: the peak RSS of that process, from wait4's
+ * rusage; a node process's worker threads included): wall seconds, peak RSS, exit status and
+ * output; throws unless the exit status is one of `ok`. With `emu`, fails at once if that
+ * emulator exits meanwhile. `env` is added to this process's (with PARALLEL_API_KEY=bench).
+ * @param {string} cmd
  * @param {string[]} args
- * @param {{ cwd?: string, env?: Record<string, string>, ok?: number[], emu?: Emulator }} [opts]
+ * @param {{ cwd?: string, env?: Record<string, string>, ok?: number[], emu?: Emulator, label?: string }} [opts]
  */
-export async function timeTg(bin, args, { cwd, env = {}, ok = [0], emu } = {}) {
-  const r = await runChild('/usr/bin/time', ['-f', 'tg-bench-time %e %M', process.execPath, bin, ...args], {
+export async function timeCmd(cmd, args, { cwd, env = {}, ok = [0], emu, label = path.basename(cmd) } = {}) {
+  const r = await runChild('/usr/bin/time', ['-f', 'tg-bench-time %e %M', cmd, ...args], {
     cwd,
     env: { ...process.env, PARALLEL_API_KEY: 'bench', ...env },
     emu,
-    label: `tg ${args[0]}`,
+    label,
   });
   const lines = r.stderr.trimEnd().split('\n');
   let mark = lines.length - 1;
   while (mark >= 0 && !lines[mark].startsWith('tg-bench-time ')) mark--;
-  const stderr = lines.slice(0, mark < 0 ? lines.length : mark).join('\n');
+  // GNU time says "Command exited with non-zero status N" before its figures: not the command's words.
+  const stderr = lines
+    .slice(0, mark < 0 ? lines.length : mark)
+    .filter((l) => !/^Command (exited with non-zero status|terminated by signal) \d+$/.test(l))
+    .join('\n');
   if (!ok.includes(r.code ?? -1) || mark < 0)
-    throw new Error(`tg ${args.join(' ')} failed (${how(r.code, r.signal)}); ${quote(stderr.split('\n').slice(-TAIL_LINES))}`);
+    throw new Error(`${label} failed (${how(r.code, r.signal)}): ${[cmd, ...args].join(' ')}; ${quote(stderr.split('\n').slice(-TAIL_LINES))}`);
   const [secs, kb] = lines[mark].split(' ').slice(1).map(Number);
-  // GNU time reports a child's non-zero exit as "Command exited with non-zero status N": not tg's.
-  return { secs, rssMb: kb / 1024, status: r.code, stdout: r.stdout, stderr: stderr.replace(/\nCommand exited with non-zero status \d+$/, '') };
+  return { secs, rssMb: kb / 1024, status: r.code, stdout: r.stdout, stderr };
 }
+
+/**
+ * `node <bin> ...args` timed as timeCmd does.
+ * @param {string} bin
+ * @param {string[]} args
+ * @param {{ cwd?: string, env?: Record<string, string>, ok?: number[], emu?: Emulator }} [opts]
+ */
+export const timeTg = (bin, args, opts = {}) => timeCmd(process.execPath, [bin, ...args], { ...opts, label: `tg ${args[0]}` });
 
 /** dir/<n>.csv: header company_name,company_website and n rows "Company k", "https://ck.example". */
 export async function companiesCsv(dir, n) {
@@ -220,3 +236,16 @@ export async function sdkLoop(target, n) {
   };
   return emu ? emu.guard(loop()) : loop();
 }
+
+/** Complete lines (newline bytes) in a file, read in chunks. */
+export async function countLines(file) {
+  let n = 0;
+  for await (const chunk of createReadStream(file)) for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+/** The 1, 5 and 15-minute load averages, as `uptime` prints them. */
+export const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/** The median of numbers (the lower middle one of an even count). */
+export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];

@@ -1,19 +1,17 @@
 // Emulator benchmark: fill one group with N runs, stream /runs (with inputs and outputs), and
 // report events/s and the emulator's peak RSS. Usage: node bench/emulator-runs.mjs [N]
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startEmulator } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const N = Number(process.argv[2] ?? 200_000);
-const child = spawn(process.execPath, [path.join(root, 'bin/tg'), 'emulator', '--port', '0', '--latency', '1ms..20ms', '--rate-limit', 'off', '--seed', '1'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const url = await new Promise((resolve) => child.stdout.once('data', (d) => resolve(/listening on (\S+)/.exec(String(d))[1])));
+const emu = await startEmulator(path.join(root, 'bin/tg'), ['--latency', '1ms..20ms', '--rate-limit', 'off']);
+const { url, child } = emu;
 const h = { 'x-api-key': 'bench', 'content-type': 'application/json' };
 const spec = JSON.parse(readFileSync(path.join(root, 'fixtures/company-spec.json'), 'utf8'));
-const g = await (await fetch(`${url}/v1/tasks/groups`, { method: 'POST', headers: h, body: '{}' })).json();
+const g = await emu.guard(fetch(`${url}/v1/tasks/groups`, { method: 'POST', headers: h, body: '{}' }).then((r) => r.json()));
 let t = Date.now();
 for (let i = 0; i < N; i += 1000) {
   const inputs = Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({
@@ -21,17 +19,20 @@ for (let i = 0; i < N; i += 1000) {
     processor: 'base',
     metadata: { tg_key: String(i + k + 1) },
   }));
-  const r = await fetch(`${url}/v1/tasks/groups/${g.taskgroup_id}/runs?refresh_status=false`, {
-    method: 'POST',
-    headers: h,
-    body: JSON.stringify({ inputs, default_task_spec: spec }),
-  });
+  const r = await emu.guard(
+    fetch(`${url}/v1/tasks/groups/${g.taskgroup_id}/runs?refresh_status=false`, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ inputs, default_task_spec: spec }),
+    }),
+  );
   if (r.status !== 200) throw new Error(`add runs: ${r.status}`);
-  await r.arrayBuffer();
+  await emu.guard(r.arrayBuffer());
 }
 const addS = (Date.now() - t) / 1000;
 await new Promise((r) => setTimeout(r, 500));
-const stream = async (q) => {
+const stream = (q) => emu.guard(streamRuns(q));
+const streamRuns = async (q) => {
   const t0 = Date.now();
   const res = await fetch(`${url}/v1/tasks/groups/${g.taskgroup_id}/runs${q}`, { headers: h });
   let events = 0;
@@ -50,7 +51,7 @@ const plain = await stream('');
 const full = await stream('?include_input=true&include_output=true');
 const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
 const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)[1]) / 1024;
-child.kill('SIGTERM');
+await emu.stop();
 const row = (a) => `| ${a.join(' | ')} |`;
 console.log(`\nemulator, one group of ${N} runs (node ${process.version})\n`);
 console.log(row(['measure', 'value']));

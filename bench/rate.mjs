@@ -8,12 +8,11 @@
 //   c. tg limit off vs a bare SDK taskGroup.addRuns loop (parallel-web), N rows each, each on a
 //      fresh emulator, alternated (with a's runs), median of `reps`: throughput ratio (≥ 1.0).
 // Usage: node bench/rate.mjs [--rows N=100000] [--b-rows B=20000] [--reps R=3]
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { companiesCsv, sdkLoop, startEmulator } from './common.mjs';
+import { companiesCsv, runChild, sdkLoop, startEmulator } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(root, 'bin/tg');
@@ -28,22 +27,20 @@ const dir = mkdtempSync(path.join(tmpdir(), 'tg-bench-rate-'));
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** One timed tg submit into a fresh state dir; returns seconds, its summary line and stdout. */
-function tg(args) {
+/** One timed tg submit against `emu` (failing at once if it dies) into a fresh state dir; returns seconds and its summary line. */
+async function tg(emu, args) {
   const state = mkdtempSync(path.join(dir, 'state-'));
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+  const r = await runChild(process.execPath, [BIN, ...args, '--base-url', emu.url], {
     cwd: dir,
     env: { ...process.env, PARALLEL_API_KEY: 'bench', TG_STATE_DIR: state },
-    encoding: 'utf8',
+    emu,
   });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   rmSync(state, { recursive: true, force: true });
-  if (r.status !== 0) throw new Error(`tg ${args.join(' ')} failed: ${r.stderr}`);
+  if (r.code !== 0) throw new Error(`tg ${args.join(' ')} failed: ${r.stderr}`);
   return { secs, summary: r.stderr.split('\n').find((l) => / rows sent/.test(l)) ?? '' };
 }
-
-const stats = async (emu) => (await fetch(`${emu.url}/__emulator/stats`)).json();
 
 const rows = [];
 const row = (...a) => rows.push(`| ${a.join(' | ')} |`);
@@ -57,15 +54,15 @@ const atLimit = [];
 const loadC = load();
 for (let i = 0; i < REPS; i++) {
   let emu = await startEmulator(BIN, ['--rate-limit', 'off']);
-  tgOff.push(tg(['submit', fN, '--rate', 'off', '-q', '--base-url', emu.url]).secs);
-  emu.stop();
+  tgOff.push((await tg(emu, ['submit', fN, '--rate', 'off', '-q'])).secs);
+  await emu.stop();
   emu = await startEmulator(BIN, ['--rate-limit', 'off']);
-  sdk.push(await sdkLoop(emu.url, N));
-  emu.stop();
+  sdk.push(await sdkLoop(emu, N));
+  await emu.stop();
   emu = await startEmulator(BIN, ['--rate-limit', '2000/60s', '--rate-limit-unit', 'requests']);
-  const t = tg(['submit', fN, '-q', '--base-url', emu.url]);
-  atLimit.push({ secs: t.secs, stats: await stats(emu) });
-  emu.stop();
+  const t = await tg(emu, ['submit', fN, '-q']);
+  atLimit.push({ secs: t.secs, stats: await emu.stats() });
+  await emu.stop();
 }
 const off = median(tgOff);
 const sdkS = median(sdk);
@@ -96,16 +93,16 @@ row(
   const loadB = load();
   const fB = await companiesCsv(dir, B);
   const emu = await startEmulator(BIN, ['--rate-limit', '50/6s', '--rate-limit-unit', 'requests']);
-  const t = tg(['submit', fB, '--rate', '100/6s', '--batch-size', '100', '--base-url', emu.url]);
-  const s = await stats(emu);
-  emu.stop();
+  const t = await tg(emu, ['submit', fB, '--rate', '100/6s', '--batch-size', '100']);
+  const s = await emu.stats();
+  await emu.stop();
   const posts = Math.ceil(B / 100);
   const min = (posts / 50) * 6;
   const slidingMin = (Math.ceil(posts / 50) - 1) * 6;
   row(
     `b. ${B} rows in ${posts} POSTs, tg --rate 100/6s, emulator 50/6s requests`,
     `${t.secs.toFixed(2)} s`,
-    `÷ server minimum ${min} s = ${(t.secs / min).toFixed(2)} (target ≤ 1.15; ÷ sliding-window minimum ${slidingMin} s = ${(t.secs / slidingMin).toFixed(2)})`,
+    `÷ server minimum ${min.toFixed(1)} s = ${(t.secs / min).toFixed(2)} (target ≤ 1.15; ÷ sliding-window minimum ${slidingMin} s = ${(t.secs / slidingMin).toFixed(2)})`,
     `429s ${s.rateLimited} of ${s.addRunsPosts} POSTs = ${((100 * s.rateLimited) / Math.max(1, s.addRunsPosts)).toFixed(2)}% (≤ 2%)`,
     `${loadB} → ${load()}`,
   );

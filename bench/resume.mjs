@@ -19,20 +19,21 @@ const dir = mkdtempSync(path.join(tmpdir(), 'tg-bench-resume-'));
 const emu = await startEmulator(NEW, ['--rate-limit', 'off']);
 const f = await companiesCsv(dir, N);
 
-const run = (bin, args, state) => timeTg(bin, args, { cwd: dir, env: { TG_STATE_DIR: path.join(dir, state) } });
+const run = (bin, args, state) => timeTg(bin, args, { cwd: dir, env: { TG_STATE_DIR: path.join(dir, state) }, emu });
 
 const base = [f, '--rate', 'off', '-q', '--base-url', emu.url];
 const res = { ...(OLD ? { 'fresh, --old build': [] } : {}), fresh: [], 'journal intact': [], 'journal lost (--group)': [] };
-run(NEW, ['submit', ...base, '--restart'], 'new'); // warms the emulator up
+await run(NEW, ['submit', ...base, '--restart'], 'new'); // warms the emulator up
 for (let i = 0; i < 3; i++) {
-  if (OLD) res['fresh, --old build'].push(run(OLD, ['submit', ...base, '--restart'], 'old'));
-  const fresh = run(NEW, ['submit', ...base, '--restart'], 'new');
+  if (OLD) res['fresh, --old build'].push(await run(OLD, ['submit', ...base, '--restart'], 'old'));
+  const fresh = await run(NEW, ['submit', ...base, '--restart'], 'new');
   res.fresh.push(fresh);
-  res['journal intact'].push(run(NEW, ['submit', ...base], 'new'));
+  res['journal intact'].push(await run(NEW, ['submit', ...base], 'new'));
   rmSync(path.join(dir, 'lost'), { recursive: true, force: true });
-  res['journal lost (--group)'].push(run(NEW, ['submit', ...base, '--group', fresh.stdout.trim()], 'lost'));
+  res['journal lost (--group)'].push(await run(NEW, ['submit', ...base, '--group', fresh.stdout.trim()], 'lost'));
 }
-emu.stop();
+await emu.stop();
+rmSync(dir, { recursive: true, force: true });
 const med = (xs) => [...xs].sort((a, b) => a.secs - b.secs)[1].secs;
 console.log(`\ntg submit, ${N} rows, resume into a full group (node ${process.version})\n`);
 console.log('| case | runs (s) | median | peak RSS |\n| --- | --- | --- | --- |');

@@ -19,17 +19,17 @@ if (arg('--compare')) bins.push(['compare', path.resolve(arg('--compare'))]);
 const sizes = (arg('--rows') ?? '100000,1000000').split(',').map(Number);
 const dir = mkdtempSync(path.join(tmpdir(), 'tg-rss-'));
 
-const submit = (bin, file, url) => timeTg(bin, ['submit', file, '--rate', 'off', '-q', '--restart', '--base-url', url], { cwd: dir });
+const submit = (bin, file, emu) => timeTg(bin, ['submit', file, '--rate', 'off', '-q', '--restart', '--base-url', emu.url], { cwd: dir, emu });
 
 const emu = await startEmulator(bins[0][1], ['--rate-limit', 'off']);
 const results = bins.map(() => []);
 try {
   for (const n of sizes) {
     const f = await companiesCsv(dir, n);
-    bins.forEach(([, bin], k) => results[k].push(submit(bin, f, emu.url)));
+    for (const [k, [, bin]] of bins.entries()) results[k].push(await submit(bin, f, emu));
   }
 } finally {
-  emu.stop();
+  await emu.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 console.log(`tg submit peak RSS (node ${process.version}, emulator on loopback, --rate off)\n`);

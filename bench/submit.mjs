@@ -8,12 +8,11 @@
 //      elapsed ÷ theoretical minimum, and 429s.
 //   3. tg peak RSS submitting 100k and 1M generated rows.
 // Usage: node bench/submit.mjs [rows=100000] [--skip-1m]
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { companiesCsv, sdkLoop, startEmulator, timeTg as timed } from './common.mjs';
+import { companiesCsv, runChild, sdkLoop, startEmulator, timeTg as timed } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(root, 'bin/tg');
@@ -21,8 +20,9 @@ const N = Number(process.argv[2] ?? 100_000);
 const skip1m = process.argv.includes('--skip-1m');
 const dir = mkdtempSync(path.join(tmpdir(), 'tg-bench-'));
 
-function timeTg(args, env = {}, restart = true) {
-  return timed(BIN, [...args, ...(restart ? ['--restart'] : [])], { cwd: dir, env: { TG_STATE_DIR: path.join(dir, 'state'), ...env } });
+/** A timed tg run against `emu` (failing at once if it dies), state under dir/state. */
+function timeTg(emu, args, restart = true) {
+  return timed(BIN, [...args, ...(restart ? ['--restart'] : []), '--base-url', emu.url], { cwd: dir, env: { TG_STATE_DIR: path.join(dir, 'state') }, emu });
 }
 
 const rows = [];
@@ -34,13 +34,13 @@ const row = (...a) => rows.push(`| ${a.join(' | ')} |`);
   const f = await companiesCsv(dir, N);
   // One untimed run of each warms the emulator (its JIT, its heap) and the SDK up; then three
   // rounds of tg and the SDK loop in turn, so both meet the emulator as it grows: medians of three.
-  timeTg(['submit', f, '--rate', 'off', '-q', '--base-url', emu.url]);
-  await sdkLoop(emu.url, N);
+  await timeTg(emu, ['submit', f, '--rate', 'off', '-q']);
+  await sdkLoop(emu, N);
   const ts = [];
   const sdks = [];
   for (let i = 0; i < 3; i++) {
-    ts.push(timeTg(['submit', f, '--rate', 'off', '-q', '--base-url', emu.url]));
-    sdks.push(await sdkLoop(emu.url, N));
+    ts.push(await timeTg(emu, ['submit', f, '--rate', 'off', '-q']));
+    sdks.push(await sdkLoop(emu, N));
   }
   ts.sort((a, b) => a.secs - b.secs);
   sdks.sort((a, b) => a - b);
@@ -58,13 +58,15 @@ const row = (...a) => rows.push(`| ${a.join(' | ')} |`);
   // the group's runs are listed first). Median of three each; the extra cost is the listing.
   const group = ts[2].stdout.trim();
   const med = (xs) => xs.sort((a, b) => a.secs - b.secs)[1];
-  const intact = med([0, 1, 2].map(() => timeTg(['submit', f, '--rate', 'off', '-q', '--base-url', emu.url], {}, false)));
-  const lost = med(
-    [0, 1, 2].map(() => {
-      rmSync(path.join(dir, 'state', 'journals'), { recursive: true, force: true });
-      return timeTg(['submit', f, '--group', group, '--rate', 'off', '-q', '--base-url', emu.url], {}, false);
-    }),
-  );
+  const intacts = [];
+  const losts = [];
+  for (let i = 0; i < 3; i++) intacts.push(await timeTg(emu, ['submit', f, '--rate', 'off', '-q'], false));
+  for (let i = 0; i < 3; i++) {
+    rmSync(path.join(dir, 'state', 'journals'), { recursive: true, force: true });
+    losts.push(await timeTg(emu, ['submit', f, '--group', group, '--rate', 'off', '-q'], false));
+  }
+  const intact = med(intacts);
+  const lost = med(losts);
   row(
     `resume into the full group, journal intact (no listing)`,
     `${intact.secs.toFixed(2)} s`,
@@ -101,8 +103,8 @@ echo "$GROUP_ID"
 `,
   );
   const t0 = Date.now();
-  const b = spawnSync('bash', [script, items, emu.url], { env: { ...process.env, PARALLEL_API_KEY: 'bench' }, encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (b.status !== 0) throw new Error(`bash: ${b.stderr}`);
+  const b = await runChild('bash', [script, items, emu.url], { env: { ...process.env, PARALLEL_API_KEY: 'bench' }, emu });
+  if (b.code !== 0) throw new Error(`bash: ${b.stderr}`);
   const bashS = (Date.now() - t0) / 1000;
   row('seed 002 bash (curl + jq)', `${bashS.toFixed(2)} s`, `${Math.round(N / bashS)} rows/s`, `tg ÷ this: ${(tgRate / (N / bashS)).toFixed(2)}×`, '—');
 
@@ -114,15 +116,15 @@ echo "$GROUP_ID"
     `tg ÷ this: ${(tgRate / (N / sdkS)).toFixed(2)}×`,
     '(in bench process)',
   );
-  emu.stop();
+  await emu.stop();
 }
 
 // 1b. with a round trip: what more than one POST in flight is for
 {
   const emu = await startEmulator(BIN, ['--rate-limit', 'off', '--response-delay', '50ms']);
   const f = await companiesCsv(dir, N);
-  const t = timeTg(['submit', f, '--rate', 'off', '-q', '--base-url', emu.url]);
-  const sdkS = await sdkLoop(emu.url, N);
+  const t = await timeTg(emu, ['submit', f, '--rate', 'off', '-q']);
+  const sdkS = await sdkLoop(emu, N);
   row(
     `tg submit, ${N} rows, limit off, emulator --response-delay 50ms`,
     `${t.secs.toFixed(2)} s`,
@@ -130,25 +132,25 @@ echo "$GROUP_ID"
     `SDK loop: ${sdkS.toFixed(2)} s; tg ÷ SDK: ${(sdkS / t.secs).toFixed(2)}×`,
     `${t.rssMb.toFixed(0)} MB`,
   );
-  emu.stop();
+  await emu.stop();
 }
 
 // 2. compressed window
 {
   const emu = await startEmulator(BIN, ['--rate-limit', '2000/6s', '--rate-limit-unit', 'runs']);
   const f = await companiesCsv(dir, 20_000);
-  const t = timeTg(['submit', f, '--rate', '2000/6s', '--rate-unit', 'runs', '--base-url', emu.url]);
+  const t = await timeTg(emu, ['submit', f, '--rate', '2000/6s', '--rate-unit', 'runs']);
   const min = (Math.ceil(20_000 / 2000) - 1) * 6;
   const m = /answers were 429/.test(t.stderr) ? /\((\d+) answers were 429\)/.exec(t.stderr)[1] : '0';
   row('tg, 20k rows, 2000/6s window', `${t.secs.toFixed(2)} s`, `min ${min} s → ratio ${(t.secs / min).toFixed(3)}`, `429s: ${m}`, `${t.rssMb.toFixed(0)} MB`);
-  emu.stop();
+  await emu.stop();
 }
 
 // 3. RSS 100k vs 1M
 if (!skip1m) {
   const emu = await startEmulator(BIN, ['--rate-limit', 'off']);
-  const a = timeTg(['submit', await companiesCsv(dir, 100_000), '--rate', 'off', '-q', '--base-url', emu.url]);
-  const b = timeTg(['submit', await companiesCsv(dir, 1_000_000), '--rate', 'off', '-q', '--base-url', emu.url]);
+  const a = await timeTg(emu, ['submit', await companiesCsv(dir, 100_000), '--rate', 'off', '-q']);
+  const b = await timeTg(emu, ['submit', await companiesCsv(dir, 1_000_000), '--rate', 'off', '-q']);
   row(
     'tg peak RSS 100k / 1M rows',
     `${a.rssMb.toFixed(0)} MB / ${b.rssMb.toFixed(0)} MB`,
@@ -156,9 +158,10 @@ if (!skip1m) {
     `1M at ${Math.round(1e6 / b.secs)} rows/s`,
     '',
   );
-  emu.stop();
+  await emu.stop();
 }
 
+rmSync(dir, { recursive: true, force: true });
 console.log(`\ntg submit benchmark (node ${process.version}, emulator on loopback)\n`);
 console.log('| case | elapsed | throughput | comparison | tg peak RSS |\n| --- | --- | --- | --- | --- |');
 console.log(rows.join('\n'));

@@ -5,13 +5,12 @@
 //   2. `tg fetch` of the same group to JSONL and to CSV (runs/s);
 //   3. peak RSS of watch and fetch at 100k and 1M runs.
 // Usage: node bench/watch.mjs [runs=100000] [--skip-1m]
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Parallel from 'parallel-web';
-import { startEmulator, timeTg as timed } from './common.mjs';
+import { runChild, startEmulator, timeTg as timed } from './common.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(root, 'bin/tg');
@@ -23,8 +22,9 @@ const spec = JSON.parse(readFileSync(path.join(root, 'fixtures/company-spec.json
 
 const emulator = () => startEmulator(BIN, ['--rate-limit', 'off', '--latency', '1ms..20ms']);
 
-/** A group of n runs, all completed. */
-async function completedGroup(url, n) {
+/** A group of n runs on `emu`, all completed (failing at once if the emulator dies). */
+const completedGroup = (emu, n) => emu.guard(fillGroup(emu.url, n));
+async function fillGroup(url, n) {
   const sdk = new Parallel({ apiKey: 'bench', baseURL: url });
   const g = await sdk.taskGroup.create({});
   for (let i = 0; i < n; i += 1000) {
@@ -44,7 +44,7 @@ async function completedGroup(url, n) {
   }
 }
 
-const timeTg = (args) => timed(BIN, [...args, '-q'], { cwd: dir, ok: [0, 1], maxBuffer: 1 << 30 });
+const timeTg = (args) => timed(BIN, [...args, '-q', '--base-url', emu.url], { cwd: dir, ok: [0, 1], emu });
 
 const lines = (f) => readFileSync(f, 'utf8').split('\n').filter(Boolean).length;
 const rows = [];
@@ -52,8 +52,8 @@ const row = (...a) => rows.push(`| ${a.join(' | ')} |`);
 
 const emu = await emulator();
 {
-  const g = await completedGroup(emu.url, N);
-  const w = timeTg(['watch', g, '-o', path.join(dir, 'w.jsonl'), '--base-url', emu.url]);
+  const g = await completedGroup(emu, N);
+  const w = await timeTg(['watch', g, '-o', path.join(dir, 'w.jsonl')]);
   const wl = lines(path.join(dir, 'w.jsonl'));
   if (wl !== N) throw new Error(`watch wrote ${wl} lines for ${N} runs`);
   const watchRate = N / w.secs;
@@ -85,7 +85,7 @@ done
   const out = path.join(dir, 'bash.jsonl');
   writeFileSync(out, '');
   const t0 = Date.now();
-  spawnSync('timeout', [String(BASH_WINDOW_S), 'bash', script, g, '', out, emu.url], { env: { ...process.env, PARALLEL_API_KEY: 'bench' }, stdio: 'ignore' });
+  await runChild('timeout', [String(BASH_WINDOW_S), 'bash', script, g, '', out, emu.url], { env: { ...process.env, PARALLEL_API_KEY: 'bench' }, emu });
   const bashS = (Date.now() - t0) / 1000;
   const bl = lines(out);
   const bashRate = bl / bashS;
@@ -99,7 +99,7 @@ done
 
   for (const fmt of ['jsonl', 'csv']) {
     const f = path.join(dir, `f.${fmt}`);
-    const t = timeTg(['fetch', g, '--format', fmt, '-o', f, '--base-url', emu.url]);
+    const t = await timeTg(['fetch', g, '--format', fmt, '-o', f]);
     row(
       `tg fetch --format ${fmt}, ${N} runs`,
       `${t.secs.toFixed(2)} s`,
@@ -109,9 +109,9 @@ done
     );
   }
   if (!skip1m) {
-    const big = await completedGroup(emu.url, 1_000_000);
-    const w1 = timeTg(['watch', big, '-o', path.join(dir, 'w1.jsonl'), '--base-url', emu.url]);
-    const f1 = timeTg(['fetch', big, '-o', path.join(dir, 'f1.jsonl'), '--base-url', emu.url]);
+    const big = await completedGroup(emu, 1_000_000);
+    const w1 = await timeTg(['watch', big, '-o', path.join(dir, 'w1.jsonl')]);
+    const f1 = await timeTg(['fetch', big, '-o', path.join(dir, 'f1.jsonl')]);
     row(
       'peak RSS 100k → 1M runs: watch',
       `${w.rssMb.toFixed(0)} MB → ${w1.rssMb.toFixed(0)} MB`,
@@ -119,7 +119,7 @@ done
       `1M at ${Math.round(1e6 / w1.secs)} results/s`,
       '',
     );
-    const f100 = timeTg(['fetch', g, '-o', path.join(dir, 'f100.jsonl'), '--base-url', emu.url]);
+    const f100 = await timeTg(['fetch', g, '-o', path.join(dir, 'f100.jsonl')]);
     row(
       'peak RSS 100k → 1M runs: fetch jsonl',
       `${f100.rssMb.toFixed(0)} MB → ${f1.rssMb.toFixed(0)} MB`,
@@ -129,7 +129,8 @@ done
     );
   }
 }
-emu.stop();
+await emu.stop();
+rmSync(dir, { recursive: true, force: true });
 console.log(`\ntg watch/fetch benchmark (node ${process.version}, emulator on loopback, completed groups)\n`);
 console.log('| case | elapsed | throughput | comparison | tg peak RSS |\n| --- | --- | --- | --- | --- |');
 console.log(rows.join('\n'));

@@ -150,7 +150,7 @@ export function pipeToHead(args, k, { cwd, env = {} }) {
  * Call the library's run(argv, io) in this process with an explicit env and cwd (never this
  * process's); stdout and stderr are captured. For usage, input and exit-code cases.
  * @param {string[]} argv
- * @param {{ cwd?: string, env?: Record<string, string>, stdin?: string | Buffer }} [opts]
+ * @param {{ cwd?: string, env?: Record<string, string | undefined>, stdin?: string | Buffer }} [opts]
  * @returns {Promise<{ code: number, stdout: string, stderr: string }>}
  */
 export async function runInProcess(argv, { cwd, env = {}, stdin } = {}) {

@@ -14,7 +14,7 @@ const typed = bad('typed-spec.json');
 const sub = (file, ...more) => ['submit', bad(file), '--spec', spec, ...more];
 
 // [case, args, exit code, first-line pattern, what the API may see: 'none' | 'no-runs' | 'any', env]
-/** @type {[string, string[], number, RegExp, 'none' | 'no-runs' | 'any', Record<string, string>?][]} */
+/** @type {[string, string[], number, RegExp, 'none' | 'no-runs' | 'any', Record<string, string | undefined>?][]} */
 const CASES = [
   ['CSV: unterminated quote', sub('unterminated-quote.csv'), 2, /unterminated-quote\.csv:2: a quoted field opened on this line is never closed/, 'none'],
   ['CSV: row with too many fields', sub('ragged-long.csv'), 2, /ragged-long\.csv:3: the row has 3 fields; the header has 2/, 'none'],

@@ -20,8 +20,9 @@ const tgAt = (api, args, opts = {}) => runInProcess([...args, '--base-url', api.
 
 test('G.2 watch: a re-sent event never writes a second line; a run whose event never comes is filled from /runs', async () => {
   const runs = makeRuns(6, (i) => ['completed', 'failed', 'cancelled', 'completed', 'completed', 'completed'][i]);
-  // trun_2 is sent three times, trun_6 never.
-  const api = await fakeApi({ runs, events: ['trun_1', 'trun_2', 'trun_2', 'trun_3', 'trun_4', 'trun_2', 'trun_5'] });
+  // trun_2 is sent three times, trun_6 never; the catch-up listing (made as watch starts) shows
+  // every run still running, so the results come from the events.
+  const api = await fakeApi({ runs, events: ['trun_1', 'trun_2', 'trun_2', 'trun_3', 'trun_4', 'trun_2', 'trun_5'], listedRunning: 1 });
   try {
     const d = tmp();
     const r = await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d });
@@ -33,6 +34,34 @@ test('G.2 watch: a re-sent event never writes a second line; a run whose event n
     const again = await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d });
     assert.equal(again.code, 1, again.stderr);
     assert.equal(lines(path.join(d, 'w.jsonl')).length, 6);
+  } finally {
+    await api.close();
+  }
+});
+
+test('G.2 watch: runs finished before watch starts come from the run list (with inputs, no result GET), once each, as fetch writes them', async () => {
+  const runs = makeRuns(5, (i) => ['completed', 'failed', 'completed', 'cancelled', 'completed'][i]);
+  const api = await fakeApi({ runs, events: ['trun_3', 'trun_1', 'trun_1', 'trun_5', 'trun_2', 'trun_4'] });
+  try {
+    const d = tmp();
+    const r = await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d });
+    assert.equal(r.code, 1, r.stderr);
+    const got = lines(path.join(d, 'w.jsonl'));
+    assert.deepEqual(
+      got.map((l) => l.run.run_id),
+      runs.map((x) => x.run_id),
+    ); // the list's order
+    assert.equal(api.state.results, 0, 'no result GET');
+    for (const l of got) assert.deepEqual(l.input, { input: runs.find((x) => x.run_id === l.run.run_id).input });
+    const cursor = JSON.parse(readFileSync(path.join(d, 'w.jsonl.tg.json'), 'utf8'));
+    assert.equal(cursor.extra.runs, 'r4');
+    // fetch writes the same lines.
+    const f = await tgAt(api, ['fetch', api.group, '-o', 'f.jsonl'], { cwd: d });
+    assert.equal(f.code, 1, f.stderr);
+    assert.equal(readFileSync(path.join(d, 'f.jsonl'), 'utf8'), readFileSync(path.join(d, 'w.jsonl'), 'utf8'));
+    // A rerun (the list read from its cursor, the events from the start) adds nothing.
+    assert.equal((await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d })).code, 1);
+    assert.equal(lines(path.join(d, 'w.jsonl')).length, 5);
   } finally {
     await api.close();
   }

@@ -9,7 +9,9 @@ import type { GroupEvent, Metadata, TaskGroup, TaskGroupRunResponse, TaskRun, Ta
 import { Transport, type RawResponse } from './transport';
 import { errorFor } from './httpErrors';
 import { withRetries } from './retry';
-import { buildQuery, resumable, type ResumableOptions, type StreamEnv } from './sse';
+import { buildQuery, resumable, resumeWith, sseDataOnce, type ResumableOptions, type StreamEnv } from './sse';
+import { badEvent, inlineParser, parsedLines, workerParser } from './lineParser';
+import { lastEventId, type LineBatch } from './runLines';
 
 export interface ClientOptions {
   baseUrl: string;
@@ -37,6 +39,8 @@ export interface RunStreamOptions extends ResumableOptions {
   includeOutput?: boolean;
   status?: string;
 }
+
+const runQuery = (o: RunStreamOptions) => ({ include_input: o.includeInput || undefined, include_output: o.includeOutput || undefined, status: o.status });
 
 export class ApiClient {
   readonly baseUrl: URL;
@@ -184,8 +188,25 @@ export class ApiClient {
 
   /** streamRuns in batches (those of one chunk received). */
   streamRunBatches(groupId: string, opts: RunStreamOptions = {}): AsyncGenerator<TaskRunEvent[]> {
-    const query = { include_input: opts.includeInput || undefined, include_output: opts.includeOutput || undefined, status: opts.status };
-    return resumable(this.t, this.env, this.groupsPath(`/${encodeURIComponent(groupId)}/runs`), query, opts) as AsyncGenerator<TaskRunEvent[]>;
+    return resumable(this.t, this.env, this.groupsPath(`/${encodeURIComponent(groupId)}/runs`), runQuery(opts), opts) as AsyncGenerator<TaskRunEvent[]>;
+  }
+
+  /**
+   * The group's runs as the event texts the server sent, each with its type, event_id, run_id,
+   * status (runLines.ts), in batches, resumed after breaks: what a results file copies. `worker`:
+   * parse them in a worker thread (a large listing; parsed here when the worker is not at hand).
+   */
+  async *streamRunLines(groupId: string, opts: RunStreamOptions & { worker?: boolean } = {}): AsyncGenerator<LineBatch> {
+    const path = this.groupsPath(`/${encodeURIComponent(groupId)}/runs`);
+    const query = runQuery(opts);
+    const parser = (opts.worker && workerParser()) || inlineParser();
+    const connect = (last: string | undefined) =>
+      parsedLines(sseDataOnce(this.t, path, { ...query, last_event_id: last }, opts.signal, opts.idleMs), parser, badEvent(`GET ${path}`));
+    try {
+      yield* resumeWith(this.env, path, opts, connect, lastEventId);
+    } finally {
+      parser.close();
+    }
   }
 
   /** The group's events; one pass until the server closes cleanly (reconnecting through breaks). */

@@ -10,8 +10,7 @@ import { randomBytes } from 'node:crypto';
  * predictable name in a shared directory is never followed.
  */
 export function writeFileAtomic(file: string, data: string): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
+  const tmp = tempName(file);
   const fd = fs.openSync(tmp, 'wx', 0o600);
   try {
     try {
@@ -26,13 +25,39 @@ export function writeFileAtomic(file: string, data: string): void {
     throw e;
   }
   try {
-    const dfd = fs.openSync(dir, 'r');
+    const dfd = fs.openSync(path.dirname(file), 'r');
     fs.fsyncSync(dfd);
     fs.closeSync(dfd);
   } catch {
     /* some filesystems do not allow fsync on directories */
   }
 }
+
+/** writeFileAtomic with its file system calls off the main thread (the same steps, in the same order). */
+export async function writeFileAtomicAsync(file: string, data: string): Promise<void> {
+  const tmp = tempName(file);
+  const fh = await fs.promises.open(tmp, 'wx', 0o600);
+  try {
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  try {
+    const dh = await fs.promises.open(path.dirname(file), 'r');
+    await dh.sync().finally(() => dh.close());
+  } catch {
+    /* some filesystems do not allow fsync on directories */
+  }
+}
+
+const tempName = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
 
 /**
  * Length of the file up to and including its last newline: a half-written last line (a kill in

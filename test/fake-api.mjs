@@ -4,7 +4,8 @@
 import http from 'node:http';
 
 /**
- * runs: [{ run_id, status, input, output, key }]; events: run_ids (a 'task_run.state' each, in order).
+ * runs: [{ run_id, status, input, output, key, listOutput? }] (listOutput false: listed without its output);
+ * events: run_ids (a 'task_run.state' each, in order).
  * listedRunning: the first so many run listings show every run as running (as a listing made
  * before the runs finished would). `state.results` counts result GETs.
  * @param {{ group?: string, runs?: any[], events?: string[] | null, active?: boolean, fault?: string | null, listedRunning?: number }} [opts]
@@ -62,7 +63,7 @@ export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, a
         event_id: `r${i}`,
         input: withIn ? { input: r.input } : null,
         run: running ? { ...runJson(r), status: 'running', is_active: true, error: null } : runJson(r),
-        output: withOut && r.status === 'completed' && !running ? { type: 'json', content: r.output } : null,
+        output: withOut && r.status === 'completed' && !running && r.listOutput !== false ? { type: 'json', content: r.output } : null,
       }));
       return sse(res, items.slice(after + 1));
     }

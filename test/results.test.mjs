@@ -67,6 +67,30 @@ test('G.2 watch: runs finished before watch starts come from the run list (with 
   }
 });
 
+test('G.2 watch: a completed run listed without its output gets it from its result', async () => {
+  const runs = makeRuns(3);
+  runs[1].listOutput = false;
+  const api = await fakeApi({ runs });
+  try {
+    const d = tmp();
+    const r = await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d });
+    assert.equal(r.code, 0, r.stderr);
+    const got = lines(path.join(d, 'w.jsonl'));
+    assert.deepEqual(
+      got.map((l) => [l.run.run_id, l.output?.content.answer]),
+      [
+        ['trun_1', 'A1'],
+        ['trun_2', 'A2'],
+        ['trun_3', 'A3'],
+      ],
+    );
+    assert.equal(api.state.results, 1);
+    assert.deepEqual(got[1].input, { input: runs[1].input });
+  } finally {
+    await api.close();
+  }
+});
+
 test('G.2 watch: an inactive group with action_required runs is not done (exit 5)', async () => {
   const api = await fakeApi({ runs: makeRuns(3, (i) => (i === 1 ? 'action_required' : 'completed')) });
   try {

@@ -70,6 +70,8 @@ export class FileSink implements OutputSink {
   /** Lines in the snapshot being flushed. */
   private flushingLines = 0;
   private chain: Promise<void> = Promise.resolve();
+  /** Flushes asked for and not yet done. */
+  private flushes = 0;
   private busy = false;
   private failed: unknown = null;
   private pool = Buffer.allocUnsafe(0);
@@ -231,10 +233,14 @@ export class FileSink implements OutputSink {
     this.pos += n;
   }
 
-  /** Everything queued so far made durable, the cursor saved (after any flush already under way). */
+  /**
+   * Everything queued so far made durable, the cursor saved. With no flush under way its snapshot
+   * is taken now; else once the one under way is done (and then covers what was queued meanwhile).
+   */
   flush(): Promise<void> {
-    const p = this.chain.then(() => this.flushNow());
-    this.chain = p.catch(() => undefined);
+    const p = this.flushes++ ? this.chain.then(() => this.flushNow()) : this.flushNow();
+    const done = () => void this.flushes--;
+    this.chain = p.then(done, done);
     return p;
   }
 

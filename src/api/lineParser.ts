@@ -56,9 +56,9 @@ export function workerParser(): LineParser | null {
 export const WORKER_MIN_RUNS = 5000;
 
 /** Texts sent to the worker at once while it is busy (characters): fewer, larger messages. */
-const COALESCE_CHARS = 256 * 1024;
+const COALESCE_CHARS = 128 * 1024;
 /** Texts sent and not yet taken back, at most (characters): the read-ahead, in constant memory. */
-const AHEAD_CHARS = 4 * 1024 * 1024;
+const AHEAD_CHARS = 1024 * 1024;
 
 interface Pending {
   texts: string[];

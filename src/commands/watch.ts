@@ -231,10 +231,9 @@ class Watcher {
     const paced = pacer(
       this.sink,
       () => this.ctx.clock.now(),
-      FLUSH_MS,
       () => this.showProgress(),
     );
-    for await (const b of this.client.streamRunLines(this.o.group, { ...opts, worker: this.total() >= WORKER_MIN_RUNS })) {
+    for await (const b of this.client.streamRunLines(this.o.group, { ...opts, worker: this.status.num_task_runs >= WORKER_MIN_RUNS })) {
       await list.take(b);
       const full = paced();
       if (full) await full;

@@ -104,12 +104,14 @@ export class StdoutSink implements OutputSink {
   }
 }
 
+/** A checkpoint (a flush not waited for) at most this often while a listing is copied: what a kill costs to read again. */
+export const CHECKPOINT_MS = 1000;
+
 /**
  * What to call after each batch of lines: a promise to wait on while the output is a full pipe
- * (constant memory), else null; at most every `everyMs`, a checkpoint (a flush not waited for)
- * and `tick` (progress).
+ * (constant memory), else null; at most every `everyMs`, a checkpoint and `tick` (progress).
  */
-export function pacer(sink: OutputSink, now: () => number, everyMs: number, tick: () => void): () => Promise<void> | null {
+export function pacer(sink: OutputSink, now: () => number, tick: () => void, everyMs = CHECKPOINT_MS): () => Promise<void> | null {
   let last = now();
   return () => {
     if (now() - last >= everyMs) {

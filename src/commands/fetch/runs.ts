@@ -141,9 +141,6 @@ function take(pass: Pass, runId: string, st: string): boolean {
   return !pass.seen || pass.seen.add(runId);
 }
 
-/** Checkpoints (a flush that is not waited for) and progress at most this often. */
-const CHECKPOINT_MS = 500;
-
 /**
  * JSONL: each run's line is the event's text as the server sent it (parsed to know the run, in a
  * worker thread for a large group), not parsed and stringified again.
@@ -152,7 +149,6 @@ async function jsonlPass(client: ApiClient, o: FetchOptions & { group: string },
   const paced = pacer(
     sink,
     () => ctx.clock.now(),
-    CHECKPOINT_MS,
     () => progress.update(sink.state.lines + sink.pendingLines()),
   );
   for await (const b of client.streamRunLines(o.group, { ...streamOptions(o, sink, ctx), worker: runs >= WORKER_MIN_RUNS })) {
@@ -172,7 +168,6 @@ async function csvPass(client: ApiClient, o: FetchOptions & { group: string }, c
   const paced = pacer(
     sink,
     () => ctx.clock.now(),
-    CHECKPOINT_MS,
     () => progress.update(sink.state.lines + sink.pendingLines()),
   );
   for await (const ev of client.streamRuns(o.group, streamOptions(o, sink, ctx))) {

@@ -60,8 +60,9 @@ test(
       const n = 6000;
       const { sdk, id } = await completedGroup(e.url, n);
       const d = tmp();
-      const f = await runInProcess(['fetch', id, '-o', 'f.jsonl', '--base-url', e.url], { cwd: d });
+      const f = await runInProcess(['fetch', id, '-o', 'f.jsonl', '--verbose', '--base-url', e.url], { cwd: d });
       assert.equal(f.code, 0, f.stderr);
+      assert.match(f.stderr, /http GET \/v1\/tasks\/groups\/\w+\/runs: its events parsed in a worker thread/);
       const fetched = linesOf(path.join(d, 'f.jsonl'));
       assert.equal(fetched.length, n);
       // Each line is the event the API lists, with its input and output (the SDK reads the same listing).
@@ -72,8 +73,10 @@ test(
         listed,
       );
       assert.match(fetched.find((l) => l.includes('🚀')) ?? '', /"company_name":"Acme 🚀 Rockets \d+"/);
-      const w = await runInProcess(['watch', id, '-o', 'w.jsonl', '--base-url', e.url], { cwd: d });
+      const w = await runInProcess(['watch', id, '-o', 'w.jsonl', '--verbose', '--base-url', e.url], { cwd: d });
       assert.equal(w.code, 0, w.stderr);
+      assert.match(w.stderr, /its events parsed in a worker thread/);
+      assert.doesNotMatch(w.stderr, /\/result/, 'no result GET');
       const ref = readFileSync(path.join(d, 'f.jsonl'), 'utf8');
       assert.equal(readFileSync(path.join(d, 'w.jsonl'), 'utf8'), ref);
       // Killed mid-way: the same command cuts the file back to its cursor and ends with the same file.

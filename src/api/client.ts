@@ -204,6 +204,7 @@ export class ApiClient {
       parsedLines(sseDataOnce(this.t, path, { ...query, last_event_id: last }, opts.signal, opts.idleMs), parser, badEvent(`GET ${path}`));
     try {
       yield* resumeWith(this.env, path, opts, connect, lastEventId);
+      if (!parser.here) this.t.opts.log?.(`GET ${path}: its events parsed in a worker thread`);
     } finally {
       parser.close();
     }

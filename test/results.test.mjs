@@ -52,7 +52,7 @@ test('G.2 watch: runs finished before watch starts come from the run list (with 
       runs.map((x) => x.run_id),
     ); // the list's order
     assert.equal(api.state.results, 0, 'no result GET');
-    for (const l of got) assert.deepEqual(l.input, { input: runs.find((x) => x.run_id === l.run.run_id).input });
+    for (const l of got) assert.deepEqual(l.input, { input: runs.find((x) => x.run_id === l.run.run_id)?.input });
     const cursor = JSON.parse(readFileSync(path.join(d, 'w.jsonl.tg.json'), 'utf8'));
     assert.equal(cursor.extra.runs, 'r4');
     // fetch writes the same lines.
@@ -68,6 +68,7 @@ test('G.2 watch: runs finished before watch starts come from the run list (with 
 });
 
 test('G.2 watch: a completed run listed without its output gets it from its result', async () => {
+  /** @type {any[]} */
   const runs = makeRuns(3);
   runs[1].listOutput = false;
   const api = await fakeApi({ runs });

@@ -80,10 +80,12 @@ test(
       const ref = readFileSync(path.join(d, 'f.jsonl'), 'utf8');
       assert.equal(readFileSync(path.join(d, 'w.jsonl'), 'utf8'), ref);
       // Killed mid-way: the same command cuts the file back to its cursor and ends with the same file.
-      for (const [cmd, file, cursorOf] of [
+      /** @type {[string, string, (eventId: string) => object][]} */
+      const cases = [
         ['watch', 'w.jsonl', (eventId) => ({ extra: { runs: eventId }, last_event_id: null })],
         ['fetch', 'f.jsonl', (eventId) => ({ last_event_id: eventId })],
-      ]) {
+      ];
+      for (const [cmd, file, cursorOf] of cases) {
         const k = int(1, n - 100);
         cutAt(path.join(d, file), k, cursorOf);
         const r = await runInProcess([cmd, id, '-o', file, '--base-url', e.url], { cwd: d });
@@ -132,6 +134,7 @@ async function* source(batches, end) {
   if (end) throw end;
 }
 
+/** @returns {Promise<{ got: any[], error: any }>} */
 async function collect(gen) {
   const got = [];
   try {

@@ -39,7 +39,7 @@ const common = {
 await Promise.all([
   build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/tg.cjs' }),
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/lib.cjs' }),
-  // The worker that lists a group's runs (src/commands/submit/ledger.ts), read beside the bundle.
+  // The worker that lists a group's runs (src/commands/submit/listing.ts), read beside the bundle.
   build({ ...common, entryPoints: ['src/workers/listRuns.ts'], outfile: 'dist/list-worker.cjs' }),
 ]);
 // The V8 code cache bin/tg loads (scripts/code-cache.cjs), written by this node.

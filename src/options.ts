@@ -3,6 +3,10 @@
 // derived from these declarations, so renaming or retyping a flag here breaks the build where the
 // option is used. src/cli.ts adds the actions; importing this module has no side effects.
 import { Command, InvalidArgumentError, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { parseKeyValues } from './core/kv';
+import { parseUsd } from './core/pricing';
+import { parseRate } from './core/rateBudget';
+import { parseSeconds, parseTimeout } from './core/util';
 import { PARSED_NULL, defaultText, emulatorFlags } from './emulator/options';
 
 const int = (name: string, min: number, max: number) => (v: string) => {
@@ -11,6 +15,28 @@ const int = (name: string, min: number, max: number) => (v: string) => {
   return n;
 };
 const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** A value parser of src/core as commander's: its error becomes commander's "argument … is invalid. <why>". */
+const parsed =
+  <T>(f: (v: string) => T) =>
+  (v: string): T => {
+    try {
+      return f(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+const timeout = parsed((v) => parseTimeout(v) as number);
+const usd = (flag: string) => parsed((v) => parseUsd(v, flag));
+const rate = parsed((v) => {
+  try {
+    return parseRate(v);
+  } catch (e) {
+    throw new Error(`--rate: ${(e as Error).message}`);
+  }
+});
+/** Repeated key=value options into one object, each checked against the API's limits as it comes. */
+const metadata = (v: string, prev: Record<string, string> = {}) => parsed((x) => ({ ...prev, ...parseKeyValues([x], '--metadata') }))(v);
 
 const EMULATOR_GROUPS = { server: 'Server:', service: 'How the service behaves:', faults: 'Faults (shares are seeded by --seed):' };
 
@@ -49,7 +75,12 @@ export function globalOptions(program: Command, version: string) {
     .option('--json', 'machine-readable JSON on stdout (and errors as JSON on stderr)')
     .option('-q, --quiet', 'no progress output')
     .option('--verbose', 'request log on stderr (env TG_VERBOSE=1); the key is never shown')
-    .option('--progress-interval <s>', 'seconds between plain progress lines when stderr is not a terminal', '10')
+    .option(
+      '--progress-interval <s>',
+      'seconds between plain progress lines when stderr is not a terminal',
+      parsed((v) => parseSeconds(v, '--progress-interval') / 1000),
+      10,
+    )
     .option('--insecure-http', 'allow plain http:// to a non-loopback --base-url')
     .addHelpText(
       'after',
@@ -69,7 +100,7 @@ export const commands = {
     program
       .command('create')
       .description('Create a task group and print its taskgroup_id.')
-      .option('--metadata <key=value>', 'group metadata (repeatable)', collect)
+      .option('--metadata <key=value>', 'group metadata (repeatable)', metadata)
       .addHelpText('after', examples(['tg create', 'tg create --metadata project=q3 --json', 'GROUP=$(tg create) && tg submit rows.csv --group "$GROUP"'])),
 
   submit: (program: CommandUnknownOpts) =>
@@ -86,9 +117,14 @@ export const commands = {
       .addOption(new Option('--format <fmt>', 'input format (default: by extension; required for stdin)').choices(['csv', 'json', 'jsonl']))
       .option('--key <column>', 'unique row key column (default: row number)')
       .option('--input-column <column>', "send this column's text as the input instead of the row object")
-      .option('--metadata <key=value>', 'metadata added to every run (repeatable)', collect)
+      .option('--metadata <key=value>', 'metadata added to every run (repeatable)', metadata)
       .option('--batch-size <n>', 'inputs per POST (1-1000)', int('--batch-size', 1, 1000), 1000)
-      .option('--rate <n>', 'client-side budget per minute in --rate-unit ("2000", "2000/60s" or "off"); the server\'s 429s steer it lower', '2000')
+      .option(
+        '--rate <n>',
+        'client-side budget per minute in --rate-unit ("2000", "2000/60s" or "off"); the server\'s 429s steer it lower',
+        rate,
+        parseRate('2000'),
+      )
       .addOption(
         new Option('--rate-unit <unit>', "what --rate counts: add-runs POSTs (the API's documented unit) or runs created")
           .choices(['requests', 'runs'])
@@ -120,7 +156,7 @@ export const commands = {
       .option('--restart', 'forget the journal and send every row again into a new group: rows are paid again (never needed to resume)')
       .option('--watch', 'keep going as `tg watch` while and after submitting')
       .option('-o, --output <file>', 'with --watch: results file: an enriched CSV if it ends in .csv, else JSONL')
-      .option('--timeout <s>', 'with --watch: give up waiting after this many seconds (exit 5)')
+      .option('--timeout <s>', 'with --watch: give up waiting after this many seconds (exit 5)', timeout)
       // Specs from --field options; the bill before the work; enriched CSV; retries.
       .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list) instead of --spec', collect)
       .addOption(new Option('--output-format <fmt>', 'with --watch: results as enriched CSV or JSONL (default: by the -o extension)').choices(['csv', 'jsonl']))
@@ -128,8 +164,8 @@ export const commands = {
       .option('--raw-csv', 'enriched CSV: cells verbatim, no apostrophe before a leading = + - @ (formula guard)')
       .option('--force', 'with --watch -o x.csv: replace a file tg did not write (never the input)')
       .option('--limit <n>', 'send only the first n rows (a canary); the same command without --limit sends the rest', int('--limit', 1, 2 ** 53 - 1))
-      .option('--max-cost <usd>', 'refuse (exit 2, nothing sent) if the rows to send would cost more')
-      .option('--price-per-1k <usd>', 'price per 1,000 runs for the estimate (default: the built-in table)')
+      .option('--max-cost <usd>', 'refuse (exit 2, nothing sent) if the rows to send would cost more', usd('--max-cost'))
+      .option('--price-per-1k <usd>', 'price per 1,000 runs for the estimate (default: the built-in table)', usd('--price-per-1k'))
       .option('-y, --yes', 'do not ask before an expensive job on a terminal')
       .option('--retry-failed', 'send again the rows whose latest run failed (once each, see --max-attempts)')
       .option('--retry-cancelled', 'send again the rows whose latest run was cancelled')
@@ -169,7 +205,7 @@ export const commands = {
       .description("Stream a group's results: one JSON line per run that finished, exactly once, resumable with -o.")
       .argument('<group>', 'taskgroup_id')
       .option('-o, --output <file>', 'results file (JSONL); a rerun resumes from it')
-      .option('--timeout <s>', 'give up after this many seconds (exit 5; the same command resumes)')
+      .option('--timeout <s>', 'give up after this many seconds (exit 5; the same command resumes)', timeout)
       .option('--follow', 'keep listening for runs added later')
       .addHelpText(
         'after',
@@ -218,7 +254,7 @@ export const commands = {
       .description("Print a group's run counts by status; --wait blocks until it is inactive.")
       .argument('<group>', 'taskgroup_id')
       .option('--wait', 'wait until the group is inactive')
-      .option('--timeout <s>', 'with --wait: give up after this many seconds (exit 5)')
+      .option('--timeout <s>', 'with --wait: give up after this many seconds (exit 5)', timeout)
       .addHelpText(
         'after',
         examples(['tg status tgrp_123', 'tg status tgrp_123 --json | jq .task_run_status_counts', 'tg status tgrp_123 --wait --timeout 600']),

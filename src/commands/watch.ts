@@ -11,21 +11,17 @@ import path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import type { Context } from '../context';
 import { ClosedPipeError, EXIT, TgError, InterruptedError, ApiError, withHint } from '../errors';
-import { count, countTerminal, failedCount, parseTimeout, sleep, TERMINAL_STATUSES } from '../core/util';
+import { count, countTerminal, failedCount, seconds, sleep, TERMINAL_STATUSES } from '../core/util';
 import { OrderedWindow } from '../core/orderedWindow';
 import { RunIdSet } from '../core/runIdSet';
 import { FileSink, StdoutSink, type OutputSink } from '../io/output';
 import { readJsonLines } from '../io/durable';
 import { Progress, type ProgressOptions } from '../io/progress';
 import type { ApiClient } from '../api/client';
+import type { WatchOptions } from '../options';
 import type { TaskRunEvent, TaskGroupStatus, GroupEvent } from '../core/wire';
 
-export interface WatchOptions {
-  group: string;
-  output?: string;
-  timeout?: string;
-  follow?: boolean;
-}
+export type { WatchOptions };
 
 export interface WatchHooks {
   /** Resolves when a concurrent submit has finished sending (watch must not end before). */
@@ -53,7 +49,7 @@ interface Item {
 }
 
 export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {}): Promise<number> {
-  const timeoutMs = parseTimeout(o.timeout);
+  const timeoutMs = o.timeout;
   const out = o.output ? path.resolve(ctx.io.cwd, o.output) : null;
   if (out) FileSink.check(out, 'watch', o.group); // a bad -o fails before any request
   const client = await ctx.client();
@@ -270,7 +266,7 @@ class Watcher {
     if (e instanceof TgError && e.code === 'pending') throw e;
     const hint = this.resumeHint();
     if (this.signal.reason instanceof Deadline || e instanceof Deadline) {
-      const msg = `still waiting for results after --timeout ${this.o.timeout}s (${this.sink.state.lines} of ${this.total()} so far)`;
+      const msg = `still waiting for results after --timeout ${seconds(this.o.timeout)} (${this.sink.state.lines} of ${this.total()} so far)`;
       throw new TgError('timeout', msg, { hint });
     }
     if (this.ctx.signal.aborted || e instanceof InterruptedError) throw new InterruptedError(hint);

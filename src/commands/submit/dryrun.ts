@@ -3,7 +3,11 @@ import { shownPath } from '../../core/util';
 import { formatDuration, type BatchPlan } from '../../core/plan';
 import type { Validation } from './validate';
 import type { Job } from './job';
-import { describeEstimate, withinLimit, type Estimate } from './cost';
+import fs from 'node:fs';
+import { planBatches } from '../../core/plan';
+import { checkCost, describeEstimate, estimate, withinLimit, type Estimate } from './cost';
+import { readJournal, replayJournal } from './journal';
+import { rowsToSend, targetOf, validateAgainst } from './target';
 import { LATENCY } from '../../core/pricing';
 
 function runLatency(processor: string): string {
@@ -32,7 +36,7 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
   const out = {
     dry_run: true,
     input: job.shown,
-    format: job.format,
+    format: job.cfg.format,
     rows: v.rows,
     valid: v.valid,
     invalid: v.invalid,
@@ -40,7 +44,7 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
     batch_size: job.batchSize,
     rate: job.rateText,
     min_duration_s: Math.round(est.minDurationMs / 1000),
-    processor: job.processor,
+    processor: job.o.processor,
     to_send: est.rows,
     limit: o.limit ?? null,
     price_per_1k_usd: est.per1k,
@@ -56,19 +60,43 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
   }
   const lines = [
     `dry run: nothing sent`,
-    `input        ${job.shown} (${job.format})`,
+    `input        ${job.shown} (${job.cfg.format})`,
     `rows         ${v.rows} (${v.valid} valid, ${v.invalid} invalid)`,
     `batches      ${plan.batches} × ≤${job.batchSize} inputs per POST`,
     `to send      ${toSendText(job, v, est.rows)}`,
-    `processor    ${job.processor}`,
+    `processor    ${job.o.processor}`,
     `cost         ${describeEstimate(job, est)}`,
     `spec         ${specName(job) ?? '(none: auto output)'}`,
     `rate         ${out.rate}`,
-    `min duration ${formatDuration(est.minDurationMs)} to send at the rate limit; then each run takes ${runLatency(job.processor)}`,
+    `min duration ${formatDuration(est.minDurationMs)} to send at the rate limit; then each run takes ${runLatency(job.o.processor)}`,
     `group        ${group ? `${group} (rows it holds already are not sent again)` : '(a new group)'}`,
     `state        ${shownPath(job.statePath, ctx.io.cwd, ctx.io.env.HOME)}`,
   ];
-  if (v.dropped.length) lines.push(`not sent     ${job.format === 'csv' ? 'columns' : 'fields'} outside input_schema: ${v.dropped.join(', ')}`);
+  if (v.dropped.length) lines.push(`not sent     ${job.cfg.format === 'csv' ? 'columns' : 'fields'} outside input_schema: ${v.dropped.join(', ')}`);
   ctx.io.stdout.write(lines.join('\n') + '\n');
   for (const e of v.errors) ctx.warn(`tg: invalid: ${e}`);
+}
+
+/**
+ * --dry-run: the plan, nothing sent and no state written. When the group is known (the journal's,
+ * or --group) and an API key is at hand, it is asked as the real run would (GETs only): rows it
+ * holds are not counted, and a conflict is the real run's exit 2.
+ */
+export async function dryRun(job: Job): Promise<void> {
+  const { ctx, o } = job;
+  // As the real run reads it (an unreadable journal is the same exit 2), without repairing it;
+  // --restart starts from no journal.
+  let replay = replayJournal([]);
+  if (!o.restart && fs.existsSync(job.statePath)) {
+    const { recs, damaged } = readJournal(job.statePath);
+    replay = replayJournal(recs, damaged);
+  }
+  const target = targetOf(job, replay);
+  const keyed = Boolean(ctx.global.apiKey ?? ctx.io.env.PARALLEL_API_KEY) || Boolean(ctx.global.emulator);
+  if (target && !keyed) ctx.warn(`tg: no API key: ${target} was not asked which rows it holds; rows the journal does not record count as to send`);
+  const client = target && keyed ? await ctx.client() : null;
+  const { v, ledger } = await validateAgainst(job, client, replay, target);
+  const est = estimate(job, rowsToSend(job, v, ledger, replay));
+  printDryRun(job, v, planBatches(v.valid, job.batchSize, job.rate), est, target ?? null);
+  await checkCost(job, est.rows, true);
 }

@@ -11,7 +11,7 @@ import { ClosedPipeError, EXIT, usageError } from '../../errors';
 import type { ApiClient } from '../../api/client';
 import { csvLine } from '../../core/flatten';
 import { outputCells, outputColumns, type OutputColumn, type RunResult } from '../../core/columns';
-import { count, countTerminal, parseTimeout, sleep, TERMINAL_STATUSES } from '../../core/util';
+import { count, countTerminal, seconds, sleep, TERMINAL_STATUSES } from '../../core/util';
 import { JoinTally, runOf } from '../../core/join';
 import { readRows, type Row } from '../../io/rows';
 import { Progress } from '../../io/progress';
@@ -52,7 +52,7 @@ export interface EnrichedReport {
 
 /** After the send pass: wait, retry, wait, then write the enriched CSV. Returns the exit status. */
 export async function finishEnriched(job: Job, client: ApiClient, group: string, out: string | null, report: EnrichedReport = {}): Promise<number> {
-  const deadline = job.o.timeout === undefined ? Infinity : job.ctx.clock.now() + (parseTimeout(job.o.timeout) ?? 0);
+  const deadline = job.o.timeout === undefined ? Infinity : job.ctx.clock.now() + job.o.timeout;
   let timedOut = await waitDone(job, client, group, deadline);
   const retrying = job.o.retryFailed || job.o.retryCancelled;
   for (let pass = 1; retrying && !timedOut && pass < (job.o.maxAttempts ?? 2); pass++) {
@@ -62,7 +62,7 @@ export async function finishEnriched(job: Job, client: ApiClient, group: string,
   const code = await writeEnriched(job, client, group, out, report);
   if (timedOut) {
     job.ctx.warn(
-      `tg: still waiting for results after --timeout ${job.o.timeout}s; rows without a finished run are blank. Run the same command again to resume.`,
+      `tg: still waiting for results after --timeout ${seconds(job.o.timeout)}; rows without a finished run are blank. Run the same command again to resume.`,
     );
     return EXIT.PENDING;
   }
@@ -92,7 +92,7 @@ async function waitDone(job: Job, client: ApiClient, group: string, deadline: nu
 
 /** The output fields, in order: the spec's output properties, else those the runs hold. */
 function outputFields(job: Job, index: RunIndex): string[] {
-  const os = job.spec?.spec.output_schema as { type?: string; json_schema?: { properties?: object } } | string | undefined;
+  const os = job.cfg.spec?.spec.output_schema as { type?: string; json_schema?: { properties?: object } } | string | undefined;
   if (os && typeof os === 'object' && os.json_schema?.properties) return Object.keys(os.json_schema.properties);
   if (typeof os === 'string' || (os && os.type === 'text')) return ['output'];
   return index.outNames.filter((n) => n === 'output' || n.startsWith('output.')).map((n) => (n === 'output' ? n : n.slice('output.'.length)));
@@ -138,7 +138,7 @@ async function enrichedRows(job: Job, index: RunIndex, fields: string[], out: No
   let header: string[] | null = null;
   let cols: OutputColumn[] = [];
   let valid = 0;
-  for await (const row of readRows(job.file, job.format, job.shown, readOptions(job))) {
+  for await (const row of readRows(job.file, job.cfg.format, job.shown, readOptions(job))) {
     const v = (row.value && typeof row.value === 'object' && !Array.isArray(row.value) ? row.value : { input: row.value }) as Record<string, unknown>;
     if (!header) {
       header = Object.keys(v);

@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import { completeLength } from '../../io/durable';
 import { inputError } from '../../errors';
 
+import type { Job } from './job';
+
 export const JOURNAL_VERSION = 2;
 
 export type JournalRec =
@@ -134,4 +136,29 @@ export function readJournal(file: string): { recs: JournalRec[]; damaged: number
 
 function looksLikeJournal(text: string): boolean {
   return /"t":"(header|group|sending|sent|found|held|done)"/.test(text);
+}
+
+/** The first record of a new journal: what it is for. */
+export function headerRecord(job: Job) {
+  const o = job.o;
+  const options = {
+    format: job.cfg.format,
+    processor: job.o.processor,
+    key: o.key ?? null,
+    input_column: o.inputColumn ?? null,
+    metadata: job.o.metadata ?? {},
+    batch_size: job.batchSize,
+    spec_sha256: job.specSha,
+    ...(job.optionsKey ? { run_options: job.runOptions, betas: job.betas } : {}),
+  };
+  return {
+    t: 'header' as const,
+    v: JOURNAL_VERSION,
+    identity: job.identity,
+    src: job.src,
+    origin: job.origin,
+    input: o.input === '-' ? '-' : job.file,
+    options,
+    created_at: new Date().toISOString(),
+  };
 }

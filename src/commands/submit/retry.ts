@@ -11,7 +11,7 @@ import { readRows } from '../../io/rows';
 import { checkCost } from './cost';
 import { Sender } from './send';
 import { itemOf, readOptions, shaOf } from './validate';
-import type { Item, Job } from './job';
+import type { PreparedRow, Job } from './job';
 
 interface Latest {
   attempt: number;
@@ -48,9 +48,9 @@ export async function retryPass(job: Job, client: ApiClient, group: string): Pro
   const candidates = await retryCandidates(job, client, group);
   if (!candidates.size) return 0;
   const max = job.o.maxAttempts ?? 2;
-  const items: Item[] = [];
+  const items: PreparedRow[] = [];
   let spent = 0;
-  for await (const row of readRows(job.file, job.format, job.shown, readOptions(job))) {
+  for await (const row of readRows(job.file, job.cfg.format, job.shown, readOptions(job))) {
     const it = itemOf(job, row);
     if (!it) continue;
     const l = candidates.get(presenceHash(job.cfg.keyColumn, it.key, shaOf(job, it)));

@@ -11,7 +11,7 @@ import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
 import { NumTable } from '../../core/numTable';
 import { rowMarks, rowSha, type Ledger, type MarkList, type RowState } from '../../core/ledger';
-import type { Item, Job } from './job';
+import type { PreparedRow, Job } from './job';
 
 export const MAX_SHOWN_ERRORS = 10;
 
@@ -38,31 +38,31 @@ export function readOptions(job: Job): ReadOptions {
 }
 
 /** A valid row's identity and digest, or null for an invalid one (issues go to `onInvalid`). */
-export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => void): Item | null {
+export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => void): PreparedRow | null {
   if (row.invalid) {
-    onInvalid?.([formatIssue(job.shown, row.line, { rule: 'fields', message: row.invalid.message }, job.format)]);
+    onInvalid?.([formatIssue(job.shown, row.line, { rule: 'fields', message: row.invalid.message }, job.cfg.format)]);
     return null;
   }
   const p = prepareRow(row.value, row.index, job.cfg);
   if (!p.ok) {
-    onInvalid?.(p.issues.map((i) => formatIssue(job.shown, row.line, i, job.format)));
+    onInvalid?.(p.issues.map((i) => formatIssue(job.shown, row.line, i, job.cfg.format)));
     return null;
   }
   return { key: p.key, inputJson: p.json, line: row.line };
 }
 
 /** The row's digest (tg_sha), computed once. */
-export function shaOf(job: Job, it: Item): string {
-  return (it.sha ??= rowSha(it.inputJson, job.processor, job.specSha, job.optionsKey));
+export function shaOf(job: Job, it: PreparedRow): string {
+  return (it.sha ??= rowSha(it.inputJson, job.o.processor, job.specSha, job.optionsKey));
 }
 
 /** What the ledger knows of a row: its state there (see core/ledger). */
-export function ledgerState(job: Job, ledger: Ledger, it: Item) {
+export function ledgerState(job: Job, ledger: Ledger, it: PreparedRow) {
   return ledger.stateOf(...marksOf(job, it));
 }
 
 /** The row's slot and presence hashes (see core/ledger). */
-export function marksOf(job: Job, it: Item): [number, number] {
+export function marksOf(job: Job, it: PreparedRow): [number, number] {
   return rowMarks(job.src, job.cfg.keyColumn, it.key, shaOf(job, it));
 }
 
@@ -76,11 +76,11 @@ export class ChunkHasher {
   readonly digests: string[] = [];
   private readonly prefix: string;
   constructor(job: Job) {
-    this.prefix = `${job.processor}\0${job.specSha ?? ''}${job.optionsKey ? `\0${job.optionsKey}` : ''}\n`;
+    this.prefix = `${job.o.processor}\0${job.specSha ?? ''}${job.optionsKey ? `\0${job.optionsKey}` : ''}\n`;
     this.size = job.batchSize;
   }
   private readonly size: number;
-  add(it: Item): string | null {
+  add(it: PreparedRow): string | null {
     this.parts.push(`${it.key}\0${it.inputJson}\n`);
     return this.parts.length < this.size ? null : this.close();
   }
@@ -148,11 +148,11 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     rejects?.add(row.line, row.invalid?.fields ?? row.value, issues);
   };
   try {
-    for await (const batch of readRowBatches(job.file, job.format, job.shown, readOptions(job))) {
+    for await (const batch of readRowBatches(job.file, job.cfg.format, job.shown, readOptions(job))) {
       for (const row of batch) {
         v.rows++;
-        if (v.rows === 1 && job.format === 'csv') checkHeader(job, Object.keys(row.value as object));
-        if (v.rows === 1 || job.format !== 'csv') droppedColumns(job, row.value, dropped); // JSON rows each have their own keys
+        if (v.rows === 1 && job.cfg.format === 'csv') checkHeader(job, Object.keys(row.value as object));
+        if (v.rows === 1 || job.cfg.format !== 'csv') droppedColumns(job, row.value, dropped); // JSON rows each have their own keys
         const it = itemOf(job, row, onInvalid(row));
         if (!it) continue;
         if (keyHashes) {
@@ -185,14 +185,14 @@ export function classify(job: Job, v: Validation, marks: MarkList, ledger: Ledge
   for (let i = 0; i < marks.length; i++) tally(job, v, marks.state(ledger, i), i < limit);
 }
 
-function countAgainst(ledger: Ledger, job: Job, it: Item, v: Validation, inLimit: boolean) {
+function countAgainst(ledger: Ledger, job: Job, it: PreparedRow, v: Validation, inLimit: boolean) {
   if (tally(job, v, ledgerState(job, ledger, it), inLimit) === 'conflict' && v.conflictLines.length < MAX_SHOWN_ERRORS)
     v.conflictLines.push(`${job.shown}:${it.line}: key "${it.key}": the group holds this row with other content (input, processor or spec changed)`);
 }
 
 /** Count one row's state (and, within --limit, whether it is to be sent); returns the state. */
 function tally(job: Job, v: Validation, s: RowState, inLimit: boolean): RowState {
-  if (inLimit && (s === 'new' || (s === 'conflict' && job.onConflict === 'resend'))) v.toSend++;
+  if (inLimit && (s === 'new' || (s === 'conflict' && job.o.onConflict === 'resend'))) v.toSend++;
   if (s === 'present') v.present++;
   else if (s === 'new') v.fresh++;
   else v.conflicts++;
@@ -204,7 +204,7 @@ async function confirmDuplicates(job: Job, suspects: Set<string>) {
   const firstLine = new Map<string, number>();
   const dupErrors: string[] = [];
   let dupCount = 0;
-  for await (const row of readRows(job.file, job.format, job.shown, readOptions(job))) {
+  for await (const row of readRows(job.file, job.cfg.format, job.shown, readOptions(job))) {
     if (row.invalid) continue; // rejected already: not a duplicate of anything
     const p = prepareRow(row.value, row.index, job.cfg);
     if (!p.ok || !suspects.has(p.key)) continue;

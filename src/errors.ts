@@ -20,14 +20,14 @@ export type ExitStatus = (typeof EXIT)[keyof typeof EXIT];
 /** What each exit status means, as README's and `--help`'s tables say it (a test keeps them equal). */
 export const EXIT_MEANING: Readonly<Record<ExitStatus, string>> = {
   0: 'done: everything asked for is there',
-  1: 'done, but some rows ended failed or cancelled',
+  1: 'done, but some runs ended failed or cancelled',
   2: 'usage error or invalid input: nothing was sent',
-  3: 'the API refused the key or the account (401/403/402)',
-  4: 'API, network or local file error after work began: the same command resumes',
+  3: "the API refused the key (401/403) or the account's credit (402)",
+  4: 'API, network or local file error that retries did not overcome: the same command resumes',
   5: 'not finished yet (--timeout, or runs still running): the same command resumes',
-  75: 'busy: another tg holds the lock; try again later',
+  75: 'busy: another tg holds the lock (the same input, group or -o file): try again later',
   130: 'interrupted (SIGINT/SIGTERM): state flushed, the same command resumes',
-  141: 'stdout closed by its reader (| head): quiet exit, state flushed',
+  141: 'stdout closed by its reader (`tg fetch G | head`): quiet exit, state flushed',
 };
 
 /** Every `code` a TgError carries (the `error.code` of `--json` errors), with its exit status. */

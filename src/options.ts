@@ -3,6 +3,7 @@
 // derived from these declarations, so renaming or retyping a flag here breaks the build where the
 // option is used. src/cli.ts adds the actions; importing this module has no side effects.
 import { Command, InvalidArgumentError, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { EXIT_MEANING } from './errors';
 import { parseKeyValues } from './core/kv';
 import { parseUsd } from './core/pricing';
 import { parseRate } from './core/rateBudget';
@@ -28,9 +29,10 @@ const parsed =
   };
 const timeout = parsed((v) => parseTimeout(v) as number);
 const usd = (flag: string) => parsed((v) => parseUsd(v, flag));
+/** --rate: the budget, or false for "off" (commander keeps no null). */
 const rate = parsed((v) => {
   try {
-    return parseRate(v);
+    return parseRate(v) ?? false;
   } catch (e) {
     throw new Error(`--rate: ${(e as Error).message}`);
   }
@@ -90,7 +92,9 @@ export function globalOptions(program: Command, version: string) {
         'tg watch tgrp_123 -o results.jsonl',
         'tg fetch tgrp_123 --format csv --join companies.csv -o enriched.csv',
       ]) +
-        '\nExit codes: 0 done, 1 some runs failed, 2 bad usage/input, 3 auth refused, 4 API/network error (resumable), 5 timed out (resumable), 130 interrupted (resumable).\n',
+        `\nExit codes:\n${Object.entries(EXIT_MEANING)
+          .map(([code, meaning]) => `  ${code.padStart(3)}  ${meaning}`)
+          .join('\n')}\n`,
     );
 }
 
@@ -123,7 +127,7 @@ export const commands = {
         '--rate <n>',
         'client-side budget per minute in --rate-unit ("2000", "2000/60s" or "off"); the server\'s 429s steer it lower',
         rate,
-        parseRate('2000'),
+        parseRate('2000') ?? false,
       )
       .addOption(
         new Option('--rate-unit <unit>', "what --rate counts: add-runs POSTs (the API's documented unit) or runs created")

@@ -42,7 +42,7 @@ const FLUSH_MS = 200;
 class Deadline extends Error {}
 
 /** One window item: the event's id (the cursor) and the line it adds (text null: none), with the run's status. */
-interface Item {
+interface WindowLine {
   eventId: string | null;
   text: string | null;
   status: string;
@@ -86,7 +86,7 @@ class Watcher {
   private readonly onAbort = () => this.ac.abort(this.ctx.signal.reason);
   private timer: NodeJS.Timeout | null = null;
   private progress!: Progress;
-  private readonly window: OrderedWindow<Item>;
+  private readonly window: OrderedWindow<WindowLine>;
   private submitDone: boolean;
   private idleMs = 100;
 
@@ -104,7 +104,7 @@ class Watcher {
     const done = () => (this.submitDone = true);
     hooks.submitting?.then(done, done);
     setMaxListeners(2 * WINDOW + 16, this.signal); // up to two listeners (request, retry sleep) per result fetch in the window
-    this.window = new OrderedWindow<Item>(
+    this.window = new OrderedWindow<WindowLine>(
       {
         write: (it) => {
           if (it.text !== null) this.sink.line(it.text, it.status);
@@ -202,7 +202,7 @@ class Watcher {
   }
 
   /** The window item of one event: a line for a run's first terminal event, else only the cursor. */
-  private itemFor(ev: GroupEvent, eventId: string | null): Item | Promise<Item> {
+  private itemFor(ev: GroupEvent, eventId: string | null): WindowLine | Promise<WindowLine> {
     if (ev.type === 'task_group_status') this.status = (ev as { status: TaskGroupStatus }).status;
     else if (ev.type === 'error') {
       const err = (ev as { error?: { message?: string } }).error;
@@ -279,7 +279,7 @@ class Watcher {
  * The item of a terminal run event: its line, the event with `output` filled in for completed
  * runs. A failure is the window's to report, in order (push handles the rejection).
  */
-async function lineFor(client: ApiClient, ev: TaskRunEvent, eventId: string | null, signal: AbortSignal): Promise<Item> {
+async function lineFor(client: ApiClient, ev: TaskRunEvent, eventId: string | null, signal: AbortSignal): Promise<WindowLine> {
   const out: TaskRunEvent = { type: 'task_run.state', event_id: ev.event_id, input: ev.input ?? null, run: ev.run, output: ev.output ?? null };
   if (ev.run.status === 'completed' && !out.output) {
     for (let attempt = 0; ; attempt++) {

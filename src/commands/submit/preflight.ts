@@ -27,7 +27,7 @@ export function preflight(o: SubmitOptions, ctx: Context): Preflight {
   if (o.timeout !== undefined && !o.watch)
     throw usageError('--timeout goes with --watch on submit', 'Add --watch, or use `tg watch <group> --timeout s` afterwards.');
   enrichPreflight(o);
-  const rate: Rate | null = o.rate && { ...o.rate, unit: o.rateUnit as RateUnit };
+  const rate: Rate | null = o.rate ? { ...o.rate, unit: o.rateUnit as RateUnit } : null;
   if (!PROCESSORS.has(o.processor) && !o.unlistedProcessor)
     throw usageError(
       `--processor "${o.processor}" is not one the API lists: ${[...PROCESSORS].join(', ')}`,

@@ -1,12 +1,10 @@
 // Pass 1: parse and validate every row; nothing is sent before it ends. Also computes what the
 // send pass will check (a digest per chunk of valid rows) and, given the group's ledger, how many
 // rows the group already holds and which conflict with it.
-import fs from 'node:fs';
-import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { inputError } from '../../errors';
 import { readRowBatches, readRows, type ReadOptions, type Row } from '../../io/rows';
-import { localFailure } from '../../io/output';
+import { RejectsFile } from '../../io/rejects';
 import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
 import { NumTable } from '../../core/numTable';
@@ -141,7 +139,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
   const suspects = new Set<string>();
   const dropped = new Set<string>();
   const hasher = new ChunkHasher(job);
-  const rejects = writeRejects ? new Rejects(job.rejectsPath) : null;
+  const rejects = writeRejects ? new RejectsFile(job.rejectsPath) : null;
   const onInvalid = (row: Row) => (issues: string[]) => {
     v.invalid++;
     if (v.errors.length < MAX_SHOWN_ERRORS) v.errors.push(issues[0]);
@@ -182,16 +180,16 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
 /** Count the rows marked during validation against the ledger listed meanwhile (conflicts unnamed). */
 export function classify(job: Job, v: Validation, marks: MarkList, ledger: Ledger): void {
   const limit = job.o.limit ?? Infinity;
-  for (let i = 0; i < marks.length; i++) tally(job, v, marks.state(ledger, i), i < limit);
+  for (let i = 0; i < marks.length; i++) countState(job, v, marks.state(ledger, i), i < limit);
 }
 
 function countAgainst(ledger: Ledger, job: Job, it: PreparedRow, v: Validation, inLimit: boolean) {
-  if (tally(job, v, ledgerState(job, ledger, it), inLimit) === 'conflict' && v.conflictLines.length < MAX_SHOWN_ERRORS)
+  if (countState(job, v, ledgerState(job, ledger, it), inLimit) === 'conflict' && v.conflictLines.length < MAX_SHOWN_ERRORS)
     v.conflictLines.push(`${job.shown}:${it.line}: key "${it.key}": the group holds this row with other content (input, processor or spec changed)`);
 }
 
 /** Count one row's state (and, within --limit, whether it is to be sent); returns the state. */
-function tally(job: Job, v: Validation, s: RowState, inLimit: boolean): RowState {
+function countState(job: Job, v: Validation, s: RowState, inLimit: boolean): RowState {
   if (inLimit && (s === 'new' || (s === 'conflict' && job.o.onConflict === 'resend'))) v.toSend++;
   if (s === 'present') v.present++;
   else if (s === 'new') v.fresh++;
@@ -224,57 +222,6 @@ async function confirmDuplicates(job: Job, suspects: Set<string>) {
       job.shown,
       `Every row needs a unique "${job.cfg.keyColumn}"; fix the input or pick another --key column.`,
     );
-}
-
-/** The rejects file of --skip-invalid: written to an exclusive temp file, renamed at the end. */
-class Rejects {
-  private readonly tmp: string;
-  private readonly out: fs.WriteStream;
-  private wait: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
-  /** The stream's error (a full disk; or a write still in flight when abort() destroyed it). */
-  private failed: Error | null = null;
-  constructor(private readonly file: string) {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    this.tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
-    this.out = fs.createWriteStream(this.tmp, { mode: 0o600, flags: 'wx' });
-    this.out.on('error', (e) => {
-      this.failed ??= localFailure(this.file, e) as Error;
-      this.wake?.();
-    });
-  }
-  add(line: number, row: unknown, reasons: string[]) {
-    if (this.failed) throw this.failed;
-    if (!this.out.write(JSON.stringify({ line, reasons, row }) + '\n') && !this.wait)
-      this.wait = new Promise<void>((r) => {
-        this.wake = r;
-        this.out.once('drain', () => r());
-      });
-  }
-  async drained() {
-    if (this.wait) await this.wait;
-    this.wait = null;
-    if (this.failed) throw this.failed;
-  }
-  /**
-   * Stop and remove the temp file (the pass failed: nothing was sent). Removed now, and again when
-   * the stream closes (an open still pending would create it after); never waited for.
-   */
-  abort() {
-    const rm = () => fs.rmSync(this.tmp, { force: true });
-    this.out.once('close', rm);
-    this.out.destroy();
-    rm();
-  }
-  async finish(keep: boolean) {
-    if (this.failed) throw this.failed;
-    await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(localFailure(this.file, err)) : resolve())));
-    if (keep) fs.renameSync(this.tmp, this.file);
-    else {
-      fs.rmSync(this.tmp, { force: true });
-      fs.rmSync(this.file, { force: true });
-    }
-  }
 }
 
 /** The first error on the first line (file:line: what and why), the rest below, then a summary line. */

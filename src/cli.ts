@@ -2,7 +2,8 @@
 // one exit point that maps typed errors to messages and exit codes. No import side effects.
 import { isatty } from 'node:tty';
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { TgError, EXIT, InterruptedError, isTgError, usageError } from './errors';
+import { TgError, EXIT, InterruptedError, fsError, isFsError, isTgError, usageError } from './errors';
+import { shownPath } from './core/util';
 import { systemClock, systemRandom } from './core/clock';
 import { createContext, createDisplay, type Context, type Io } from './context';
 import type { Display } from './io/display';
@@ -155,6 +156,7 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
     }
     let err: TgError;
     if (isTgError(e)) err = e;
+    else if (isFsError(e)) err = fsError(e, ctx?.sending === 'not-yet', (p) => shownPath(p, io.cwd, io.env.HOME));
     else if (ac.signal.aborted) err = new InterruptedError();
     else {
       const msg = String((e as Error)?.stack ?? e);

@@ -4,7 +4,7 @@
 // cursor was never saved: the stream replays them), so nothing is lost or written twice.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ClosedPipeError, TgError, inputError, usageError } from '../errors';
+import { atPath, ClosedPipeError, inputError, usageError } from '../errors';
 import { writeFileAtomic } from './durable';
 import { acquireLock, type Lock } from './lock';
 
@@ -34,30 +34,6 @@ export interface OutputSink {
   close(): Promise<void>;
   readonly state: CursorState;
   pendingLines(): number;
-}
-
-const CAUSES: Record<string, string> = {
-  ENOSPC: 'no space left on the device',
-  EDQUOT: 'disk quota exceeded',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENOENT: 'the directory does not exist (any more)',
-  EIO: 'input/output error',
-  EFBIG: 'file too large (a file size limit)',
-};
-
-/**
- * A local file failure as one named error (path and cause), exit 4: what was made durable stays,
- * and the same command resumes once the cause is fixed. Anything else is passed on unchanged.
- */
-export function localFailure(file: string, e: unknown): unknown {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  if (!code || !(code in CAUSES)) return e;
-  return new TgError('local_io', `${file}: cannot write: ${CAUSES[code]} (${code})`, {
-    hint: 'Fix the cause, then run the same command again: it resumes.',
-    cause: e,
-  });
 }
 
 /** The error a stdout write failed with, as a ClosedPipeError when the reader went away. */
@@ -270,7 +246,7 @@ export class FileSink implements OutputSink {
     try {
       writeFileAtomic(cursorPath(this.file), JSON.stringify(this.state) + '\n');
     } catch (e) {
-      throw localFailure(cursorPath(this.file), e);
+      throw atPath(e, cursorPath(this.file));
     }
   }
 
@@ -284,7 +260,7 @@ export class FileSink implements OutputSink {
     try {
       return f();
     } catch (e) {
-      throw localFailure(this.file, e);
+      throw atPath(e, this.file);
     }
   }
   private pendingCounts: string[] = [];

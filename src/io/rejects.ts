@@ -3,7 +3,7 @@
 // it held, when the pass fails).
 import fs from 'node:fs';
 import path from 'node:path';
-import { localFailure } from './output';
+import { atPath } from '../errors';
 
 export class RejectsFile {
   private readonly tmp: string;
@@ -17,7 +17,7 @@ export class RejectsFile {
     this.tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
     this.out = fs.createWriteStream(this.tmp, { mode: 0o600, flags: 'wx' });
     this.out.on('error', (e) => {
-      this.failed ??= localFailure(this.file, e) as Error;
+      this.failed ??= atPath(e, this.file);
       this.wake?.();
     });
   }
@@ -46,7 +46,7 @@ export class RejectsFile {
   }
   async finish(keep: boolean) {
     if (this.failed) throw this.failed;
-    await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(localFailure(this.file, err)) : resolve())));
+    await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(atPath(err, this.file)) : resolve())));
     if (keep) fs.renameSync(this.tmp, this.file);
     else {
       fs.rmSync(this.tmp, { force: true });

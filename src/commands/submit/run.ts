@@ -42,6 +42,7 @@ export interface SubmitHooks {
 }
 
 export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHooks = {}): Promise<SubmitSummary | null> {
+  ctx.sending = 'not-yet';
   const pre = preflight(o, ctx);
   const dir = stateDir(ctx);
   const tmpDir = ctx.global.emulator ? fs.mkdtempSync(path.join(os.tmpdir(), 'tg-emulator-state-')) : null;

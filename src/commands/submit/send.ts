@@ -270,6 +270,7 @@ export class Sender {
       await this.journal.appendDurable({ t: 'sending', g: this.group, c, h, n: items.length, ...(all ? {} : { offsets }) });
       let answer: TaskGroupRunResponse;
       try {
+        this.job.ctx.sending = 'started';
         this.awaiting++;
         answer = await this.client.addRuns(this.group, this.body(items, offsets), null, undefined, this.job.betas).finally(() => this.awaiting--);
       } catch (e) {

@@ -7,6 +7,9 @@ import { openSink } from './sink';
 import { columnLetters } from './xlsxread';
 import type { TableColumn, TableWriter, WriteOptions } from './types';
 
+/** Deflate level of the sheet: 1 writes ~2× faster than the default 6, for a file ~25% larger. */
+const LEVEL = 1;
+
 /** The most characters an Excel cell holds; longer text is cut there (and counted). */
 export const EXCEL_CELL_MAX = 32767;
 
@@ -34,6 +37,8 @@ function workbook(sheet: string): string {
 export function xmlText(s: string): { xml: string; cut: boolean } {
   const cut = s.length > EXCEL_CELL_MAX;
   let t = cut ? s.slice(0, EXCEL_CELL_MAX) : s;
+  // eslint-disable-next-line no-control-regex
+  if (!/[&<>_\x00-\x1f\ud800-\udfff\ufffe\uffff]/.test(t)) return { xml: t, cut };
   if (t.includes('_x')) t = t.replace(/_(x[0-9A-Fa-f]{4}_)/g, '_x005F_$1');
   t = t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   // eslint-disable-next-line no-control-regex
@@ -99,7 +104,7 @@ export async function openXlsx(target: string | NodeJS.WritableStream, columns: 
   zip.addBuffer(Buffer.from(workbook(opts.sheet ?? 'Sheet1')), 'xl/workbook.xml');
   zip.addBuffer(Buffer.from(WORKBOOK_RELS), 'xl/_rels/workbook.xml.rels');
   zip.addBuffer(Buffer.from(STYLES), 'xl/styles.xml');
-  zip.addReadStream(sheetXml, 'xl/worksheets/sheet1.xml');
+  zip.addReadStream(sheetXml, 'xl/worksheets/sheet1.xml', { compressionLevel: LEVEL });
   zip.end();
   const sink = await openSink(target);
   const pumped = (async () => {

@@ -57,9 +57,12 @@ export async function* parquetBatches(file: string, shown: string, info: ReadInf
     timestampFromMicroseconds: (x: bigint) => iso(Number(x / 1000n)),
     timestampFromNanoseconds: (x: bigint) => iso(Number(x / 1000000n)),
   };
+  const { decompress: unzstd } = await import('fzstd');
+  // Snappy is hyparquet's own; gzip and brotli are Node's zlib; zstd (Polars' default) is fzstd.
   const compressors = {
     GZIP: (input: Uint8Array) => zlib.gunzipSync(input),
     BROTLI: (input: Uint8Array) => zlib.brotliDecompressSync(input),
+    ZSTD: (input: Uint8Array, size: number) => unzstd(input, new Uint8Array(size)),
   };
   let start = 0;
   for (const group of metadata.row_groups) {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { parse } from 'csv-parse/sync';
-import { FORMATS, formatNames, formatOf, openRows, readNotes, sniff, sniffFile, headOf } from '../../src/io/formats/index';
+import { FORMATS, formatNames, formatOf, openRows, readNotes, sniff, sniffFile, headOf, where } from '../../src/io/formats/index';
 import { errorOf, fixture, readAll, tmpDir } from './formats-util';
 
 const HEADER = ['Firma', 'Straße', 'PLZ', 'Ort', 'Umsatz', 'Gegründet', 'Aktiv', 'Notiz'];
@@ -166,4 +166,14 @@ test('openRows reads nothing until asked, and names the file as shown', async ()
   const src = openRows('/nonexistent/x.csv', { shown: 'x.csv' });
   assert.equal(src.format.name, 'csv');
   assert.match(await errorOf(src.batches.next()), /^x\.csv: cannot read \(no such file\)/);
+});
+
+test('where(): a line, a cell as Excel names it, or a row', async () => {
+  const { info: csvInfo } = await readAll(fixture('firmen.csv'), { shown: 'firmen.csv' });
+  assert.equal(where(csvInfo, 5, 'Ort'), 'firmen.csv:5');
+  const { info: x } = await readAll(fixture('firmen.xlsx'), { shown: 'firmen.xlsx' });
+  assert.equal(where(x, 5, 'Ort'), 'firmen.xlsx:Firmen!D5');
+  assert.equal(where(x, 5), 'firmen.xlsx:Firmen row 5');
+  assert.equal(where({ ...x, sheet: 'Q 1' }, 5, 'Firma'), "firmen.xlsx:'Q 1'!A5");
+  assert.equal(where({ file: 'f.parquet', format: 'parquet', emptyRows: 0 }, 7, 'x'), 'f.parquet row 7');
 });

@@ -13,6 +13,7 @@ import { xlsx } from './xlsx';
 import { parquet } from './parquet';
 import { bomEncoding, textChunks } from './text';
 import { delimiterText } from './delimiter';
+import { cellWhere } from './xlsxread';
 import { newReadInfo, type Format, type Head, type ReadInfo, type ReadOptions, type Row } from './types';
 
 /** Every format, in sniffing order (binary signatures first, then JSON, JSONL, delimited text). */
@@ -126,6 +127,19 @@ export function openRows(file: string, opts: OpenOptions = {}): RowSource {
   const info = newReadInfo(shown, format.name);
   const src = { path: file, shown, text: () => textChunks(file, shown, opts.encoding, info) };
   return { format, info, batches: format.read(src, opts, info) };
+}
+
+/**
+ * Where a row (and one of its columns) is, for messages: `f.csv:5` (a line: CSV, TSV, JSONL,
+ * JSON), `f.xlsx:Sheet1!C5` (a cell, as Excel names it; `f.xlsx:Sheet1 row 5` without a column),
+ * `f.parquet row 5`. `line` is a Row's `line`; `info` the ReadInfo of its read.
+ */
+export function where(info: ReadInfo, line: number, column?: string): string {
+  if (info.sheet !== undefined) {
+    const i = column === undefined ? -1 : (info.columns?.indexOf(column) ?? -1);
+    return cellWhere(info.file, info.sheet, line, i);
+  }
+  return formatByName(info.format).unit === 'line' ? `${info.file}:${line}` : `${info.file} row ${line}`;
 }
 
 /** One line each for what a read found out that the user should know (the delimiter detected, empty rows skipped). */

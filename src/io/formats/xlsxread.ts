@@ -31,9 +31,9 @@ function columnOf(ref: string): number {
 /** A sheet name as a reference writes it: quoted when it holds anything but letters, digits, _ and . */
 export const sheetRef = (name: string): string => (/^[A-Za-z_][A-Za-z0-9_.]*$/.test(name) ? name : `'${name.replace(/'/g, "''")}'`);
 
-/** `file.xlsx:Sheet1!C5`, or `file.xlsx:Sheet1!5:5` for a whole row. */
+/** `file.xlsx:Sheet1!C5`, or `file.xlsx:Sheet1 row 5` for a whole row. */
 export const cellWhere = (file: string, sheet: string, row: number, col?: number): string =>
-  `${file}:${sheetRef(sheet)}!${col === undefined ? `${row}:${row}` : `${columnLetters(col)}${row}`}`;
+  col === undefined || col < 0 ? `${file}:${sheetRef(sheet)} row ${row}` : `${file}:${sheetRef(sheet)}!${columnLetters(col)}${row}`;
 
 interface SheetRow {
   r: number;
@@ -129,7 +129,7 @@ export async function* xlsxBatches(file: string, shown: string, opts: ReadOption
     const sheet = pickSheet(book, shown, opts.sheet);
     info.sheet = sheet.name;
     const where = { row: 0, col: -1 };
-    const at = () => cellWhere(shown, sheet.name, where.row, where.col < 0 ? undefined : where.col);
+    const at = () => cellWhere(shown, sheet.name, where.row, where.col);
     const bad = (what: string) => inputError(`${at()}: the cell ${what}`, 'Open the workbook in Excel and save it again.');
     const big = () => inputError(`${at()}: a cell larger than ${sizeText(max)} (the limit of a cell tg reads)`, TOO_LARGE_HINT);
     const pending: SheetRow[] = [];

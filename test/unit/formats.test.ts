@@ -37,6 +37,7 @@ test('--format choices and extensions come from the registry', () => {
     'parquet',
   ]);
   assert.throws(() => formatOf('a.xlsx.gz'), /cannot tell the format from the extension/);
+  assert.throws(() => formatOf('old.xls'), /old\.xls: tg reads Excel workbooks as \.xlsx/);
   assert.throws(() => formatOf('-'), /reading stdin needs --format xlsx\|parquet\|json\|jsonl\|csv\|tsv/);
   assert.throws(() => formatOf('a.csv', 'xls'), /--format xls: not a format tg reads/);
   for (const f of FORMATS) assert.ok(f.open, `${f.name} has a table writer`);

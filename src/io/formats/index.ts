@@ -43,6 +43,11 @@ export function formatOf(file: string, explicit?: string): Format {
   if (file === '-') throw inputError(`reading stdin needs --format ${formatNames().join('|')}`);
   const f = formatByExtension(file);
   if (f) return f;
+  if (/\.(xls|xlsb|ods|numbers)$/i.test(file))
+    throw inputError(
+      `${file}: tg reads Excel workbooks as .xlsx, not this older or other spreadsheet format`,
+      'Save it as "Excel Workbook (.xlsx)" or as CSV, and pass that file.',
+    );
   const exts = FORMATS.flatMap((x) => x.extensions);
   throw inputError(`${file}: cannot tell the format from the extension`, `Name it ${exts.join(', ')} (text formats optionally .gz), or pass --format.`);
 }

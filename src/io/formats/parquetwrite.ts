@@ -1,12 +1,12 @@
 // A Parquet table writer (hyparquet-writer): typed columns from the output field types — int →
 // INT64, number → DOUBLE, bool → BOOLEAN, date → DATE, list → a list of strings, anything else a
-// UTF-8 string (input columns are text) — written a row group at a time (≤ 16,384 rows or about
-// 16 MiB of values), so memory stays flat. DuckDB reads it with these types, no casts.
+// UTF-8 string (input columns are text) — written a row group at a time (≤ 8,192 rows or about
+// 8 MiB of values), so memory stays flat. DuckDB reads it with these types, no casts.
 import { openSink } from './sink';
 import type { ColumnType, TableColumn, TableWriter } from './types';
 
-const GROUP_ROWS = 16384;
-const GROUP_BYTES = 16 << 20;
+const GROUP_ROWS = 8192;
+const GROUP_BYTES = 8 << 20;
 
 interface SchemaElement {
   name: string;

@@ -117,3 +117,49 @@ test('Parquet written by DuckDB (snappy, gzip, zstd, brotli; several row groups)
   (await import('node:fs')).writeFileSync(notParquet, 'a,b\n');
   assert.match(await errorOf(readAll(notParquet)), /x\.parquet: not a Parquet file/);
 });
+
+test('flat row groups are read a page at a time: many pages, dictionaries, nulls, every type, in order', async () => {
+  const { parquetWriteBuffer } = await import('hyparquet-writer');
+  const N = 30000;
+  const col = <T>(f: (i: number) => T) => Array.from({ length: N }, (_, i) => f(i));
+  const buf = parquetWriteBuffer({
+    rowGroupSize: [7000, 13000],
+    pageSize: 2048,
+    columnData: [
+      { name: 'name', data: col((i) => (i % 9 === 0 ? null : `Firma ${i} Ä`)) },
+      { name: 'country', data: col((i) => ['DE', 'FR', 'US'][i % 3]) },
+      { name: 'n', data: col((i) => (i % 7 === 0 ? null : BigInt(i) * 1000n)) },
+      { name: 'x', data: col((i) => i / 4) },
+      { name: 'ok', data: col((i) => (i % 5 === 0 ? null : i % 2 === 0)) },
+    ],
+    schema: [
+      { name: 'root', num_children: 5 },
+      { name: 'name', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' },
+      { name: 'country', type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'REQUIRED' },
+      { name: 'n', type: 'INT64', repetition_type: 'OPTIONAL' },
+      { name: 'x', type: 'DOUBLE', repetition_type: 'REQUIRED' },
+      { name: 'ok', type: 'BOOLEAN', repetition_type: 'OPTIONAL' },
+    ] as never,
+  });
+  const f = path.join(tmpDir(), 'pages.parquet');
+  (await import('node:fs')).writeFileSync(f, Buffer.from(buf));
+  const { rows, batches } = await readAll(f);
+  assert.ok(batches.every((b) => b <= 512));
+  assert.deepEqual(
+    rows.map((r) => r.value),
+    Array.from({ length: N }, (_, i) => ({
+      name: i % 9 === 0 ? null : `Firma ${i} Ä`,
+      country: ['DE', 'FR', 'US'][i % 3],
+      n: i % 7 === 0 ? null : i * 1000,
+      x: i / 4,
+      ok: i % 5 === 0 ? null : i % 2 === 0,
+    })),
+  );
+  assert.deepEqual(
+    rows.slice(6999, 7001).map((r) => [r.index, r.line]),
+    [
+      [6999, 7000],
+      [7000, 7001],
+    ],
+  );
+});

@@ -1,4 +1,5 @@
-// Parquet: read row group by row group (memory bounded by the largest row group), values keep
+// Parquet: read a page at a time (row groups of flat columns) or a row group at a time (lists,
+// structs: memory bounded by the largest such row group), values keep
 // their types as JSON would hold them (numbers, booleans, strings, lists, objects; dates as
 // YYYY-MM-DD, timestamps as ISO text, 64-bit integers as numbers when exact, else text); written
 // with typed columns (parquetwrite.ts).
@@ -6,6 +7,7 @@ import zlib from 'node:zlib';
 import { inputError } from '../../errors';
 import { BATCH } from './limits';
 import { openParquet } from './parquetwrite';
+import { flatGroup, groupRowsByPage, pageLibs } from './parquetpages';
 import type { Format, Head, ReadInfo, Row } from './types';
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -51,6 +53,7 @@ export async function* parquetBatches(file: string, shown: string, info: ReadInf
     throw inputError(`${shown}: not a Parquet file (${(e as Error).message})`, 'Check the file, or pass --format.');
   }
   info.columns = hp.parquetSchema(metadata).children.map((c) => c.element.name);
+  const names = info.columns;
   const parsers = {
     dateFromDays: ymd,
     timestampFromMilliseconds: (x: bigint) => iso(Number(x)),
@@ -64,34 +67,88 @@ export async function* parquetBatches(file: string, shown: string, info: ReadInf
     BROTLI: (input: Uint8Array) => zlib.brotliDecompressSync(input),
     ZSTD: (input: Uint8Array, size: number) => unzstd(input, new Uint8Array(size)),
   };
+  const libs = await pageLibs(hp);
+  const tree = hp.parquetSchema(metadata);
   let start = 0;
   for (const group of metadata.row_groups) {
     const rows = Number(group.num_rows);
+    if (flatGroup(libs, tree, group.columns)) {
+      // flat columns: a page at a time, whatever the row group's size
+      const cols = group.columns.map((c) => c.meta_data!.path_in_schema[0]);
+      let k = start;
+      try {
+        for await (const batch of groupRowsByPage(libs, { file: buffer, metadata, parsers, compressors }, group, BATCH)) {
+          const out: Row[] = [];
+          for (const cells of batch) {
+            const value: Record<string, unknown> = {};
+            for (let c = 0; c < cols.length; c++) value[cols[c]] = plain(cells[c]);
+            out.push({ index: k, line: k + 1, value });
+            k++;
+          }
+          yield out;
+        }
+      } catch (e) {
+        if ((e as Error).name === 'TgError') throw e;
+        throw inputError(
+          `${shown} row ${k + 1}: cannot decode (${(e as Error).message})`,
+          'Check the file (e.g. with DuckDB: SELECT * FROM read_parquet(...)).',
+        );
+      }
+      start += rows;
+      continue;
+    }
     const sliceable = group.columns.every((c) => c.offset_index_offset !== undefined && c.offset_index_length);
-    const step = sliceable ? 65536 : rows;
+    const step = sliceable ? 8192 : rows;
     for (let from = start; from < start + rows; from += step) {
       const to = Math.min(start + rows, from + step);
-      let objects: Record<string, unknown>[];
+      // Columns as hyparquet decodes them (no row objects in between): rows are made 512 at a time.
+      const chunks = new Map<string, { rowStart: number; rowEnd: number; data: ArrayLike<unknown> }[]>(names.map((n) => [n, []]));
       try {
-        objects = await hp.parquetReadObjects({ file: buffer, metadata, rowStart: from, rowEnd: to, parsers, compressors, useOffsetIndex: sliceable });
+        await hp.parquetRead({
+          file: buffer,
+          metadata,
+          rowStart: from,
+          rowEnd: to,
+          parsers,
+          compressors,
+          useOffsetIndex: sliceable,
+          onChunk: (c) => chunks.get(c.columnName)?.push({ rowStart: c.rowStart, rowEnd: c.rowEnd, data: c.columnData }),
+        });
       } catch (e) {
         throw inputError(
           `${shown}: rows ${from + 1}–${to}: cannot decode (${(e as Error).message})`,
           'Check the file (e.g. with DuckDB: SELECT * FROM read_parquet(...)).',
         );
       }
-      for (let i = 0; i < objects.length; i += BATCH) {
-        const out: Row[] = [];
-        for (let k = i; k < Math.min(objects.length, i + BATCH); k++) {
-          const value: Record<string, unknown> = {};
-          for (const [name, x] of Object.entries(objects[k])) value[name] = plain(x);
-          out.push({ index: from + k, line: from + k + 1, value });
-        }
-        yield out;
-      }
-      objects = [];
+      yield* rowsOf(names, chunks, from, to);
+      chunks.clear();
     }
     start += rows;
+  }
+}
+
+/** Rows from..to of decoded column chunks, in batches. */
+function* rowsOf(
+  names: string[],
+  chunks: Map<string, { rowStart: number; rowEnd: number; data: ArrayLike<unknown> }[]>,
+  from: number,
+  to: number,
+): Generator<Row[]> {
+  const cols = names.map((n) => chunks.get(n)!.sort((a, b) => a.rowStart - b.rowStart));
+  const at = names.map(() => 0); // the chunk of each column holding the current row
+  for (let i = from; i < to; i += BATCH) {
+    const out: Row[] = [];
+    for (let k = i; k < Math.min(to, i + BATCH); k++) {
+      const value: Record<string, unknown> = {};
+      for (let c = 0; c < names.length; c++) {
+        const list = cols[c];
+        while (at[c] < list.length - 1 && k >= list[at[c]].rowEnd) at[c]++;
+        const chunk = list[at[c]];
+        value[names[c]] = chunk && k >= chunk.rowStart && k < chunk.rowEnd ? plain(chunk.data[k - chunk.rowStart]) : null;
+      }
+      out.push({ index: k, line: k + 1, value });
+    }
+    yield out;
   }
 }
 

@@ -2,7 +2,7 @@
 import { inputError } from '../../errors';
 import { MAX_ROW_BYTES, sizeText, TOO_LARGE_HINT } from './limits';
 import { settled } from './records';
-import { openSink } from './sink';
+import { openSink, rowObject } from './sink';
 import type { Format, Head, Row, TableColumn, TableWriter } from './types';
 
 /**
@@ -121,9 +121,7 @@ export async function openJson(target: string | NodeJS.WritableStream, columns: 
     async write(rows) {
       let s = '';
       for (const r of rows) {
-        const o: Record<string, unknown> = {};
-        for (let i = 0; i < names.length; i++) o[names[i]] = r[i] === undefined ? null : r[i];
-        s += (first ? '\n' : ',\n') + JSON.stringify(o);
+        s += (first ? '\n' : ',\n') + JSON.stringify(rowObject(names, r));
         first = false;
       }
       await sink.write(s);

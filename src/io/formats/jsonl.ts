@@ -2,7 +2,7 @@
 import { inputError } from '../../errors';
 import { BATCH, MAX_ROW_BYTES, sizeText, TOO_LARGE_HINT } from './limits';
 import { settled } from './records';
-import { openSink } from './sink';
+import { openSink, rowObject } from './sink';
 import type { Format, Head, Row, TableColumn, TableWriter } from './types';
 
 /** Rows of JSONL text, in batches; a line longer than `maxRowBytes` characters is refused before it is held. */
@@ -73,9 +73,7 @@ export async function openJsonl(target: string | NodeJS.WritableStream, columns:
     async write(rows) {
       let s = '';
       for (const r of rows) {
-        const o: Record<string, unknown> = {};
-        for (let i = 0; i < names.length; i++) o[names[i]] = r[i] === undefined ? null : r[i];
-        s += JSON.stringify(o) + '\n';
+        s += JSON.stringify(rowObject(names, r)) + '\n';
       }
       await sink.write(s);
     },

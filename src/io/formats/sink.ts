@@ -53,3 +53,10 @@ export async function openSink(target: string | NodeJS.WritableStream): Promise<
     },
   };
 }
+
+/** A row of cells as an object of the columns' names (a missing cell is null), for the JSON writers. */
+export function rowObject(names: readonly string[], cells: readonly unknown[]): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i < names.length; i++) o[names[i]] = cells[i] === undefined ? null : cells[i];
+  return o;
+}

@@ -178,3 +178,15 @@ test('where(): a line, a cell as Excel names it, or a row', async () => {
   assert.equal(where({ ...x, sheet: 'Q 1' }, 5, 'Firma'), "firmen.xlsx:'Q 1'!A5");
   assert.equal(where({ file: 'f.parquet', format: 'parquet', emptyRows: 0 }, 7, 'x'), 'f.parquet row 7');
 });
+
+test('a writer can write to a stream it does not own: flushed on close, never ended', async () => {
+  const { PassThrough } = await import('node:stream');
+  const out = new PassThrough();
+  const got: Buffer[] = [];
+  out.on('data', (c: Buffer) => got.push(c));
+  const w = await FORMATS.find((x) => x.name === 'tsv')!.open!(out, [{ name: 'a' }, { name: 'b' }]);
+  await w.write([['x\ty', 1]]);
+  await w.close();
+  assert.equal(Buffer.concat(got).toString(), 'a\tb\n"x\ty"\t1\n');
+  assert.equal(out.writableEnded, false);
+});

@@ -7,7 +7,8 @@ import zlib from 'node:zlib';
 import { inputError } from '../../errors';
 import { BATCH } from './limits';
 import { openParquet } from './parquetwrite';
-import { flatGroup, groupRowsByPage, pageLibs } from './parquetpages';
+import { flatGroup, groupRowsByPage, pageLibs, type PageLibs } from './parquetpages';
+import type { AsyncBuffer, Compressors, FileMetaData, ParquetParsers } from 'hyparquet';
 import type { Format, Head, ReadInfo, Row } from './types';
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -39,11 +40,24 @@ function plain(v: unknown): unknown {
   return v;
 }
 
-/** Rows of a Parquet file, a row group (or a slice of one the offset index allows) at a time. */
-export async function* parquetBatches(file: string, shown: string, info: ReadInfo): AsyncGenerator<Row[]> {
+const HINT = 'Check the file (e.g. with DuckDB: SELECT * FROM read_parquet(...)).';
+
+/** What every row group's read needs: the file, its metadata, how values and codecs are decoded. */
+interface Ctx {
+  hp: typeof import('hyparquet');
+  libs: PageLibs;
+  file: AsyncBuffer;
+  metadata: FileMetaData;
+  parsers: Partial<ParquetParsers>;
+  compressors: Compressors;
+  shown: string;
+  names: string[];
+}
+
+async function open(file: string, shown: string): Promise<Ctx> {
   const hp = await import('hyparquet');
-  let buffer: Awaited<ReturnType<typeof hp.asyncBufferFromFile>>;
-  let metadata: Awaited<ReturnType<typeof hp.parquetMetadataAsync>>;
+  let buffer: AsyncBuffer;
+  let metadata: FileMetaData;
   try {
     buffer = await hp.asyncBufferFromFile(file);
     metadata = await hp.parquetMetadataAsync(buffer);
@@ -52,78 +66,88 @@ export async function* parquetBatches(file: string, shown: string, info: ReadInf
     if (code) throw inputError(`${shown}: cannot read (${code === 'ENOENT' ? 'no such file' : code})`);
     throw inputError(`${shown}: not a Parquet file (${(e as Error).message})`, 'Check the file, or pass --format.');
   }
-  info.columns = hp.parquetSchema(metadata).children.map((c) => c.element.name);
-  const names = info.columns;
-  const parsers = {
-    dateFromDays: ymd,
-    timestampFromMilliseconds: (x: bigint) => iso(Number(x)),
-    timestampFromMicroseconds: (x: bigint) => iso(Number(x / 1000n)),
-    timestampFromNanoseconds: (x: bigint) => iso(Number(x / 1000000n)),
-  };
   const { decompress: unzstd } = await import('fzstd');
-  // Snappy is hyparquet's own; gzip and brotli are Node's zlib; zstd (Polars' default) is fzstd.
-  const compressors = {
-    GZIP: (input: Uint8Array) => zlib.gunzipSync(input),
-    BROTLI: (input: Uint8Array) => zlib.brotliDecompressSync(input),
-    ZSTD: (input: Uint8Array, size: number) => unzstd(input, new Uint8Array(size)),
+  return {
+    hp,
+    libs: await pageLibs(hp),
+    file: buffer,
+    metadata,
+    shown,
+    names: hp.parquetSchema(metadata).children.map((c) => c.element.name),
+    parsers: {
+      dateFromDays: ymd,
+      timestampFromMilliseconds: (x: bigint) => iso(Number(x)),
+      timestampFromMicroseconds: (x: bigint) => iso(Number(x / 1000n)),
+      timestampFromNanoseconds: (x: bigint) => iso(Number(x / 1000000n)),
+    },
+    // Snappy is hyparquet's own; gzip and brotli are Node's zlib; zstd (Polars' default) is fzstd.
+    compressors: {
+      GZIP: (input: Uint8Array) => zlib.gunzipSync(input),
+      BROTLI: (input: Uint8Array) => zlib.brotliDecompressSync(input),
+      ZSTD: (input: Uint8Array, size: number) => unzstd(input, new Uint8Array(size)),
+    },
   };
-  const libs = await pageLibs(hp);
-  const tree = hp.parquetSchema(metadata);
+}
+
+type Group = FileMetaData['row_groups'][number];
+
+/** Rows of a Parquet file: row groups of flat columns a page at a time, others a group (or an offset-index slice) at a time. */
+export async function* parquetBatches(file: string, shown: string, info: ReadInfo): AsyncGenerator<Row[]> {
+  const ctx = await open(file, shown);
+  info.columns = ctx.names;
+  const tree = ctx.hp.parquetSchema(ctx.metadata);
   let start = 0;
-  for (const group of metadata.row_groups) {
-    const rows = Number(group.num_rows);
-    if (flatGroup(libs, tree, group.columns)) {
-      // flat columns: a page at a time, whatever the row group's size
-      const cols = group.columns.map((c) => c.meta_data!.path_in_schema[0]);
-      let k = start;
-      try {
-        for await (const batch of groupRowsByPage(libs, { file: buffer, metadata, parsers, compressors }, group, BATCH)) {
-          const out: Row[] = [];
-          for (const cells of batch) {
-            const value: Record<string, unknown> = {};
-            for (let c = 0; c < cols.length; c++) value[cols[c]] = plain(cells[c]);
-            out.push({ index: k, line: k + 1, value });
-            k++;
-          }
-          yield out;
-        }
-      } catch (e) {
-        if ((e as Error).name === 'TgError') throw e;
-        throw inputError(
-          `${shown} row ${k + 1}: cannot decode (${(e as Error).message})`,
-          'Check the file (e.g. with DuckDB: SELECT * FROM read_parquet(...)).',
-        );
+  for (const group of ctx.metadata.row_groups) {
+    if (flatGroup(ctx.libs, tree, group.columns)) yield* pagedRows(ctx, group, start);
+    else yield* groupRows(ctx, group, start);
+    start += Number(group.num_rows);
+  }
+}
+
+/** A row group of flat columns, a page at a time, whatever the row group's size. */
+async function* pagedRows(ctx: Ctx, group: Group, start: number): AsyncGenerator<Row[]> {
+  const cols = group.columns.map((c) => c.meta_data!.path_in_schema[0]);
+  let k = start;
+  try {
+    for await (const batch of groupRowsByPage(ctx.libs, ctx, group, BATCH)) {
+      const out: Row[] = [];
+      for (const cells of batch) {
+        const value: Record<string, unknown> = {};
+        for (let c = 0; c < cols.length; c++) value[cols[c]] = plain(cells[c]);
+        out.push({ index: k, line: k + 1, value });
+        k++;
       }
-      start += rows;
-      continue;
+      yield out;
     }
-    const sliceable = group.columns.every((c) => c.offset_index_offset !== undefined && c.offset_index_length);
-    const step = sliceable ? 8192 : rows;
-    for (let from = start; from < start + rows; from += step) {
-      const to = Math.min(start + rows, from + step);
-      // Columns as hyparquet decodes them (no row objects in between): rows are made 512 at a time.
-      const chunks = new Map<string, { rowStart: number; rowEnd: number; data: ArrayLike<unknown> }[]>(names.map((n) => [n, []]));
-      try {
-        await hp.parquetRead({
-          file: buffer,
-          metadata,
-          rowStart: from,
-          rowEnd: to,
-          parsers,
-          compressors,
-          useOffsetIndex: sliceable,
-          onChunk: (c) => chunks.get(c.columnName)?.push({ rowStart: c.rowStart, rowEnd: c.rowEnd, data: c.columnData }),
-        });
-      } catch (e) {
-        throw inputError(
-          `${shown}: rows ${from + 1}–${to}: cannot decode (${(e as Error).message})`,
-          'Check the file (e.g. with DuckDB: SELECT * FROM read_parquet(...)).',
-        );
-      }
-      yield* rowsOf(names, chunks, from, to);
-      chunks.clear();
+  } catch (e) {
+    if ((e as Error).name === 'TgError') throw e;
+    throw inputError(`${ctx.shown} row ${k + 1}: cannot decode (${(e as Error).message})`, HINT);
+  }
+}
+
+/** A row group with lists or structs: decoded whole (or in slices its offset index allows), rows made from the columns. */
+async function* groupRows(ctx: Ctx, group: Group, start: number): AsyncGenerator<Row[]> {
+  const rows = Number(group.num_rows);
+  const sliceable = group.columns.every((c) => c.offset_index_offset !== undefined && c.offset_index_length);
+  const step = sliceable ? 8192 : rows;
+  for (let from = start; from < start + rows; from += step) {
+    const to = Math.min(start + rows, from + step);
+    const chunks = new Map<string, { rowStart: number; rowEnd: number; data: ArrayLike<unknown> }[]>(ctx.names.map((n) => [n, []]));
+    try {
+      await ctx.hp.parquetRead({
+        file: ctx.file,
+        metadata: ctx.metadata,
+        rowStart: from,
+        rowEnd: to,
+        parsers: ctx.parsers,
+        compressors: ctx.compressors,
+        useOffsetIndex: sliceable,
+        onChunk: (c) => chunks.get(c.columnName)?.push({ rowStart: c.rowStart, rowEnd: c.rowEnd, data: c.columnData }),
+      });
+    } catch (e) {
+      throw inputError(`${ctx.shown}: rows ${from + 1}–${to}: cannot decode (${(e as Error).message})`, HINT);
     }
-    start += rows;
+    yield* rowsOf(ctx.names, chunks, from, to);
   }
 }
 

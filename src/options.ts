@@ -2,12 +2,14 @@
 // typed options (@commander-js/extra-typings). The option types each command function receives are
 // derived from these declarations, so renaming or retyping a flag here breaks the build where the
 // option is used. src/cli.ts adds the actions; importing this module has no side effects.
-import { Command, InvalidArgumentError, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { Command, InvalidArgumentError, Option, type CommandUnknownOpts, type OptionValues } from '@commander-js/extra-typings';
 import { EXIT_MEANING } from './errors';
 import { parseKeyValues } from './core/kv';
 import { parseUsd } from './core/pricing';
 import { parseRate } from './core/rateBudget';
 import { parseSeconds, parseTimeout } from './core/util';
+import { formatNames, WRITABLE } from './io/formats';
+import { parseDelimiter } from './io/formats/delimiter';
 import { PARSED_NULL, defaultText, emulatorFlags } from './emulator/options';
 
 const int = (name: string, min: number, max: number) => (v: string) => {
@@ -28,6 +30,15 @@ const parsed =
     }
   };
 const timeout = parsed((v) => parseTimeout(v) as number);
+const delimiter = parsed(parseDelimiter);
+
+/** How delimited text, encodings and workbooks are read: the input options of submit, spec and fetch --join. */
+function readingOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(c: Command<A, O, G>) {
+  return c
+    .option('--delimiter <d>', 'field delimiter of CSV input (and of an enriched CSV): , ; | or tab (default: detected from the header)', delimiter)
+    .option('--encoding <enc>', 'encoding of a text input without a byte-order mark (default utf-8; e.g. latin1, windows-1252, utf-16le)')
+    .option('--sheet <name|n>', 'the sheet of an .xlsx input, by name or 1-based number (default: the first)');
+}
 const usd = (flag: string) => parsed((v) => parseUsd(v, flag));
 /** --rate: the budget, or false for "off" (commander keeps no null). */
 const rate = parsed((v) => {
@@ -108,17 +119,19 @@ export const commands = {
       .addHelpText('after', examples(['tg create', 'tg create --metadata project=q3 --json', 'GROUP=$(tg create) && tg submit rows.csv --group "$GROUP"'])),
 
   submit: (program: CommandUnknownOpts) =>
-    program
-      .command('submit')
-      .description(
-        'Validate every row of a CSV/JSON/JSONL file (or stdin) and add the rows as runs, exactly once, at the rate limit. Rerunning the same command resumes.',
-      )
-      .argument('<input>', 'input file (.csv, .json, .jsonl, optionally .gz) or - for stdin')
+    readingOptions(
+      program
+        .command('submit')
+        .description(
+          'Validate every row of a CSV, TSV, JSON, JSONL, Excel or Parquet file (or stdin) and add the rows as runs, exactly once, at the rate limit. Rerunning the same command resumes.',
+        )
+        .argument('<input>', 'input file (.csv, .tsv, .json, .jsonl (text formats optionally .gz), .xlsx, .parquet) or - for stdin'),
+    )
       .option('--group <id>', 'add to an existing group (default: create one)')
       .option('--spec <file>', 'TaskSpec JSON (input_schema, output_schema), sent as default_task_spec')
       .option('--processor <name>', 'processor for every run (lite, base, core, core2x, pro, ultra, ultra2x, ultra4x, ultra8x, each also -fast)', 'base')
       .option('--unlisted-processor', 'send a --processor name tg does not know yet')
-      .addOption(new Option('--format <fmt>', 'input format (default: by extension; required for stdin)').choices(['csv', 'json', 'jsonl']))
+      .addOption(new Option('--format <fmt>', 'input format (default: by extension; stdin: by its content)').choices(formatNames()))
       .option('--key <column>', 'unique row key column (default: row number)')
       .option('--input-column <column>', "send this column's text as the input instead of the row object")
       .option('--metadata <key=value>', 'metadata added to every run (repeatable)', metadata)
@@ -163,7 +176,13 @@ export const commands = {
       .option('--timeout <s>', 'with --watch: give up waiting after this many seconds (exit 5)', timeout)
       // Specs from --field options; the bill before the work; enriched CSV; retries.
       .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list) instead of --spec', collect)
-      .addOption(new Option('--output-format <fmt>', 'with --watch: results as enriched CSV or JSONL (default: by the -o extension)').choices(['csv', 'jsonl']))
+      .addOption(
+        new Option(
+          '--output-format <fmt>',
+          'with --watch: the enriched table (csv, tsv, xlsx, parquet, json) or the JSONL results (default: by the -o extension)',
+        ).choices(WRITABLE),
+      )
+      .option('--bom', 'enriched CSV/TSV: start with a UTF-8 byte-order mark (Excel then reads the text right)')
       .option('--reasoning', "enriched CSV: add each field's reasoning (<field>_reasoning)")
       .option('--raw-csv', 'enriched CSV: cells verbatim, no apostrophe before a leading = + - @ (formula guard)')
       .option('--force', 'with --watch -o x.csv: replace a file tg did not write (never the input)')
@@ -193,8 +212,11 @@ export const commands = {
       .command('spec')
       .description("Print the TaskSpec JSON that --field options (and an input's columns) imply, to edit and pass as --spec.")
       .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list)', collect)
-      .option('--input <file>', "infer input_schema from this file's CSV header or first JSON row (- for stdin, with --format)")
-      .addOption(new Option('--format <fmt>', 'format of --input (default: by extension)').choices(['csv', 'json', 'jsonl']))
+      .option('--input <file>', "infer input_schema from this file's header or first JSON row (- for stdin)")
+      .addOption(new Option('--format <fmt>', 'format of --input (default: by extension; stdin: by its content)').choices(formatNames()))
+      .option('--delimiter <d>', 'field delimiter of a CSV --input: , ; | or tab (default: detected from the header)', delimiter)
+      .option('--encoding <enc>', 'encoding of a text --input without a byte-order mark (default utf-8)')
+      .option('--sheet <name|n>', 'the sheet of an .xlsx --input (default: the first)')
       .addHelpText(
         'after',
         examples([
@@ -217,15 +239,20 @@ export const commands = {
       ),
 
   fetch: (program: CommandUnknownOpts) =>
-    program
-      .command('fetch')
+    readingOptions(program.command('fetch'))
       .description(
         "Fetch a group's runs with inputs and outputs as JSONL or CSV; --join writes your input rows with output columns. " +
           'With -o only finished runs are written and unfinished ones counted (exit 5; rerun later to add them); to stdout every run is shown with its status.',
       )
       .argument('[group]', 'taskgroup_id')
       .option('-o, --output <file>', 'output file; a rerun resumes from it')
-      .addOption(new Option('--format <fmt>', 'output format (default jsonl; with --join, that of the input)').choices(['jsonl', 'csv']))
+      .addOption(
+        new Option(
+          '--format <fmt>',
+          'output format: jsonl or csv; with --join also tsv, xlsx, parquet, json (default: by the -o extension, else jsonl; with --join that of the input)',
+        ).choices(WRITABLE),
+      )
+      .option('--bom', 'CSV/TSV output: start with a UTF-8 byte-order mark (Excel then reads the text right)')
       .addOption(
         new Option('--status <s>', 'only runs with this status').choices([
           'queued',

@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '../context';
 import { EXIT, usageError } from '../errors';
-import { detectFormat, spoolStdin } from '../io/rows';
+import { spoolStdin } from '../io/rows';
+import { formatOf, openRows, sniffFile, type Format } from '../io/formats';
 import type { SpecOptions } from '../options';
 import { fieldSpec } from './submit/fieldspec';
 
@@ -13,16 +14,22 @@ export async function spec(o: SpecOptions, ctx: Context): Promise<number> {
   if (!o.field?.length)
     throw usageError('tg spec needs at least one --field', "Example: tg spec --field 'ceo_name: full name of the CEO' --input companies.csv > spec.json");
   if (!o.input) return print(await fieldSpec(o.field), ctx);
-  const format = detectFormat(o.input, o.format);
-  if (o.input !== '-') return print(await fieldSpec(o.field, { file: path.resolve(ctx.io.cwd, o.input), format, shown: o.input }), ctx);
+  if (o.input !== '-') return print(await specOf(o, path.resolve(ctx.io.cwd, o.input), o.input, formatOf(o.input, o.format)), ctx);
   // stdin: spooled to a private temp directory, read, removed
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-spec-'));
   try {
     const file = await spoolStdin(ctx.io.stdin, dir);
-    return print(await fieldSpec(o.field, { file, format, shown: '<stdin>' }), ctx);
+    const sniffed = o.format ? null : await sniffFile(file);
+    if (sniffed) ctx.info(`tg: stdin ${sniffed.says} (--format chooses)`);
+    return print(await specOf(o, file, '<stdin>', sniffed?.format ?? formatOf('-', o.format)), ctx);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function specOf(o: SpecOptions, file: string, shown: string, format: Format) {
+  const columns = () => openRows(file, { format: format.name, shown, delimiter: o.delimiter, encoding: o.encoding, sheet: o.sheet, ragged: true });
+  return fieldSpec(o.field!, { columns, textCells: format.textCells });
 }
 
 function print(s: unknown, ctx: Context): number {

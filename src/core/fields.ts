@@ -78,6 +78,19 @@ export function fieldSchema(f: Field): Record<string, unknown> {
   }
 }
 
+/** The field type a property's JSON Schema says (the reverse of fieldSchema; anything else is text). */
+export function fieldTypeOf(schema: unknown): FieldType {
+  const s = (schema ?? {}) as { type?: unknown; description?: unknown };
+  const desc = typeof s.description === 'string' ? s.description : '';
+  if (s.type === 'integer') return 'int';
+  if (s.type === 'number') return 'number';
+  if (s.type === 'boolean') return 'bool';
+  if (s.type === 'array') return 'list';
+  if (s.type === 'string' && /\(a date, YYYY-MM-DD\)$/.test(desc)) return 'date';
+  if (s.type === 'string' && /\(a URL\)$/.test(desc)) return 'url';
+  return 'text';
+}
+
 /**
  * The input_schema of an input whose rows have these columns: CSV cells are text; JSON values are
  * left unconstrained (rows may differ in type), only named. Columns outside it are not sent.

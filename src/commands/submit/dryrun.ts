@@ -36,7 +36,7 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
   const out = {
     dry_run: true,
     input: job.shown,
-    format: job.cfg.format,
+    format: job.format.name,
     rows: v.rows,
     valid: v.valid,
     invalid: v.invalid,
@@ -60,7 +60,7 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
   }
   const lines = [
     `dry run: nothing sent`,
-    `input        ${job.shown} (${job.cfg.format})`,
+    `input        ${job.shown} (${job.format.name})`,
     `rows         ${v.rows} (${v.valid} valid, ${v.invalid} invalid)`,
     `batches      ${plan.batches} × ≤${job.batchSize} inputs per POST`,
     `to send      ${toSendText(job, v, est.rows)}`,
@@ -72,7 +72,8 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
     `group        ${group ? `${group} (rows it holds already are not sent again)` : '(a new group)'}`,
     `state        ${shownPath(job.statePath, ctx.io.cwd, ctx.io.env.HOME)}`,
   ];
-  if (v.dropped.length) lines.push(`not sent     ${job.cfg.format === 'csv' ? 'columns' : 'fields'} outside input_schema: ${v.dropped.join(', ')}`);
+  if (v.dropped.length) lines.push(`not sent     ${job.cfg.textCells ? 'columns' : 'fields'} outside input_schema: ${v.dropped.join(', ')}`);
+  for (const n of v.notes) lines.push(`read         ${n}`);
   ctx.io.stdout.write(lines.join('\n') + '\n');
   for (const e of v.errors) ctx.warn(`tg: invalid: ${e}`);
 }

@@ -7,6 +7,7 @@ import type { PrepareConfig } from '../../core/spec';
 import type { SubmitOptions } from '../../options';
 import type { Rate } from '../../core/rateBudget';
 import type { RunOptions } from '../../core/runOptions';
+import type { Format } from '../../io/formats';
 
 export type { SubmitOptions } from '../../options';
 
@@ -19,7 +20,9 @@ export interface Job {
   file: string;
   /** How the input is named in messages: as the user typed it, or <stdin>. */
   shown: string;
-  /** How a row becomes a run input: the input's format, --key, --input-column and the spec. */
+  /** The input's format: --format, else the extension, else (stdin) its content. */
+  format: Format;
+  /** How a row becomes a run input: text cells or typed, --key, --input-column and the spec. */
   cfg: PrepareConfig;
   specSha: string | null;
   /** --batch-size, lowered to fit a --rate counted in runs. */

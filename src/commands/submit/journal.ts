@@ -142,7 +142,7 @@ function looksLikeJournal(text: string): boolean {
 export function headerRecord(job: Job) {
   const o = job.o;
   const options = {
-    format: job.cfg.format,
+    format: job.format.name,
     processor: job.o.processor,
     key: o.key ?? null,
     input_column: o.inputColumn ?? null,

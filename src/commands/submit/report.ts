@@ -28,7 +28,8 @@ export interface SubmitSummary {
 
 export function reportPlan(job: Job, v: Validation, ledger: Ledger | null) {
   const { ctx } = job;
-  if (v.dropped.length) ctx.info(`tg: ${job.cfg.format === 'csv' ? 'columns' : 'fields'} not in input_schema are not sent: ${v.dropped.join(', ')}`);
+  for (const n of v.notes) ctx.info(`tg: ${n}`);
+  if (v.dropped.length) ctx.info(`tg: ${job.cfg.textCells ? 'columns' : 'fields'} not in input_schema are not sent: ${v.dropped.join(', ')}`);
   if (v.invalid) ctx.warn(`tg: ${count(v.invalid, 'invalid row')} skipped; see ${shownPath(job.rejectsPath, ctx.io.cwd, ctx.io.env.HOME)}`);
   if (ledger && (v.present || v.conflicts)) {
     const conflict = v.conflicts ? `, ${v.conflicts} changed (${job.o.onConflict === 'resend' ? 'sent again' : 'skipped'})` : '';

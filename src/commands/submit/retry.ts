@@ -2,15 +2,15 @@
 // cancelled), once each. The group stays the ledger: a retry carries tg_try (its attempt number,
 // 2 for the first retry) and tg_prev (the run it replaces), so a rerun of the same command lists
 // the group, sees the row's latest attempt is no longer failed, and sends nothing again.
-import { count } from '../../core/util';
+import { count, flat } from '../../core/util';
 import fs from 'node:fs';
 import type { ApiClient } from '../../api/client';
 import { presenceHash, runIdent } from '../../core/ledger';
 import { AppendLog } from '../../io/durable';
-import { readRows } from '../../io/rows';
+import { rowsOf } from './input';
 import { checkCost } from './cost';
 import { Sender } from './send';
-import { itemOf, readOptions, shaOf } from './validate';
+import { itemOf, shaOf } from './validate';
 import type { PreparedRow, Job } from './job';
 
 interface Latest {
@@ -50,7 +50,7 @@ export async function retryPass(job: Job, client: ApiClient, group: string): Pro
   const max = job.o.maxAttempts ?? 2;
   const items: PreparedRow[] = [];
   let spent = 0;
-  for await (const row of readRows(job.file, job.cfg.format, job.shown, readOptions(job))) {
+  for await (const row of flat(rowsOf(job).batches)) {
     const it = itemOf(job, row);
     if (!it) continue;
     const l = candidates.get(presenceHash(job.cfg.keyColumn, it.key, shaOf(job, it)));

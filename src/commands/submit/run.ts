@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import type { Context } from '../../context';
 import { ApiError, inputError } from '../../errors';
 import { spoolStdin } from '../../io/rows';
+import type { Format } from '../../io/formats';
+import { inputFormat, openInput } from './input';
 import { loadSpec, type LoadedSpec } from '../../core/spec';
 import { formatDuration, rowBudget } from '../../core/plan';
 import { errnoText } from '../../core/util';
@@ -52,7 +54,8 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
     if (o.input === '-') spool = await spoolStdin(ctx.io.stdin, tmpDir ?? path.join(dir, 'spool'));
     const file = spool ?? path.resolve(ctx.io.cwd, o.input);
     const id = await fileIdentity(file, Boolean(spool));
-    const job = await makeJob(o, ctx, pre, file, id, tmpDir ?? dir);
+    const format = await inputFormat(o, file, Boolean(spool), ctx);
+    const job = await makeJob(o, ctx, pre, { file, format, id }, tmpDir ?? dir);
     if (o.dryRun) {
       await dryRun(job);
       return null;
@@ -68,12 +71,23 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
   }
 }
 
-async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, file: string, id: InputIdentity, dir: string): Promise<Job> {
+interface Input {
+  file: string;
+  format: Format;
+  id: InputIdentity;
+}
+
+async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, { file, format, id }: Input, dir: string): Promise<Job> {
   const shown = o.input === '-' ? '<stdin>' : o.input;
+  const columns = () => openInput(o, file, shown, format, true);
   const spec = o.field?.length
-    ? await loadSpec('--field', JSON.stringify(await fieldSpec(o.field, { file, format: pre.format, shown, inputColumn: o.inputColumn })), pre.format === 'csv')
+    ? await loadSpec(
+        '--field',
+        JSON.stringify(await fieldSpec(o.field, { columns, textCells: format.textCells, inputColumn: o.inputColumn })),
+        format.textCells,
+      )
     : o.spec
-      ? await readSpec(o.spec, ctx, pre.format === 'csv')
+      ? await readSpec(o.spec, ctx, format.textCells)
       : null;
   const origin = apiOrigin(ctx);
   const statePath = o.state ? path.resolve(ctx.io.cwd, o.state) : defaultJournalPath(dir, id, origin, o.group);
@@ -82,7 +96,8 @@ async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, file: str
     ctx,
     file,
     shown,
-    cfg: { format: pre.format, inputColumn: o.inputColumn, keyColumn: o.key, spec },
+    format,
+    cfg: { textCells: format.textCells, inputColumn: o.inputColumn, keyColumn: o.key, spec },
     specSha: spec ? createHash('sha256').update(JSON.stringify(spec.spec)).digest('hex') : null,
     batchSize: pre.batchSize,
     rate: pre.rate,

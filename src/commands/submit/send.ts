@@ -4,7 +4,6 @@
 import type { ApiClient } from '../../api/client';
 import type { TaskGroupRunResponse } from '../../core/wire';
 import { ApiError, InterruptedError, NetworkError, TgError, UnknownOutcomeError } from '../../errors';
-import { readRowBatches } from '../../io/rows';
 import type { AppendLog } from '../../io/durable';
 import { AdaptiveBudget, type Reservation } from '../../core/rateBudget';
 import { runOptionsJson } from '../../core/runOptions';
@@ -13,7 +12,8 @@ import { rowIdent, runIdent, type Ledger } from '../../core/ledger';
 import { count, sleep } from '../../core/util';
 import { formatDuration } from '../../core/plan';
 import type { Replay } from './journal';
-import { ChunkHasher, itemOf, ledgerState, readOptions, shaOf, type Validation } from './validate';
+import { ChunkHasher, itemOf, ledgerState, shaOf, type Validation } from './validate';
+import { rowsOf } from './input';
 import type { PreparedRow, Job } from './job';
 
 /**
@@ -121,7 +121,7 @@ class InFlight {
 
 export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: Sender): Promise<void> {
   if (allCovered(v, plan)) return sender.skip(v.valid);
-  const rows = readRowBatches(job.file, job.cfg.format, job.shown, readOptions(job));
+  const rows = rowsOf(job).batches;
   const hasher = new ChunkHasher(job);
   let items: PreparedRow[] = [];
   let c = 0;

@@ -28,7 +28,7 @@ export function checkValidation(job: Job, v: Validation) {
     );
   if (v.rows === 0)
     throw inputError(
-      `${job.shown}: no data rows${job.cfg.format === 'csv' ? ' (a header row at most)' : ' (the input is empty)'}`,
+      `${job.shown}: no data rows${job.cfg.textCells ? ' (a header row at most)' : ' (the input is empty)'}`,
       'Nothing to send: check that this is the file you meant.',
     );
   if (v.valid === 0) throw inputError(`${job.shown}: no valid rows to send (${v.invalid} invalid)`);

@@ -3,7 +3,9 @@
 // rows the group already holds and which conflict with it.
 import { createHash } from 'node:crypto';
 import { inputError } from '../../errors';
-import { readRowBatches, readRows, type ReadOptions, type Row } from '../../io/rows';
+import { readNotes, type Row } from '../../io/formats';
+import { flat } from '../../core/util';
+import { positionIn, rowsOf } from './input';
 import { RejectsFile } from '../../io/rejects';
 import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
@@ -28,22 +30,26 @@ export interface Validation {
   fresh: number;
   /** With a ledger: rows among the first --limit valid ones that are to be sent (new, or changed with --on-conflict resend). */
   toSend: number;
+  /** What the read found out that the user should know (the delimiter detected, empty rows skipped): one line each. */
+  notes: string[];
 }
 
-/** How the job's input is read: with --skip-invalid, a CSV row with the wrong number of fields is one more invalid row. */
-export function readOptions(job: Job): ReadOptions {
-  return { ragged: Boolean(job.o.skipInvalid) };
-}
+/** Where a row (or its cell) is, for messages: see positionIn. */
+export type At = (line: number, column?: string) => string;
 
-/** A valid row's identity and digest, or null for an invalid one (issues go to `onInvalid`). */
-export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => void): PreparedRow | null {
+/**
+ * A valid row's identity and digest, or null for an invalid one (issues go to `onInvalid`,
+ * placed by `at`: `f.csv:5`, `f.xlsx:Sheet1!C5`).
+ */
+export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => void, at: At = positionIn(undefined, job)): PreparedRow | null {
+  const textCells = job.cfg.textCells;
   if (row.invalid) {
-    onInvalid?.([formatIssue(job.shown, row.line, { rule: 'fields', message: row.invalid.message }, job.cfg.format)]);
+    onInvalid?.([formatIssue(at(row.line), { rule: 'fields', message: row.invalid.message }, textCells)]);
     return null;
   }
   const p = prepareRow(row.value, row.index, job.cfg);
   if (!p.ok) {
-    onInvalid?.(p.issues.map((i) => formatIssue(job.shown, row.line, i, job.cfg.format)));
+    onInvalid?.(p.issues.map((i) => formatIssue(at(row.line, i.field), i, textCells)));
     return null;
   }
   return { key: p.key, inputJson: p.json, line: row.line };
@@ -92,20 +98,15 @@ export class ChunkHasher {
   }
 }
 
-/** A CSV's --key and --input-column must be columns of its header (one clear error, not one per row). */
-function checkHeader(job: Job, columns: string[]): void {
-  const sep = columns.length === 1 ? [';', '\t', '|'].find((c) => columns[0].includes(c)) : undefined;
-  if (sep)
-    job.ctx.warn(
-      `tg: warning: ${job.shown}:1: the header is one column, "${columns[0]}": tg reads comma-separated values; if "${sep === '\t' ? '\\t' : sep}" separates the fields, save the file with commas`,
-    );
+/** --key and --input-column must be columns of a header (one clear error, not one per row). */
+function checkHeader(job: Job, columns: string[], at: At): void {
   for (const [opt, col] of [
     ['--key', job.cfg.keyColumn],
     ['--input-column', job.cfg.inputColumn],
   ] as const) {
     if (col !== undefined && !columns.includes(col))
       throw inputError(
-        `${job.shown}:1: the header has no column "${col}" (${opt}); it has: ${columns.map((c) => `"${c}"`).join(', ')}`,
+        `${at(1)}: the header has no column "${col}" (${opt}); it has: ${columns.map((c) => `"${c}"`).join(', ')}`,
         `Pass ${opt} one of the header's column names (case matters).`,
       );
   }
@@ -134,6 +135,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     conflictLines: [],
     fresh: 0,
     toSend: 0,
+    notes: [],
   };
   const keyHashes = job.cfg.keyColumn !== undefined ? new NumTable(false) : null;
   const suspects = new Set<string>();
@@ -146,12 +148,15 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     rejects?.add(row.line, row.invalid?.fields ?? row.value, issues);
   };
   try {
-    for await (const batch of readRowBatches(job.file, job.cfg.format, job.shown, readOptions(job))) {
+    const src = rowsOf(job);
+    const at = positionIn(src.info, job);
+    for await (const batch of src.batches) {
       for (const row of batch) {
         v.rows++;
-        if (v.rows === 1 && job.cfg.format === 'csv') checkHeader(job, Object.keys(row.value as object));
-        if (v.rows === 1 || job.cfg.format !== 'csv') droppedColumns(job, row.value, dropped); // JSON rows each have their own keys
-        const it = itemOf(job, row, onInvalid(row));
+        const header = src.info.columns ?? (job.cfg.textCells ? Object.keys(row.value as object) : null);
+        if (v.rows === 1 && header) checkHeader(job, header, at);
+        if (v.rows === 1 || !header) droppedColumns(job, row.value, dropped); // JSON rows each have their own keys
+        const it = itemOf(job, row, onInvalid(row), at);
         if (!it) continue;
         if (keyHashes) {
           const h = hash52(it.key);
@@ -160,7 +165,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
         }
         v.valid++;
         hasher.add(it);
-        if (ledger) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity));
+        if (ledger) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity), at);
         else marks?.push(marksOf(job, it));
       }
       if (rejects) await rejects.drained();
@@ -168,6 +173,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     hasher.close();
     v.chunks = hasher.digests;
     v.dropped = [...dropped];
+    v.notes = readNotes(src.info);
     if (suspects.size) await confirmDuplicates(job, suspects);
     await rejects?.finish(v.invalid > 0);
   } catch (e) {
@@ -183,9 +189,9 @@ export function classify(job: Job, v: Validation, marks: MarkList, ledger: Ledge
   for (let i = 0; i < marks.length; i++) countState(job, v, marks.state(ledger, i), i < limit);
 }
 
-function countAgainst(ledger: Ledger, job: Job, it: PreparedRow, v: Validation, inLimit: boolean) {
+function countAgainst(ledger: Ledger, job: Job, it: PreparedRow, v: Validation, inLimit: boolean, at: At) {
   if (countState(job, v, ledgerState(job, ledger, it), inLimit) === 'conflict' && v.conflictLines.length < MAX_SHOWN_ERRORS)
-    v.conflictLines.push(`${job.shown}:${it.line}: key "${it.key}": the group holds this row with other content (input, processor or spec changed)`);
+    v.conflictLines.push(`${at(it.line)}: key "${it.key}": the group holds this row with other content (input, processor or spec changed)`);
 }
 
 /** Count one row's state (and, within --limit, whether it is to be sent); returns the state. */
@@ -202,7 +208,9 @@ async function confirmDuplicates(job: Job, suspects: Set<string>) {
   const firstLine = new Map<string, number>();
   const dupErrors: string[] = [];
   let dupCount = 0;
-  for await (const row of readRows(job.file, job.cfg.format, job.shown, readOptions(job))) {
+  const src = rowsOf(job);
+  const at = positionIn(src.info, job);
+  for await (const row of flat(src.batches)) {
     if (row.invalid) continue; // rejected already: not a duplicate of anything
     const p = prepareRow(row.value, row.index, job.cfg);
     if (!p.ok || !suspects.has(p.key)) continue;
@@ -211,7 +219,9 @@ async function confirmDuplicates(job: Job, suspects: Set<string>) {
     else {
       dupCount++;
       if (dupErrors.length < MAX_SHOWN_ERRORS)
-        dupErrors.push(`${job.shown}:${row.line}: column "${job.cfg.keyColumn}": duplicate key "${p.key}" (first at line ${f}) (unique)`);
+        dupErrors.push(
+          `${at(row.line, job.cfg.keyColumn)}: column "${job.cfg.keyColumn}": duplicate key "${p.key}" (first at ${job.format.unit} ${f}) (unique)`,
+        );
     }
   }
   if (dupCount)

@@ -134,11 +134,18 @@ export const commands = {
       .option('--retry-failed', 'send again the rows whose latest run failed (once each, see --max-attempts)')
       .option('--retry-cancelled', 'send again the rows whose latest run was cancelled')
       .option('--max-attempts <n>', 'with --retry-*: runs per row at most, the first included', int('--max-attempts', 2, 100), 2)
+      // --intent (issue L7): the API suggests the fields and the processor; --processor still wins.
+      .option(
+        '--intent <text>',
+        'ask the API for output fields and a processor for this request (instead of --field/--spec); kept, so reruns send the same rows',
+      )
+      .hook('preAction', (cmd) => void cmd.setOptionValue('processorGiven', ![undefined, 'default'].includes(cmd.getOptionValueSource('processor'))))
       .addHelpText(
         'after',
         examples([
           "tg submit companies.csv --field 'ceo_name: full name of the CEO' --watch -o enriched.csv",
           "tg submit companies.csv --field 'ceo_name: full name of the CEO' --limit 10 --dry-run",
+          'tg submit companies.csv --intent "the CEO and the founding year" --dry-run   # the suggested fields and processor, priced',
           'tg submit companies.csv --spec company-spec.json',
           'tg submit companies.csv --spec company-spec.json --watch -o results.jsonl',
           'cat rows.jsonl | tg submit - --format jsonl --state rows.state.json --json',
@@ -151,14 +158,18 @@ export const commands = {
   spec: (program: CommandUnknownOpts) =>
     program
       .command('spec')
-      .description("Print the TaskSpec JSON that --field options (and an input's columns) imply, to edit and pass as --spec.")
+      .description(
+        "Print the TaskSpec JSON that --field options (or the API's suggestion for --intent) and an input's columns imply, to edit and pass as --spec.",
+      )
       .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list)', collect)
+      .option('--intent <text>', 'ask the API for the output fields (and a processor, on stderr) instead of --field')
       .option('--input <file>', "infer input_schema from this file's CSV header or first JSON row (- for stdin, with --format)")
       .addOption(new Option('--format <fmt>', 'format of --input (default: by extension)').choices(['csv', 'json', 'jsonl']))
       .addHelpText(
         'after',
         examples([
           "tg spec --field 'ceo_name: full name of the CEO' --field 'founded_year:int: year founded' --input companies.csv > spec.json",
+          'tg spec --intent "find the CEO and founding year" --input companies.csv > spec.json',
           'tg submit companies.csv --spec spec.json --watch -o enriched.csv',
         ]),
       ),
@@ -263,7 +274,8 @@ type Flags<T> = { [K in keyof T]: Exclude<T[K], undefined> extends true ? boolea
 
 export type GlobalOptions = OptionsOf<typeof globalOptions>;
 export type CreateOptions = OptionsOf<typeof commands.create>;
-export type SubmitOptions = OptionsOf<typeof commands.submit> & { input: string };
+/** `processorGiven`: --processor was on the command line (set by the declaration's hook; --intent's suggestion yields to it). */
+export type SubmitOptions = OptionsOf<typeof commands.submit> & { input: string; processorGiven?: boolean };
 export type WatchOptions = OptionsOf<typeof commands.watch> & { group: string };
 export type FetchOptions = OptionsOf<typeof commands.fetch> & { group?: string };
 export type SpecOptions = OptionsOf<typeof commands.spec>;

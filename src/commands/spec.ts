@@ -1,25 +1,39 @@
 // `tg spec`: the TaskSpec JSON that --field options imply (with --input, its input_schema from the
-// file's columns), to keep, edit and pass to `tg submit --spec`.
+// file's columns), to keep, edit and pass to `tg submit --spec`. With --intent, the output fields
+// are the API's suggestion (its processor and warnings on stderr): the very spec `tg submit
+// --intent` with the same intent and input sends.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Context } from '../context';
 import { EXIT, usageError } from '../errors';
-import { detectFormat, spoolStdin } from '../io/rows';
+import { detectFormat, spoolStdin, type Format } from '../io/rows';
 import type { SpecOptions } from '../options';
-import { fieldSpec } from './submit/fieldspec';
+import type { TaskSpec } from '../core/wire';
+import { fieldSpec, intentSpec } from './submit/fieldspec';
+import { stateDir } from './submit/identity';
+
+type Input = { file: string; format: Format; shown: string };
 
 export async function spec(o: SpecOptions, ctx: Context): Promise<number> {
-  if (!o.field?.length)
-    throw usageError('tg spec needs at least one --field', "Example: tg spec --field 'ceo_name: full name of the CEO' --input companies.csv > spec.json");
-  if (!o.input) return print(await fieldSpec(o.field), ctx);
+  if (!o.field?.length && o.intent === undefined)
+    throw usageError(
+      'tg spec needs at least one --field, or --intent',
+      `Example: tg spec --field 'ceo_name: full name of the CEO' --input companies.csv > spec.json (or --intent "the CEO of each company")`,
+    );
+  // The in-process emulator's suggestions are not kept (its groups vanish with it).
+  const make = (input?: Input): Promise<TaskSpec> =>
+    o.intent !== undefined
+      ? intentSpec({ intent: o.intent, field: o.field, fullReport: true }, ctx, input, ctx.global.emulator ? null : stateDir(ctx)).then((r) => r.spec)
+      : fieldSpec(o.field ?? [], input);
+  if (!o.input) return print(await make(), ctx);
   const format = detectFormat(o.input, o.format);
-  if (o.input !== '-') return print(await fieldSpec(o.field, { file: path.resolve(ctx.io.cwd, o.input), format, shown: o.input }), ctx);
+  if (o.input !== '-') return print(await make({ file: path.resolve(ctx.io.cwd, o.input), format, shown: o.input }), ctx);
   // stdin: spooled to a private temp directory, read, removed
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-spec-'));
   try {
     const file = await spoolStdin(ctx.io.stdin, dir);
-    return print(await fieldSpec(o.field, { file, format, shown: '<stdin>' }), ctx);
+    return print(await make({ file, format, shown: '<stdin>' }), ctx);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

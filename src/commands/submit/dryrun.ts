@@ -14,6 +14,11 @@ function runLatency(processor: string): string {
 }
 
 function specName(job: Job): string | null {
+  // --intent (issue L7): the suggested fields, by name
+  if (job.o.intent !== undefined) {
+    const out = job.spec?.spec.output_schema as { json_schema?: { properties?: object } } | undefined;
+    return `--intent (suggested fields: ${Object.keys(out?.json_schema?.properties ?? {}).join(', ')})`;
+  }
   if (job.o.field?.length) return `--field ${job.o.field.map((f) => f.split(':')[0].trim()).join(', ')}`;
   return job.o.spec ?? null;
 }
@@ -60,7 +65,7 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
     `rows         ${v.rows} (${v.valid} valid, ${v.invalid} invalid)`,
     `batches      ${plan.batches} × ≤${job.batchSize} inputs per POST`,
     `to send      ${toSendText(job, v, est.rows)}`,
-    `processor    ${job.processor}`,
+    `processor    ${job.processor}${o.intent !== undefined && !o.processorGiven ? ' (suggested for --intent)' : ''}`,
     `cost         ${describeEstimate(job, est)}`,
     `spec         ${specName(job) ?? '(none: auto output)'}`,
     `rate         ${out.rate}`,

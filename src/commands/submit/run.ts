@@ -22,7 +22,7 @@ import { classify, validatePass, rowErrors, rowErrorText, type Validation } from
 import { listLedger } from './ledger';
 import { Sender, sendPass } from './send';
 import { printDryRun } from './dryrun';
-import { fieldSpec } from './fieldspec';
+import { fieldSpec, intentSpec } from './fieldspec';
 import { checkCost, estimate, journalCovered, withinLimit } from './cost';
 import type { Job, SubmitOptions } from './job';
 
@@ -82,11 +82,16 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
 
 async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, file: string, id: InputIdentity, dir: string): Promise<Job> {
   const shown = o.input === '-' ? '<stdin>' : o.input;
+  // --intent (issue L7): the API's suggested fields and processor, kept in the state dir for reruns
+  const intent =
+    o.intent !== undefined ? await intentSpec({ ...o, intent: o.intent }, ctx, { file, format: pre.format, shown, inputColumn: o.inputColumn }, dir) : null;
   const spec = o.field?.length
     ? await loadSpec('--field', JSON.stringify(await fieldSpec(o.field, { file, format: pre.format, shown, inputColumn: o.inputColumn })), pre.format === 'csv')
     : o.spec
       ? await readSpec(o.spec, ctx, pre.format === 'csv')
-      : null;
+      : intent
+        ? await loadSpec('--intent', JSON.stringify(intent.spec), pre.format === 'csv')
+        : null;
   const origin = apiOrigin(ctx);
   const statePath = o.state ? path.resolve(ctx.io.cwd, o.state) : defaultJournalPath(dir, id, origin, o.group);
   return {
@@ -98,7 +103,7 @@ async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, file: str
     cfg: { format: pre.format, inputColumn: o.inputColumn, keyColumn: o.key, spec },
     spec,
     specSha: spec ? createHash('sha256').update(JSON.stringify(spec.spec)).digest('hex') : null,
-    processor: o.processor,
+    processor: intent?.processor ?? o.processor, // --intent: the suggested one unless --processor was given
     userMeta: pre.userMeta,
     batchSize: pre.batchSize,
     rate: pre.rate,

@@ -235,6 +235,26 @@ export const commands = {
         examples(['tg status tgrp_123', 'tg status tgrp_123 --json | jq .task_run_status_counts', 'tg status tgrp_123 --wait --timeout 600']),
       ),
 
+  jobs: (program: CommandUnknownOpts) =>
+    program
+      .command('jobs')
+      .description("List the submits this machine knows (its journals in $TG_STATE_DIR), newest activity first, with each group's progress and cost so far.")
+      .option('--limit <n>', 'show the n jobs with the newest activity', int('--limit', 1, 2 ** 31 - 1), 20)
+      .addHelpText(
+        'after',
+        examples([
+          'tg jobs',
+          'tg jobs --limit 5',
+          'tg jobs --json | jq -r \'select(.state == "interrupted") | .input\'   # JSON Lines: one object per job',
+          'tg jobs | cut -f1,3   # piped: tab-separated, no header; the input and the state',
+        ]) +
+          '\nColumns: INPUT GROUP STATE ROWS SENT COMPLETED FAILED CANCELLED COST ACTIVITY NOTE.\n' +
+          "COST is the cost so far: completed runs × the price per run of the job's processor; failed and\n" +
+          'cancelled runs are counted apart, not priced. A journal of another API (--base-url), a group that\n' +
+          'is gone and a damaged journal are lines that say so. Exit 0; 4 when every group request failed\n' +
+          '(network), 3 when the key was refused for every one.\n',
+      ),
+
   emulator: (program: CommandUnknownOpts) => {
     const cmd = program.command('emulator').description('Run a local emulator of the Task Group and Task Run API (for demos, tests and your CI).');
     for (const o of emulatorOptions()) cmd.addOption(o);
@@ -279,6 +299,7 @@ export type SubmitOptions = OptionsOf<typeof commands.submit> & { input: string;
 export type WatchOptions = OptionsOf<typeof commands.watch> & { group: string };
 export type FetchOptions = OptionsOf<typeof commands.fetch> & { group?: string };
 export type SpecOptions = OptionsOf<typeof commands.spec>;
+export type JobsOptions = OptionsOf<typeof commands.jobs>;
 export type StatusOptions = OptionsOf<typeof commands.status> & { group: string };
 /** commander's values for `tg emulator`, by attribute name; emulator/options.ts fromCommandLine types them. */
 export type EmulatorCommandValues = Record<string, unknown>;

@@ -209,7 +209,7 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
     const sender = new Sender(job, client, journal, groupId, replay.lastSentCursor);
     if (ledger && v.fresh === 0 && v.conflicts === 0) holdAll(job, v, journal, groupId, sender);
     else await sendWithProgress(job, client, v, sender, { ledger, replay }, hooks);
-    journal.append({ t: 'done', g: groupId, submitted: sender.sentRows, at: new Date().toISOString() });
+    journal.append({ t: 'done', g: groupId, submitted: sender.sentRows, at: new Date().toISOString(), rows: v.valid }); // rows: for `tg jobs`
     const summary = summarize(job, v, groupId, sender, client, ctx.clock.now() - t0);
     if (hooks.afterSend) summary.exit = await hooks.afterSend(job, client, groupId);
     return summary;

@@ -14,7 +14,7 @@ export { prepareRow, loadSpec, formatIssue } from './core/spec';
 export { csvBatches, rowBatchesOf } from './io/rows';
 export { delimitedBatches } from './io/formats/delimited';
 export { openRows, FORMATS, formatNames, formatOf, formatByName, sniff, sniffFile, readHead, readNotes } from './io/formats';
-export { replayJournal } from './commands/submit/journal';
+export { replayJournal } from './io/journal';
 export { Ledger, MarkList, rowIdent, rowMarks, rowSha, runIdent, keyColumnChange } from './core/ledger';
 export { mulberry32 } from './emulator/rng';
 export { OrderedWindow } from './core/orderedWindow';

@@ -193,11 +193,18 @@ export const commands = {
       .option('--retry-failed', 'send again the rows whose latest run failed (once each, see --max-attempts)')
       .option('--retry-cancelled', 'send again the rows whose latest run was cancelled')
       .option('--max-attempts <n>', 'with --retry-*: runs per row at most, the first included', int('--max-attempts', 2, 100), 2)
+      // --intent (issue L7): the API suggests the fields and the processor; --processor still wins.
+      .option(
+        '--intent <text>',
+        'ask the API for output fields and a processor for this request (instead of --field/--spec); kept, so reruns send the same rows',
+      )
+      .hook('preAction', (cmd) => void cmd.setOptionValue('processorGiven', ![undefined, 'default'].includes(cmd.getOptionValueSource('processor'))))
       .addHelpText(
         'after',
         examples([
           "tg submit companies.csv --field 'ceo_name: full name of the CEO' --watch -o enriched.csv",
           "tg submit companies.csv --field 'ceo_name: full name of the CEO' --limit 10 --dry-run",
+          'tg submit companies.csv --intent "the CEO and the founding year" --dry-run   # the suggested fields and processor, priced',
           'tg submit companies.csv --spec company-spec.json',
           'tg submit companies.csv --spec company-spec.json --watch -o results.jsonl',
           'cat rows.jsonl | tg submit - --format jsonl --state rows.state.json --json',
@@ -210,8 +217,11 @@ export const commands = {
   spec: (program: CommandUnknownOpts) =>
     program
       .command('spec')
-      .description("Print the TaskSpec JSON that --field options (and an input's columns) imply, to edit and pass as --spec.")
+      .description(
+        "Print the TaskSpec JSON that --field options (or the API's suggestion for --intent) and an input's columns imply, to edit and pass as --spec.",
+      )
       .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list)', collect)
+      .option('--intent <text>', 'ask the API for the output fields (and a processor, on stderr) instead of --field')
       .option('--input <file>', "infer input_schema from this file's header or first JSON row (- for stdin)")
       .addOption(new Option('--format <fmt>', 'format of --input (default: by extension; stdin: by its content)').choices(formatNames()))
       .option('--delimiter <d>', 'field delimiter of a CSV --input: , ; | or tab (default: detected from the header)', delimiter)
@@ -221,6 +231,7 @@ export const commands = {
         'after',
         examples([
           "tg spec --field 'ceo_name: full name of the CEO' --field 'founded_year:int: year founded' --input companies.csv > spec.json",
+          'tg spec --intent "find the CEO and founding year" --input companies.csv > spec.json',
           'tg submit companies.csv --spec spec.json --watch -o enriched.csv',
         ]),
       ),
@@ -291,6 +302,26 @@ export const commands = {
         examples(['tg status tgrp_123', 'tg status tgrp_123 --json | jq .task_run_status_counts', 'tg status tgrp_123 --wait --timeout 600']),
       ),
 
+  jobs: (program: CommandUnknownOpts) =>
+    program
+      .command('jobs')
+      .description("List the submits this machine knows (its journals in $TG_STATE_DIR), newest activity first, with each group's progress and cost so far.")
+      .option('--limit <n>', 'show the n jobs with the newest activity', int('--limit', 1, 2 ** 31 - 1), 20)
+      .addHelpText(
+        'after',
+        examples([
+          'tg jobs',
+          'tg jobs --limit 5',
+          'tg jobs --json | jq -r \'select(.state == "interrupted") | .input\'   # JSON Lines: one object per job',
+          'tg jobs | cut -f1,3   # piped: tab-separated, no header; the input and the state',
+        ]) +
+          '\nColumns: INPUT GROUP STATE ROWS SENT COMPLETED FAILED CANCELLED COST ACTIVITY NOTE.\n' +
+          "COST is the cost so far: completed runs × the price per run of the job's processor; failed and\n" +
+          'cancelled runs are counted apart, not priced. A journal of another API (--base-url), a group that\n' +
+          'is gone and a damaged journal are lines that say so. Exit 0; 4 when every group request failed\n' +
+          '(network), 3 when the key was refused for every one.\n',
+      ),
+
   emulator: (program: CommandUnknownOpts) => {
     const cmd = program.command('emulator').description('Run a local emulator of the Task Group and Task Run API (for demos, tests and your CI).');
     for (const o of emulatorOptions()) cmd.addOption(o);
@@ -330,10 +361,12 @@ type Flags<T> = { [K in keyof T]: Exclude<T[K], undefined> extends true ? boolea
 
 export type GlobalOptions = OptionsOf<typeof globalOptions>;
 export type CreateOptions = OptionsOf<typeof commands.create>;
-export type SubmitOptions = OptionsOf<typeof commands.submit> & { input: string };
+/** `processorGiven`: --processor was on the command line (set by the declaration's hook; --intent's suggestion yields to it). */
+export type SubmitOptions = OptionsOf<typeof commands.submit> & { input: string; processorGiven?: boolean };
 export type WatchOptions = OptionsOf<typeof commands.watch> & { group: string };
 export type FetchOptions = OptionsOf<typeof commands.fetch> & { group?: string };
 export type SpecOptions = OptionsOf<typeof commands.spec>;
+export type JobsOptions = OptionsOf<typeof commands.jobs>;
 export type StatusOptions = OptionsOf<typeof commands.status> & { group: string };
 /** commander's values for `tg emulator`, by attribute name; emulator/options.ts fromCommandLine types them. */
 export type EmulatorCommandValues = Record<string, unknown>;

@@ -14,7 +14,7 @@ export interface Field {
 }
 
 /** Property names the API's basis already gives for every field: an output field of that name is refused. */
-const BASIS_NAMES = new Set(['basis', 'citations', 'reasoning', 'confidence', 'sources']);
+export const BASIS_NAMES = new Set(['basis', 'citations', 'reasoning', 'confidence', 'sources']);
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const FORM = "--field 'NAME[:TYPE]: DESCRIPTION', e.g. --field 'founded_year:int: year the company was founded'";
 

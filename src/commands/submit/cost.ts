@@ -5,7 +5,7 @@ import readline from 'node:readline';
 import { TgError, usageError } from '../../errors';
 import { CONFIRM_ABOVE_USD, estimateUsd, formatUsd, pricePer1k, PRICES_AS_OF } from '../../core/pricing';
 import { formatDuration, planBatches } from '../../core/plan';
-import type { Replay } from './journal';
+import type { Replay } from '../../io/journal';
 import type { Job } from './job';
 
 export interface Estimate {
@@ -19,15 +19,15 @@ export interface Estimate {
 
 export function estimate(job: Job, rows: number): Estimate {
   const override = job.o.pricePer1k;
-  const per1k = pricePer1k(job.o.processor, override);
+  const per1k = pricePer1k(job.processor, override);
   const source = override !== undefined ? '--price-per-1k' : `price table of ${PRICES_AS_OF}`;
   const usd = per1k === null ? null : estimateUsd(rows, per1k);
   return { rows, per1k, usd, source, minDurationMs: planBatches(rows, job.batchSize, job.rate).minDurationMs };
 }
 
 export function describeEstimate(job: Job, e: Estimate): string {
-  if (e.usd === null) return `unknown: no price for processor ${job.o.processor} (pass --price-per-1k)`;
-  return `${formatUsd(e.usd)} (${e.rows} runs × ${formatUsd(e.per1k!)}/1,000 on ${job.o.processor}, ${e.source})`;
+  if (e.usd === null) return `unknown: no price for processor ${job.processor} (pass --price-per-1k)`;
+  return `${formatUsd(e.usd)} (${e.rows} runs × ${formatUsd(e.per1k!)}/1,000 on ${job.processor}, ${e.source})`;
 }
 
 /** The first `limit` of `n` valid rows. */
@@ -57,8 +57,7 @@ export async function checkCost(job: Job, rows: number, dryRun = false): Promise
   const maxCost = job.o.maxCost;
   if (rows === 0) return;
   if (maxCost !== undefined) {
-    if (e.usd === null)
-      throw usageError(`--max-cost: no price is known for processor ${job.o.processor}; nothing was sent`, 'Pass --price-per-1k <usd> for it.');
+    if (e.usd === null) throw usageError(`--max-cost: no price is known for processor ${job.processor}; nothing was sent`, 'Pass --price-per-1k <usd> for it.');
     if (e.usd > maxCost)
       throw new TgError(
         'over_budget',

@@ -6,7 +6,7 @@ import type { Job } from './job';
 import fs from 'node:fs';
 import { planBatches } from '../../core/plan';
 import { checkCost, describeEstimate, estimate, withinLimit, type Estimate } from './cost';
-import { readJournal, replayJournal } from './journal';
+import { readJournal, replayJournal } from '../../io/journal';
 import { rowsToSend, targetOf, validateAgainst } from './target';
 import { LATENCY } from '../../core/pricing';
 
@@ -18,6 +18,11 @@ function runLatency(processor: string): string {
 }
 
 function specName(job: Job): string | null {
+  // --intent (issue L7): the suggested fields, by name
+  if (job.o.intent !== undefined) {
+    const out = job.cfg.spec?.spec.output_schema as { json_schema?: { properties?: object } } | undefined;
+    return `--intent (suggested fields: ${Object.keys(out?.json_schema?.properties ?? {}).join(', ')})`;
+  }
   if (job.o.field?.length) return `--field ${job.o.field.map((f) => f.split(':')[0].trim()).join(', ')}`;
   return job.o.spec ?? null;
 }
@@ -44,7 +49,7 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
     batch_size: job.batchSize,
     rate: job.rateText,
     min_duration_s: Math.round(est.minDurationMs / 1000),
-    processor: job.o.processor,
+    processor: job.processor,
     to_send: est.rows,
     limit: o.limit ?? null,
     price_per_1k_usd: est.per1k,
@@ -64,11 +69,11 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
     `rows         ${v.rows} (${v.valid} valid, ${v.invalid} invalid)`,
     `batches      ${plan.batches} × ≤${job.batchSize} inputs per POST`,
     `to send      ${toSendText(job, v, est.rows)}`,
-    `processor    ${job.o.processor}`,
+    `processor    ${job.processor}${o.intent !== undefined && !o.processorGiven ? ' (suggested for --intent)' : ''}`,
     `cost         ${describeEstimate(job, est)}`,
     `spec         ${specName(job) ?? '(none: auto output)'}`,
     `rate         ${out.rate}`,
-    `min duration ${formatDuration(est.minDurationMs)} to send at the rate limit; then each run takes ${runLatency(job.o.processor)}`,
+    `min duration ${formatDuration(est.minDurationMs)} to send at the rate limit; then each run takes ${runLatency(job.processor)}`,
     `group        ${group ? `${group} (rows it holds already are not sent again)` : '(a new group)'}`,
     `state        ${shownPath(job.statePath, ctx.io.cwd, ctx.io.env.HOME)}`,
   ];

@@ -13,7 +13,7 @@ import { retryPass } from './retry';
 
 export type { SubmitOptions } from './job';
 export { runSubmit, type SubmitSummary, type SubmitHooks } from './run';
-export { replayJournal } from './journal';
+export { replayJournal } from '../../io/journal';
 
 export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
   if (o.watch && !o.dryRun && watchFormat(o) !== 'jsonl') return submitEnriched(o, ctx);

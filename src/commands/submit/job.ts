@@ -25,6 +25,8 @@ export interface Job {
   /** How a row becomes a run input: text cells or typed, --key, --input-column and the spec. */
   cfg: PrepareConfig;
   specSha: string | null;
+  /** --processor, or the one the API suggests for --intent. */
+  processor: string;
   /** --batch-size, lowered to fit a --rate counted in runs. */
   batchSize: number;
   /** --rate in --rate-unit (null: off), and as messages show it. */

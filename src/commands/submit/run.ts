@@ -18,12 +18,12 @@ import { AppendLog } from '../../io/durable';
 import { Progress } from '../../io/progress';
 import type { ApiClient } from '../../api/client';
 import { preflight, type Preflight } from './preflight';
-import { apiOrigin, defaultJournalPath, fileIdentity, groupLockPath, stateDir, type InputIdentity } from './identity';
-import { headerRecord } from './journal';
+import { apiOrigin, defaultJournalPath, fileIdentity, groupLockPath, stateDir, type InputIdentity } from '../../flows/state';
+import { JOURNAL_VERSION } from '../../io/journal';
 import type { Validation } from './validate';
 import { Sender, sendPass } from './send';
 import { dryRun } from './dryrun';
-import { fieldSpec } from './fieldspec';
+import { fieldSpec, intentSpec } from '../../flows/spec';
 import { checkCost, withinLimit } from './cost';
 import { holdAll, openJournal, rowsToSend, targetOf, validateAgainst } from './target';
 import { outOfCredit, reportPlan, resumeHint, summarize, type SubmitSummary } from './report';
@@ -80,15 +80,16 @@ interface Input {
 async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, { file, format, id }: Input, dir: string): Promise<Job> {
   const shown = o.input === '-' ? '<stdin>' : o.input;
   const columns = () => openInput(o, file, shown, format, true);
+  const input = { columns, textCells: format.textCells, inputColumn: o.inputColumn };
+  // --intent (issue L7): the API's suggested fields and processor, kept in the state dir for reruns
+  const intent = o.intent !== undefined ? await intentSpec({ ...o, intent: o.intent }, ctx, input, dir) : null;
   const spec = o.field?.length
-    ? await loadSpec(
-        '--field',
-        JSON.stringify(await fieldSpec(o.field, { columns, textCells: format.textCells, inputColumn: o.inputColumn })),
-        format.textCells,
-      )
+    ? await loadSpec('--field', JSON.stringify(await fieldSpec(o.field, input)), format.textCells)
     : o.spec
       ? await readSpec(o.spec, ctx, format.textCells)
-      : null;
+      : intent
+        ? await loadSpec('--intent', JSON.stringify(intent.spec), format.textCells)
+        : null;
   const origin = apiOrigin(ctx);
   const statePath = o.state ? path.resolve(ctx.io.cwd, o.state) : defaultJournalPath(dir, id, origin, o.group);
   return {
@@ -99,6 +100,7 @@ async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, { file, f
     format,
     cfg: { textCells: format.textCells, inputColumn: o.inputColumn, keyColumn: o.key, spec },
     specSha: spec ? createHash('sha256').update(JSON.stringify(spec.spec)).digest('hex') : null,
+    processor: intent?.processor ?? o.processor, // --intent: the suggested one unless --processor was given
     batchSize: pre.batchSize,
     rate: pre.rate,
     rateText: pre.rateText,
@@ -160,7 +162,7 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
     const sender = new Sender(job, client, journal, groupId, replay.lastSentCursor);
     if (ledger && v.fresh === 0 && v.conflicts === 0) holdAll(job, v, journal, groupId, sender);
     else await sendWithProgress(job, client, v, sender, { ledger, replay }, hooks);
-    journal.append({ t: 'done', g: groupId, submitted: sender.sentRows, at: new Date().toISOString() });
+    journal.append({ t: 'done', g: groupId, submitted: sender.sentRows, at: new Date().toISOString(), rows: v.valid }); // rows: for `tg jobs`
     const summary = summarize(job, v, groupId, sender, client, ctx.clock.now() - t0);
     if (hooks.afterSend) summary.exit = await hooks.afterSend(job, client, groupId);
     return summary;
@@ -201,4 +203,29 @@ async function sendWithProgress(job: Job, client: ApiClient, v: Validation, send
     progress.stop();
     ctx.display.phase('');
   }
+}
+
+/** The first record of a new journal: what it is for. */
+export function headerRecord(job: Job) {
+  const o = job.o;
+  const options = {
+    format: job.format.name,
+    processor: job.processor,
+    key: o.key ?? null,
+    input_column: o.inputColumn ?? null,
+    metadata: job.o.metadata ?? {},
+    batch_size: job.batchSize,
+    spec_sha256: job.specSha,
+    ...(job.optionsKey ? { run_options: job.runOptions, betas: job.betas } : {}),
+  };
+  return {
+    t: 'header' as const,
+    v: JOURNAL_VERSION,
+    identity: job.identity,
+    src: job.src,
+    origin: job.origin,
+    input: o.input === '-' ? '-' : job.file,
+    options,
+    created_at: new Date().toISOString(),
+  };
 }

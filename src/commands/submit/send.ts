@@ -11,7 +11,7 @@ import { backoffDelay } from '../../core/backoff';
 import { rowIdent, runIdent, type Ledger } from '../../core/ledger';
 import { count, sleep } from '../../core/util';
 import { formatDuration } from '../../core/plan';
-import type { Replay } from './journal';
+import type { Replay } from '../../io/journal';
 import { ChunkHasher, itemOf, ledgerState, shaOf, type Validation } from './validate';
 import { rowsOf } from './input';
 import type { PreparedRow, Job } from './job';
@@ -224,7 +224,7 @@ export class Sender {
     this.lastSentCursor = lastSentCursor;
     this.specJson = job.cfg.spec ? JSON.stringify(job.cfg.spec.spec) : null;
     this.metaJson = JSON.stringify(job.o.metadata ?? {}).slice(1, -1);
-    this.processorJson = JSON.stringify(job.o.processor);
+    this.processorJson = JSON.stringify(job.processor);
     this.optionsJson = runOptionsJson(job.runOptions);
   }
 

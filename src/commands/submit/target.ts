@@ -10,7 +10,7 @@ import { TgError, inputError } from '../../errors';
 import { keyColumnChange, MarkList, type Ledger } from '../../core/ledger';
 import { writeFileAtomic, type AppendLog } from '../../io/durable';
 import type { ApiClient } from '../../api/client';
-import { readJournal, replayJournal, type Replay } from './journal';
+import { readJournal, replayJournal, type Replay } from '../../io/journal';
 import { classify, validatePass, rowErrors, rowErrorText, type Validation } from './validate';
 import { listLedger } from './listing';
 import type { Sender } from './send';

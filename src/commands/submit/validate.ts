@@ -57,7 +57,7 @@ export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => voi
 
 /** The row's digest (tg_sha), computed once. */
 export function shaOf(job: Job, it: PreparedRow): string {
-  return (it.sha ??= rowSha(it.inputJson, job.o.processor, job.specSha, job.optionsKey));
+  return (it.sha ??= rowSha(it.inputJson, job.processor, job.specSha, job.optionsKey));
 }
 
 /** What the ledger knows of a row: its state there (see core/ledger). */
@@ -80,7 +80,7 @@ export class ChunkHasher {
   readonly digests: string[] = [];
   private readonly prefix: string;
   constructor(job: Job) {
-    this.prefix = `${job.o.processor}\0${job.specSha ?? ''}${job.optionsKey ? `\0${job.optionsKey}` : ''}\n`;
+    this.prefix = `${job.processor}\0${job.specSha ?? ''}${job.optionsKey ? `\0${job.optionsKey}` : ''}\n`;
     this.size = job.batchSize;
   }
   private readonly size: number;

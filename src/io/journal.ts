@@ -3,10 +3,8 @@
 // the run ids after. A torn last line (a kill mid-append) is dropped; a garbled line elsewhere is
 // skipped with a warning and the group is listed instead (it is the ledger; this is a cache).
 import fs from 'node:fs';
-import { completeLength } from '../../io/durable';
-import { inputError } from '../../errors';
-
-import type { Job } from './job';
+import { completeLength } from './durable';
+import { inputError } from '../errors';
 
 export const JOURNAL_VERSION = 2;
 
@@ -17,7 +15,7 @@ export type JournalRec =
   | { t: 'sent'; g: string; c: number; offsets?: number[]; run_ids: string[]; run_cursor: string | null }
   | { t: 'found'; g: string; c: number; offsets: number[]; run_ids: string[] }
   | { t: 'held'; g: string; c: number; h: string; n: number; offsets?: number[] }
-  | { t: 'done'; g: string; submitted: number; at: string };
+  | { t: 'done'; g: string; submitted: number; at: string; /** the input's valid rows (tg jobs); absent before L6 */ rows?: number };
 
 /** What the journal knows of one chunk (batchSize valid rows) of the input. */
 export interface ChunkState {
@@ -136,29 +134,4 @@ export function readJournal(file: string): { recs: JournalRec[]; damaged: number
 
 function looksLikeJournal(text: string): boolean {
   return /"t":"(header|group|sending|sent|found|held|done)"/.test(text);
-}
-
-/** The first record of a new journal: what it is for. */
-export function headerRecord(job: Job) {
-  const o = job.o;
-  const options = {
-    format: job.format.name,
-    processor: job.o.processor,
-    key: o.key ?? null,
-    input_column: o.inputColumn ?? null,
-    metadata: job.o.metadata ?? {},
-    batch_size: job.batchSize,
-    spec_sha256: job.specSha,
-    ...(job.optionsKey ? { run_options: job.runOptions, betas: job.betas } : {}),
-  };
-  return {
-    t: 'header' as const,
-    v: JOURNAL_VERSION,
-    identity: job.identity,
-    src: job.src,
-    origin: job.origin,
-    input: o.input === '-' ? '-' : job.file,
-    options,
-    created_at: new Date().toISOString(),
-  };
 }

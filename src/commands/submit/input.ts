@@ -3,18 +3,22 @@
 // --sheet; with --skip-invalid a row with the wrong number of fields is a row, rejected).
 import fs from 'node:fs';
 import type { Context } from '../../context';
-import { formatOf, openRows, sniffFile, where, type Format, type ReadInfo, type RowSource } from '../../io/formats';
+import { formatByExtension, formatNames, formatOf, openRows, sniffFile, where, type Format, type ReadInfo, type RowSource } from '../../io/formats';
 import { inputError } from '../../errors';
 import type { Job, SubmitOptions } from './job';
 
-/** The input's format. Stdin (spooled to `file`) without --format is sniffed, and the guess said. */
+/**
+ * The input's format: --format, else its extension; stdin (spooled to `file`) and a file whose
+ * extension says nothing (Excel's "Unicode Text" is a .txt) are sniffed, and the guess said.
+ */
 export async function inputFormat(o: SubmitOptions, file: string, isStdin: boolean, ctx: Context): Promise<Format> {
-  if (!isStdin || o.format) return formatOf(o.input, o.format);
-  if (fs.statSync(file).size === 0) throw inputError('stdin is empty: nothing to send', 'Pipe the rows in: cat rows.csv | tg submit -');
+  if (o.format || (!isStdin && (formatByExtension(o.input) || /\.(xls|xlsb|ods|numbers)$/i.test(o.input)))) return formatOf(o.input, o.format);
+  const name = isStdin ? 'stdin' : o.input;
+  if (fs.statSync(file).size === 0) throw inputError(`${name} is empty: nothing to send`, isStdin ? 'Pipe the rows in: cat rows.csv | tg submit -' : undefined);
   const s = await sniffFile(file);
   if (!s)
-    throw inputError('stdin: cannot tell its format from its content (not JSONL, a JSON array, CSV or TSV)', 'Pass --format csv|tsv|json|jsonl|xlsx|parquet.');
-  ctx.info(`tg: stdin ${s.says} (--format chooses)`);
+    throw inputError(`${name}: cannot tell its format from its ${isStdin ? 'content' : 'name or content'}`, `Pass --format ${formatNames().join('|')}.`);
+  ctx.info(`tg: ${name} ${s.says} (--format chooses)`);
   return s.format;
 }
 

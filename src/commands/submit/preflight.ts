@@ -6,7 +6,6 @@ import type { Context } from '../../context';
 import { inputError, usageError } from '../../errors';
 import type { Rate, RateUnit } from '../../core/rateBudget';
 import { count, errnoText } from '../../core/util';
-import { formatOf } from '../../io/formats';
 import { PROCESSORS } from '../../core/processors';
 import { resolveRunOptions, runOptionsKey, type RunOptions } from '../../core/runOptions';
 import type { SubmitOptions } from './job';
@@ -34,7 +33,6 @@ export function preflight(o: SubmitOptions, ctx: Context): Preflight {
       'Check the spelling; to send a processor tg does not know yet, add --unlisted-processor.',
     );
   if (o.input !== '-') statInput(o.input, ctx);
-  if (o.input !== '-') formatOf(o.input, o.format); // a name tg cannot read fails before anything else
   const batchSize = rate?.unit === 'runs' ? Math.min(o.batchSize, Math.floor(rate.limit)) : o.batchSize;
   if (batchSize < o.batchSize) ctx.info(`tg: batch size lowered to ${batchSize} to fit the --rate budget`);
   const rateText = rate ? `${count(rate.limit, rate.unit === 'runs' ? 'run' : 'request')}/${rate.windowMs / 1000}s` : 'off';

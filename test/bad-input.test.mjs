@@ -112,7 +112,7 @@ const CASES = [
   ['spec file missing', ['submit', bad('ok.csv'), '--spec', bad('nope.json')], 2, /nope\.json: cannot read the spec \(no such file\)/, 'none'],
   ['input file missing', ['submit', bad('missing.csv')], 2, /missing\.csv: cannot read the input \(no such file\)/, 'none'],
   ['input is a directory', ['submit', fixture('bad')], 2, /bad: is a directory, not an input file/, 'none'],
-  ['unknown extension, no --format', ['submit', bad('rows.txt')], 2, /rows\.txt: cannot tell the format from the extension/, 'none'],
+  ['unknown extension, content not a table', ['submit', bad('notes.txt')], 2, /notes\.txt: cannot tell its format from its name or content/, 'none'],
   ['stdin without --format, empty', ['submit', '-'], 2, /^tg: stdin is empty: nothing to send/, 'none'],
   [
     '--batch-size out of range',

@@ -9,7 +9,7 @@ import { outputCells, outputColumns, type OutputColumn, type RunResult } from '.
 import { fieldTypeOf } from '../core/fields';
 import { JoinTally, runOf, type RunLookup } from '../core/join';
 import { TERMINAL_STATUSES } from '../core/util';
-import type { LoadedSpec } from '../core/spec';
+import type { TaskSpec } from '../core/wire';
 import type { Row, RowSource, TableColumn, TableWriter } from '../io/formats';
 
 /** How one input row joins: its key (null: never sent), whether it was meant to have a run, why it was rejected. */
@@ -24,7 +24,7 @@ export interface EnrichedOptions {
   /** The output fields, in order (see outputFields). */
   fields: string[];
   /** The spec, when known: its output types type the answer columns. */
-  spec: LoadedSpec | null;
+  spec: TaskSpec | null;
   reasoning: boolean;
   /** --raw-csv: no formula guard at all. */
   raw: boolean;
@@ -34,15 +34,15 @@ export interface EnrichedOptions {
 }
 
 /** The output fields, in order: the spec's output properties, else those the runs hold (`output.*` of their flattened lines). */
-export function outputFields(spec: LoadedSpec | null, outNames: readonly string[]): string[] {
-  const os = spec?.spec.output_schema as { type?: string; json_schema?: { properties?: object } } | string | undefined;
+export function outputFields(spec: TaskSpec | null, outNames: readonly string[]): string[] {
+  const os = spec?.output_schema as { type?: string; json_schema?: { properties?: object } } | string | undefined;
   if (os && typeof os === 'object' && os.json_schema?.properties) return Object.keys(os.json_schema.properties);
   if (typeof os === 'string' || (os && os.type === 'text')) return ['output'];
   return outNames.filter((n) => n === 'output' || n.startsWith('output.')).map((n) => (n === 'output' ? n : n.slice('output.'.length)));
 }
 
 function tableColumns(input: string[], cols: OutputColumn[], o: EnrichedOptions): TableColumn[] {
-  const props = (o.spec?.spec.output_schema as { json_schema?: { properties?: Record<string, unknown> } } | undefined)?.json_schema?.properties ?? {};
+  const props = (o.spec?.output_schema as { json_schema?: { properties?: Record<string, unknown> } } | undefined)?.json_schema?.properties ?? {};
   return [
     ...input.map((name) => ({ name })),
     ...cols.map((c) => ({ name: c.name, type: c.part === 'value' && c.field ? fieldTypeOf(props[c.field]) : 'text', guard: !o.raw }) as TableColumn),

@@ -24,5 +24,5 @@ export function inputDelimiter(src: RowSource): string | undefined {
 
 /** Open a table writer of `format` on `target`. */
 export function openTable(format: Format, target: NodeJS.WritableStream, columns: TableColumn[], opts: WriteOptions): Promise<TableWriter> {
-  return format.open!(target, columns, opts);
+  return format.open!(target, columns, { ...opts, delimiter: format.name === 'csv' ? opts.delimiter : undefined }); // TSV is tab-separated, whatever the input
 }

@@ -42,8 +42,8 @@ export async function fetchJoin(o: JoinOptions, ctx: Context): Promise<number> {
       // A pipe (mkfifo, <(…)) can be read once: it is checked as it is written, as -o files are.
       if (!target && fs.statSync(file, { throwIfNoEntry: false })?.isFile()) await verifyJoin(rows(), index, o);
       r = await writeEnriched(rows(), index, {
-        fields: outputFields(null, index.outNames),
-        spec: null,
+        fields: outputFields(index.taskSpec, index.outNames),
+        spec: index.taskSpec,
         reasoning: false,
         raw: Boolean(o.rawCsv),
         join: (row) => joinOf(row, o.key),

@@ -104,8 +104,8 @@ async function writeResults(job: Job, client: ApiClient, group: string, out: str
     target = out ? TempOutput.create(out) : null;
     const sink = target ? target.stream : ctx.io.stdout;
     const r = await writeEnriched(rowsOf(job), index, {
-      fields: outputFields(job.cfg.spec, index.outNames),
-      spec: job.cfg.spec,
+      fields: outputFields(job.cfg.spec?.spec ?? null, index.outNames),
+      spec: job.cfg.spec?.spec ?? null,
       reasoning: Boolean(job.o.reasoning),
       raw: Boolean(job.o.rawCsv),
       join: joiner(job),

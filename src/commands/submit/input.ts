@@ -16,8 +16,7 @@ export async function inputFormat(o: SubmitOptions, file: string, isStdin: boole
   const name = isStdin ? 'stdin' : o.input;
   if (fs.statSync(file).size === 0) throw inputError(`${name} is empty: nothing to send`, isStdin ? 'Pipe the rows in: cat rows.csv | tg submit -' : undefined);
   const s = await sniffFile(file);
-  if (!s)
-    throw inputError(`${name}: cannot tell its format from its ${isStdin ? 'content' : 'name or content'}`, `Pass --format ${formatNames().join('|')}.`);
+  if (!s) throw inputError(`${name}: cannot tell its format from its ${isStdin ? 'content' : 'name or content'}`, `Pass --format ${formatNames().join('|')}.`);
   ctx.info(`tg: ${name} ${s.says} (--format chooses)`);
   return s.format;
 }

@@ -40,7 +40,7 @@ const common = {
 await Promise.all([
   build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/tg.cjs' }),
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/lib.cjs' }),
-  // The worker that lists a group's runs (src/commands/submit/ledger.ts), read beside the bundle.
+  // The worker that lists a group's runs (src/commands/submit/listing.ts), read beside the bundle.
   build({ ...common, entryPoints: ['src/workers/listRuns.ts'], outfile: 'dist/list-worker.cjs' }),
   // The worker that parses a listing's events (src/api/lineParser.ts), read beside the bundle.
   build({ ...common, entryPoints: ['src/workers/parseLines.ts'], outfile: 'dist/parse-worker.cjs' }),

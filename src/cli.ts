@@ -2,7 +2,8 @@
 // one exit point that maps typed errors to messages and exit codes. No import side effects.
 import { isatty } from 'node:tty';
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { TgError, EXIT, InterruptedError, isTgError, usageError } from './errors';
+import { TgError, EXIT, InterruptedError, fsError, isFsError, isTgError, usageError } from './errors';
+import { shownPath } from './core/util';
 import { systemClock, systemRandom } from './core/clock';
 import { createContext, createDisplay, type Context, type Io } from './context';
 import type { Display } from './io/display';
@@ -35,6 +36,7 @@ export function buildProgram(
   commands.watch(program).action((group, o) => act(async (ctx) => (await import('./commands/watch')).watch({ ...o, group }, ctx)));
   commands.fetch(program).action((group, o) => act(async (ctx) => (await import('./commands/fetch')).fetch({ ...o, group }, ctx)));
   commands.status(program).action((group, o) => act(async (ctx) => (await import('./commands/status')).status({ ...o, group }, ctx)));
+  commands.jobs(program).action((o) => act(async (ctx) => (await import('./commands/jobs')).jobs(o, ctx)));
   commands.emulator(program).action((o) => act(async (ctx) => (await import('./commands/emulator')).emulator(o, ctx)));
   commands.completion(program).action((shell) => act(async (ctx) => (await import('./commands/completion')).completion(shell, ctx, program)));
   // Each command's --help lists its own options; the global ones are in `tg --help`, once.
@@ -155,6 +157,7 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
     }
     let err: TgError;
     if (isTgError(e)) err = e;
+    else if (isFsError(e)) err = fsError(e, ctx?.sending === 'not-yet', (p) => shownPath(p, io.cwd, io.env.HOME));
     else if (ac.signal.aborted) err = new InterruptedError();
     else {
       const msg = String((e as Error)?.stack ?? e);

@@ -35,6 +35,12 @@ export interface Context {
   display: Display;
   /** How long to keep retrying through a sustained API/network outage before exit 4 (env TG_OUTAGE_GIVE_UP_S, default 600 s). */
   giveUpMs: number;
+  /**
+   * Whether runs may have been sent: 'none' for commands that never send any; submit sets
+   * 'not-yet' as it starts and 'started' before its first add-runs POST. A local file failure
+   * before that is exit 2 (nothing was sent), after it exit 4.
+   */
+  sending: 'none' | 'not-yet' | 'started';
   /** The API client (created on first use; starts the in-process emulator with --emulator). */
   client(): Promise<ApiClient>;
   /** Human line on stderr (suppressed by --quiet), above the status line. */
@@ -75,6 +81,7 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
     signal,
     display,
     giveUpMs: outageMs(io.env.TG_OUTAGE_GIVE_UP_S),
+    sending: 'none',
     info: (line) => {
       if (!global.quiet) say(line);
     },

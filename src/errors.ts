@@ -20,14 +20,14 @@ export type ExitStatus = (typeof EXIT)[keyof typeof EXIT];
 /** What each exit status means, as README's and `--help`'s tables say it (a test keeps them equal). */
 export const EXIT_MEANING: Readonly<Record<ExitStatus, string>> = {
   0: 'done: everything asked for is there',
-  1: 'done, but some rows ended failed or cancelled',
+  1: 'done, but some runs ended failed or cancelled',
   2: 'usage error or invalid input: nothing was sent',
-  3: 'the API refused the key or the account (401/403/402)',
-  4: 'API, network or local file error after work began: the same command resumes',
+  3: "the API refused the key (401/403) or the account's credit (402)",
+  4: 'API, network or local file error that retries did not overcome: the same command resumes',
   5: 'not finished yet (--timeout, or runs still running): the same command resumes',
-  75: 'busy: another tg holds the lock; try again later',
+  75: 'busy: another tg holds the lock (the same input, group or -o file): try again later',
   130: 'interrupted (SIGINT/SIGTERM): state flushed, the same command resumes',
-  141: 'stdout closed by its reader (| head): quiet exit, state flushed',
+  141: 'stdout closed by its reader (`tg fetch G | head`): quiet exit, state flushed',
 };
 
 /** Every `code` a TgError carries (the `error.code` of `--json` errors), with its exit status. */
@@ -180,3 +180,75 @@ export class ClosedPipeError extends TgError {
 }
 
 export const isTgError = (e: unknown): e is TgError => e instanceof TgError;
+
+/** The causes of local file failures, in words (the errno code follows in parentheses). */
+const FS_CAUSES: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large (a file size limit, ulimit -f)',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  ENOENT: 'no such file or directory',
+  EISDIR: 'is a directory',
+  EEXIST: 'already exists',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'too many levels of symbolic links',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  EIO: 'input/output error',
+  EXDEV: 'not on the same file system',
+};
+
+/** What to do about each cause: one instruction. */
+function fsHint(code: string, resumes: boolean): string {
+  const again = resumes ? 'then run the same command again: it resumes.' : 'then run the same command again.';
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `Free space on that disk (or point TG_STATE_DIR or -o elsewhere), ${again}`;
+  if (code === 'EFBIG') return `Raise the file size limit (ulimit -f), ${again}`;
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return `Make that place writable (or point TG_STATE_DIR or -o elsewhere), ${again}`;
+  if (code === 'ENOTDIR' || code === 'ENOENT' || code === 'ENAMETOOLONG' || code === 'ELOOP')
+    return `Fix the path (or point TG_STATE_DIR or -o elsewhere), ${again}`;
+  return `Fix the cause, ${again}`;
+}
+
+/** A failure of the file system (a Node errno error), as opposed to one of tg's own. */
+export function isFsError(e: unknown): e is NodeJS.ErrnoException {
+  const x = e as NodeJS.ErrnoException | null;
+  return !isTgError(e) && typeof x?.code === 'string' && x.code in FS_CAUSES && (typeof x.syscall === 'string' || typeof x.path === 'string');
+}
+
+/**
+ * Name the file a failure of `e` concerns (errors of writes on a descriptor carry no path) and
+ * return it: the one mapping of file failures to messages is fsError, at the exit point.
+ */
+export function atPath<E>(e: E, file: string): E {
+  const x = e as NodeJS.ErrnoException | null;
+  if (x && typeof x === 'object' && typeof x.code === 'string' && !x.path) x.path = file;
+  return e;
+}
+
+const SYSCALL_VERB: Readonly<Record<string, string>> = {
+  open: 'open',
+  mkdir: 'create the directory',
+  rename: 'rename into place',
+  link: 'create',
+  unlink: 'remove',
+  rmdir: 'remove',
+  read: 'read',
+  scandir: 'read the directory',
+  copyfile: 'copy',
+};
+
+/**
+ * The one mapping of a local file failure to tg's error: one line naming the path and the cause
+ * in words. `unsent`: nothing was sent yet (exit 2); else work had begun (exit 4). Either way the
+ * journal and results files stay as they were made durable, so the rerun resumes exactly once.
+ */
+export function fsError(e: NodeJS.ErrnoException, unsent: boolean, shown: (p: string) => string = (p) => p): TgError {
+  const code = e.code ?? 'EIO';
+  const verb = SYSCALL_VERB[e.syscall ?? ''] ?? 'write';
+  const where = e.path ? shown(e.path) : 'a file';
+  const message = `${where}: cannot ${verb}: ${FS_CAUSES[code] ?? code} (${code})${unsent ? '; nothing was sent' : ''}`;
+  return new TgError(unsent ? 'local_io_unsent' : 'local_io', message, { hint: fsHint(code, !unsent), cause: e });
+}

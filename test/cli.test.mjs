@@ -160,7 +160,7 @@ test('fetch: CSV flattening and --join in input order', async () => {
     const j = await runInProcess(['fetch', group, '--join', fixture('companies.csv'), '-o', path.join(d, 'enriched.csv'), '--base-url', e.url], { cwd: d });
     assert.equal(j.code, 0, j.stderr);
     const en = readFileSync(path.join(d, 'enriched.csv'), 'utf8').split('\n');
-    assert.match(en[0], /^company_name,company_website,segment,output\.key_insights,/);
+    assert.match(en[0], /^company_name,company_website,segment,key_insights,key_insights_confidence,/); // the enriched layout
     assert.match(en[1], /^Acme Corp,https:\/\/acme\.com,enterprise,/);
     assert.match(en[2], /^Stripe,/);
     // Rows the group has no run for (keys 61, 62) are kept, in order, with blank output columns, listed, and exit 5.
@@ -171,8 +171,9 @@ test('fetch: CSV flattening and --join in input order', async () => {
     assert.match(j2.stderr, /2 of 62 rows have no finished run yet \(left blank\): line 62, 63/);
     const en2 = readFileSync(path.join(d, 'enriched2.csv'), 'utf8').trim().split('\n');
     assert.equal(en2.length, 63);
-    assert.equal(en2[61], 'Extra One,https://one.example,smb,,,,,,,');
-    assert.equal(en2[62], 'Extra Two,https://two.example,smb,,,,,,,');
+    const blank = ','.repeat(15); // 4 fields × 3 columns, then tg_status, tg_error, tg_run_id: all blank
+    assert.equal(en2[61], `Extra One,https://one.example,smb${blank}`);
+    assert.equal(en2[62], `Extra Two,https://two.example,smb${blank}`);
     const st = await runInProcess(['status', group, '--json', '--base-url', e.url], { cwd: d });
     assert.equal(JSON.parse(st.stdout).task_run_status_counts.completed, 60);
   } finally {

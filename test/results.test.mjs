@@ -260,7 +260,9 @@ test('G.3 join: rows are verified against the run input; re-sorted input, no key
     assert.equal(ok.code, 0, ok.stderr);
     const out = readFileSync(path.join(d, 'out.csv'), 'utf8').trim().split('\n');
     assert.equal(out.length, 5);
-    assert.match(out[1], /^Company 1,1,A1,'=SUM\(A1:A2\),trun_1,completed,$/); // formula neutralised
+    // The enriched layout of submit --watch -o (issue K): input, per field X, X_confidence, X_citations, then tg_*.
+    assert.equal(out[0], 'name,size,answer,answer_confidence,answer_citations,note,note_confidence,note_citations,tg_status,tg_error,tg_run_id');
+    assert.match(out[1], /^Company 1,1,A1,,,'=SUM\(A1:A2\),,,completed,,trun_1$/); // formula neutralised
     const raw = await tgAt(api, ['fetch', api.group, '--join', path.join(d, 'in.csv'), '--raw-csv'], { cwd: d });
     assert.match(raw.stdout.split('\n')[1], /,=SUM\(A1:A2\),/);
     // Re-sorted: rows 1 and 2 swapped → a mismatch naming the lines, nothing written.
@@ -352,7 +354,7 @@ test('G.4 join -o replaces only files tg wrote: never the input, an unrelated CS
     // Its own output: replaced on a rerun; --force replaces the unrelated file.
     for (let i = 0; i < 2; i++) assert.equal((await tgAt(api, ['fetch', api.group, '--join', input, '-o', 'out.csv'], { cwd: d })).code, 0);
     assert.equal((await tgAt(api, ['fetch', api.group, '--join', input, '-o', 'other.csv', '--force'], { cwd: d })).code, 0);
-    assert.match(readFileSync(path.join(d, 'other.csv'), 'utf8'), /^name,size,output\.answer/);
+    assert.match(readFileSync(path.join(d, 'other.csv'), 'utf8'), /^name,size,answer,/);
     assert.deepEqual(
       readdirSync(d).filter((f) => f.endsWith('.tmp')),
       [],
@@ -448,7 +450,7 @@ test('G.4 a symlink planted at a temp-file name tg could use is never followed',
       assert.equal(readFileSync(path.join(d, 'victim.txt'), 'utf8'), 'precious\n', args.join(' '));
       for (const f of readdirSync(d).filter((n) => n.endsWith('.tmp'))) rmSync(path.join(d, f));
     }
-    assert.match(readFileSync(path.join(d, 'out.csv'), 'utf8'), /^name,size,output\.answer/);
+    assert.match(readFileSync(path.join(d, 'out.csv'), 'utf8'), /^name,size,answer,/);
   } finally {
     await api.close();
   }

@@ -6,6 +6,7 @@ import { ApiError, NetworkError, UnknownOutcomeError } from '../errors';
 import { flat } from '../core/util';
 import { systemClock, systemRandom, type Clock, type Random } from '../core/clock';
 import type { GroupEvent, Metadata, TaskGroup, TaskGroupRunResponse, TaskRun, TaskRunEvent, TaskRunInput, TaskRunResult, TaskSpec } from '../core/wire';
+import type { SuggestedTask } from '../core/suggest';
 import { Transport, type RawResponse } from './transport';
 import { errorFor } from './httpErrors';
 import { withRetries } from './retry';
@@ -33,6 +34,17 @@ export interface ClientOptions {
 
 /** Longest a request waits for response headers, or between body chunks (capped by the give-up). */
 const REQUEST_TIMEOUT_MS = 60_000;
+
+/** The body of POST /v1beta/tasks/suggest (plain JSON schemas in previous_task). */
+export interface SuggestRequest {
+  user_intent: string;
+  previous_task?: { input_schema?: unknown; output_schema?: unknown; inputs?: unknown[] };
+}
+
+export interface SuggestProcessorRequest {
+  task_spec: { input_schema?: unknown; output_schema: unknown };
+  choose_processors_from?: string[];
+}
 
 export interface RunStreamOptions extends ResumableOptions {
   includeInput?: boolean;
@@ -178,6 +190,17 @@ export class ApiClient {
       if (e instanceof ApiError && e.status === 404) return null;
       throw e;
     }
+  }
+
+  // ----- the Ingest API: suggestions for --intent (they create nothing: retried like a GET) -----
+  /** POST /v1beta/tasks/suggest: output fields (and an input schema, a title, warnings) for an intent. */
+  suggestTask(body: SuggestRequest, signal?: AbortSignal): Promise<SuggestedTask> {
+    return this.requestJson<SuggestedTask>('POST', '/v1beta/tasks/suggest', { body, signal });
+  }
+
+  /** POST /v1beta/tasks/suggest-processor: processors for a task spec, the recommended one first. */
+  suggestProcessors(body: SuggestProcessorRequest, signal?: AbortSignal): Promise<{ recommended_processors: string[] }> {
+    return this.requestJson<{ recommended_processors: string[] }>('POST', '/v1beta/tasks/suggest-processor', { body, signal });
   }
 
   // ----- streams -----

@@ -39,19 +39,20 @@ export interface OutageOptions {
 
 /** One outage's bookkeeping, by the rule above. */
 export class Outage {
-  private start = 0;
+  /** When the outage began (null: none under way). */
+  private start: number | null = null;
   private failures = 0;
   constructor(private readonly o: OutageOptions) {}
 
   /** A success: the outage (if any) is over. */
   ok(): void {
-    this.start = 0;
+    this.start = null;
     this.failures = 0;
   }
 
   /** Whether an outage is under way. */
   get active(): boolean {
-    return this.start !== 0;
+    return this.start !== null;
   }
 
   /**
@@ -61,7 +62,7 @@ export class Outage {
    */
   next(e: unknown, what: string, silentMs = 0): number {
     const now = this.o.clock.now();
-    if (!this.start) this.start = now - silentMs;
+    this.start ??= now - silentMs;
     if (now - this.start >= this.o.giveUpMs) throw e;
     const asked = e instanceof ApiError ? e.retryAfterMs : undefined;
     const wait = retryDelay(this.failures++, asked, this.o.random, this.o.backoff);

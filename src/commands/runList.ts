@@ -82,7 +82,7 @@ export class RunList {
 }
 
 /** One window item: the event's id (the cursor) and the line it adds (text null: none), with the run's status. */
-export interface Item {
+export interface WindowLine {
   eventId: string | null;
   text: string | null;
   status: string;
@@ -92,7 +92,7 @@ export interface Item {
  * The item of a terminal run event: its line, the event with `output` filled in for completed
  * runs. A failure is the window's to report, in order (push handles the rejection).
  */
-export async function lineFor(client: ApiClient, ev: TaskRunEvent, eventId: string | null, signal: AbortSignal): Promise<Item> {
+export async function lineFor(client: ApiClient, ev: TaskRunEvent, eventId: string | null, signal: AbortSignal): Promise<WindowLine> {
   const out: TaskRunEvent = { type: 'task_run.state', event_id: ev.event_id, input: ev.input ?? null, run: ev.run, output: ev.output ?? null };
   if (ev.run.status === 'completed' && !out.output) {
     for (let attempt = 0; ; attempt++) {

@@ -1,7 +1,7 @@
 // `tg status`: counts by status; --wait blocks until the group is inactive.
 import type { Context } from '../context';
 import { EXIT } from '../errors';
-import { countTerminal, failedCount, parseTimeout, sleep } from '../core/util';
+import { countTerminal, failedCount, seconds, sleep } from '../core/util';
 import type { TaskGroup } from '../core/wire';
 import type { StatusOptions } from '../options';
 import { Progress } from '../io/progress';
@@ -29,7 +29,7 @@ export function exitCodeFor(g: TaskGroup): number {
 }
 
 export async function status(opts: StatusOptions, ctx: Context): Promise<number> {
-  const timeoutMs = parseTimeout(opts.timeout);
+  const timeoutMs = opts.timeout;
   const client = await ctx.client();
   const t0 = ctx.clock.now();
   let g = await client.getGroup(opts.group, ctx.signal);
@@ -47,7 +47,7 @@ export async function status(opts: StatusOptions, ctx: Context): Promise<number>
         if (timeoutMs !== undefined && ctx.clock.now() - t0 >= timeoutMs) {
           progress.stop(false);
           ctx.io.stdout.write(ctx.global.json ? JSON.stringify(g.status) + '\n' : formatCounts(g));
-          ctx.warn(`tg: group ${opts.group} still active after --timeout ${opts.timeout}s`);
+          ctx.warn(`tg: group ${opts.group} still active after --timeout ${seconds(opts.timeout)}`);
           return EXIT.PENDING;
         }
         await sleep(Math.min(delay, timeoutMs !== undefined ? Math.max(10, t0 + timeoutMs - ctx.clock.now()) : delay), ctx.signal);

@@ -16,22 +16,18 @@ import path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import type { Context } from '../context';
 import { ClosedPipeError, EXIT, TgError, InterruptedError, withHint } from '../errors';
-import { count, countTerminal, failedCount, parseTimeout, sleep, TERMINAL_STATUSES } from '../core/util';
+import { count, countTerminal, failedCount, seconds, sleep, TERMINAL_STATUSES } from '../core/util';
 import { OrderedWindow } from '../core/orderedWindow';
 import { RunIdSet } from '../core/runIdSet';
 import { FileSink, StdoutSink, pacer, type OutputSink } from '../io/output';
 import { Progress, type ProgressOptions } from '../io/progress';
 import type { ApiClient } from '../api/client';
+import type { WatchOptions } from '../options';
 import type { TaskRunEvent, TaskGroupStatus, GroupEvent } from '../core/wire';
 import { WORKER_MIN_RUNS } from '../api/lineParser';
-import { lineFor, RunList, writtenRunIds, type Item } from './runList';
+import { lineFor, RunList, writtenRunIds, type WindowLine } from './runList';
 
-export interface WatchOptions {
-  group: string;
-  output?: string;
-  timeout?: string;
-  follow?: boolean;
-}
+export type { WatchOptions };
 
 export interface WatchHooks {
   /** Resolves when a concurrent submit has finished sending (watch must not end before). */
@@ -52,7 +48,7 @@ const FLUSH_MS = 200;
 class Deadline extends Error {}
 
 export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {}): Promise<number> {
-  const timeoutMs = parseTimeout(o.timeout);
+  const timeoutMs = o.timeout;
   const out = o.output ? path.resolve(ctx.io.cwd, o.output) : null;
   if (out) FileSink.check(out, 'watch', o.group); // a bad -o fails before any request
   const client = await ctx.client();
@@ -82,7 +78,7 @@ class Watcher {
   private readonly onAbort = () => this.ac.abort(this.ctx.signal.reason);
   private timer: NodeJS.Timeout | null = null;
   private progress!: Progress;
-  private readonly window: OrderedWindow<Item>;
+  private readonly window: OrderedWindow<WindowLine>;
   private submitDone: boolean;
   private idleMs = 100;
 
@@ -100,7 +96,7 @@ class Watcher {
     const done = () => (this.submitDone = true);
     hooks.submitting?.then(done, done);
     setMaxListeners(2 * WINDOW + 16, this.signal); // up to two listeners (request, retry sleep) per result fetch in the window
-    this.window = new OrderedWindow<Item>(
+    this.window = new OrderedWindow<WindowLine>(
       {
         write: (it) => {
           if (it.text !== null) this.sink.line(it.text, it.status);
@@ -201,7 +197,7 @@ class Watcher {
   }
 
   /** The window item of one event: a line for a run's first terminal event, else only the cursor. */
-  private itemFor(ev: GroupEvent, eventId: string | null): Item | Promise<Item> {
+  private itemFor(ev: GroupEvent, eventId: string | null): WindowLine | Promise<WindowLine> {
     if (ev.type === 'task_group_status') this.status = (ev as { status: TaskGroupStatus }).status;
     else if (ev.type === 'error') {
       const err = (ev as { error?: { message?: string } }).error;
@@ -287,7 +283,7 @@ class Watcher {
     if (e instanceof TgError && e.code === 'pending') throw e;
     const hint = this.resumeHint();
     if (this.signal.reason instanceof Deadline || e instanceof Deadline) {
-      const msg = `still waiting for results after --timeout ${this.o.timeout}s (${this.sink.state.lines} of ${this.total()} so far)`;
+      const msg = `still waiting for results after --timeout ${seconds(this.o.timeout)} (${this.sink.state.lines} of ${this.total()} so far)`;
       throw new TgError('timeout', msg, { hint });
     }
     if (this.ctx.signal.aborted || e instanceof InterruptedError) throw new InterruptedError(hint);

@@ -11,16 +11,27 @@ export function neutralise(s: string): string {
   return `'${s}`;
 }
 
-/** One CSV cell; `safe`: neutralise text a spreadsheet would run as a formula. */
-export function csvField(v: unknown, safe = false): string {
+/** One CSV cell; `safe`: neutralise text a spreadsheet would run as a formula; `delimiter`: the field delimiter. */
+export function csvField(v: unknown, safe = false, delimiter = ','): string {
   if (v === null || v === undefined) return '';
-  let s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  let s = typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v);
   if (safe && typeof v === 'string') s = neutralise(s);
-  return /[",\r\n]|^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  const quote = s.includes('"') || s.includes(delimiter) || s.includes('\n') || s.includes('\r') || /^\s|\s$/.test(s);
+  return quote ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export function csvLine(values: unknown[], safe = false): string {
   return values.map((v) => csvField(v, safe)).join(',');
+}
+
+/**
+ * One CSV record: `guard[i]` says whether column i is neutralised (the cells tg writes: answers,
+ * errors), never the user's own input cells, which are written back as they were read.
+ */
+export function csvRow(values: readonly unknown[], guard: readonly boolean[], delimiter = ','): string {
+  let s = '';
+  for (let i = 0; i < values.length; i++) s += (i ? delimiter : '') + csvField(values[i], guard[i] === true, delimiter);
+  return s;
 }
 
 interface LineLike {

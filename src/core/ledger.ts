@@ -1,5 +1,5 @@
 // The group is the ledger: which rows a group already holds, by row identity and content digest.
-// Pure: the listing itself is done by the caller (src/commands/submit/ledger.ts).
+// Pure: the listing itself is done by the caller (src/commands/submit/listing.ts).
 //
 // A row is known by its key — the --key column's value, or its row number — and by a digest of
 // exactly what was sent for it: the input, the processor, the task spec and the run options. Both travel in each
@@ -114,6 +114,12 @@ export class Ledger {
       if (!s) this.keyColumnsBySource.set(src, (s = new Set()));
       s.add(id.kc ?? '');
     }
+  }
+
+  /** Add every run of a listing (`client.streamRunBatches(group)`): the group as the ledger. */
+  async fill(batches: AsyncIterable<{ type: string; run?: { metadata?: Record<string, unknown> | null } }[]>): Promise<this> {
+    for await (const batch of batches) for (const ev of batch) if (ev.type === 'task_run.state') this.add(ev.run?.metadata);
+    return this;
   }
 
   /** A row's state, from its two hashes (see rowMarks). */

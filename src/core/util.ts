@@ -65,6 +65,9 @@ export function parseTimeout(v: string | undefined): number | undefined {
   return v === undefined ? undefined : Math.min(parseSeconds(v, '--timeout'), MAX_TIMER_MS);
 }
 
+/** Milliseconds as a --timeout reads: "600s", "1.5s". */
+export const seconds = (ms: number | undefined): string => `${(ms ?? 0) / 1000}s`;
+
 /** A positive number of seconds (from a flag or variable named `what`) in milliseconds. */
 export function parseSeconds(v: string, what: string): number {
   const n = Number(v);

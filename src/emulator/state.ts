@@ -2,7 +2,7 @@
 // store, counters, the fault stream, the rate-limit windows and the open SSE responses. Also the
 // lookups and JSON views the handlers share.
 import type http from 'node:http';
-import { Store, type Group, type Run, STATUS_NAMES, F, iso, isActiveStatus } from './store';
+import { Store, type Group, type Run, STATUS_NAMES, FAILED, iso, isActiveStatus } from './store';
 import { generateOutput } from './outputs';
 import { hash32, mulberry32 } from './rng';
 import { HttpFail, type Reply } from './http';
@@ -161,7 +161,7 @@ export function runJson(store: Store, run: Run): string {
 /** The run as it was when it had status s (modified at `at`): what an event recorded then shows. */
 export function runJsonAs(run: Run, s: number, at: number): string {
   const status = STATUS_NAMES[s];
-  const err = s === F ? JSON.stringify({ ref_id: `ref_${run.id.slice(5)}`, message: 'Run failed (emulated by --fail-rate)', detail: null }) : 'null';
+  const err = s === FAILED ? JSON.stringify({ ref_id: `ref_${run.id.slice(5)}`, message: 'Run failed (emulated by --fail-rate)', detail: null }) : 'null';
   return (
     `{"run_id":"${run.id}","interaction_id":"${run.id}","status":"${status}","is_active":${isActiveStatus(s)},` +
     `"warnings":${run.warnings ?? 'null'},"error":${err},"processor":${JSON.stringify(run.processor)},"metadata":${(run.metaJson ??= run.metadata ? JSON.stringify(run.metadata) : 'null')},` +

@@ -4,21 +4,21 @@
 import { unit } from './rng';
 
 export const STATUS_NAMES = ['queued', 'running', 'completed', 'failed', 'action_required', 'cancelling', 'cancelled'] as const;
-export const Q = 0;
-export const R = 1;
-export const C = 2;
-export const F = 3;
-export const AR = 4; // action_required: not active (the spec), waits for the user
-export const CI = 5; // cancelling: active
-export const CD = 6; // cancelled
+export const QUEUED = 0;
+export const RUNNING = 1;
+export const COMPLETED = 2;
+export const FAILED = 3;
+export const ACTION_REQUIRED = 4; // action_required: not active (the spec), waits for the user
+export const CANCELLING = 5; // cancelling: active
+export const CANCELLED = 6; // cancelled
 
 /** Active statuses, as the spec defines is_active: queued, running, cancelling. */
-export const isActiveStatus = (s: number) => s === Q || s === R || s === CI;
+export const isActiveStatus = (s: number) => s === QUEUED || s === RUNNING || s === CANCELLING;
 
 /** What happens to a run after it starts (chosen per run from the seed). */
-export const NORMAL = 0;
-export const NEEDS_ACTION = 1;
-export const CANCELLED = 2;
+export const FATE_NORMAL = 0;
+export const FATE_NEEDS_ACTION = 1;
+export const FATE_CANCELLED = 2;
 const CANCEL_MS = 200; // time spent in `cancelling`
 
 export interface Run {
@@ -36,8 +36,8 @@ export interface Run {
   startAt: number;
   finishAt: number;
   fails: boolean;
-  fate: number; // NORMAL, NEEDS_ACTION or CANCELLED
-  midAt: number; // when a NEEDS_ACTION run stops for action, or a CANCELLED run starts cancelling
+  fate: number; // FATE_NORMAL, FATE_NEEDS_ACTION or FATE_CANCELLED
+  midAt: number; // when a FATE_NEEDS_ACTION run stops for action, or a FATE_CANCELLED run starts cancelling
   warnings: string | null; // JSON of TaskRun.warnings
   status: number;
   modifiedAt: number;
@@ -187,7 +187,7 @@ export class Store {
       fate: this.fateOf(seq),
       midAt: startAt + (t + dur - startAt) / 2,
       warnings: extras.warnings ?? null,
-      status: Q,
+      status: QUEUED,
       modifiedAt: t,
       nextAt: startAt,
     };
@@ -197,33 +197,33 @@ export class Store {
 
   private fateOf(seq: number): number {
     const { actionRequiredRate = 0, cancelRate = 0 } = this.opts;
-    if (actionRequiredRate > 0 && unit(this.opts.seed, seq, 4) < actionRequiredRate) return NEEDS_ACTION;
-    if (cancelRate > 0 && unit(this.opts.seed, seq, 5) < cancelRate) return CANCELLED;
-    return NORMAL;
+    if (actionRequiredRate > 0 && unit(this.opts.seed, seq, 4) < actionRequiredRate) return FATE_NEEDS_ACTION;
+    if (cancelRate > 0 && unit(this.opts.seed, seq, 5) < cancelRate) return FATE_CANCELLED;
+    return FATE_NORMAL;
   }
 
   /** Apply a run's next transition (due at run.nextAt) and schedule the one after. */
   private step(run: Run) {
     const at = run.nextAt;
     let next = Infinity;
-    if (run.status === Q) {
-      run.status = R;
-      next = run.fate === NORMAL ? run.finishAt : run.midAt;
-    } else if (run.status === R && run.fate === NEEDS_ACTION) {
-      run.status = AR;
+    if (run.status === QUEUED) {
+      run.status = RUNNING;
+      next = run.fate === FATE_NORMAL ? run.finishAt : run.midAt;
+    } else if (run.status === RUNNING && run.fate === FATE_NEEDS_ACTION) {
+      run.status = ACTION_REQUIRED;
       const hold = this.opts.actionRequiredMs;
       if (hold !== undefined) next = at + hold;
-    } else if (run.status === AR) {
+    } else if (run.status === ACTION_REQUIRED) {
       // The action was taken: run on for the rest of the run's time.
-      run.status = R;
-      run.fate = NORMAL;
+      run.status = RUNNING;
+      run.fate = FATE_NORMAL;
       run.finishAt += at - run.midAt;
       next = run.finishAt;
-    } else if (run.status === R && run.fate === CANCELLED) {
-      run.status = CI;
+    } else if (run.status === RUNNING && run.fate === FATE_CANCELLED) {
+      run.status = CANCELLING;
       next = at + CANCEL_MS;
-    } else if (run.status === CI) run.status = CD;
-    else run.status = run.fails ? F : C;
+    } else if (run.status === CANCELLING) run.status = CANCELLED;
+    else run.status = run.fails ? FAILED : COMPLETED;
     run.modifiedAt = at;
     run.nextAt = next;
   }
@@ -246,7 +246,7 @@ export class Store {
       const x = extras(i);
       const run = own ? this.newRun(g, inp, own, JSON.stringify(own), x) : this.newRun(g, inp, defaultSpec ?? null, defJson, x);
       g.runs.push(run);
-      g.counts[Q]++;
+      g.counts[QUEUED]++;
       heapPush(g.heap, run);
       out.push(run);
     }
@@ -301,14 +301,14 @@ export class Store {
   }
 
   isActive(g: Group): boolean {
-    return g.counts[Q] + g.counts[R] + g.counts[CI] > 0;
+    return g.counts[QUEUED] + g.counts[RUNNING] + g.counts[CANCELLING] > 0;
   }
 
   statusJson(g: Group): string {
     const counts: Record<string, number> = {};
     for (let i = 0; i < STATUS_NAMES.length; i++) if (g.counts[i]) counts[STATUS_NAMES[i]] = g.counts[i];
     const active = this.isActive(g);
-    const done = g.counts[C] + g.counts[F] + g.counts[CD];
+    const done = g.counts[COMPLETED] + g.counts[FAILED] + g.counts[CANCELLED];
     const msg = g.runs.length === 0 ? 'No runs yet' : active ? `${done} of ${g.runs.length} runs finished` : `All ${g.runs.length} runs finished`;
     g.cachedStatus = JSON.stringify({
       num_task_runs: g.runs.length,

@@ -1,7 +1,5 @@
 // The cursor of a results file (`<file>.tg.json`): its state, the sink interface the commands
-// write lines through, and how a local file failure is named.
-import { TgError } from '../errors';
-
+// write lines through.
 export interface CursorState {
   tg: 'cursor';
   v: 1;
@@ -35,28 +33,4 @@ export interface OutputSink {
   /** The saved cursor (a FileSink's: what is durable; a StdoutSink's counts what was written). */
   readonly state: CursorState;
   pendingLines(): number;
-}
-
-const CAUSES: Record<string, string> = {
-  ENOSPC: 'no space left on the device',
-  EDQUOT: 'disk quota exceeded',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENOENT: 'the directory does not exist (any more)',
-  EIO: 'input/output error',
-  EFBIG: 'file too large (a file size limit)',
-};
-
-/**
- * A local file failure as one named error (path and cause), exit 4: what was made durable stays,
- * and the same command resumes once the cause is fixed. Anything else is passed on unchanged.
- */
-export function localFailure(file: string, e: unknown): unknown {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  if (!code || !(code in CAUSES)) return e;
-  return new TgError('local_io', `${file}: cannot write: ${CAUSES[code]} (${code})`, {
-    hint: 'Fix the cause, then run the same command again: it resumes.',
-    cause: e,
-  });
 }

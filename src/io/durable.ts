@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { atPath } from '../errors';
 
 /**
  * Write a whole file atomically: temp file, fsync, rename, fsync the directory. Mode 0600. The
@@ -22,6 +23,8 @@ export function writeFileAtomic(file: string, data: string): void {
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
+    // the temporary name is tg's business: the failure is the file's
+    if (e && typeof e === 'object' && 'code' in e) (e as NodeJS.ErrnoException).path = file;
     throw e;
   }
   try {
@@ -116,12 +119,16 @@ export class AppendLog {
 
   append(records: unknown[] | unknown): void {
     this.write(records);
-    fs.fsyncSync(this.fd);
+    try {
+      fs.fsyncSync(this.fd);
+    } catch (e) {
+      throw atPath(e, this.file);
+    }
   }
 
   appendDurable(records: unknown[] | unknown): Promise<void> {
     this.write(records);
-    return new Promise((resolve, reject) => fs.fsync(this.fd, (e) => (e ? reject(e) : resolve())));
+    return new Promise((resolve, reject) => fs.fsync(this.fd, (e) => (e ? reject(atPath(e, this.file)) : resolve())));
   }
 
   /**
@@ -132,7 +139,7 @@ export class AppendLog {
   appendSoon(records: unknown[] | unknown): void {
     this.write(records);
     fs.fsync(this.fd, (e) => {
-      if (e) this.failed ??= e;
+      if (e) this.failed ??= atPath(e, this.file);
     });
   }
 
@@ -142,7 +149,13 @@ export class AppendLog {
     const text = list.map((r) => JSON.stringify(r) + '\n').join('');
     const b = Buffer.from(text);
     let off = 0;
-    while (off < b.length) off += fs.writeSync(this.fd, b, off, b.length - off, this.pos + off);
+    try {
+      while (off < b.length) off += fs.writeSync(this.fd, b, off, b.length - off, this.pos + off);
+    } catch (e) {
+      // a part written is a torn last line: the next reader drops it, and so does this log
+      if (off > 0) fs.ftruncateSync(this.fd, this.pos);
+      throw atPath(e, this.file);
+    }
     this.pos += b.length;
   }
 

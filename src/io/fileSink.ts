@@ -4,10 +4,10 @@
 // cursor was never saved: the stream replays them), so nothing is lost or written twice.
 import fs from 'node:fs';
 import path from 'node:path';
-import { inputError, usageError } from '../errors';
+import { atPath, inputError, usageError } from '../errors';
 import { writeFileAtomic, writeFileAtomicAsync } from './durable';
 import { acquireLock, type Lock } from './lock';
-import { cursorPath, localFailure, type CursorState, type OutputSink } from './cursor';
+import { cursorPath, type CursorState, type OutputSink } from './cursor';
 
 /** Buffered output is written (not yet fsynced) once it reaches this many characters. */
 const WRITE_AHEAD_CHARS = 256 * 1024;
@@ -207,7 +207,7 @@ export class FileSink implements OutputSink {
     try {
       return f();
     } catch (e) {
-      throw (this.failed = localFailure(this.file, e));
+      throw (this.failed = atPath(e, this.file));
     }
   }
 
@@ -271,7 +271,7 @@ export class FileSink implements OutputSink {
       await writeFileAtomicAsync(what, JSON.stringify(next) + '\n');
       this.state = next;
     } catch (e) {
-      throw (this.failed = localFailure(what, e));
+      throw (this.failed = atPath(e, what));
     } finally {
       this.flushingLines = 0;
     }
@@ -296,7 +296,7 @@ export class FileSink implements OutputSink {
     try {
       writeFileAtomic(cursorPath(this.file), JSON.stringify(this.state) + '\n');
     } catch (e) {
-      throw localFailure(cursorPath(this.file), e);
+      throw atPath(e, cursorPath(this.file));
     }
   }
 

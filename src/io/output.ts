@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { ClosedPipeError } from '../errors';
 import { cursorPath, type CursorState, type OutputSink } from './cursor';
 
-export { cursorPath, localFailure, type CursorState, type OutputSink } from './cursor';
+export { cursorPath, type CursorState, type OutputSink } from './cursor';
 export { FileSink, writeAllAt } from './fileSink';
 
 /** The error a stdout write failed with, as a ClosedPipeError when the reader went away. */

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { flatten } from '../core/flatten';
 import type { RunLookup, StoredRun } from '../core/join';
-import type { TaskRunEvent } from '../core/wire';
+import type { TaskRunEvent, TaskSpec } from '../core/wire';
 
 export class RunIndex implements RunLookup {
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-join-'));
@@ -16,6 +16,8 @@ export class RunIndex implements RunLookup {
   /** The flattened column names of the runs, in the order first seen. */
   readonly outNames: string[] = [];
   runs = 0;
+  /** The task spec the first run was sent with (its input carries it): the output fields and their types. */
+  taskSpec: TaskSpec | null = null;
   /** keepOutput: store each run's output (the enriched output needs its basis). */
   constructor(private readonly keepOutput = false) {}
 
@@ -26,6 +28,7 @@ export class RunIndex implements RunLookup {
       if (ev.type !== 'task_run.state') continue;
       const key = ev.run.metadata?.tg_key;
       if (key === undefined) continue;
+      this.taskSpec ??= (ev.input?.task_spec as TaskSpec | undefined) ?? null;
       const flat = flatten({ run: ev.run, output: ev.output });
       for (const k of Object.keys(flat)) {
         if (names.has(k)) continue;

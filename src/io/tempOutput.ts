@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { usageError } from '../errors';
+import { atPath, usageError } from '../errors';
 import { writeFileAtomic } from './durable';
 import { cursorPath } from './output';
 
@@ -51,25 +51,39 @@ export function checkJoinTarget(dest: string, input: string, force: boolean, by:
 /** An exclusive temporary file beside `dest` (random name, `wx`), renamed into place on commit. */
 export class TempOutput {
   private done = false;
+  /** The stream's first error (a full disk): its writes reject with it too, and commit throws it. */
+  private failed: Error | null = null;
   private constructor(
     readonly dest: string,
     readonly tmp: string,
     readonly stream: fs.WriteStream,
-  ) {}
+  ) {
+    stream.on('error', (e) => (this.failed ??= atPath(e, dest)));
+  }
 
   static create(dest: string): TempOutput {
     const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.${randomBytes(8).toString('hex')}.tmp`);
-    const fd = fs.openSync(tmp, 'wx', 0o644);
+    let fd: number;
+    try {
+      fd = fs.openSync(tmp, 'wx', 0o644);
+    } catch (e) {
+      throw Object.assign(e as Error, { path: dest }); // the failure is the file's, not its temporary name's
+    }
     return new TempOutput(dest, tmp, fs.createWriteStream('', { fd }));
   }
 
   async commit(marker: JoinMarker): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.stream.end((e?: Error | null) => (e ? reject(e) : resolve())));
-    const fd = fs.openSync(this.tmp, 'r+');
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    writeFileAtomic(cursorPath(this.dest), JSON.stringify(marker) + '\n'); // first: a crash leaves the old file, still ours
-    fs.renameSync(this.tmp, this.dest);
+    await new Promise<void>((resolve, reject) => this.stream.end((e?: Error | null) => (e ? reject(atPath(e, this.dest)) : resolve())));
+    if (this.failed) throw this.failed;
+    try {
+      const fd = fs.openSync(this.tmp, 'r+');
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      writeFileAtomic(cursorPath(this.dest), JSON.stringify(marker) + '\n'); // first: a crash leaves the old file, still ours
+      fs.renameSync(this.tmp, this.dest);
+    } catch (e) {
+      throw atPath(e, this.dest);
+    }
     this.done = true;
   }
 

@@ -1,4 +1,4 @@
-// A worker thread that lists a group's runs into a Ledger (see commands/submit/ledger.ts): the
+// A worker thread that lists a group's runs into a Ledger (see commands/submit/listing.ts): the
 // stream is read, its events parsed and hashed here while the main thread validates the input.
 // Its own ApiClient (the same reconnects, retries and give-up as the main thread's) from the
 // main client's options; request log lines and the result go back as messages.
@@ -6,7 +6,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { ApiClient, type ClientOptions } from '../api/client';
 import { Ledger } from '../core/ledger';
 import { TgError } from '../errors';
-import { listRunsInto } from '../commands/submit/ledger';
 
 export interface ListRunsJob {
   client: ClientOptions;
@@ -24,7 +23,8 @@ export type ListRunsMessage =
 async function listRuns(job: ListRunsJob, post: (m: ListRunsMessage, transfer?: ArrayBuffer[]) => void): Promise<void> {
   const client = new ApiClient({ ...job.client, log: (line) => post({ t: 'log', line: `${line} (listing thread)` }) });
   try {
-    const ledger = await listRunsInto(new Ledger(job.expected), client, job.group, job.giveUpMs);
+    const idleMs = Math.min(job.giveUpMs, 60_000);
+    const ledger = await new Ledger(job.expected).fill(client.streamRunBatches(job.group, { giveUpMs: job.giveUpMs, idleMs }));
     const data = ledger.export();
     const buffers = [data.present.keys, data.slots.keys, data.slots.vals].flatMap((a) => (a ? [a.buffer as ArrayBuffer] : []));
     post({ t: 'done', ledger: data }, buffers);

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../../context';
-import { ClosedPipeError, EXIT, InterruptedError, TgError, withHint } from '../../errors';
+import { ClosedPipeError, EXIT, InterruptedError, TgError, usageError, withHint } from '../../errors';
 import { FileSink, StdoutSink, pacer, type OutputSink } from '../../io/output';
 import { Progress } from '../../io/progress';
 import { writtenRunIds } from '../runList';
@@ -17,6 +17,14 @@ import type { ApiClient } from '../../api/client';
 import { WORKER_MIN_RUNS } from '../../api/lineParser';
 import { META, M_EVENT, M_RUN, M_STATUS, M_TYPE } from '../../api/runLines';
 import type { FetchOptions } from '../../options';
+
+/** The format of a run listing: --format, else CSV for an -o ending in .csv, else JSONL (xlsx, Parquet: with --join). */
+function runsFormat(o: FetchOptions): 'jsonl' | 'csv' {
+  const f = o.format ?? (o.output && /\.csv$/i.test(o.output) ? 'csv' : 'jsonl');
+  if (f !== 'jsonl' && f !== 'csv')
+    throw usageError(`tg fetch writes a group's runs as jsonl or csv, not ${f}`, `For your rows with their answers as ${f}, add --join <input>.`);
+  return f;
+}
 
 /** CSV: runs held back to choose the header columns from (a wider header than the first run's). */
 const PEEK = 1000;
@@ -88,7 +96,7 @@ async function writtenIds(file: string, format: 'jsonl' | 'csv'): Promise<RunIdS
  * To stdout every run is shown with its status (exit 5 too while any is unfinished).
  */
 export async function fetchRuns(o: FetchOptions & { group: string }, ctx: Context): Promise<number> {
-  const format = o.format ?? 'jsonl';
+  const format = runsFormat(o);
   const kind = `fetch-${format}${o.status ? `-${o.status}` : ''}`;
   const out = o.output ? path.resolve(ctx.io.cwd, o.output) : null;
   if (out) FileSink.check(out, kind, o.group); // a bad -o fails before any request

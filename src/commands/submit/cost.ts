@@ -3,27 +3,10 @@
 import { count } from '../../core/util';
 import readline from 'node:readline';
 import { TgError, usageError } from '../../errors';
-import { CONFIRM_ABOVE_USD, estimateUsd, formatUsd, parseUsd, pricePer1k, PRICES_AS_OF } from '../../core/pricing';
+import { CONFIRM_ABOVE_USD, estimateUsd, formatUsd, pricePer1k, PRICES_AS_OF } from '../../core/pricing';
 import { formatDuration, planBatches } from '../../core/plan';
-import type { Replay } from './journal';
+import type { Replay } from '../../io/journal';
 import type { Job } from './job';
-
-export interface CostOptions {
-  maxCost?: number;
-  per1k?: number;
-}
-
-/** --max-cost and --price-per-1k, checked before anything is read or sent. */
-export function costOptions(o: Job['o']): CostOptions {
-  try {
-    return {
-      maxCost: o.maxCost === undefined ? undefined : parseUsd(o.maxCost, '--max-cost'),
-      per1k: o.pricePer1k === undefined ? undefined : parseUsd(o.pricePer1k, '--price-per-1k'),
-    };
-  } catch (e) {
-    throw usageError((e as Error).message);
-  }
-}
 
 export interface Estimate {
   rows: number;
@@ -35,7 +18,7 @@ export interface Estimate {
 }
 
 export function estimate(job: Job, rows: number): Estimate {
-  const { per1k: override } = costOptions(job.o);
+  const override = job.o.pricePer1k;
   const per1k = pricePer1k(job.processor, override);
   const source = override !== undefined ? '--price-per-1k' : `price table of ${PRICES_AS_OF}`;
   const usd = per1k === null ? null : estimateUsd(rows, per1k);
@@ -71,7 +54,7 @@ export function journalCovered(job: Job, replay: Replay, chunks: string[]): numb
 export async function checkCost(job: Job, rows: number, dryRun = false): Promise<void> {
   const { ctx } = job;
   const e = estimate(job, rows);
-  const { maxCost } = costOptions(job.o);
+  const maxCost = job.o.maxCost;
   if (rows === 0) return;
   if (maxCost !== undefined) {
     if (e.usd === null) throw usageError(`--max-cost: no price is known for processor ${job.processor}; nothing was sent`, 'Pass --price-per-1k <usd> for it.');

@@ -3,7 +3,11 @@ import { shownPath } from '../../core/util';
 import { formatDuration, type BatchPlan } from '../../core/plan';
 import type { Validation } from './validate';
 import type { Job } from './job';
-import { describeEstimate, withinLimit, type Estimate } from './cost';
+import fs from 'node:fs';
+import { planBatches } from '../../core/plan';
+import { checkCost, describeEstimate, estimate, withinLimit, type Estimate } from './cost';
+import { readJournal, replayJournal } from '../../io/journal';
+import { rowsToSend, targetOf, validateAgainst } from './target';
 import { LATENCY } from '../../core/pricing';
 
 function runLatency(processor: string): string {
@@ -14,6 +18,11 @@ function runLatency(processor: string): string {
 }
 
 function specName(job: Job): string | null {
+  // --intent (issue L7): the suggested fields, by name
+  if (job.o.intent !== undefined) {
+    const out = job.cfg.spec?.spec.output_schema as { json_schema?: { properties?: object } } | undefined;
+    return `--intent (suggested fields: ${Object.keys(out?.json_schema?.properties ?? {}).join(', ')})`;
+  }
   if (job.o.field?.length) return `--field ${job.o.field.map((f) => f.split(':')[0].trim()).join(', ')}`;
   return job.o.spec ?? null;
 }
@@ -32,7 +41,7 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
   const out = {
     dry_run: true,
     input: job.shown,
-    format: job.format,
+    format: job.format.name,
     rows: v.rows,
     valid: v.valid,
     invalid: v.invalid,
@@ -56,11 +65,11 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
   }
   const lines = [
     `dry run: nothing sent`,
-    `input        ${job.shown} (${job.format})`,
+    `input        ${job.shown} (${job.format.name})`,
     `rows         ${v.rows} (${v.valid} valid, ${v.invalid} invalid)`,
     `batches      ${plan.batches} × ≤${job.batchSize} inputs per POST`,
     `to send      ${toSendText(job, v, est.rows)}`,
-    `processor    ${job.processor}`,
+    `processor    ${job.processor}${o.intent !== undefined && !o.processorGiven ? ' (suggested for --intent)' : ''}`,
     `cost         ${describeEstimate(job, est)}`,
     `spec         ${specName(job) ?? '(none: auto output)'}`,
     `rate         ${out.rate}`,
@@ -68,7 +77,32 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
     `group        ${group ? `${group} (rows it holds already are not sent again)` : '(a new group)'}`,
     `state        ${shownPath(job.statePath, ctx.io.cwd, ctx.io.env.HOME)}`,
   ];
-  if (v.dropped.length) lines.push(`not sent     ${job.format === 'csv' ? 'columns' : 'fields'} outside input_schema: ${v.dropped.join(', ')}`);
+  if (v.dropped.length) lines.push(`not sent     ${job.cfg.textCells ? 'columns' : 'fields'} outside input_schema: ${v.dropped.join(', ')}`);
+  for (const n of v.notes) lines.push(`read         ${n}`);
   ctx.io.stdout.write(lines.join('\n') + '\n');
   for (const e of v.errors) ctx.warn(`tg: invalid: ${e}`);
+}
+
+/**
+ * --dry-run: the plan, nothing sent and no state written. When the group is known (the journal's,
+ * or --group) and an API key is at hand, it is asked as the real run would (GETs only): rows it
+ * holds are not counted, and a conflict is the real run's exit 2.
+ */
+export async function dryRun(job: Job): Promise<void> {
+  const { ctx, o } = job;
+  // As the real run reads it (an unreadable journal is the same exit 2), without repairing it;
+  // --restart starts from no journal.
+  let replay = replayJournal([]);
+  if (!o.restart && fs.existsSync(job.statePath)) {
+    const { recs, damaged } = readJournal(job.statePath);
+    replay = replayJournal(recs, damaged);
+  }
+  const target = targetOf(job, replay);
+  const keyed = Boolean(ctx.global.apiKey ?? ctx.io.env.PARALLEL_API_KEY) || Boolean(ctx.global.emulator);
+  if (target && !keyed) ctx.warn(`tg: no API key: ${target} was not asked which rows it holds; rows the journal does not record count as to send`);
+  const client = target && keyed ? await ctx.client() : null;
+  const { v, ledger } = await validateAgainst(job, client, replay, target);
+  const est = estimate(job, rowsToSend(job, v, ledger, replay));
+  printDryRun(job, v, planBatches(v.valid, job.batchSize, job.rate), est, target ?? null);
+  await checkCost(job, est.rows, true);
 }

@@ -13,10 +13,10 @@ import { retryPass } from './retry';
 
 export type { SubmitOptions } from './job';
 export { runSubmit, type SubmitSummary, type SubmitHooks } from './run';
-export { replayJournal } from './journal';
+export { replayJournal } from '../../io/journal';
 
 export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
-  if (o.watch && !o.dryRun && watchFormat(o) === 'csv') return submitEnriched(o, ctx);
+  if (o.watch && !o.dryRun && watchFormat(o) !== 'jsonl') return submitEnriched(o, ctx);
   if (o.watch && !o.dryRun) return submitAndWatch(o, ctx);
   const retrying = (o.retryFailed || o.retryCancelled) && !o.dryRun;
   const summary = await runSubmit(o, ctx, retrying ? { afterSend: retryOnce } : {});

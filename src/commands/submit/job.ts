@@ -1,11 +1,13 @@
 // The submit job: everything decided before the first row is read, passed to each stage as one
-// object instead of long parameter lists.
+// object. `o` holds every option as the parser gave it (values already parsed, once); the other
+// fields are what follows from the options, the input and the state directory, none a copy of an
+// option.
 import type { Context } from '../../context';
-import type { Format } from '../../io/rows';
-import type { LoadedSpec, PrepareConfig } from '../../core/spec';
+import type { PrepareConfig } from '../../core/spec';
 import type { SubmitOptions } from '../../options';
 import type { Rate } from '../../core/rateBudget';
 import type { RunOptions } from '../../core/runOptions';
+import type { Format } from '../../io/formats';
 
 export type { SubmitOptions } from '../../options';
 
@@ -18,23 +20,23 @@ export interface Job {
   file: string;
   /** How the input is named in messages: as the user typed it, or <stdin>. */
   shown: string;
+  /** The input's format: --format, else the extension, else (stdin) its content. */
   format: Format;
+  /** How a row becomes a run input: text cells or typed, --key, --input-column and the spec. */
   cfg: PrepareConfig;
-  spec: LoadedSpec | null;
   specSha: string | null;
+  /** --processor, or the one the API suggests for --intent. */
   processor: string;
-  userMeta: Record<string, string>;
+  /** --batch-size, lowered to fit a --rate counted in runs. */
   batchSize: number;
+  /** --rate in --rate-unit (null: off), and as messages show it. */
   rate: Rate | null;
   rateText: string;
-  /** add-runs POSTs in flight at once. */
-  concurrency: number;
-  /** Run options sent with every run, and the parallel-beta values sent with every POST. */
+  /** Run options sent with every run (the flags and --run-options), and the parallel-beta values sent with every POST. */
   runOptions: RunOptions;
   betas: string[];
   /** What the row digest covers of them ('' for none). */
   optionsKey: string;
-  onConflict: ConflictPolicy;
   /** Source namespace of row-number keys (tg_src): a digest of the real path, or "stdin". */
   src: string;
   /** What identifies the input for its default journal: real path, or stdin's content digest. */
@@ -47,8 +49,8 @@ export interface Job {
   rejectsPath: string;
 }
 
-/** A valid row ready to send. */
-export interface Item {
+/** A valid row, prepared to be sent. */
+export interface PreparedRow {
   key: string;
   /** The row's digest (tg_sha), computed when first needed: see shaOf(). */
   sha?: string;

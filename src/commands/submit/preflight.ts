@@ -4,75 +4,40 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../../context';
 import { inputError, usageError } from '../../errors';
-import { detectFormat, type Format } from '../../io/rows';
-import { parseKeyValues } from '../../core/kv';
-import { parseRate, type Rate, type RateUnit } from '../../core/rateBudget';
-import { count, errnoText, parseTimeout } from '../../core/util';
+import type { Rate, RateUnit } from '../../core/rateBudget';
+import { count, errnoText } from '../../core/util';
 import { PROCESSORS } from '../../core/processors';
 import { resolveRunOptions, runOptionsKey, type RunOptions } from '../../core/runOptions';
-import type { ConflictPolicy, SubmitOptions } from './job';
-import { costOptions } from './cost';
+import type { SubmitOptions } from './job';
+import { watchFormat } from './enrich';
 
 export interface Preflight {
-  format: Format;
   rate: Rate | null;
   rateText: string;
-  userMeta: Record<string, string>;
   batchSize: number;
-  onConflict: ConflictPolicy;
-  timeoutMs?: number;
-  concurrency: number;
   runOptions: RunOptions;
   betas: string[];
   optionsKey: string;
 }
 
+/** Every check of the options that the parser cannot make alone (combinations, files); and what follows from them. */
 export function preflight(o: SubmitOptions, ctx: Context): Preflight {
   if (o.output && !o.watch) throw usageError('-o/--output goes with --watch on submit', 'Add --watch, or use `tg watch <group> -o file` afterwards.');
   if (o.timeout !== undefined && !o.watch)
     throw usageError('--timeout goes with --watch on submit', 'Add --watch, or use `tg watch <group> --timeout s` afterwards.');
   enrichPreflight(o);
-  costOptions(o);
-  const timeoutMs = parseTimeout(o.timeout);
-  if (!(o.batchSize >= 1 && o.batchSize <= 1000)) throw usageError('--batch-size must be 1 to 1000');
-  const unit = (o.rateUnit ?? 'requests') as RateUnit;
-  if (unit !== 'requests' && unit !== 'runs') throw usageError(`--rate-unit must be requests or runs, not "${o.rateUnit}"`);
-  let rate: Preflight['rate'];
-  try {
-    const r = parseRate(o.rate);
-    rate = r && { ...r, unit };
-  } catch (e) {
-    throw usageError(`--rate: ${(e as Error).message}`);
-  }
+  const rate: Rate | null = o.rate ? { ...o.rate, unit: o.rateUnit as RateUnit } : null;
   if (!PROCESSORS.has(o.processor) && !o.unlistedProcessor)
     throw usageError(
       `--processor "${o.processor}" is not one the API lists: ${[...PROCESSORS].join(', ')}`,
       'Check the spelling; to send a processor tg does not know yet, add --unlisted-processor.',
     );
-  const onConflict = (o.onConflict ?? 'error') as ConflictPolicy;
-  if (!['error', 'resend', 'skip'].includes(onConflict)) throw usageError(`--on-conflict must be error, resend or skip, not "${o.onConflict}"`);
   if (o.input !== '-') statInput(o.input, ctx);
-  const format = detectFormat(o.input, o.format);
   const batchSize = rate?.unit === 'runs' ? Math.min(o.batchSize, Math.floor(rate.limit)) : o.batchSize;
   if (batchSize < o.batchSize) ctx.info(`tg: batch size lowered to ${batchSize} to fit the --rate budget`);
   const rateText = rate ? `${count(rate.limit, rate.unit === 'runs' ? 'run' : 'request')}/${rate.windowMs / 1000}s` : 'off';
-  const concurrency = o.concurrency ?? 3;
-  if (!(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 8)) throw usageError('--concurrency must be a whole number from 1 to 8');
   const { options: runOptions, betas } = runOptionsOf(o, ctx);
-  const optionsKey = runOptionsKey(runOptions, betas);
-  return {
-    format,
-    rate,
-    rateText,
-    userMeta: parseKeyValues(o.metadata, '--metadata'),
-    batchSize,
-    onConflict,
-    timeoutMs,
-    concurrency,
-    runOptions,
-    betas,
-    optionsKey,
-  };
+  return { rate, rateText, batchSize, runOptions, betas, optionsKey: runOptionsKey(runOptions, betas) };
 }
 
 /** --run-options, --mcp-servers and the run option flags, checked (exit 2 names the flag and rule). */
@@ -108,15 +73,17 @@ function enrichPreflight(o: SubmitOptions) {
     ['--reasoning', o.reasoning],
     ['--raw-csv', o.rawCsv],
     ['--force', o.force],
+    ['--bom', o.bom],
   ] as const)
     if (on !== undefined && on !== false && !o.watch) throw usageError(`${flag} goes with --watch on submit`, 'Add --watch (and -o enriched.csv).');
-  const csvOut = o.outputFormat === 'csv' || (o.outputFormat === undefined && /\.csv$/i.test(o.output ?? ''));
-  if (o.force && !csvOut)
+  const table = watchFormat(o) !== 'jsonl'; // an enriched table, not the JSONL results stream
+  if (o.bom && !(o.watch && ['csv', 'tsv'].includes(watchFormat(o)))) throw usageError('--bom goes with --watch -o <file>.csv or .tsv (an enriched CSV/TSV)');
+  if (o.force && !table)
     throw usageError(
       '--force goes with --watch -o <file>.csv (an enriched CSV): a JSONL results file is resumed, never replaced',
       'Drop --force, or pick another -o file.',
     );
-  if ((o.retryFailed || o.retryCancelled) && o.watch && !csvOut)
+  if ((o.retryFailed || o.retryCancelled) && o.watch && !table)
     throw usageError(
       '--retry-failed/--retry-cancelled with --watch write an enriched CSV: pass -o <file>.csv (or --output-format csv)',
       'Or retry without --watch, then `tg watch <group>`.',

@@ -2,16 +2,16 @@
 // cancelled), once each. The group stays the ledger: a retry carries tg_try (its attempt number,
 // 2 for the first retry) and tg_prev (the run it replaces), so a rerun of the same command lists
 // the group, sees the row's latest attempt is no longer failed, and sends nothing again.
-import { count } from '../../core/util';
+import { count, flat } from '../../core/util';
 import fs from 'node:fs';
 import type { ApiClient } from '../../api/client';
 import { presenceHash, runIdent } from '../../core/ledger';
 import { AppendLog } from '../../io/durable';
-import { readRows } from '../../io/rows';
+import { rowsOf } from './input';
 import { checkCost } from './cost';
 import { Sender } from './send';
-import { itemOf, readOptions, shaOf } from './validate';
-import type { Item, Job } from './job';
+import { itemOf, shaOf } from './validate';
+import type { PreparedRow, Job } from './job';
 
 interface Latest {
   attempt: number;
@@ -48,9 +48,9 @@ export async function retryPass(job: Job, client: ApiClient, group: string): Pro
   const candidates = await retryCandidates(job, client, group);
   if (!candidates.size) return 0;
   const max = job.o.maxAttempts ?? 2;
-  const items: Item[] = [];
+  const items: PreparedRow[] = [];
   let spent = 0;
-  for await (const row of readRows(job.file, job.format, job.shown, readOptions(job))) {
+  for await (const row of flat(rowsOf(job).batches)) {
     const it = itemOf(job, row);
     if (!it) continue;
     const l = candidates.get(presenceHash(job.cfg.keyColumn, it.key, shaOf(job, it)));

@@ -4,7 +4,6 @@
 import type { ApiClient } from '../../api/client';
 import type { TaskGroupRunResponse } from '../../core/wire';
 import { ApiError, InterruptedError, NetworkError, TgError, UnknownOutcomeError } from '../../errors';
-import { readRowBatches } from '../../io/rows';
 import type { AppendLog } from '../../io/durable';
 import { AdaptiveBudget, type Reservation } from '../../core/rateBudget';
 import { runOptionsJson } from '../../core/runOptions';
@@ -12,9 +11,10 @@ import { backoffDelay } from '../../core/backoff';
 import { rowIdent, runIdent, type Ledger } from '../../core/ledger';
 import { count, sleep } from '../../core/util';
 import { formatDuration } from '../../core/plan';
-import type { Replay } from './journal';
-import { ChunkHasher, itemOf, ledgerState, readOptions, shaOf, type Validation } from './validate';
-import type { Item, Job } from './job';
+import type { Replay } from '../../io/journal';
+import { ChunkHasher, itemOf, ledgerState, shaOf, type Validation } from './validate';
+import { rowsOf } from './input';
+import type { PreparedRow, Job } from './job';
 
 /**
  * Whether a failed POST is tried again: an unknown outcome (after reconciling), a 429, a
@@ -45,7 +45,7 @@ export function inputChanged(job: Job, sent: number) {
 }
 
 /** What a chunk still needs: the offsets to send, and those the group holds already. */
-function decide(job: Job, plan: SendPlan, c: number, digest: string, items: Item[]): { send: number[]; held: number[] } {
+function decide(job: Job, plan: SendPlan, c: number, digest: string, items: PreparedRow[]): { send: number[]; held: number[] } {
   const all = items.map((_, i) => i);
   if (plan.ledger) {
     const ledger = plan.ledger;
@@ -54,7 +54,7 @@ function decide(job: Job, plan: SendPlan, c: number, digest: string, items: Item
     for (const i of all) {
       const s = ledgerState(job, ledger, items[i]);
       if (s === 'present') held.push(i);
-      else if (s === 'new' || job.onConflict === 'resend') send.push(i);
+      else if (s === 'new' || job.o.onConflict === 'resend') send.push(i);
     }
     return { send, held };
   }
@@ -121,14 +121,14 @@ class InFlight {
 
 export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: Sender): Promise<void> {
   if (allCovered(v, plan)) return sender.skip(v.valid);
-  const rows = readRowBatches(job.file, job.format, job.shown, readOptions(job));
+  const rows = rowsOf(job).batches;
   const hasher = new ChunkHasher(job);
-  let items: Item[] = [];
+  let items: PreparedRow[] = [];
   let c = 0;
   let read = 0;
   // Up to --concurrency POSTs in flight while the next chunks are read; each chunk is journalled
   // "sending" before its POST and "sent" after, whatever the order the answers come back in.
-  const posts = new InFlight(job.concurrency);
+  const posts = new InFlight(job.o.concurrency);
   // A POST in flight is not abandoned on Ctrl-C: its answer tells which rows the group holds.
   // Waiting for it can take up to the request timeout, so say what is awaited.
   const onAbort = () => {
@@ -222,8 +222,8 @@ export class Sender {
   ) {
     this.budget = job.rate ? new AdaptiveBudget(job.rate) : null;
     this.lastSentCursor = lastSentCursor;
-    this.specJson = job.spec ? JSON.stringify(job.spec.spec) : null;
-    this.metaJson = JSON.stringify(job.userMeta).slice(1, -1);
+    this.specJson = job.cfg.spec ? JSON.stringify(job.cfg.spec.spec) : null;
+    this.metaJson = JSON.stringify(job.o.metadata ?? {}).slice(1, -1);
     this.processorJson = JSON.stringify(job.processor);
     this.optionsJson = runOptionsJson(job.runOptions);
   }
@@ -245,7 +245,7 @@ export class Sender {
     return this.waited + (this.waiters ? now - this.waitingSince : 0);
   }
 
-  private body(items: Item[], offsets: number[]): string {
+  private body(items: PreparedRow[], offsets: number[]): string {
     const kc = this.job.cfg.keyColumn !== undefined ? `,"tg_kc":${JSON.stringify(this.job.cfg.keyColumn)}` : '';
     const src = JSON.stringify(this.job.src);
     const parts: string[] = [];
@@ -259,7 +259,7 @@ export class Sender {
   }
 
   /** Send these rows of chunk c until every one is known to exist as a run. */
-  async send(c: number, h: string, items: Item[], offsets: number[]): Promise<void> {
+  async send(c: number, h: string, items: PreparedRow[], offsets: number[]): Promise<void> {
     let attempt = 0;
     let failingSince = 0;
     while (offsets.length) {
@@ -270,6 +270,7 @@ export class Sender {
       await this.journal.appendDurable({ t: 'sending', g: this.group, c, h, n: items.length, ...(all ? {} : { offsets }) });
       let answer: TaskGroupRunResponse;
       try {
+        this.job.ctx.sending = 'started';
         this.awaiting++;
         answer = await this.client.addRuns(this.group, this.body(items, offsets), null, undefined, this.job.betas).finally(() => this.awaiting--);
       } catch (e) {
@@ -357,7 +358,7 @@ export class Sender {
   }
 
   /** After an unknown outcome: list the group's runs after `scanFrom`; return the offsets not found. */
-  async reconcile(c: number, items: Item[], offsets: number[], scanFrom: string | null): Promise<number[]> {
+  async reconcile(c: number, items: PreparedRow[], offsets: number[], scanFrom: string | null): Promise<number[]> {
     if (!offsets.length) return [];
     const want = new Map<string, number>();
     for (const off of offsets)

@@ -1,17 +1,17 @@
 // Pass 1: parse and validate every row; nothing is sent before it ends. Also computes what the
 // send pass will check (a digest per chunk of valid rows) and, given the group's ledger, how many
 // rows the group already holds and which conflict with it.
-import fs from 'node:fs';
-import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { inputError } from '../../errors';
-import { readRowBatches, readRows, type ReadOptions, type Row } from '../../io/rows';
-import { localFailure } from '../../io/output';
+import { readNotes, type Row } from '../../io/formats';
+import { flat } from '../../core/util';
+import { positionIn, rowsOf } from './input';
+import { RejectsFile } from '../../io/rejects';
 import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
 import { NumTable } from '../../core/numTable';
 import { rowMarks, rowSha, type Ledger, type MarkList, type RowState } from '../../core/ledger';
-import type { Item, Job } from './job';
+import type { PreparedRow, Job } from './job';
 
 export const MAX_SHOWN_ERRORS = 10;
 
@@ -30,39 +30,43 @@ export interface Validation {
   fresh: number;
   /** With a ledger: rows among the first --limit valid ones that are to be sent (new, or changed with --on-conflict resend). */
   toSend: number;
+  /** What the read found out that the user should know (the delimiter detected, empty rows skipped): one line each. */
+  notes: string[];
 }
 
-/** How the job's input is read: with --skip-invalid, a CSV row with the wrong number of fields is one more invalid row. */
-export function readOptions(job: Job): ReadOptions {
-  return { ragged: Boolean(job.o.skipInvalid) };
-}
+/** Where a row (or its cell) is, for messages: see positionIn. */
+export type At = (line: number, column?: string) => string;
 
-/** A valid row's identity and digest, or null for an invalid one (issues go to `onInvalid`). */
-export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => void): Item | null {
+/**
+ * A valid row's identity and digest, or null for an invalid one (issues go to `onInvalid`,
+ * placed by `at`: `f.csv:5`, `f.xlsx:Sheet1!C5`).
+ */
+export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => void, at: At = positionIn(undefined, job)): PreparedRow | null {
+  const textCells = job.cfg.textCells;
   if (row.invalid) {
-    onInvalid?.([formatIssue(job.shown, row.line, { rule: 'fields', message: row.invalid.message }, job.format)]);
+    onInvalid?.([formatIssue(at(row.line), { rule: 'fields', message: row.invalid.message }, textCells)]);
     return null;
   }
   const p = prepareRow(row.value, row.index, job.cfg);
   if (!p.ok) {
-    onInvalid?.(p.issues.map((i) => formatIssue(job.shown, row.line, i, job.format)));
+    onInvalid?.(p.issues.map((i) => formatIssue(at(row.line, i.field), i, textCells)));
     return null;
   }
   return { key: p.key, inputJson: p.json, line: row.line };
 }
 
 /** The row's digest (tg_sha), computed once. */
-export function shaOf(job: Job, it: Item): string {
+export function shaOf(job: Job, it: PreparedRow): string {
   return (it.sha ??= rowSha(it.inputJson, job.processor, job.specSha, job.optionsKey));
 }
 
 /** What the ledger knows of a row: its state there (see core/ledger). */
-export function ledgerState(job: Job, ledger: Ledger, it: Item) {
+export function ledgerState(job: Job, ledger: Ledger, it: PreparedRow) {
   return ledger.stateOf(...marksOf(job, it));
 }
 
 /** The row's slot and presence hashes (see core/ledger). */
-export function marksOf(job: Job, it: Item): [number, number] {
+export function marksOf(job: Job, it: PreparedRow): [number, number] {
   return rowMarks(job.src, job.cfg.keyColumn, it.key, shaOf(job, it));
 }
 
@@ -80,7 +84,7 @@ export class ChunkHasher {
     this.size = job.batchSize;
   }
   private readonly size: number;
-  add(it: Item): string | null {
+  add(it: PreparedRow): string | null {
     this.parts.push(`${it.key}\0${it.inputJson}\n`);
     return this.parts.length < this.size ? null : this.close();
   }
@@ -94,20 +98,15 @@ export class ChunkHasher {
   }
 }
 
-/** A CSV's --key and --input-column must be columns of its header (one clear error, not one per row). */
-function checkHeader(job: Job, columns: string[]): void {
-  const sep = columns.length === 1 ? [';', '\t', '|'].find((c) => columns[0].includes(c)) : undefined;
-  if (sep)
-    job.ctx.warn(
-      `tg: warning: ${job.shown}:1: the header is one column, "${columns[0]}": tg reads comma-separated values; if "${sep === '\t' ? '\\t' : sep}" separates the fields, save the file with commas`,
-    );
+/** --key and --input-column must be columns of a header (one clear error, not one per row). */
+function checkHeader(job: Job, columns: string[], at: At): void {
   for (const [opt, col] of [
     ['--key', job.cfg.keyColumn],
     ['--input-column', job.cfg.inputColumn],
   ] as const) {
     if (col !== undefined && !columns.includes(col))
       throw inputError(
-        `${job.shown}:1: the header has no column "${col}" (${opt}); it has: ${columns.map((c) => `"${c}"`).join(', ')}`,
+        `${at(1)}: the header has no column "${col}" (${opt}); it has: ${columns.map((c) => `"${c}"`).join(', ')}`,
         `Pass ${opt} one of the header's column names (case matters).`,
       );
   }
@@ -136,24 +135,28 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     conflictLines: [],
     fresh: 0,
     toSend: 0,
+    notes: [],
   };
   const keyHashes = job.cfg.keyColumn !== undefined ? new NumTable(false) : null;
   const suspects = new Set<string>();
   const dropped = new Set<string>();
   const hasher = new ChunkHasher(job);
-  const rejects = writeRejects ? new Rejects(job.rejectsPath) : null;
+  const rejects = writeRejects ? new RejectsFile(job.rejectsPath) : null;
   const onInvalid = (row: Row) => (issues: string[]) => {
     v.invalid++;
     if (v.errors.length < MAX_SHOWN_ERRORS) v.errors.push(issues[0]);
     rejects?.add(row.line, row.invalid?.fields ?? row.value, issues);
   };
   try {
-    for await (const batch of readRowBatches(job.file, job.format, job.shown, readOptions(job))) {
+    const src = rowsOf(job);
+    const at = positionIn(src.info, job);
+    for await (const batch of src.batches) {
       for (const row of batch) {
         v.rows++;
-        if (v.rows === 1 && job.format === 'csv') checkHeader(job, Object.keys(row.value as object));
-        if (v.rows === 1 || job.format !== 'csv') droppedColumns(job, row.value, dropped); // JSON rows each have their own keys
-        const it = itemOf(job, row, onInvalid(row));
+        const header = src.info.columns ?? (job.cfg.textCells ? Object.keys(row.value as object) : null);
+        if (v.rows === 1 && header) checkHeader(job, header, at);
+        if (v.rows === 1 || !header) droppedColumns(job, row.value, dropped); // JSON rows each have their own keys
+        const it = itemOf(job, row, onInvalid(row), at);
         if (!it) continue;
         if (keyHashes) {
           const h = hash52(it.key);
@@ -162,7 +165,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
         }
         v.valid++;
         hasher.add(it);
-        if (ledger) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity));
+        if (ledger) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity), at);
         else marks?.push(marksOf(job, it));
       }
       if (rejects) await rejects.drained();
@@ -170,6 +173,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     hasher.close();
     v.chunks = hasher.digests;
     v.dropped = [...dropped];
+    v.notes = readNotes(src.info);
     if (suspects.size) await confirmDuplicates(job, suspects);
     await rejects?.finish(v.invalid > 0);
   } catch (e) {
@@ -182,17 +186,17 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
 /** Count the rows marked during validation against the ledger listed meanwhile (conflicts unnamed). */
 export function classify(job: Job, v: Validation, marks: MarkList, ledger: Ledger): void {
   const limit = job.o.limit ?? Infinity;
-  for (let i = 0; i < marks.length; i++) tally(job, v, marks.state(ledger, i), i < limit);
+  for (let i = 0; i < marks.length; i++) countState(job, v, marks.state(ledger, i), i < limit);
 }
 
-function countAgainst(ledger: Ledger, job: Job, it: Item, v: Validation, inLimit: boolean) {
-  if (tally(job, v, ledgerState(job, ledger, it), inLimit) === 'conflict' && v.conflictLines.length < MAX_SHOWN_ERRORS)
-    v.conflictLines.push(`${job.shown}:${it.line}: key "${it.key}": the group holds this row with other content (input, processor or spec changed)`);
+function countAgainst(ledger: Ledger, job: Job, it: PreparedRow, v: Validation, inLimit: boolean, at: At) {
+  if (countState(job, v, ledgerState(job, ledger, it), inLimit) === 'conflict' && v.conflictLines.length < MAX_SHOWN_ERRORS)
+    v.conflictLines.push(`${at(it.line)}: key "${it.key}": the group holds this row with other content (input, processor or spec changed)`);
 }
 
 /** Count one row's state (and, within --limit, whether it is to be sent); returns the state. */
-function tally(job: Job, v: Validation, s: RowState, inLimit: boolean): RowState {
-  if (inLimit && (s === 'new' || (s === 'conflict' && job.onConflict === 'resend'))) v.toSend++;
+function countState(job: Job, v: Validation, s: RowState, inLimit: boolean): RowState {
+  if (inLimit && (s === 'new' || (s === 'conflict' && job.o.onConflict === 'resend'))) v.toSend++;
   if (s === 'present') v.present++;
   else if (s === 'new') v.fresh++;
   else v.conflicts++;
@@ -204,7 +208,9 @@ async function confirmDuplicates(job: Job, suspects: Set<string>) {
   const firstLine = new Map<string, number>();
   const dupErrors: string[] = [];
   let dupCount = 0;
-  for await (const row of readRows(job.file, job.format, job.shown, readOptions(job))) {
+  const src = rowsOf(job);
+  const at = positionIn(src.info, job);
+  for await (const row of flat(src.batches)) {
     if (row.invalid) continue; // rejected already: not a duplicate of anything
     const p = prepareRow(row.value, row.index, job.cfg);
     if (!p.ok || !suspects.has(p.key)) continue;
@@ -213,7 +219,9 @@ async function confirmDuplicates(job: Job, suspects: Set<string>) {
     else {
       dupCount++;
       if (dupErrors.length < MAX_SHOWN_ERRORS)
-        dupErrors.push(`${job.shown}:${row.line}: column "${job.cfg.keyColumn}": duplicate key "${p.key}" (first at line ${f}) (unique)`);
+        dupErrors.push(
+          `${at(row.line, job.cfg.keyColumn)}: column "${job.cfg.keyColumn}": duplicate key "${p.key}" (first at ${job.format.unit} ${f}) (unique)`,
+        );
     }
   }
   if (dupCount)
@@ -224,57 +232,6 @@ async function confirmDuplicates(job: Job, suspects: Set<string>) {
       job.shown,
       `Every row needs a unique "${job.cfg.keyColumn}"; fix the input or pick another --key column.`,
     );
-}
-
-/** The rejects file of --skip-invalid: written to an exclusive temp file, renamed at the end. */
-class Rejects {
-  private readonly tmp: string;
-  private readonly out: fs.WriteStream;
-  private wait: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
-  /** The stream's error (a full disk; or a write still in flight when abort() destroyed it). */
-  private failed: Error | null = null;
-  constructor(private readonly file: string) {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    this.tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
-    this.out = fs.createWriteStream(this.tmp, { mode: 0o600, flags: 'wx' });
-    this.out.on('error', (e) => {
-      this.failed ??= localFailure(this.file, e) as Error;
-      this.wake?.();
-    });
-  }
-  add(line: number, row: unknown, reasons: string[]) {
-    if (this.failed) throw this.failed;
-    if (!this.out.write(JSON.stringify({ line, reasons, row }) + '\n') && !this.wait)
-      this.wait = new Promise<void>((r) => {
-        this.wake = r;
-        this.out.once('drain', () => r());
-      });
-  }
-  async drained() {
-    if (this.wait) await this.wait;
-    this.wait = null;
-    if (this.failed) throw this.failed;
-  }
-  /**
-   * Stop and remove the temp file (the pass failed: nothing was sent). Removed now, and again when
-   * the stream closes (an open still pending would create it after); never waited for.
-   */
-  abort() {
-    const rm = () => fs.rmSync(this.tmp, { force: true });
-    this.out.once('close', rm);
-    this.out.destroy();
-    rm();
-  }
-  async finish(keep: boolean) {
-    if (this.failed) throw this.failed;
-    await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(localFailure(this.file, err)) : resolve())));
-    if (keep) fs.renameSync(this.tmp, this.file);
-    else {
-      fs.rmSync(this.tmp, { force: true });
-      fs.rmSync(this.file, { force: true });
-    }
-  }
 }
 
 /** The first error on the first line (file:line: what and why), the rest below, then a summary line. */

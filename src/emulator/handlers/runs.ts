@@ -4,7 +4,7 @@ import { HttpFail, SseWriter, readBody, v, type Reply } from '../http';
 import { checkRunInput, parseBetas } from '../validate';
 import { runExtras } from './groups';
 import { charge, spendCredit, findRun, inputJson, outputJson, runJson, type Call, type EmulatorState } from '../state';
-import { AR, C, iso, isActiveStatus, type Run } from '../store';
+import { ACTION_REQUIRED, COMPLETED, iso, isActiveStatus, type Run } from '../store';
 
 export async function createRun(c: Call): Promise<Reply> {
   const { st } = c;
@@ -42,18 +42,18 @@ export async function runResult(c: Call): Promise<Reply> {
   if (!Number.isFinite(t) || t < 0) throw new HttpFail(422, 'Invalid timeout', [v(['query', 'timeout'], 'Input should be a valid integer', 'int_parsing')]);
   const deadline = Date.now() + t * 1000;
   // A run waiting in action_required is not active, but it has no result yet either.
-  for (let s = st.store.runStatus(run); isActiveStatus(s) || s === AR; s = st.store.runStatus(run)) {
+  for (let s = st.store.runStatus(run); isActiveStatus(s) || s === ACTION_REQUIRED; s = st.store.runStatus(run)) {
     const left = deadline - Date.now();
     if (left <= 0) throw new HttpFail(408, 'Request timed out; run still active');
     await new Promise((r) => setTimeout(r, Math.max(5, Math.min(left, run.nextAt - st.store.now() + 5))));
   }
-  if (run.status !== C) throw new HttpFail(404, 'Run failed or run id not found');
+  if (run.status !== COMPLETED) throw new HttpFail(404, 'Run failed or run id not found');
   return { status: 200, body: `{"run":${runJson(st.store, run)},"output":${outputJson(st.store, run)}}` };
 }
 
 function stateEvent(st: EmulatorState, run: Run, withOutput: boolean): string {
   const s = st.store.runStatus(run);
-  const out = withOutput && s === C ? outputJson(st.store, run) : 'null';
+  const out = withOutput && s === COMPLETED ? outputJson(st.store, run) : 'null';
   return `{"type":"task_run.state","event_id":null,"input":null,"run":${runJson(st.store, run)},"output":${out}}`;
 }
 

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { HttpFail, SseWriter, v, type Reply } from '../http';
 import { findGroup, inputJson, outputJson, runJson, runJsonAs, type Call, type EmulatorState } from '../state';
-import { STATUS_NAMES, C, runEventId, groupEventId, parseCursor, type Group, type Run } from '../store';
+import { STATUS_NAMES, COMPLETED, runEventId, groupEventId, parseCursor, type Group, type Run } from '../store';
 import { hash32, unit } from '../rng';
 
 const STATUSES = ['queued', 'action_required', 'running', 'completed', 'failed', 'cancelling', 'cancelled'];
@@ -50,7 +50,7 @@ export async function streamRuns(c: Call): Promise<Reply> {
       const s = run.status;
       if (status !== null && STATUS_NAMES[s] !== status) continue;
       if (errorEvent(st, w)) return null;
-      const out = withOutput && s === C ? outputJson(st.store, run) : 'null';
+      const out = withOutput && s === COMPLETED ? outputJson(st.store, run) : 'null';
       const inp = withInput ? inputJson(run) : 'null';
       const p = w.event(
         'task_run.state',

@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { Context } from '../../context';
-import { readJournal } from './journal';
+import type { Context } from '../context';
+import { readJournal } from '../io/journal';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 

@@ -3,8 +3,8 @@
 // the run ids after. A torn last line (a kill mid-append) is dropped; a garbled line elsewhere is
 // skipped with a warning and the group is listed instead (it is the ledger; this is a cache).
 import fs from 'node:fs';
-import { completeLength } from '../../io/durable';
-import { inputError } from '../../errors';
+import { completeLength } from './durable';
+import { inputError } from '../errors';
 
 export const JOURNAL_VERSION = 2;
 
@@ -15,7 +15,7 @@ export type JournalRec =
   | { t: 'sent'; g: string; c: number; offsets?: number[]; run_ids: string[]; run_cursor: string | null }
   | { t: 'found'; g: string; c: number; offsets: number[]; run_ids: string[] }
   | { t: 'held'; g: string; c: number; h: string; n: number; offsets?: number[] }
-  | { t: 'done'; g: string; submitted: number; at: string };
+  | { t: 'done'; g: string; submitted: number; at: string; /** the input's valid rows (tg jobs); absent before L6 */ rows?: number };
 
 /** What the journal knows of one chunk (batchSize valid rows) of the input. */
 export interface ChunkState {

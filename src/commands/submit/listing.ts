@@ -25,16 +25,10 @@ export async function listLedger(job: Job, client: ApiClient, group: string, exp
   return ledger;
 }
 
-async function listHere(job: Job, client: ApiClient, group: string, expected: number, signal: AbortSignal): Promise<Ledger> {
-  return listRunsInto(new Ledger(expected), client, group, job.ctx.giveUpMs, signal);
-}
-
-/** Stream the group's runs into `ledger` (here, or in the worker thread). */
-export async function listRunsInto(ledger: Ledger, client: ApiClient, group: string, giveUpMs: number, signal?: AbortSignal): Promise<Ledger> {
-  for await (const batch of client.streamRunBatches(group, { signal, giveUpMs, idleMs: Math.min(giveUpMs, 60_000) })) {
-    for (const ev of batch) if (ev.type === 'task_run.state') ledger.add(ev.run?.metadata as Record<string, unknown> | undefined);
-  }
-  return ledger;
+/** The listing on this thread (no worker code at hand). */
+function listHere(job: Job, client: ApiClient, group: string, expected: number, signal: AbortSignal): Promise<Ledger> {
+  const giveUpMs = job.ctx.giveUpMs;
+  return new Ledger(expected).fill(client.streamRunBatches(group, { signal, giveUpMs, idleMs: Math.min(giveUpMs, 60_000) }));
 }
 
 /** The worker's source: the single executable's asset, or a loader of the file the build writes beside the bundle. */

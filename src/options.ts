@@ -128,6 +128,10 @@ export const commands = {
         .argument('<input>', 'input file (.csv, .tsv, .json, .jsonl (text formats optionally .gz), .xlsx, .parquet) or - for stdin'),
     )
       .option('--group <id>', 'add to an existing group (default: create one)')
+      .option(
+        '--group-file <file>',
+        "the job's group in a file: read when it exists, written when tg creates the group (commit it: reruns anywhere continue the same group)",
+      )
       .option('--spec <file>', 'TaskSpec JSON (input_schema, output_schema), sent as default_task_spec')
       .option('--processor <name>', 'processor for every run (lite, base, core, core2x, pro, ultra, ultra2x, ultra4x, ultra8x, each also -fast)', 'base')
       .option('--unlisted-processor', 'send a --processor name tg does not know yet')
@@ -162,6 +166,7 @@ export const commands = {
         '--run-options <file>',
         'JSON object of run options (source_policy, mcp_servers, enable_events, webhook, previous_interaction_id, memory_scope_key, advanced_settings, betas); flags override it',
       )
+      .option('--no-dedupe', 'send one run per row even when rows repeat another row exactly (default: identical inputs are sent once)')
       .option('--state <file>', 'journal that makes a rerun resume (default: in $TG_STATE_DIR, one per input and API)')
       .option('--dry-run', 'parse, validate and print the batch plan; send nothing')
       .option('--skip-invalid', 'send valid rows; write rejected rows with reasons to <state>.rejects.jsonl')

@@ -202,12 +202,16 @@ test('inputs: .csv.gz, a JSON array, JSONL and gzipped stdin all give the rows t
       assert.equal(r.code, 0, r.stderr);
       return inputsInRowOrder(await groupRuns(e.url, JSON.parse(r.stdout).taskgroup_id));
     };
-    const csv = await inputsOf(await runInProcess(['submit', fixture('companies.csv'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
-    const gz = await inputsOf(await runInProcess(['submit', fixture('companies.csv.gz'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
+    // Each input on a machine of its own (its own state directory): on one machine, an input whose
+    // rows an earlier job sent continues that job's group (issue L), and these all hold the same rows.
+    let machine = 0;
+    const own = () => ({ cwd: d, env: { TG_STATE_DIR: path.join(d, `state-${++machine}`) } });
+    const csv = await inputsOf(await runInProcess(['submit', fixture('companies.csv'), '--spec', spec, '--json', '--base-url', e.url], own()));
+    const gz = await inputsOf(await runInProcess(['submit', fixture('companies.csv.gz'), '--spec', spec, '--json', '--base-url', e.url], own()));
     assert.equal(csv.length, 60);
     assert.deepEqual(gz, csv);
-    const json = await inputsOf(await runInProcess(['submit', fixture('companies.json'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
-    const jsonl = await inputsOf(await runInProcess(['submit', fixture('companies.jsonl'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
+    const json = await inputsOf(await runInProcess(['submit', fixture('companies.json'), '--spec', spec, '--json', '--base-url', e.url], own()));
+    const jsonl = await inputsOf(await runInProcess(['submit', fixture('companies.jsonl'), '--spec', spec, '--json', '--base-url', e.url], own()));
     const want = JSON.parse(readFileSync(fixture('companies.json'), 'utf8')).map((o) => ({ company_name: o.company_name, company_website: o.company_website }));
     assert.deepEqual(json, want);
     assert.deepEqual(
@@ -219,7 +223,7 @@ test('inputs: .csv.gz, a JSON array, JSONL and gzipped stdin all give the rows t
     );
     const stdin = await inputsOf(
       await runInProcess(['submit', '-', '--format', 'jsonl', '--spec', spec, '--json', '--base-url', e.url], {
-        cwd: d,
+        ...own(),
         stdin: gzipSync(readFileSync(fixture('companies.jsonl'))),
       }),
     );

@@ -7,6 +7,7 @@ import { CONFIRM_ABOVE_USD, estimateUsd, formatUsd, pricePer1k, PRICES_AS_OF } f
 import { formatDuration, planBatches } from '../../core/plan';
 import type { Replay } from '../../io/journal';
 import type { Job } from './job';
+import type { Bits } from '../../core/bits';
 
 export interface Estimate {
   rows: number;
@@ -42,6 +43,24 @@ export function journalCovered(job: Job, replay: Replay, chunks: string[]): numb
     const base = c * job.batchSize;
     if (st.covered === 'all') n += Math.max(0, Math.min(st.n, limit - base));
     else for (const off of st.covered) if (base + off < limit) n++;
+  }
+  return n;
+}
+
+/** Rows among the first `limit` valid ones that repeat another row's content and the journal does not cover: never sent. */
+export function uncoveredRepeats(job: Job, replay: Replay, v: { repeats: number; repeatAt: Bits; chunks: string[] }): number {
+  if (!v.repeats) return 0;
+  const end = job.o.limit ?? Infinity;
+  let n = 0;
+  for (let c = 0; c < v.chunks.length; c++) {
+    const st = replay.chunks.get(c);
+    const ok = st !== undefined && st.h === v.chunks[c];
+    if (ok && st.covered === 'all') continue;
+    for (let i = 0; i < job.batchSize; i++) {
+      const at = c * job.batchSize + i;
+      if (at >= end) return n;
+      if (v.repeatAt.has(at) && !(ok && st.covered !== 'all' && st.covered.has(i))) n++;
+    }
   }
   return n;
 }

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import { planBatches } from '../../core/plan';
 import { checkCost, describeEstimate, estimate, withinLimit, type Estimate } from './cost';
 import { readJournal, replayJournal } from '../../io/journal';
-import { rowsToSend, targetOf, validateAgainst } from './target';
+import { earlierJob, rowsToSend, targetOf, validateAgainst } from './target';
+import { distinctText } from './report';
 import { LATENCY } from '../../core/pricing';
 
 function runLatency(processor: string): string {
@@ -27,11 +28,13 @@ function specName(job: Job): string | null {
   return job.o.spec ?? null;
 }
 
-/** "50", "10 (--limit 10); 50 not sent now", "0; 60 in the group already". */
+/** "50", "10 (--limit 10); 50 not sent now", "0; 60 in the group already", "160; 40 repeat another row". */
 function toSendText(job: Job, v: Validation, rows: number): string {
   const within = withinLimit(job, v.valid);
+  const repeats = v.repeatAt.countBelow(within);
   const parts = [`${rows}${job.o.limit !== undefined ? ` (--limit ${job.o.limit})` : ''}`];
-  if (within > rows) parts.push(`${within - rows} in the group already`);
+  if (within - repeats > rows) parts.push(`${within - repeats - rows} in the group already`);
+  if (repeats) parts.push(`${repeats} repeat another row`);
   if (v.valid > within) parts.push(`${v.valid - within} not sent now`);
   return parts.join('; ');
 }
@@ -45,6 +48,8 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
     rows: v.rows,
     valid: v.valid,
     invalid: v.invalid,
+    distinct: v.valid - v.repeats,
+    repeats: v.repeats,
     batches: plan.batches,
     batch_size: job.batchSize,
     rate: job.rateText,
@@ -66,7 +71,7 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
   const lines = [
     `dry run: nothing sent`,
     `input        ${job.shown} (${job.format.name})`,
-    `rows         ${v.rows} (${v.valid} valid, ${v.invalid} invalid)`,
+    `rows         ${v.rows} (${v.valid} valid, ${v.invalid} invalid)${v.repeats ? `; ${distinctText(v).replace(/^[^,]*, /, '')}` : ''}`,
     `batches      ${plan.batches} × ≤${job.batchSize} inputs per POST`,
     `to send      ${toSendText(job, v, est.rows)}`,
     `processor    ${job.processor}${o.intent !== undefined && !o.processorGiven ? ' (suggested for --intent)' : ''}`,
@@ -97,11 +102,14 @@ export async function dryRun(job: Job): Promise<void> {
     const { recs, damaged } = readJournal(job.statePath);
     replay = replayJournal(recs, damaged);
   }
-  const target = targetOf(job, replay);
+  let target = targetOf(job, replay);
   const keyed = Boolean(ctx.global.apiKey ?? ctx.io.env.PARALLEL_API_KEY) || Boolean(ctx.global.emulator);
-  if (target && !keyed) ctx.warn(`tg: no API key: ${target} was not asked which rows it holds; rows the journal does not record count as to send`);
-  const client = target && keyed ? await ctx.client() : null;
-  const { v, ledger } = await validateAgainst(job, client, replay, target);
+  const ask = async (g: string | undefined) => {
+    if (g && !keyed) ctx.warn(`tg: no API key: ${g} was not asked which rows it holds; rows the journal does not record count as to send`);
+    return validateAgainst(job, g && keyed ? await ctx.client() : null, replay, g);
+  };
+  let { v, ledger } = await ask(target);
+  if (!target && (target = earlierJob(job, v))) ({ v, ledger } = await ask(target)); // as the real run would continue it
   const est = estimate(job, rowsToSend(job, v, ledger, replay));
   printDryRun(job, v, planBatches(v.valid, job.batchSize, job.rate), est, target ?? null);
   await checkCost(job, est.rows, true);

@@ -26,9 +26,16 @@ export interface SubmitSummary {
   waited_ms: number;
 }
 
+/** "200 rows, 160 distinct inputs: 40 repeat another row; sent once" (content identity). */
+export function distinctText(v: Validation): string {
+  const r = v.repeats;
+  return `${count(v.valid, 'row')}, ${count(v.valid - r, 'distinct input')}: ${r} repeat${r === 1 ? 's' : ''} another row; sent once (--no-dedupe sends each)`;
+}
+
 export function reportPlan(job: Job, v: Validation, ledger: Ledger | null) {
   const { ctx } = job;
   for (const n of v.notes) ctx.info(`tg: ${n}`);
+  if (v.repeats) ctx.info(`tg: ${distinctText(v)}`);
   if (v.dropped.length) ctx.info(`tg: ${job.cfg.textCells ? 'columns' : 'fields'} not in input_schema are not sent: ${v.dropped.join(', ')}`);
   if (v.invalid) ctx.warn(`tg: ${count(v.invalid, 'invalid row')} skipped; see ${shownPath(job.rejectsPath, ctx.io.cwd, ctx.io.env.HOME)}`);
   if (ledger && (v.present || v.conflicts)) {
@@ -71,7 +78,8 @@ export function summarize(job: Job, v: Validation, groupId: string, sender: Send
   const { ctx } = job;
   const skipped = sender.skippedRows;
   ctx.info(
-    `tg: ${groupId}: ${count(sender.sentRows, 'row')} sent${skipped ? `, ${skipped} already in the group` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''}` +
+    `tg: ${groupId}: ${count(sender.sentRows, 'row')} sent${skipped ? `, ${skipped} already in the group` : ''}` +
+      `${sender.sameRows ? `, ${sender.sameRows} repeating another row (answered by its run)` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''}` +
       `${sender.limitedRows ? `, ${sender.limitedRows} past --limit ${job.o.limit} (the same command without --limit sends them)` : ''} in ${formatDuration(elapsed)}` +
       paceText(job, sender, elapsed) +
       (client.rateLimited ? ` (${client.rateLimited} answers were 429)` : ''),

@@ -20,16 +20,21 @@ interface Latest {
   retry: boolean;
 }
 
-/** Rows (by presence hash) whose latest attempt ended failed/cancelled, from the group's run list. */
-export async function retryCandidates(job: Job, client: ApiClient, group: string): Promise<Map<number, Latest>> {
+/** A row's identity for retrying: its content (with content identity, the default), else its key and content. */
+function retryIdent(job: Job, kc: string | undefined, key: string, sha: string): string {
+  return job.o.dedupe ? sha : String(presenceHash(kc, key, sha));
+}
+
+/** Rows (by retryIdent) whose latest attempt ended failed/cancelled, from the group's run list. */
+export async function retryCandidates(job: Job, client: ApiClient, group: string): Promise<Map<string, Latest>> {
   const statuses = new Set([...(job.o.retryFailed ? ['failed'] : []), ...(job.o.retryCancelled ? ['cancelled'] : [])]);
-  const latest = new Map<number, Latest>();
+  const latest = new Map<string, Latest>();
   for await (const ev of client.streamRuns(group, { signal: job.ctx.signal, giveUpMs: job.ctx.giveUpMs })) {
     if (ev.type !== 'task_run.state') continue;
     const md = ev.run.metadata as Record<string, unknown> | undefined;
     if (runIdent(md) === null || typeof md?.tg_sha !== 'string') continue;
     const kc = typeof md.tg_kc === 'string' && md.tg_kc !== '' ? md.tg_kc : undefined;
-    const h = presenceHash(kc, String(md.tg_key), md.tg_sha);
+    const h = retryIdent(job, kc, String(md.tg_key), md.tg_sha);
     const attempt = Number(md.tg_try ?? 1) || 1;
     const prev = latest.get(h);
     if (prev && prev.attempt > attempt) continue;
@@ -53,8 +58,10 @@ export async function retryPass(job: Job, client: ApiClient, group: string): Pro
   for await (const row of flat(rowsOf(job).batches)) {
     const it = itemOf(job, row);
     if (!it) continue;
-    const l = candidates.get(presenceHash(job.cfg.keyColumn, it.key, shaOf(job, it)));
+    const id = retryIdent(job, job.cfg.keyColumn, it.key, shaOf(job, it));
+    const l = candidates.get(id);
     if (!l) continue;
+    candidates.delete(id); // a row that repeats another's content is retried once, for both
     if (l.attempt >= max) spent++;
     else items.push({ ...it, retry: { attempt: l.attempt + 1, prev: l.runId } });
   }

@@ -25,7 +25,7 @@ import { Sender, sendPass } from './send';
 import { dryRun } from './dryrun';
 import { fieldSpec, intentSpec } from '../../flows/spec';
 import { checkCost, withinLimit } from './cost';
-import { holdAll, openJournal, rowsToSend, targetOf, validateAgainst } from './target';
+import { earlierJob, holdAll, openJournal, recordGroupFile, rowsToSend, targetOf, validateAgainst } from './target';
 import { outOfCredit, reportPlan, resumeHint, summarize, type SubmitSummary } from './report';
 import type { Job, SubmitOptions } from './job';
 
@@ -135,24 +135,31 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
   const t0 = ctx.clock.now();
   if (o.restart) fs.rmSync(job.statePath, { force: true });
   const replay = openJournal(job);
-  const target = targetOf(job, replay);
+  let target = targetOf(job, replay);
   hooks.onTarget?.(target ?? null);
   const client = await ctx.client();
   const journal = new AppendLog(job.statePath);
   try {
     if (!replay.header) journal.appendSoon(headerRecord(job)); // durable with the first record that must be
-    if (target) {
+    const lockGroup = (g: string) =>
       locks.push(
         acquireLock(
-          groupLockPath(job.stateDir, job.origin, target),
-          `adding runs to ${target}`,
+          groupLockPath(job.stateDir, job.origin, g),
+          `adding runs to ${g}`,
           'Wait for it to finish, then rerun: tg sends only the rows the group lacks.',
         ),
       );
-    }
-    const { v, ledger } = await validateAgainst(job, client, replay, target, () => {
+    if (target) lockGroup(target);
+    const seen = () => {
       if (target && !replay.group) journal.appendSoon({ t: 'group', id: target, created: false }); // known from now on, even if killed
-    });
+    };
+    let { v, ledger } = await validateAgainst(job, client, replay, target, seen);
+    if (!target && (target = earlierJob(job, v))) {
+      hooks.onTarget?.(target);
+      lockGroup(target);
+      ({ v, ledger } = await validateAgainst(job, client, replay, target, seen));
+    }
+    if (!replay.sketch) journal.appendSoon({ t: 'sketch', ...v.sketch }); // finds this job again from another path
     reportPlan(job, v, ledger);
     await checkCost(job, rowsToSend(job, v, ledger, replay));
     const groupId = target ?? (await createGroup(job, client, journal));
@@ -175,6 +182,7 @@ async function createGroup(job: Job, client: ApiClient, journal: AppendLog): Pro
   const g = await client.createGroup({ tg_input: path.basename(job.shown).slice(0, 500) }, job.ctx.signal);
   journal.append({ t: 'group', id: g.taskgroup_id, created: true });
   job.ctx.info(`tg: created group ${g.taskgroup_id}`);
+  recordGroupFile(job, g.taskgroup_id);
   return g.taskgroup_id;
 }
 
@@ -186,7 +194,7 @@ async function sendWithProgress(job: Job, client: ApiClient, v: Validation, send
   const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: withinLimit(job, v.valid), done: 0, budget });
   ctx.display.phase('sending');
   sender.onProgress = () => {
-    const n = sender.sentRows + sender.skippedRows;
+    const n = sender.sentRows + sender.skippedRows + sender.sameRows;
     const waited = sender.waitedMs();
     progress.update(
       n,

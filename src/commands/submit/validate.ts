@@ -10,7 +10,10 @@ import { RejectsFile } from '../../io/rejects';
 import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
 import { NumTable } from '../../core/numTable';
-import { rowMarks, rowSha, type Ledger, type MarkList, type RowState } from '../../core/ledger';
+import type { ConflictRow } from './conflicts';
+import { ContentSet, contentMarks, rowIdent, rowMarks, rowSha, type Ledger, type MarkList, type RowMarks, type RowState } from '../../core/ledger';
+import { Bits } from '../../core/bits';
+import { BottomK, type Sketch } from '../../core/sketch';
 import type { PreparedRow, Job } from './job';
 
 export const MAX_SHOWN_ERRORS = 10;
@@ -26,12 +29,22 @@ export interface Validation {
   /** With a ledger: rows the group holds already, rows whose content differs, rows to send. */
   present: number;
   conflicts: number;
-  conflictLines: string[];
+  /** The first few conflicting rows, to be named with what differs (see conflicts.ts). */
+  conflictRows: ConflictRow[];
   fresh: number;
   /** With a ledger: rows among the first --limit valid ones that are to be sent (new, or changed with --on-conflict resend). */
   toSend: number;
   /** What the read found out that the user should know (the delimiter detected, empty rows skipped): one line each. */
   notes: string[];
+  /**
+   * Valid rows whose input (as sent, with processor, spec and run options) repeats an earlier
+   * valid row's exactly: sent once, answered by that row's run (content identity; --no-dedupe
+   * sends each). `repeatAt` holds their positions among the valid rows.
+   */
+  repeats: number;
+  repeatAt: Bits;
+  /** The input's content sketch (its distinct rows' k smallest content hashes): finds the job it belongs to from another path. */
+  sketch: Sketch;
 }
 
 /** Where a row (or its cell) is, for messages: see positionIn. */
@@ -66,8 +79,8 @@ export function ledgerState(job: Job, ledger: Ledger, it: PreparedRow) {
 }
 
 /** The row's slot and presence hashes (see core/ledger). */
-export function marksOf(job: Job, it: PreparedRow): [number, number] {
-  return rowMarks(job.src, job.cfg.keyColumn, it.key, shaOf(job, it));
+export function marksOf(job: Job, it: PreparedRow): RowMarks {
+  return rowMarks(job.src, job.cfg.keyColumn, it.key, shaOf(job, it), job.o.dedupe);
 }
 
 /**
@@ -80,7 +93,8 @@ export class ChunkHasher {
   readonly digests: string[] = [];
   private readonly prefix: string;
   constructor(job: Job) {
-    this.prefix = `${job.processor}\0${job.specSha ?? ''}${job.optionsKey ? `\0${job.optionsKey}` : ''}\n`;
+    // --no-dedupe sends rows a dedupe run answered by another row's run: its chunks are other chunks
+    this.prefix = `${job.processor}\0${job.specSha ?? ''}${job.optionsKey ? `\0${job.optionsKey}` : ''}${job.o.dedupe ? '' : '\0no-dedupe'}\n`;
     this.size = job.batchSize;
   }
   private readonly size: number;
@@ -132,11 +146,16 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     chunks: [],
     present: 0,
     conflicts: 0,
-    conflictLines: [],
+    conflictRows: [],
     fresh: 0,
     toSend: 0,
     notes: [],
+    repeats: 0,
+    repeatAt: new Bits(),
+    sketch: { n: 0, h: [] },
   };
+  const bottom = new BottomK();
+  const seen = job.o.dedupe ? new ContentSet() : null;
   const keyHashes = job.cfg.keyColumn !== undefined ? new NumTable(false) : null;
   const suspects = new Set<string>();
   const dropped = new Set<string>();
@@ -165,8 +184,15 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
         }
         v.valid++;
         hasher.add(it);
-        if (ledger) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity), at);
-        else marks?.push(marksOf(job, it));
+        const content = contentMarks(shaOf(job, it));
+        const repeat = seen !== null && !seen.add(...content);
+        if (repeat) {
+          v.repeats++;
+          v.repeatAt.set(v.valid - 1);
+        } else bottom.add(content[0]);
+        if (!ledger)
+          marks?.push(marksOf(job, it)); // every valid row: classify() skips the repeats
+        else if (!repeat) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity), at);
       }
       if (rejects) await rejects.drained();
     }
@@ -174,6 +200,7 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     v.chunks = hasher.digests;
     v.dropped = [...dropped];
     v.notes = readNotes(src.info);
+    v.sketch = bottom.sketch();
     if (suspects.size) await confirmDuplicates(job, suspects);
     await rejects?.finish(v.invalid > 0);
   } catch (e) {
@@ -186,12 +213,12 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
 /** Count the rows marked during validation against the ledger listed meanwhile (conflicts unnamed). */
 export function classify(job: Job, v: Validation, marks: MarkList, ledger: Ledger): void {
   const limit = job.o.limit ?? Infinity;
-  for (let i = 0; i < marks.length; i++) countState(job, v, marks.state(ledger, i), i < limit);
+  for (let i = 0; i < marks.length; i++) if (!v.repeatAt.has(i)) countState(job, v, marks.state(ledger, i), i < limit);
 }
 
 function countAgainst(ledger: Ledger, job: Job, it: PreparedRow, v: Validation, inLimit: boolean, at: At) {
-  if (countState(job, v, ledgerState(job, ledger, it), inLimit) === 'conflict' && v.conflictLines.length < MAX_SHOWN_ERRORS)
-    v.conflictLines.push(`${at(it.line)}: key "${it.key}": the group holds this row with other content (input, processor or spec changed)`);
+  if (countState(job, v, ledgerState(job, ledger, it), inLimit) === 'conflict' && v.conflictRows.length < MAX_SHOWN_ERRORS)
+    v.conflictRows.push({ at: at(it.line), key: it.key, ident: rowIdent(job.src, job.cfg.keyColumn, it.key), inputJson: it.inputJson });
 }
 
 /** Count one row's state (and, within --limit, whether it is to be sent); returns the state. */

@@ -18,9 +18,9 @@ import { META, M_EVENT, M_NO_OUTPUT, M_RUN, M_STATUS, M_TYPE, NO_OUTPUT, type Li
 /** Files at least this large are parsed in the worker thread on resume. */
 const WORKER_MIN_BYTES = 16 * 1024 * 1024;
 
-/** The run ids of a JSON-lines results file (after FileSink.open cut it back to its cursor). */
-export async function writtenRunIds(file: string): Promise<RunIdSet> {
-  const set = new RunIdSet();
+/** The run ids of a JSON-lines results file (after FileSink.open cut it back to its cursor), in a set sized for `runs` (the group's). */
+export async function writtenRunIds(file: string, runs: number): Promise<RunIdSet> {
+  const set = new RunIdSet(runs);
   const end = completeLength(file);
   if (end === 0) return set;
   const parser = (end >= WORKER_MIN_BYTES && workerParser()) || inlineParser();

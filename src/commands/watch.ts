@@ -58,7 +58,7 @@ export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {
   const sink: OutputSink = out
     ? FileSink.open(out, 'watch', o.group, undefined, ctx.global.emulator ? 'emulator' : undefined)
     : new StdoutSink(ctx.io.stdout, 'watch', o.group);
-  const written = out ? await writtenRunIds(out) : new RunIdSet();
+  const written = out ? await writtenRunIds(out, status.num_task_runs) : new RunIdSet(status.num_task_runs);
   if (o.output && (sink as FileSink).resumed) ctx.info(`tg: resuming ${o.output}: ${sink.state.lines} results already there`);
   const w = new Watcher(o, ctx, hooks, client, sink, written, status, t0);
   await w.start(timeoutMs);

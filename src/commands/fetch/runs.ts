@@ -76,9 +76,9 @@ class CsvWriter {
 }
 
 /** The run ids already in a resumed -o file (JSONL lines or CSV rows). */
-async function writtenIds(file: string, format: 'jsonl' | 'csv'): Promise<RunIdSet> {
-  const set = new RunIdSet();
-  if (format === 'jsonl') return writtenRunIds(file);
+async function writtenIds(file: string, format: 'jsonl' | 'csv', runs: number): Promise<RunIdSet> {
+  if (format === 'jsonl') return writtenRunIds(file, runs);
+  const set = new RunIdSet(runs);
   if (fs.statSync(file).size > 0) {
     for await (const row of readRows(file, 'csv')) {
       const id = (row.value as Record<string, unknown>)?.run_id;
@@ -103,7 +103,7 @@ export async function fetchRuns(o: FetchOptions & { group: string }, ctx: Contex
   const client = await ctx.client();
   const group = await client.getGroup(o.group, ctx.signal);
   const sink: OutputSink = out ? FileSink.open(out, kind, o.group) : new StdoutSink(ctx.io.stdout, kind, o.group);
-  const seen = out ? await writtenIds(out, format) : null;
+  const seen = out ? await writtenIds(out, format, group.status.num_task_runs) : null;
   const onlyDone = out !== null && !o.status;
   const csv = format === 'csv' ? new CsvWriter(sink, !o.rawCsv) : null;
   const progress = await Progress.start(ctx, { label: 'fetch', unit: 'runs', total: group.status.num_task_runs, done: sink.state.lines, toStdout: !out });

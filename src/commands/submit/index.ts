@@ -23,7 +23,15 @@ export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
   if (!summary) return EXIT.OK; // dry run printed its plan
   if (ctx.global.json) {
     ctx.io.stdout.write(
-      JSON.stringify({ taskgroup_id: summary.taskgroup_id, submitted: summary.submitted, skipped: summary.skipped, rejected: summary.rejected }) + '\n',
+      JSON.stringify({
+        taskgroup_id: summary.taskgroup_id,
+        submitted: summary.submitted,
+        skipped: summary.skipped,
+        rejected: summary.rejected,
+        repeats: summary.repeats,
+        processor: summary.processor,
+        estimated_cost_usd: summary.estimated_cost_usd,
+      }) + '\n',
     );
   } else ctx.io.stdout.write(`${summary.taskgroup_id}\n`);
   return EXIT.OK;
@@ -42,8 +50,8 @@ async function submitEnriched(o: SubmitOptions, ctx: Context): Promise<number> {
   const report: EnrichedReport = {};
   const summary = await runSubmit(o, ctx, { afterSend: (job, client, group) => finishEnriched(job, client, group, out, report) });
   if (summary) {
-    const { taskgroup_id, submitted, skipped, rejected } = summary;
-    ctx.summary({ taskgroup_id, submitted, skipped, rejected, ...report, output: o.output ?? null }, Boolean(out)); // --json
+    const { taskgroup_id, submitted, skipped, rejected, repeats, processor } = summary;
+    ctx.summary({ taskgroup_id, submitted, skipped, rejected, repeats, processor, ...report, output: o.output ?? null }, Boolean(out)); // --json
   }
   return summary?.exit ?? EXIT.OK;
 }

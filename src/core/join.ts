@@ -19,6 +19,8 @@ export interface StoredRun {
   output?: RunOutput | null;
   /** tg_try; 1 when absent. */
   attempt?: number;
+  /** The run's processor (an escalation's differs from the job's). */
+  processor?: string;
 }
 
 /** The runs of a group by tg_key. */
@@ -26,6 +28,8 @@ export interface RunLookup {
   get(key: string): StoredRun[];
   readonly runs: number;
   readonly keys: number;
+  /** The processors the runs used (more than one: the enriched output says each row's). */
+  readonly processors?: ReadonlySet<string>;
 }
 
 /** A CSV cell, a JSON value and a run's (schema-coerced) input field, compared as text. */

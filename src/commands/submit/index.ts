@@ -10,6 +10,7 @@ import type { Job, SubmitOptions } from './job';
 import type { ApiClient } from '../../api/client';
 import { checkEnrichedTarget, finishEnriched, watchFormat, type EnrichedReport } from './enrich';
 import { retryPass } from './retry';
+import { escalatePass, type EscalationReport } from './escalate';
 
 export type { SubmitOptions } from './job';
 export { runSubmit, type SubmitSummary, type SubmitHooks } from './run';
@@ -19,7 +20,13 @@ export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
   if (o.watch && !o.dryRun && watchFormat(o) !== 'jsonl') return submitEnriched(o, ctx);
   if (o.watch && !o.dryRun) return submitAndWatch(o, ctx);
   const retrying = (o.retryFailed || o.retryCancelled) && !o.dryRun;
-  const summary = await runSubmit(o, ctx, retrying ? { afterSend: retryOnce } : {});
+  const esc: EscalationReport = {};
+  const afterSend = async (job: Job, client: ApiClient, group: string) => {
+    if (retrying) await retryOnce(job, client, group);
+    if (o.escalate !== undefined) Object.assign(esc, await escalatePass(job, client, group)); // the rows answered so far
+    return EXIT.OK;
+  };
+  const summary = await runSubmit(o, ctx, (retrying || o.escalate !== undefined) && !o.dryRun ? { afterSend } : {});
   if (!summary) return EXIT.OK; // dry run printed its plan
   if (ctx.global.json) {
     ctx.io.stdout.write(
@@ -31,6 +38,7 @@ export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
         repeats: summary.repeats,
         processor: summary.processor,
         estimated_cost_usd: summary.estimated_cost_usd,
+        ...esc,
       }) + '\n',
     );
   } else ctx.io.stdout.write(`${summary.taskgroup_id}\n`);

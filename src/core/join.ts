@@ -60,8 +60,18 @@ export function runOf(value: unknown, key: string, index: RunLookup): { run: Sto
   const runs = index.get(key);
   if (!runs.length) return { run: null, keyed: false };
   let best: StoredRun | null = null;
-  for (const r of runs) if (inputMatchesRow(value, r.input) && (!best || (r.attempt ?? 1) >= (best.attempt ?? 1))) best = r;
+  for (const r of runs) if (inputMatchesRow(value, r.input) && (!best || answers(r, best))) best = r;
   return { run: best, keyed: true };
+}
+
+/**
+ * Whether run `a` answers a row rather than `b`: a completed run beats one that is not (a failed
+ * escalation never hides the answer it was to improve), then the later attempt.
+ */
+export function answers(a: { attempt?: number; flat?: { status?: unknown } }, b: { attempt?: number; flat?: { status?: unknown } }): boolean {
+  const done = (r: typeof a) => r.flat?.status === 'completed';
+  if (done(a) !== done(b)) return done(a);
+  return (a.attempt ?? 1) >= (b.attempt ?? 1);
 }
 
 /** How many row lines a message names, at most. */

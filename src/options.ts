@@ -198,6 +198,14 @@ export const commands = {
       .option('--retry-failed', 'send again the rows whose latest run failed (once each, see --max-attempts)')
       .option('--retry-cancelled', 'send again the rows whose latest run was cancelled')
       .option('--max-attempts <n>', 'with --retry-*: runs per row at most, the first included', int('--max-attempts', 2, 100), 2)
+      // --escalate (issue L4): rows answered at low confidence asked again, once, on a stronger processor.
+      .option('--escalate <processor>', 'ask again, once, on this processor each row whose answer has a field at low confidence')
+      .addOption(
+        new Option('--escalate-on <level>', 'with --escalate: the confidence that escalates: low, or medium (low and medium) (default: low)').choices([
+          'low',
+          'medium',
+        ]),
+      )
       // --intent (issue L7): the API suggests the fields and the processor; --processor still wins.
       .option(
         '--intent <text>',
@@ -216,6 +224,7 @@ export const commands = {
           'tg submit companies.csv --key company_website --dry-run',
           'tg submit companies.csv --include-domains sec.gov,.edu --after-date 2024-01-01 --processor core',
           'tg submit big.csv --rate 2000 --rate-unit runs   # an account limited in runs per minute',
+          "tg submit companies.csv --field 'ceo_name: full name of the CEO' --escalate core --watch -o enriched.csv   # low-confidence rows again on core",
         ]),
       ),
 

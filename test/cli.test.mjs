@@ -89,7 +89,10 @@ test('submit: invalid rows → exit 2 naming file:line, column and rule; nothing
     assert.equal(e.stats.runsCreated, 0);
     const s = await runInProcess(['submit', f, '--spec', fixture('company-spec.json'), '--skip-invalid', '--json', '--base-url', e.url], { cwd: d });
     assert.equal(s.code, 0, s.stderr);
-    assert.deepEqual({ ...JSON.parse(s.stdout), taskgroup_id: 'x' }, { taskgroup_id: 'x', submitted: 1, skipped: 0, rejected: 1 });
+    assert.deepEqual(
+      { ...JSON.parse(s.stdout), taskgroup_id: 'x' },
+      { taskgroup_id: 'x', submitted: 1, skipped: 0, rejected: 1, repeats: 0, processor: 'base', estimated_cost_usd: 0.01 },
+    );
     const jdir = path.join(d, '.tg', 'journals');
     const rejects = path.join(jdir, String(readdirSync(jdir).find((x) => x.endsWith('.rejects.jsonl'))));
     assert.equal(JSON.parse(readFileSync(rejects, 'utf8')).line, 3);
@@ -109,7 +112,15 @@ test('submit: an appended row is sent alone; --restart sends everything again in
     writeFileSync(f, readFileSync(f, 'utf8') + 'Company 11,https://c11.example\n');
     const r = await runInProcess(['submit', f, '--json', '--base-url', e.url], { cwd: d });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), { taskgroup_id: r0.stdout.trim(), submitted: 1, skipped: 10, rejected: 0 });
+    assert.deepEqual(JSON.parse(r.stdout), {
+      taskgroup_id: r0.stdout.trim(),
+      submitted: 1,
+      skipped: 10,
+      rejected: 0,
+      repeats: 0,
+      processor: 'base',
+      estimated_cost_usd: 0.01,
+    });
     const s = await runInProcess(['submit', f, '--restart', '--json', '--base-url', e.url], { cwd: d });
     assert.equal(s.code, 0, s.stderr);
     assert.equal(JSON.parse(s.stdout).submitted, 11);

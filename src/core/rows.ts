@@ -1,9 +1,11 @@
 // What a group's runs say in rows, as users count them: a row is a key of an input (its slot: key
-// column + key, or source + row number, from the run's tg metadata); its state is that of its
-// latest attempt (the highest tg_try: a retry or an escalation replaces it). Runs tg did not
+// column + key, or source + row number, from the run's tg metadata); its state is that of the run
+// that answers it (core/join.ts answers(): its latest completed attempt, else its latest attempt —
+// a retry replaces a failure, a failed escalation never hides an answer). Runs tg did not
 // create are a row each. Also what was paid so far: completed runs × their processor's price
 // (failed and cancelled runs are counted apart: the vendor does not document billing them). Pure.
 import { runIdent } from './ledger';
+import { answers } from './join';
 import { estimateUsd, pricePer1k } from './pricing';
 import { TERMINAL_STATUSES } from './util';
 
@@ -48,7 +50,8 @@ export class RowTally {
       return;
     }
     const prev = this.latest.get(id);
-    if (!prev || attempt >= prev.attempt) this.latest.set(id, { attempt, status: run.status });
+    const next = { attempt, flat: { status: run.status } };
+    if (!prev || answers(next, { attempt: prev.attempt, flat: { status: prev.status } })) this.latest.set(id, { attempt, status: run.status });
   }
 
   /** What the completed runs cost, in USD (null: a processor without a known price among them). */

@@ -1,7 +1,8 @@
 // The enriched output, one layout for `submit --watch -o <file>` and `fetch G --join <input>`
 // whatever the format (CSV, TSV, xlsx, Parquet, JSON, JSONL): the input rows in their order, each
 // with the input's own columns as they were read, then per output field X: X, X_confidence,
-// X_citations (and X_reasoning), then tg_status, tg_error, tg_run_id (core/columns.ts). Each row is
+// X_citations (and X_reasoning), then tg_status, tg_error, tg_run_id, and tg_processor when the
+// runs used more than one processor or the job escalates (core/columns.ts). Each row is
 // joined to its run by core/join.ts (key and stored input; the latest attempt). Answers are typed
 // where the format has types (the spec's field types); only the cells tg writes are guarded
 // against spreadsheet formulas, never the user's own.
@@ -28,6 +29,8 @@ export interface EnrichedOptions {
   reasoning: boolean;
   /** --raw-csv: no formula guard at all. */
   raw: boolean;
+  /** Add tg_processor (--escalate); it is added anyway when the runs used more than one processor. */
+  processor?: boolean;
   join(row: Row): RowJoin;
   /** Opens the writer once the columns are known (after the first row: a header may be detected). */
   open(columns: TableColumn[], src: RowSource): Promise<TableWriter>;
@@ -58,13 +61,14 @@ export async function writeEnriched(src: RowSource, index: RunLookup, o: Enriche
   let cols: OutputColumn[] = [];
   let writer: TableWriter | null = null;
   let out: unknown[][] = [];
+  const processor = Boolean(o.processor) || (index.processors?.size ?? 0) > 1;
   try {
     for await (const batch of src.batches) {
       for (const row of batch) {
         const v = (row.value && typeof row.value === 'object' && !Array.isArray(row.value) ? row.value : { input: row.value }) as Record<string, unknown>;
         if (!header) {
           header = src.info.columns ?? Object.keys(v);
-          cols = outputColumns(header, o.fields, o.reasoning);
+          cols = outputColumns(header, o.fields, o.reasoning, processor);
           writer = await o.open(tableColumns(header, cols, o), src);
         }
         const j = o.join(row);
@@ -76,6 +80,7 @@ export async function writeEnriched(src: RowSource, index: RunLookup, o: Enriche
               run_id: String(run.flat.run_id),
               status,
               error: (run.flat.error as string | null) ?? null,
+              processor: run.processor,
               output: TERMINAL_STATUSES.has(status) ? run.output : null,
             }
           : j.rejected !== undefined
@@ -88,7 +93,7 @@ export async function writeEnriched(src: RowSource, index: RunLookup, o: Enriche
         }
       }
     }
-    if (!writer) writer = await o.open(tableColumns(src.info.columns ?? [], outputColumns(src.info.columns ?? [], o.fields, o.reasoning), o), src);
+    if (!writer) writer = await o.open(tableColumns(src.info.columns ?? [], outputColumns(src.info.columns ?? [], o.fields, o.reasoning, processor), o), src);
     if (out.length) await writer.write(out);
     await writer.close();
     return tally;

@@ -16,6 +16,8 @@ export class RunIndex implements RunLookup {
   /** The flattened column names of the runs, in the order first seen. */
   readonly outNames: string[] = [];
   runs = 0;
+  /** The processors the runs used. */
+  readonly processors = new Set<string>();
   /** The task spec the first run was sent with (its input carries it): the output fields and their types. */
   taskSpec: TaskSpec | null = null;
   /** keepOutput: store each run's output (the enriched output needs its basis). */
@@ -36,7 +38,8 @@ export class RunIndex implements RunLookup {
         this.outNames.push(k);
       }
       const attempt = Number(ev.run.metadata?.tg_try ?? 1) || 1;
-      const stored: StoredRun = { flat, input: ev.input?.input, attempt, ...(this.keepOutput ? { output: ev.output } : {}) };
+      this.processors.add(ev.run.processor);
+      const stored: StoredRun = { flat, input: ev.input?.input, attempt, processor: ev.run.processor, ...(this.keepOutput ? { output: ev.output } : {}) };
       const b = Buffer.from(JSON.stringify(stored));
       fs.writeSync(this.fd, b, 0, b.length, this.pos);
       const at = this.byKey.get(String(key));

@@ -10,6 +10,7 @@ import { readJournal, replayJournal } from '../../io/journal';
 import { earlierJob, rowsToSend, targetOf, validateAgainst } from './target';
 import { distinctText } from './report';
 import { LATENCY } from '../../core/pricing';
+import { escalationWorstCase } from './escalate';
 
 function runLatency(processor: string): string {
   const base = processor.replace(/-fast$/, '') as keyof typeof LATENCY;
@@ -41,6 +42,8 @@ function toSendText(job: Job, v: Validation, rows: number): string {
 
 export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estimate, group: string | null) {
   const { ctx, o } = job;
+  const within = withinLimit(job, v.valid);
+  const esc = o.escalate !== undefined ? escalationWorstCase(job, within - v.repeatAt.countBelow(within)) : null; // every row of the job
   const out = {
     dry_run: true,
     input: job.shown,
@@ -60,6 +63,7 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
     price_per_1k_usd: est.per1k,
     estimated_cost_usd: est.usd,
     price_source: est.source,
+    escalate: esc?.json ?? null,
     spec: specName(job),
     group,
     state: job.statePath,
@@ -76,6 +80,7 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
     `to send      ${toSendText(job, v, est.rows)}`,
     `processor    ${job.processor}${o.intent !== undefined && !o.processorGiven ? ' (suggested for --intent)' : ''}`,
     `cost         ${describeEstimate(job, est)}`,
+    ...(esc ? [`escalate     ${esc.text}`] : []),
     `spec         ${specName(job) ?? '(none: auto output)'}`,
     `rate         ${out.rate}`,
     `min duration ${formatDuration(est.minDurationMs)} to send at the rate limit; then each run takes ${runLatency(job.processor)}`,

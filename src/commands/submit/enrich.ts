@@ -18,6 +18,7 @@ import { checkJoinTarget, TempOutput } from '../../io/tempOutput';
 import { outputFields, writeEnriched, type RowJoin } from '../../flows/enriched';
 import { inputDelimiter, openTable, tableFormat } from '../../flows/tables';
 import { retryPass } from './retry';
+import { escalatePass, type EscalationReport } from './escalate';
 import { itemOf } from './validate';
 import { rowsOf } from './input';
 import type { Job, SubmitOptions } from './job';
@@ -45,22 +46,22 @@ export function checkEnrichedTarget(o: SubmitOptions, ctx: Context): string | nu
   return out;
 }
 
-/** What the enriched CSV holds, for the --json summary. */
-export interface EnrichedReport {
+/** What the enriched CSV holds (and what escalation did), for the --json summary. */
+export interface EnrichedReport extends EscalationReport {
   rows?: number;
   with_run?: number;
   failed?: number;
   not_finished?: number;
 }
 
-/** After the send pass: wait, retry, wait, then write the enriched CSV. Returns the exit status. */
+/** After the send pass: wait, retry, wait (escalate, wait, retry, wait), then write the enriched CSV. Returns the exit status. */
 export async function finishEnriched(job: Job, client: ApiClient, group: string, out: string | null, report: EnrichedReport = {}): Promise<number> {
   const deadline = job.o.timeout === undefined ? Infinity : job.ctx.clock.now() + job.o.timeout;
-  let timedOut = await waitDone(job, client, group, deadline);
-  const retrying = job.o.retryFailed || job.o.retryCancelled;
-  for (let pass = 1; retrying && !timedOut && pass < (job.o.maxAttempts ?? 2); pass++) {
-    if (!(await retryPass(job, client, group))) break;
-    timedOut = await waitDone(job, client, group, deadline);
+  let timedOut = await retryRounds(job, client, group, deadline);
+  if (job.o.escalate !== undefined && !timedOut) {
+    const esc = await escalatePass(job, client, group);
+    Object.assign(report, esc);
+    if (esc.escalated) timedOut = await retryRounds(job, client, group, deadline);
   }
   const code = await writeResults(job, client, group, out, report);
   if (timedOut) {
@@ -70,6 +71,17 @@ export async function finishEnriched(job: Job, client: ApiClient, group: string,
     return EXIT.PENDING;
   }
   return code;
+}
+
+/** Wait, then retry (if asked) and wait again, up to --max-attempts (true: the deadline came first). */
+async function retryRounds(job: Job, client: ApiClient, group: string, deadline: number): Promise<boolean> {
+  let timedOut = await waitDone(job, client, group, deadline);
+  const retrying = job.o.retryFailed || job.o.retryCancelled;
+  for (let pass = 1; retrying && !timedOut && pass < (job.o.maxAttempts ?? 2); pass++) {
+    if (!(await retryPass(job, client, group))) break;
+    timedOut = await waitDone(job, client, group, deadline);
+  }
+  return timedOut;
 }
 
 /** Poll the group until no run is active (true: the deadline came first). */
@@ -108,6 +120,7 @@ async function writeResults(job: Job, client: ApiClient, group: string, out: str
       spec: job.cfg.spec?.spec ?? null,
       reasoning: Boolean(job.o.reasoning),
       raw: Boolean(job.o.rawCsv),
+      processor: job.o.escalate !== undefined,
       join: joiner(job),
       open: (columns, src) => openTable(format, sink, columns, { bom: job.o.bom, delimiter: job.o.delimiter ?? inputDelimiter(src) }),
     });

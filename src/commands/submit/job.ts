@@ -57,6 +57,9 @@ export interface PreparedRow {
   /** The run input as JSON text (sent as is). */
   inputJson: string;
   line: number;
-  /** A retry (--retry-failed): its attempt number (tg_try) and the run it replaces (tg_prev). */
-  retry?: { attempt: number; prev: string };
+  /**
+   * A retry (--retry-failed) or an escalation (--escalate): its attempt number (tg_try) and the run
+   * it replaces (tg_prev); an escalation's level (tg_esc) and processor (else the job's).
+   */
+  retry?: { attempt: number; prev: string; esc?: string; processor?: string };
 }

@@ -7,6 +7,7 @@ import { inputError, usageError } from '../../errors';
 import type { Rate, RateUnit } from '../../core/rateBudget';
 import { count, errnoText } from '../../core/util';
 import { PROCESSORS } from '../../core/processors';
+import { pricePer1k } from '../../core/pricing';
 import { resolveRunOptions, runOptionsKey, type RunOptions } from '../../core/runOptions';
 import type { SubmitOptions } from './job';
 import { watchFormat } from './enrich';
@@ -32,6 +33,7 @@ export function preflight(o: SubmitOptions, ctx: Context): Preflight {
       `--processor "${o.processor}" is not one the API lists: ${[...PROCESSORS].join(', ')}`,
       'Check the spelling; to send a processor tg does not know yet, add --unlisted-processor.',
     );
+  escalatePreflight(o);
   if (o.input !== '-') statInput(o.input, ctx);
   const batchSize = rate?.unit === 'runs' ? Math.min(o.batchSize, Math.floor(rate.limit)) : o.batchSize;
   if (batchSize < o.batchSize) ctx.info(`tg: batch size lowered to ${batchSize} to fit the --rate budget`);
@@ -90,4 +92,30 @@ function enrichPreflight(o: SubmitOptions) {
     );
   if (o.maxAttempts !== undefined && o.maxAttempts !== 2 && !o.retryFailed && !o.retryCancelled)
     throw usageError('--max-attempts goes with --retry-failed or --retry-cancelled');
+}
+
+/** --escalate: a processor checked as --processor is, not the job's own; like --retry-failed, an enriched table with --watch. */
+function escalatePreflight(o: SubmitOptions) {
+  if (o.escalateOn !== undefined && o.escalate === undefined) throw usageError('--escalate-on goes with --escalate <processor>');
+  if (o.escalate === undefined) return;
+  if (!PROCESSORS.has(o.escalate) && !o.unlistedProcessor)
+    throw usageError(
+      `--escalate "${o.escalate}" is not a processor the API lists: ${[...PROCESSORS].join(', ')}`,
+      'Check the spelling; to send a processor tg does not know yet, add --unlisted-processor.',
+    );
+  if (o.escalate === o.processor && (o.processorGiven || o.intent === undefined))
+    throw usageError(
+      `--escalate ${o.escalate} is the job's own processor: its rows are answered there already`,
+      'Escalate to a stronger processor (e.g. core, pro).',
+    );
+  if (o.watch && watchFormat(o) === 'jsonl')
+    throw usageError(
+      '--escalate with --watch writes an enriched table: pass -o <file>.csv (or --output-format csv)',
+      'Or escalate without --watch, then `tg watch <group>`.',
+    );
+  if (o.maxCost !== undefined && pricePer1k(o.escalate) === null)
+    throw usageError(
+      `--max-cost: no price is known for --escalate ${o.escalate}; nothing was sent`,
+      'Drop --max-cost, or escalate to a processor tg knows the price of.',
+    );
 }

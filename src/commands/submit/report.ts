@@ -9,8 +9,15 @@ import type { ApiClient } from '../../api/client';
 import type { Validation } from './validate';
 import type { Sender } from './send';
 import type { Job, SubmitOptions } from './job';
+import { estimate } from './cost';
+import { formatUsd } from '../../core/pricing';
 
 export interface SubmitSummary {
+  /** Rows that repeat another row's content, answered by its run (never sent). */
+  repeats: number;
+  processor: string;
+  /** What the rows sent by this run cost once they complete (null: no price known). */
+  estimated_cost_usd: number | null;
   taskgroup_id: string | null;
   submitted: number;
   skipped: number;
@@ -77,12 +84,15 @@ function paceText(job: Job, sender: Sender, elapsed: number): string {
 export function summarize(job: Job, v: Validation, groupId: string, sender: Sender, client: ApiClient, elapsed: number): SubmitSummary {
   const { ctx } = job;
   const skipped = sender.skippedRows;
+  const cost = estimate(job, sender.sentRows);
+  const paid = sender.sentRows && cost.usd !== null ? `; ${formatUsd(cost.usd)} on ${job.processor} as they complete` : '';
   ctx.info(
     `tg: ${groupId}: ${count(sender.sentRows, 'row')} sent${skipped ? `, ${skipped} already in the group` : ''}` +
       `${sender.sameRows ? `, ${sender.sameRows} repeating another row (answered by its run)` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''}` +
       `${sender.limitedRows ? `, ${sender.limitedRows} past --limit ${job.o.limit} (the same command without --limit sends them)` : ''} in ${formatDuration(elapsed)}` +
       paceText(job, sender, elapsed) +
-      (client.rateLimited ? ` (${client.rateLimited} answers were 429)` : ''),
+      (client.rateLimited ? ` (${client.rateLimited} answers were 429)` : '') +
+      paid,
   );
   if (client.rateLimited >= 3 && client.rateLimited > 0.05 * sender.posts)
     ctx.warn(
@@ -94,6 +104,9 @@ export function summarize(job: Job, v: Validation, groupId: string, sender: Send
     submitted: sender.sentRows,
     skipped,
     rejected: v.invalid,
+    repeats: sender.sameRows,
+    processor: job.processor,
+    estimated_cost_usd: cost.usd,
     rows: v.rows,
     batches,
     state: job.statePath,

@@ -18,10 +18,12 @@ interface Latest {
   runId: string;
   /** The latest attempt ended in a status to retry. */
   retry: boolean;
+  /** It was an escalation (tg_esc): sent again on its own processor, as one. */
+  esc?: { level: string; processor: string };
 }
 
 /** A row's identity for retrying: its content (with content identity, the default), else its key and content. */
-function retryIdent(job: Job, kc: string | undefined, key: string, sha: string): string {
+export function retryIdent(job: Job, kc: string | undefined, key: string, sha: string): string {
   return job.o.dedupe ? sha : String(presenceHash(kc, key, sha));
 }
 
@@ -38,7 +40,8 @@ export async function retryCandidates(job: Job, client: ApiClient, group: string
     const attempt = Number(md.tg_try ?? 1) || 1;
     const prev = latest.get(h);
     if (prev && prev.attempt > attempt) continue;
-    latest.set(h, { attempt, runId: ev.run.run_id, retry: statuses.has(ev.run.status) });
+    const esc = typeof md.tg_esc === 'string' ? { level: md.tg_esc, processor: ev.run.processor } : undefined;
+    latest.set(h, { attempt, runId: ev.run.run_id, retry: statuses.has(ev.run.status), ...(esc ? { esc } : {}) });
   }
   for (const [h, l] of latest) if (!l.retry) latest.delete(h);
   return latest;
@@ -63,15 +66,27 @@ export async function retryPass(job: Job, client: ApiClient, group: string): Pro
     if (!l) continue;
     candidates.delete(id); // a row that repeats another's content is retried once, for both
     if (l.attempt >= max) spent++;
-    else items.push({ ...it, retry: { attempt: l.attempt + 1, prev: l.runId } });
+    else items.push({ ...it, retry: { attempt: l.attempt + 1, prev: l.runId, ...(l.esc ? { esc: l.esc.level, processor: l.esc.processor } : {}) } });
   }
   if (spent) ctx.warn(`tg: ${count(spent, 'row')} failed ${max} times (--max-attempts ${max}); not sent again`);
   if (!items.length) return 0;
-  await checkCost(job, items.length);
+  const byProcessor = new Map<string, number>(); // a failed escalation goes again on its own processor
+  for (const it of items) {
+    const p = it.retry?.processor ?? job.processor;
+    byProcessor.set(p, (byProcessor.get(p) ?? 0) + 1);
+  }
+  for (const [processor, n] of byProcessor) await checkCost(job, n, false, processor);
   ctx.info(`tg: sending ${count(items.length, 'row')} again whose latest run ${job.o.retryCancelled ? 'failed or was cancelled' : 'failed'}`);
-  // The retries' own journal: Sender records its batches there (not in the input's journal, whose
-  // chunks they are not); a rerun learns what was sent from the group itself.
-  const tmp = `${job.statePath}.retry-${process.pid}.jsonl`;
+  return sendAgain(job, client, group, items, 'retry');
+}
+
+/**
+ * Send rows again (retries, escalations) through a Sender on a journal of their own (not the
+ * input's, whose chunks they are not), removed afterwards: a rerun learns what was sent from the
+ * group itself (tg_try). Returns how many rows were sent.
+ */
+export async function sendAgain(job: Job, client: ApiClient, group: string, items: PreparedRow[], label: string): Promise<number> {
+  const tmp = `${job.statePath}.${label}-${process.pid}.jsonl`;
   const journal = new AppendLog(tmp);
   try {
     const sender = new Sender(job, client, journal, group, null);
@@ -79,7 +94,7 @@ export async function retryPass(job: Job, client: ApiClient, group: string): Pro
       const batch = items.slice(c * job.batchSize, (c + 1) * job.batchSize);
       await sender.send(
         c,
-        'retry',
+        label,
         batch,
         batch.map((_, i) => i),
       );

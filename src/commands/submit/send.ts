@@ -266,9 +266,11 @@ export class Sender {
     const parts: string[] = [];
     for (const off of offsets) {
       const it = items[off];
-      const again = it.retry ? `,"tg_try":${it.retry.attempt},"tg_prev":${JSON.stringify(it.retry.prev)}` : '';
+      const r = it.retry;
+      const again = r ? `,"tg_try":${r.attempt},"tg_prev":${JSON.stringify(r.prev)}${r.esc ? `,"tg_esc":${JSON.stringify(r.esc)}` : ''}` : '';
       const meta = `{${this.metaJson ? this.metaJson + ',' : ''}"tg_key":${JSON.stringify(it.key)},"tg_src":${src}${kc},"tg_sha":"${shaOf(this.job, it)}"${again}}`;
-      parts.push(`{"input":${it.inputJson},"processor":${this.processorJson},"metadata":${meta}${this.optionsJson}}`);
+      const processor = r?.processor ? JSON.stringify(r.processor) : this.processorJson; // an escalation: its own; tg_sha stays the row's
+      parts.push(`{"input":${it.inputJson},"processor":${processor},"metadata":${meta}${this.optionsJson}}`);
     }
     return `{"inputs":[${parts.join(',')}]${this.specJson ? `,"default_task_spec":${this.specJson}` : ''}}`;
   }

@@ -3,7 +3,7 @@
 // while the worker parses the batches sent before, and the batches come out in stream order.
 import { Worker } from 'node:worker_threads';
 import { NetworkError } from '../errors';
-import { workerSource } from '../workers/load';
+import { workerSource } from './workerSource';
 import { describe, lineBatch, type Described, type LineBatch } from './runLines';
 
 export interface LineParser {

@@ -7,7 +7,7 @@ import type { Context } from '../../context';
 import { ClosedPipeError, EXIT, InterruptedError, TgError, usageError, withHint } from '../../errors';
 import { FileSink, StdoutSink, pacer, type OutputSink } from '../../io/output';
 import { Progress } from '../../io/progress';
-import { writtenRunIds } from '../runList';
+import { writtenRunIds } from '../../flows/runList';
 import { csvLine, flatten, orderColumns } from '../../core/flatten';
 import { readRows } from '../../io/rows';
 import { count, failedCount, TERMINAL_STATUSES } from '../../core/util';

@@ -7,20 +7,9 @@ import { runIdent } from '../../core/ledger';
 import { formatUsd } from '../../core/pricing';
 import { count } from '../../core/util';
 import type { ApiClient } from '../../api/client';
-import { rowErrorText, type Validation } from './validate';
+import { rowErrorText, type ConflictRow, type Validation } from './validate';
 import { estimate } from './cost';
 import type { Job } from './job';
-
-/** A conflicting row as the validation pass saw it (the first few are kept). */
-export interface ConflictRow {
-  /** Where it is: `f.csv:5`. */
-  at: string;
-  key: string;
-  /** Its slot (runIdent of a run in the same slot). */
-  ident: string;
-  /** What would be sent for it. */
-  inputJson: string;
-}
 
 const show = (v: unknown) => (v === undefined ? '(absent)' : JSON.stringify(v).slice(0, 80));
 

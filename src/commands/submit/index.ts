@@ -66,7 +66,7 @@ async function submitEnriched(o: SubmitOptions, ctx: Context): Promise<number> {
 
 /** `submit --watch`: results are watched while rows are still being sent; one progress display. */
 async function submitAndWatch(o: SubmitOptions, ctx: Context): Promise<number> {
-  const { watch } = await import('../watch');
+  const { watch } = await import('../../flows/watch');
   const child = new AbortController();
   const onAbort = () => child.abort(ctx.signal.reason);
   ctx.signal.addEventListener('abort', onAbort, { once: true });

@@ -3,18 +3,17 @@
 // executable's asset): reading, parsing and hashing 100k runs takes the main thread about a second,
 // which the validation pass then shares with it. Otherwise it runs here.
 import { count } from '../../core/util';
-import fs from 'node:fs';
-import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ApiClient } from '../../api/client';
 import { Ledger } from '../../core/ledger';
 import { TgError } from '../../errors';
 import type { ListRunsJob, ListRunsMessage } from '../../workers/listRuns';
+import { workerSource } from '../../api/workerSource';
 import type { Job } from './job';
 
 export async function listLedger(job: Job, client: ApiClient, group: string, expected: number, signal = job.ctx.signal): Promise<Ledger> {
   job.ctx.info(`tg: listing the ${count(expected, 'run')} of ${group} to send only the rows it lacks`);
-  const code = workerCode();
+  const code = workerSource('list-worker.cjs');
   const ledger = code
     ? await listInWorker(code, client, { client: client.wireOptions, group, expected, giveUpMs: job.ctx.giveUpMs, dedupe: job.o.dedupe }, signal)
     : await listHere(job, client, group, expected, signal);
@@ -29,35 +28,6 @@ export async function listLedger(job: Job, client: ApiClient, group: string, exp
 function listHere(job: Job, client: ApiClient, group: string, expected: number, signal: AbortSignal): Promise<Ledger> {
   const giveUpMs = job.ctx.giveUpMs;
   return new Ledger(expected, job.o.dedupe).fill(client.streamRunBatches(group, { signal, giveUpMs, idleMs: Math.min(giveUpMs, 60_000) }));
-}
-
-/** The worker's source: the single executable's asset, or a loader of the file the build writes beside the bundle. */
-function workerCode(): string | null {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const sea = require('node:sea') as { isSea(): boolean; getAsset(key: string, encoding: string): string };
-    if (sea.isSea()) return sea.getAsset('list-worker.cjs', 'utf8');
-  } catch {
-    /* not a single executable, or a node without node:sea */
-  }
-  const file = path.join(__dirname, 'list-worker.cjs');
-  return fs.existsSync(file) ? loader(file) : null;
-}
-
-/**
- * Runs the worker's bundle compiled with the V8 code cache the build wrote beside it, as bin/tg
- * does for the CLI (documented APIs only; a missing or rejected cache just means V8 compiles it).
- */
-function loader(file: string): string {
-  return `'use strict';
-const fs = require('fs'), path = require('path'), vm = require('vm'), { createRequire } = require('module');
-const file = ${JSON.stringify(file)};
-let cachedData;
-try { cachedData = fs.readFileSync(file + '.cache'); } catch { cachedData = undefined; }
-const source = '(function (exports, require, module, __filename, __dirname) {' + fs.readFileSync(file, 'utf8') + '\\n})';
-const m = { exports: {} };
-new vm.Script(source, { filename: file, cachedData }).runInThisContext()(m.exports, createRequire(file), m, file, path.dirname(file));
-`;
 }
 
 function listInWorker(code: string, client: ApiClient, data: ListRunsJob, signal: AbortSignal): Promise<Ledger> {

@@ -10,13 +10,23 @@ import { RejectsFile } from '../../io/rejects';
 import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
 import { NumTable } from '../../core/numTable';
-import type { ConflictRow } from './conflicts';
 import { ContentSet, contentMarks, rowIdent, rowMarks, rowSha, type Ledger, type MarkList, type RowMarks, type RowState } from '../../core/ledger';
 import { Bits } from '../../core/bits';
 import { BottomK, type Sketch } from '../../core/sketch';
 import type { PreparedRow, Job } from './job';
 
 export const MAX_SHOWN_ERRORS = 10;
+
+/** A conflicting row as the validation pass saw it (the first few are kept). */
+export interface ConflictRow {
+  /** Where it is: `f.csv:5`. */
+  at: string;
+  key: string;
+  /** Its slot (runIdent of a run in the same slot). */
+  ident: string;
+  /** What would be sent for it. */
+  inputJson: string;
+}
 
 export interface Validation {
   rows: number;

@@ -9,7 +9,7 @@ import { formatUsd } from '../core/pricing';
 import type { TaskGroup } from '../core/wire';
 import type { StatusOptions } from '../options';
 import { Progress } from '../io/progress';
-import type { ApiClient } from '../api/client';
+import { rowsOf } from '../flows/groupRows';
 
 const ORDER = ['queued', 'running', 'completed', 'failed', 'cancelled', 'cancelling', 'action_required'];
 
@@ -33,19 +33,6 @@ export function costText(t: RowTally): string {
   const n = (t.runStates.failed ?? 0) + (t.runStates.cancelled ?? 0);
   const note = n ? ` (${apart.join(' and ')} run${n === 1 ? '' : 's'} not counted: the vendor does not document billing them)` : '';
   return `${usd === null ? 'unknown (a processor without a known price)' : `${formatUsd(usd)} so far`}: ${paid}${note}`;
-}
-
-/** The group's runs in rows (a listing of their metadata: GETs only). */
-export async function rowsOf(client: ApiClient, group: string, ctx: Context): Promise<RowTally> {
-  const t = new RowTally();
-  ctx.display.phase(`counting the rows of ${group}`);
-  try {
-    for await (const batch of client.streamRunBatches(group, { signal: ctx.signal, giveUpMs: ctx.giveUpMs, idleMs: Math.min(ctx.giveUpMs, 60_000) }))
-      for (const ev of batch) if (ev.type === 'task_run.state') t.add(ev.run);
-  } finally {
-    ctx.display.phase('');
-  }
-  return t;
 }
 
 /** The group as --json says it: the API's status object, with the rows, the cost so far and what was sent again. */

@@ -26,6 +26,8 @@ import type { WatchOptions } from '../options';
 import type { TaskRunEvent, TaskGroupStatus, GroupEvent } from '../core/wire';
 import { WORKER_MIN_RUNS } from '../api/lineParser';
 import { lineFor, RunList, writtenRunIds, type WindowLine } from './runList';
+import { rowsOf } from './groupRows';
+import { rowsText } from '../core/rows';
 
 export type { WatchOptions };
 
@@ -133,7 +135,7 @@ class Watcher {
   private showProgress() {
     const c = this.sink.state.counts;
     this.progress.setTotal(this.total());
-    this.progress.update(this.sink.state.lines + this.sink.pendingLines(), `${c.failed ? ` | failed ${c.failed}` : ''}${this.hooks.extra?.() ?? ''}`);
+    this.progress.update(this.sink.state.lines + this.sink.pendingLines(), `${c.failed ? ` | failed runs ${c.failed}` : ''}${this.hooks.extra?.() ?? ''}`);
   }
 
   /** Catch-up, then stream passes until the group is inactive, submit is done and every finished run has a line. */
@@ -248,14 +250,23 @@ class Watcher {
     this.ctx.display.phase(''); // done: the last progress line says what was, not "watching"
     this.progress.stop();
     await this.sink.close();
-    const failed = failedCount(this.sink.state.counts);
+    // Rows are the unit: a failed run a retry fixed leaves no failed row (the group says which).
+    const rows = failedCount(this.sink.state.counts) ? await rowsOf(this.client, this.o.group, this.ctx) : null;
+    const failed = rows ? rows.failedRows : 0;
     const c = this.status.task_run_status_counts as Record<string, number>;
     const open = ['queued', 'action_required', 'running', 'cancelling'].filter((s) => c[s]);
     const secs = Math.round((this.ctx.clock.now() - this.t0) / 1000);
     const sc = this.sink.state.counts as Record<string, number>;
     const bad = ['failed', 'cancelled'].filter((k) => sc[k]).map((k) => `, ${sc[k]} ${k}`);
-    this.ctx.info(`tg: ${this.o.group}: ${this.sink.state.lines} results${bad.join('')}${this.o.output ? ` in ${this.o.output}` : ''} (${secs}s)`);
-    const summary = { taskgroup_id: this.o.group, results: this.sink.state.lines, counts: this.sink.state.counts, output: this.o.output ?? null };
+    const inRows = rows && rows.rows !== this.sink.state.lines ? `; in rows: ${rowsText(rows)}` : '';
+    this.ctx.info(`tg: ${this.o.group}: ${this.sink.state.lines} results${bad.join('')}${this.o.output ? ` in ${this.o.output}` : ''} (${secs}s)${inRows}`);
+    const summary = {
+      taskgroup_id: this.o.group,
+      results: this.sink.state.lines,
+      counts: this.sink.state.counts,
+      ...(rows ? { rows: { total: rows.rows, ...rows.rowStates() }, failed_rows: rows.failedRows } : {}),
+      output: this.o.output ?? null,
+    };
     this.ctx.summary({ ...(this.hooks.summary?.() ?? {}), ...summary, elapsed_s: secs }, Boolean(this.o.output));
     if (open.length) {
       const what = open.map((s) => `${c[s]} ${s}`).join(', ');

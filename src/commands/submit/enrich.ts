@@ -97,7 +97,7 @@ async function waitDone(job: Job, client: ApiClient, group: string, deadline: nu
       g = await client.getGroup(group, ctx.signal);
       progress.setTotal(g.status.num_task_runs);
       const failed = (g.status.task_run_status_counts as Record<string, number>).failed ?? 0;
-      progress.update(countTerminal(g.status), failed ? ` | failed ${failed}` : '');
+      progress.update(countTerminal(g.status), failed ? ` | failed runs ${failed}` : '');
     }
     return false;
   } finally {

@@ -156,7 +156,7 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
     }
     let err: TgError;
     if (isTgError(e)) err = e;
-    else if (isFsError(e)) err = fsError(e, ctx?.sending === 'not-yet', (p) => shownPath(p, io.cwd, io.env.HOME));
+    else if (isFsError(e)) err = fsError(e, ctx?.sending ?? 'none', (p) => shownPath(p, io.cwd, io.env.HOME));
     else if (ac.signal.aborted) err = new InterruptedError();
     else {
       const msg = String((e as Error)?.stack ?? e);

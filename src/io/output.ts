@@ -4,8 +4,8 @@
 // cursor was never saved: the stream replays them), so nothing is lost or written twice.
 import fs from 'node:fs';
 import path from 'node:path';
-import { atPath, ClosedPipeError, inputError, usageError } from '../errors';
-import { writeFileAtomic } from './durable';
+import { atPath, beforeWork, ClosedPipeError, inputError, usageError } from '../errors';
+import { makeDir, writeFileAtomic } from './durable';
 import { acquireLock, type Lock } from './lock';
 
 export interface CursorState {
@@ -178,7 +178,7 @@ export class FileSink implements OutputSink {
     try {
       fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_WRONLY, 0o644);
     } catch (e) {
-      throw usageError(`${file}: cannot open for writing (${(e as NodeJS.ErrnoException).code})`, 'Pick a writable place for -o.');
+      throw beforeWork(e); // nothing written yet
     }
     const actual = fs.fstatSync(fd).size;
     if (actual < state.bytes) {
@@ -202,13 +202,10 @@ export class FileSink implements OutputSink {
   static check(file: string, kind: string, group: string, extraCheck?: (s: CursorState) => void): { state: CursorState | null; cfile: string } {
     const dir = path.dirname(file);
     try {
-      fs.mkdirSync(dir, { recursive: true });
+      makeDir(dir);
       fs.accessSync(dir, fs.constants.W_OK);
     } catch (e) {
-      throw usageError(
-        `${file}: cannot write there (${(e as NodeJS.ErrnoException).code}: ${dir} is not a writable directory)`,
-        'Pick a writable place for -o.',
-      );
+      throw beforeWork(e);
     }
     const cfile = cursorPath(file);
     let state: CursorState | null = null;

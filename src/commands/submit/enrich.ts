@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../../context';
-import { ClosedPipeError, EXIT, usageError } from '../../errors';
+import { beforeWork, ClosedPipeError, EXIT } from '../../errors';
 import type { ApiClient } from '../../api/client';
 import { csvLine } from '../../core/flatten';
 import { outputCells, outputColumns, type OutputColumn, type RunResult } from '../../core/columns';
@@ -18,6 +18,7 @@ import { Progress } from '../../io/progress';
 import { stdoutError, writeOut } from '../../io/output';
 import { RunIndex } from '../../io/runIndex';
 import { checkJoinTarget, TempOutput } from '../../io/tempOutput';
+import { makeDir } from '../../io/durable';
 import { retryPass } from './retry';
 import { itemOf, readOptions } from './validate';
 import type { Job, SubmitOptions } from './job';
@@ -33,10 +34,10 @@ export function checkEnrichedTarget(o: SubmitOptions, ctx: Context): string | nu
   const out = path.resolve(ctx.io.cwd, o.output);
   const dir = path.dirname(out);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDir(dir);
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (e) {
-    throw usageError(`-o ${o.output}: cannot write there (${(e as NodeJS.ErrnoException).code}: ${dir})`, 'Pick a writable place for -o.');
+    throw beforeWork(e);
   }
   checkJoinTarget(out, o.input === '-' ? out + '\0' : path.resolve(ctx.io.cwd, o.input), Boolean(o.force), 'submit --watch');
   return out;

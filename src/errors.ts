@@ -100,10 +100,11 @@ export class TgError extends Error {
 
 /**
  * Add `text` to the error's hint and return the same error: its class, code, detail and cause are
- * kept (re-wrapping in a new TgError would lose them). `replace` drops the old hint.
+ * kept (re-wrapping in a new TgError would lose them). A hint is one instruction: `append` makes
+ * the two one ("Check the network, then rerun."); `replace` drops the old hint.
  */
 export function withHint<E extends TgError>(e: E, text: string, mode: 'append' | 'replace' = 'append'): E {
-  e.hint = mode === 'append' && e.hint ? `${e.hint} ${text}` : text;
+  e.hint = mode === 'append' && e.hint ? `${e.hint.replace(/[.;:,]\s*$/, '')}, then ${text.charAt(0).toLowerCase()}${text.slice(1)}` : text;
   return e;
 }
 
@@ -180,6 +181,19 @@ export class ClosedPipeError extends TgError {
 }
 
 export const isTgError = (e: unknown): e is TgError => e instanceof TgError;
+
+/**
+ * An error as tg reports it on stderr: the lines for people ("tg: …", "tg: hint: …") and the
+ * object that --json prints instead ({"error": {code, message, hint}}). The exit point (cli.ts)
+ * and the process's own last words (main.ts: a second signal, a command that never finished) both
+ * report through it.
+ */
+export function errorReport(e: { code: string; message: string; hint?: string }): { lines: string[]; json: { error: Record<string, string> } } {
+  return {
+    lines: [`tg: ${e.message}`, ...(e.hint ? [`tg: hint: ${e.hint}`] : [])],
+    json: { error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } },
+  };
+}
 
 /** The causes of local file failures, in words (the errno code follows in parentheses). */
 const FS_CAUSES: Readonly<Record<string, string>> = {

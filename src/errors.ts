@@ -63,6 +63,7 @@ export const EXIT_OF = {
   validation: EXIT.USAGE,
   retry_later: EXIT.API,
   network: EXIT.API,
+  proxy_refused: EXIT.API,
   unknown_outcome: EXIT.API,
   bad_response: EXIT.API,
   missing_result: EXIT.API,

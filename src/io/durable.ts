@@ -138,7 +138,12 @@ export class AppendLog {
     makeDir(path.dirname(file), 0o700);
     const good = completeLength(file);
     this.fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_WRONLY, 0o600);
-    if (fs.fstatSync(this.fd).size !== good) fs.ftruncateSync(this.fd, good);
+    try {
+      if (fs.fstatSync(this.fd).size !== good) fs.ftruncateSync(this.fd, good);
+    } catch (e) {
+      fs.closeSync(this.fd);
+      throw atPath(e, file);
+    }
     try {
       fs.fchmodSync(this.fd, 0o600);
     } catch {

@@ -99,7 +99,7 @@ export function acquireLock(file: string, what: string, hint: string): Lock {
       try {
         fs.linkSync(tmp, file);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw atPath(e, file, true);
         const owner = readOwner(file);
         if (owner === null) continue; // released meanwhile: try again
         if (owner.host === me.host && !alive(owner.pid) && takeOver(file, owner)) continue;

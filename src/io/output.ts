@@ -180,18 +180,21 @@ export class FileSink implements OutputSink {
     } catch (e) {
       throw beforeWork(e); // nothing written yet
     }
-    const actual = fs.fstatSync(fd).size;
-    if (actual < state.bytes) {
-      fs.closeSync(fd);
-      throw inputError(
-        `${file} is shorter than its cursor says (${actual} < ${state.bytes} bytes): it was changed outside tg`,
-        `Delete ${file} and ${cfile} to start over.`,
-      );
-    }
-    if (actual > state.bytes) fs.ftruncateSync(fd, state.bytes); // lines past the cursor are replayed
     const sink = new FileSink(file, state, fd, resumed);
+    try {
+      const actual = sink.guard(() => fs.fstatSync(fd).size);
+      if (actual < state.bytes)
+        throw inputError(
+          `${file} is shorter than its cursor says (${actual} < ${state.bytes} bytes): it was changed outside tg`,
+          `Delete ${file} and ${cfile} to start over.`,
+        );
+      if (actual > state.bytes) sink.guard(() => fs.ftruncateSync(fd, state.bytes)); // lines past the cursor are replayed
+      if (!resumed) sink.saveCursor(); // the cursor exists before the first line does
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
     sink.lock = lock;
-    if (!resumed) sink.saveCursor(); // the cursor exists before the first line does
     return sink;
   }
 

@@ -554,6 +554,7 @@ test(
         'EROFS',
         'state dir',
         'tg submit rows.csv (TG_STATE_DIR read-only)',
+        '0 (nothing sent)',
       ]);
       r = await runInProcess(['watch', 'tgrp_x', '-o', path.join(ro, 'w.jsonl'), ...base], { cwd: d });
       assertOneLine(r, 2, /^tg: \S+: cannot write there: read-only file system \(EROFS\)$/, [

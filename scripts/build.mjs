@@ -3,6 +3,7 @@
 //   dist/tg.cjs  — the CLI (bin/tg): the command table; each command module is evaluated only when it runs.
 //   dist/lib.cjs — the library (run, the API client, the emulator, the pure core) for tests and embedding.
 //   dist/list-worker.cjs — the worker thread that lists a group's runs.
+//   dist/parse-worker.cjs — the worker thread that parses the events of a listing (fetch, watch).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -41,6 +42,8 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/index.ts'], outfile: 'dist/lib.cjs' }),
   // The worker that lists a group's runs (src/commands/submit/listing.ts), read beside the bundle.
   build({ ...common, entryPoints: ['src/workers/listRuns.ts'], outfile: 'dist/list-worker.cjs' }),
+  // The worker that parses a listing's events (src/api/lineParser.ts), read beside the bundle.
+  build({ ...common, entryPoints: ['src/workers/parseLines.ts'], outfile: 'dist/parse-worker.cjs' }),
 ]);
 // The V8 code cache bin/tg loads (scripts/code-cache.cjs), written by this node.
 execFileSync(process.execPath, [new URL('./code-cache.cjs', import.meta.url).pathname], { stdio: 'inherit' });

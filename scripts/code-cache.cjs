@@ -1,6 +1,6 @@
 // Writes dist/tg.cjs.cache, the V8 code cache bin/tg loads: compiles the bundle the way bin/tg
 // does, runs `tg --version` in-process so the start-up path is compiled too, then saves the
-// cache. Also dist/list-worker.cjs.cache, for the listing worker (compiled the same way; on
+// cache. Also dist/list-worker.cjs.cache and dist/parse-worker.cjs.cache, for the workers (compiled the same way; on
 // this thread its code does nothing). Run by scripts/build.mjs with the node that will run tg (the cache is node-specific).
 'use strict';
 const fs = require('fs');
@@ -17,8 +17,10 @@ function load(file) {
   return { script, mod };
 }
 
-const worker = path.join(__dirname, '..', 'dist', 'list-worker.cjs');
-fs.writeFileSync(`${worker}.cache`, load(worker).script.createCachedData());
+for (const name of ['list-worker.cjs', 'parse-worker.cjs']) {
+  const worker = path.join(__dirname, '..', 'dist', name);
+  fs.writeFileSync(`${worker}.cache`, load(worker).script.createCachedData());
+}
 const file = path.join(__dirname, '..', 'dist', 'tg.cjs');
 const { script, mod } = load(file);
 const sink = new Writable({ write: (_c, _e, cb) => cb() });

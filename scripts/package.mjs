@@ -34,8 +34,8 @@ await build({
 
 const blob = path.join(dist, 'tg.blob');
 const config = path.join(dist, 'sea-config.json');
-// The worker that lists a group's runs (built by scripts/build.mjs) goes in as an asset.
-const assets = { 'list-worker.cjs': path.join(dist, 'list-worker.cjs') };
+// The workers (built by scripts/build.mjs) go in as assets.
+const assets = { 'list-worker.cjs': path.join(dist, 'list-worker.cjs'), 'parse-worker.cjs': path.join(dist, 'parse-worker.cjs') };
 writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, assets }));
 const prep = spawnSync(process.execPath, ['--experimental-sea-config', config], { encoding: 'utf8' });
 if (prep.status !== 0) {

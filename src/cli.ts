@@ -36,6 +36,7 @@ export function buildProgram(
   commands.watch(program).action((group, o) => act(async (ctx) => (await import('./commands/watch')).watch({ ...o, group }, ctx)));
   commands.fetch(program).action((group, o) => act(async (ctx) => (await import('./commands/fetch')).fetch({ ...o, group }, ctx)));
   commands.status(program).action((group, o) => act(async (ctx) => (await import('./commands/status')).status({ ...o, group }, ctx)));
+  commands.jobs(program).action((o) => act(async (ctx) => (await import('./commands/jobs')).jobs(o, ctx)));
   commands.emulator(program).action((o) => act(async (ctx) => (await import('./commands/emulator')).emulator(o, ctx)));
   commands.completion(program).action((shell) => act(async (ctx) => (await import('./commands/completion')).completion(shell, ctx, program)));
   // Each command's --help lists its own options; the global ones are in `tg --help`, once.

@@ -2,12 +2,14 @@
 // typed options (@commander-js/extra-typings). The option types each command function receives are
 // derived from these declarations, so renaming or retyping a flag here breaks the build where the
 // option is used. src/cli.ts adds the actions; importing this module has no side effects.
-import { Command, InvalidArgumentError, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { Command, InvalidArgumentError, Option, type CommandUnknownOpts, type OptionValues } from '@commander-js/extra-typings';
 import { EXIT_MEANING } from './errors';
 import { parseKeyValues } from './core/kv';
 import { parseUsd } from './core/pricing';
 import { parseRate } from './core/rateBudget';
 import { parseSeconds, parseTimeout } from './core/util';
+import { formatNames, WRITABLE } from './io/formats';
+import { parseDelimiter } from './io/formats/delimiter';
 import { PARSED_NULL, defaultText, emulatorFlags } from './emulator/options';
 
 const int = (name: string, min: number, max: number) => (v: string) => {
@@ -28,6 +30,15 @@ const parsed =
     }
   };
 const timeout = parsed((v) => parseTimeout(v) as number);
+const delimiter = parsed(parseDelimiter);
+
+/** How delimited text, encodings and workbooks are read: the input options of submit, spec and fetch --join. */
+function readingOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(c: Command<A, O, G>) {
+  return c
+    .option('--delimiter <d>', 'field delimiter of CSV input (and of an enriched CSV): , ; | or tab (default: detected from the header)', delimiter)
+    .option('--encoding <enc>', 'encoding of a text input without a byte-order mark (default utf-8; e.g. latin1, windows-1252, utf-16le)')
+    .option('--sheet <name|n>', 'the sheet of an .xlsx input, by name or 1-based number (default: the first)');
+}
 const usd = (flag: string) => parsed((v) => parseUsd(v, flag));
 /** --rate: the budget, or false for "off" (commander keeps no null). */
 const rate = parsed((v) => {
@@ -108,17 +119,23 @@ export const commands = {
       .addHelpText('after', examples(['tg create', 'tg create --metadata project=q3 --json', 'GROUP=$(tg create) && tg submit rows.csv --group "$GROUP"'])),
 
   submit: (program: CommandUnknownOpts) =>
-    program
-      .command('submit')
-      .description(
-        'Validate every row of a CSV/JSON/JSONL file (or stdin) and add the rows as runs, exactly once, at the rate limit. Rerunning the same command resumes.',
-      )
-      .argument('<input>', 'input file (.csv, .json, .jsonl, optionally .gz) or - for stdin')
+    readingOptions(
+      program
+        .command('submit')
+        .description(
+          'Validate every row of a CSV, TSV, JSON, JSONL, Excel or Parquet file (or stdin) and add the rows as runs, exactly once, at the rate limit. Rerunning the same command resumes.',
+        )
+        .argument('<input>', 'input file (.csv, .tsv, .json, .jsonl (text formats optionally .gz), .xlsx, .parquet) or - for stdin'),
+    )
       .option('--group <id>', 'add to an existing group (default: create one)')
+      .option(
+        '--group-file <file>',
+        "the job's group in a file: read when it exists, written when tg creates the group (commit it: reruns anywhere continue the same group)",
+      )
       .option('--spec <file>', 'TaskSpec JSON (input_schema, output_schema), sent as default_task_spec')
       .option('--processor <name>', 'processor for every run (lite, base, core, core2x, pro, ultra, ultra2x, ultra4x, ultra8x, each also -fast)', 'base')
       .option('--unlisted-processor', 'send a --processor name tg does not know yet')
-      .addOption(new Option('--format <fmt>', 'input format (default: by extension; required for stdin)').choices(['csv', 'json', 'jsonl']))
+      .addOption(new Option('--format <fmt>', 'input format (default: by extension; stdin: by its content)').choices(formatNames()))
       .option('--key <column>', 'unique row key column (default: row number)')
       .option('--input-column <column>', "send this column's text as the input instead of the row object")
       .option('--metadata <key=value>', 'metadata added to every run (repeatable)', metadata)
@@ -149,6 +166,7 @@ export const commands = {
         '--run-options <file>',
         'JSON object of run options (source_policy, mcp_servers, enable_events, webhook, previous_interaction_id, memory_scope_key, advanced_settings, betas); flags override it',
       )
+      .option('--no-dedupe', 'send one run per row even when rows repeat another row exactly (default: identical inputs are sent once)')
       .option('--state <file>', 'journal that makes a rerun resume (default: in $TG_STATE_DIR, one per input and API)')
       .option('--dry-run', 'parse, validate and print the batch plan; send nothing')
       .option('--skip-invalid', 'send valid rows; write rejected rows with reasons to <state>.rejects.jsonl')
@@ -163,7 +181,13 @@ export const commands = {
       .option('--timeout <s>', 'with --watch: give up waiting after this many seconds (exit 5)', timeout)
       // Specs from --field options; the bill before the work; enriched CSV; retries.
       .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list) instead of --spec', collect)
-      .addOption(new Option('--output-format <fmt>', 'with --watch: results as enriched CSV or JSONL (default: by the -o extension)').choices(['csv', 'jsonl']))
+      .addOption(
+        new Option(
+          '--output-format <fmt>',
+          'with --watch: the enriched table (csv, tsv, xlsx, parquet, json) or the JSONL results (default: by the -o extension)',
+        ).choices(WRITABLE),
+      )
+      .option('--bom', 'enriched CSV/TSV: start with a UTF-8 byte-order mark (Excel then reads the text right)')
       .option('--reasoning', "enriched CSV: add each field's reasoning (<field>_reasoning)")
       .option('--raw-csv', 'enriched CSV: cells verbatim, no apostrophe before a leading = + - @ (formula guard)')
       .option('--force', 'with --watch -o x.csv: replace a file tg did not write (never the input)')
@@ -174,31 +198,54 @@ export const commands = {
       .option('--retry-failed', 'send again the rows whose latest run failed (once each, see --max-attempts)')
       .option('--retry-cancelled', 'send again the rows whose latest run was cancelled')
       .option('--max-attempts <n>', 'with --retry-*: runs per row at most, the first included', int('--max-attempts', 2, 100), 2)
+      // --escalate (issue L4): rows answered at low confidence asked again, once, on a stronger processor.
+      .option('--escalate <processor>', 'ask again, once, on this processor each row whose answer has a field at low confidence')
+      .addOption(
+        new Option('--escalate-on <level>', 'with --escalate: the confidence that escalates: low, or medium (low and medium) (default: low)').choices([
+          'low',
+          'medium',
+        ]),
+      )
+      // --intent (issue L7): the API suggests the fields and the processor; --processor still wins.
+      .option(
+        '--intent <text>',
+        'ask the API for output fields and a processor for this request (instead of --field/--spec); kept, so reruns send the same rows',
+      )
+      .hook('preAction', (cmd) => void cmd.setOptionValue('processorGiven', ![undefined, 'default'].includes(cmd.getOptionValueSource('processor'))))
       .addHelpText(
         'after',
         examples([
           "tg submit companies.csv --field 'ceo_name: full name of the CEO' --watch -o enriched.csv",
           "tg submit companies.csv --field 'ceo_name: full name of the CEO' --limit 10 --dry-run",
+          'tg submit companies.csv --intent "the CEO and the founding year" --dry-run   # the suggested fields and processor, priced',
           'tg submit companies.csv --spec company-spec.json',
           'tg submit companies.csv --spec company-spec.json --watch -o results.jsonl',
           'cat rows.jsonl | tg submit - --format jsonl --state rows.state.json --json',
           'tg submit companies.csv --key company_website --dry-run',
           'tg submit companies.csv --include-domains sec.gov,.edu --after-date 2024-01-01 --processor core',
           'tg submit big.csv --rate 2000 --rate-unit runs   # an account limited in runs per minute',
+          "tg submit companies.csv --field 'ceo_name: full name of the CEO' --escalate core --watch -o enriched.csv   # low-confidence rows again on core",
         ]),
       ),
 
   spec: (program: CommandUnknownOpts) =>
     program
       .command('spec')
-      .description("Print the TaskSpec JSON that --field options (and an input's columns) imply, to edit and pass as --spec.")
+      .description(
+        "Print the TaskSpec JSON that --field options (or the API's suggestion for --intent) and an input's columns imply, to edit and pass as --spec.",
+      )
       .option('--field <NAME[:TYPE]: DESCRIPTION>', 'an output field (repeatable; types text, int, number, bool, date, url, list)', collect)
-      .option('--input <file>', "infer input_schema from this file's CSV header or first JSON row (- for stdin, with --format)")
-      .addOption(new Option('--format <fmt>', 'format of --input (default: by extension)').choices(['csv', 'json', 'jsonl']))
+      .option('--intent <text>', 'ask the API for the output fields (and a processor, on stderr) instead of --field')
+      .option('--input <file>', "infer input_schema from this file's header or first JSON row (- for stdin)")
+      .addOption(new Option('--format <fmt>', 'format of --input (default: by extension; stdin: by its content)').choices(formatNames()))
+      .option('--delimiter <d>', 'field delimiter of a CSV --input: , ; | or tab (default: detected from the header)', delimiter)
+      .option('--encoding <enc>', 'encoding of a text --input without a byte-order mark (default utf-8)')
+      .option('--sheet <name|n>', 'the sheet of an .xlsx --input (default: the first)')
       .addHelpText(
         'after',
         examples([
           "tg spec --field 'ceo_name: full name of the CEO' --field 'founded_year:int: year founded' --input companies.csv > spec.json",
+          'tg spec --intent "find the CEO and founding year" --input companies.csv > spec.json',
           'tg submit companies.csv --spec spec.json --watch -o enriched.csv',
         ]),
       ),
@@ -217,15 +264,20 @@ export const commands = {
       ),
 
   fetch: (program: CommandUnknownOpts) =>
-    program
-      .command('fetch')
+    readingOptions(program.command('fetch'))
       .description(
         "Fetch a group's runs with inputs and outputs as JSONL or CSV; --join writes your input rows with output columns. " +
           'With -o only finished runs are written and unfinished ones counted (exit 5; rerun later to add them); to stdout every run is shown with its status.',
       )
       .argument('[group]', 'taskgroup_id')
       .option('-o, --output <file>', 'output file; a rerun resumes from it')
-      .addOption(new Option('--format <fmt>', 'output format (default jsonl; with --join, that of the input)').choices(['jsonl', 'csv']))
+      .addOption(
+        new Option(
+          '--format <fmt>',
+          'output format: jsonl or csv; with --join also tsv, xlsx, parquet, json (default: by the -o extension, else jsonl; with --join that of the input)',
+        ).choices(WRITABLE),
+      )
+      .option('--bom', 'CSV/TSV output: start with a UTF-8 byte-order mark (Excel then reads the text right)')
       .addOption(
         new Option('--status <s>', 'only runs with this status').choices([
           'queued',
@@ -262,6 +314,26 @@ export const commands = {
       .addHelpText(
         'after',
         examples(['tg status tgrp_123', 'tg status tgrp_123 --json | jq .task_run_status_counts', 'tg status tgrp_123 --wait --timeout 600']),
+      ),
+
+  jobs: (program: CommandUnknownOpts) =>
+    program
+      .command('jobs')
+      .description("List the submits this machine knows (its journals in $TG_STATE_DIR), newest activity first, with each group's progress and cost so far.")
+      .option('--limit <n>', 'show the n jobs with the newest activity', int('--limit', 1, 2 ** 31 - 1), 20)
+      .addHelpText(
+        'after',
+        examples([
+          'tg jobs',
+          'tg jobs --limit 5',
+          'tg jobs --json | jq -r \'select(.state == "interrupted") | .input\'   # JSON Lines: one object per job',
+          'tg jobs | cut -f1,3   # piped: tab-separated, no header; the input and the state',
+        ]) +
+          '\nColumns: INPUT GROUP STATE ROWS SENT COMPLETED FAILED CANCELLED COST ACTIVITY NOTE.\n' +
+          "COST is the cost so far: completed runs × the price per run of the job's processor; failed and\n" +
+          'cancelled runs are counted apart, not priced. A journal of another API (--base-url), a group that\n' +
+          'is gone and a damaged journal are lines that say so. Exit 0; 4 when every group request failed\n' +
+          '(network), 3 when the key was refused for every one.\n',
       ),
 
   emulator: (program: CommandUnknownOpts) => {
@@ -303,10 +375,12 @@ type Flags<T> = { [K in keyof T]: Exclude<T[K], undefined> extends true ? boolea
 
 export type GlobalOptions = OptionsOf<typeof globalOptions>;
 export type CreateOptions = OptionsOf<typeof commands.create>;
-export type SubmitOptions = OptionsOf<typeof commands.submit> & { input: string };
+/** `processorGiven`: --processor was on the command line (set by the declaration's hook; --intent's suggestion yields to it). */
+export type SubmitOptions = OptionsOf<typeof commands.submit> & { input: string; processorGiven?: boolean };
 export type WatchOptions = OptionsOf<typeof commands.watch> & { group: string };
 export type FetchOptions = OptionsOf<typeof commands.fetch> & { group?: string };
 export type SpecOptions = OptionsOf<typeof commands.spec>;
+export type JobsOptions = OptionsOf<typeof commands.jobs>;
 export type StatusOptions = OptionsOf<typeof commands.status> & { group: string };
 /** commander's values for `tg emulator`, by attribute name; emulator/options.ts fromCommandLine types them. */
 export type EmulatorCommandValues = Record<string, unknown>;

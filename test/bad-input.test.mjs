@@ -24,7 +24,8 @@ const CASES = [
   ['CSV: header only', sub('header-only.csv'), 2, /header-only\.csv: no data rows/, 'none'],
   ['CSV: duplicate column names', sub('duplicate-columns.csv'), 2, /duplicate-columns\.csv:1: duplicate column name "company_name"/, 'none'],
   ['CSV: empty column name', sub('empty-column-name.csv'), 2, /empty-column-name\.csv:1: column 2 of the header row has no name/, 'none'],
-  ['CSV: a 10 MB cell (gzip)', sub('ten-mb-cell.csv.gz'), 2, /ten-mb-cell\.csv\.gz:3: the input is 10000059 characters .*25000/, 'none'],
+  // refused as it is read, at the bound of a row tg reads (issue M: memory bounded by any input)
+  ['CSV: a 10 MB cell (gzip)', sub('ten-mb-cell.csv.gz'), 2, /ten-mb-cell\.csv\.gz:3: a row larger than 1 MiB/, 'none'],
   ['CSV: invalid UTF-8', sub('invalid-utf8.csv'), 2, /invalid-utf8\.csv:3: bytes that are not UTF-8/, 'none'],
   ['gzip: truncated/corrupt', sub('corrupt.csv.gz'), 2, /corrupt\.csv\.gz: the gzip data is corrupt or truncated/, 'none'],
   ['JSON: syntax error', sub('syntax-error.json'), 2, /syntax-error\.json:3: not valid JSON/, 'none'],
@@ -111,8 +112,8 @@ const CASES = [
   ['spec file missing', ['submit', bad('ok.csv'), '--spec', bad('nope.json')], 2, /nope\.json: cannot read the spec \(no such file\)/, 'none'],
   ['input file missing', ['submit', bad('missing.csv')], 2, /missing\.csv: cannot read the input \(no such file\)/, 'none'],
   ['input is a directory', ['submit', fixture('bad')], 2, /bad: is a directory, not an input file/, 'none'],
-  ['unknown extension, no --format', ['submit', bad('rows.txt')], 2, /rows\.txt: cannot tell the format from the extension/, 'none'],
-  ['stdin without --format', ['submit', '-'], 2, /reading stdin needs --format csv\|json\|jsonl/, 'none'],
+  ['unknown extension, content not a table', ['submit', bad('notes.txt')], 2, /notes\.txt: cannot tell its format from its name or content/, 'none'],
+  ['stdin without --format, empty', ['submit', '-'], 2, /^tg: stdin is empty: nothing to send/, 'none'],
   [
     '--batch-size out of range',
     sub('ok.csv', '--batch-size', '5000'),

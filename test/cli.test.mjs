@@ -89,7 +89,10 @@ test('submit: invalid rows → exit 2 naming file:line, column and rule; nothing
     assert.equal(e.stats.runsCreated, 0);
     const s = await runInProcess(['submit', f, '--spec', fixture('company-spec.json'), '--skip-invalid', '--json', '--base-url', e.url], { cwd: d });
     assert.equal(s.code, 0, s.stderr);
-    assert.deepEqual({ ...JSON.parse(s.stdout), taskgroup_id: 'x' }, { taskgroup_id: 'x', submitted: 1, skipped: 0, rejected: 1 });
+    assert.deepEqual(
+      { ...JSON.parse(s.stdout), taskgroup_id: 'x' },
+      { taskgroup_id: 'x', submitted: 1, skipped: 0, rejected: 1, repeats: 0, processor: 'base', estimated_cost_usd: 0.01 },
+    );
     const jdir = path.join(d, '.tg', 'journals');
     const rejects = path.join(jdir, String(readdirSync(jdir).find((x) => x.endsWith('.rejects.jsonl'))));
     assert.equal(JSON.parse(readFileSync(rejects, 'utf8')).line, 3);
@@ -109,7 +112,15 @@ test('submit: an appended row is sent alone; --restart sends everything again in
     writeFileSync(f, readFileSync(f, 'utf8') + 'Company 11,https://c11.example\n');
     const r = await runInProcess(['submit', f, '--json', '--base-url', e.url], { cwd: d });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), { taskgroup_id: r0.stdout.trim(), submitted: 1, skipped: 10, rejected: 0 });
+    assert.deepEqual(JSON.parse(r.stdout), {
+      taskgroup_id: r0.stdout.trim(),
+      submitted: 1,
+      skipped: 10,
+      rejected: 0,
+      repeats: 0,
+      processor: 'base',
+      estimated_cost_usd: 0.01,
+    });
     const s = await runInProcess(['submit', f, '--restart', '--json', '--base-url', e.url], { cwd: d });
     assert.equal(s.code, 0, s.stderr);
     assert.equal(JSON.parse(s.stdout).submitted, 11);
@@ -160,7 +171,7 @@ test('fetch: CSV flattening and --join in input order', async () => {
     const j = await runInProcess(['fetch', group, '--join', fixture('companies.csv'), '-o', path.join(d, 'enriched.csv'), '--base-url', e.url], { cwd: d });
     assert.equal(j.code, 0, j.stderr);
     const en = readFileSync(path.join(d, 'enriched.csv'), 'utf8').split('\n');
-    assert.match(en[0], /^company_name,company_website,segment,output\.key_insights,/);
+    assert.match(en[0], /^company_name,company_website,segment,key_insights,key_insights_confidence,/); // the enriched layout
     assert.match(en[1], /^Acme Corp,https:\/\/acme\.com,enterprise,/);
     assert.match(en[2], /^Stripe,/);
     // Rows the group has no run for (keys 61, 62) are kept, in order, with blank output columns, listed, and exit 5.
@@ -171,8 +182,9 @@ test('fetch: CSV flattening and --join in input order', async () => {
     assert.match(j2.stderr, /2 of 62 rows have no finished run yet \(left blank\): line 62, 63/);
     const en2 = readFileSync(path.join(d, 'enriched2.csv'), 'utf8').trim().split('\n');
     assert.equal(en2.length, 63);
-    assert.equal(en2[61], 'Extra One,https://one.example,smb,,,,,,,');
-    assert.equal(en2[62], 'Extra Two,https://two.example,smb,,,,,,,');
+    const blank = ','.repeat(15); // 4 fields × 3 columns, then tg_status, tg_error, tg_run_id: all blank
+    assert.equal(en2[61], `Extra One,https://one.example,smb${blank}`);
+    assert.equal(en2[62], `Extra Two,https://two.example,smb${blank}`);
     const st = await runInProcess(['status', group, '--json', '--base-url', e.url], { cwd: d });
     assert.equal(JSON.parse(st.stdout).task_run_status_counts.completed, 60);
   } finally {
@@ -201,12 +213,16 @@ test('inputs: .csv.gz, a JSON array, JSONL and gzipped stdin all give the rows t
       assert.equal(r.code, 0, r.stderr);
       return inputsInRowOrder(await groupRuns(e.url, JSON.parse(r.stdout).taskgroup_id));
     };
-    const csv = await inputsOf(await runInProcess(['submit', fixture('companies.csv'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
-    const gz = await inputsOf(await runInProcess(['submit', fixture('companies.csv.gz'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
+    // Each input on a machine of its own (its own state directory): on one machine, an input whose
+    // rows an earlier job sent continues that job's group (issue L), and these all hold the same rows.
+    let machine = 0;
+    const own = () => ({ cwd: d, env: { TG_STATE_DIR: path.join(d, `state-${++machine}`) } });
+    const csv = await inputsOf(await runInProcess(['submit', fixture('companies.csv'), '--spec', spec, '--json', '--base-url', e.url], own()));
+    const gz = await inputsOf(await runInProcess(['submit', fixture('companies.csv.gz'), '--spec', spec, '--json', '--base-url', e.url], own()));
     assert.equal(csv.length, 60);
     assert.deepEqual(gz, csv);
-    const json = await inputsOf(await runInProcess(['submit', fixture('companies.json'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
-    const jsonl = await inputsOf(await runInProcess(['submit', fixture('companies.jsonl'), '--spec', spec, '--json', '--base-url', e.url], { cwd: d }));
+    const json = await inputsOf(await runInProcess(['submit', fixture('companies.json'), '--spec', spec, '--json', '--base-url', e.url], own()));
+    const jsonl = await inputsOf(await runInProcess(['submit', fixture('companies.jsonl'), '--spec', spec, '--json', '--base-url', e.url], own()));
     const want = JSON.parse(readFileSync(fixture('companies.json'), 'utf8')).map((o) => ({ company_name: o.company_name, company_website: o.company_website }));
     assert.deepEqual(json, want);
     assert.deepEqual(
@@ -218,7 +234,7 @@ test('inputs: .csv.gz, a JSON array, JSONL and gzipped stdin all give the rows t
     );
     const stdin = await inputsOf(
       await runInProcess(['submit', '-', '--format', 'jsonl', '--spec', spec, '--json', '--base-url', e.url], {
-        cwd: d,
+        ...own(),
         stdin: gzipSync(readFileSync(fixture('companies.jsonl'))),
       }),
     );

@@ -105,19 +105,19 @@ test('prepareRow: coercion, required fields, keys, size limit', async () => {
     }),
     true,
   );
-  const ok = tg.prepareRow({ name: 'A', n: '7', extra: 'dropped' }, 0, { format: 'csv', spec });
+  const ok = tg.prepareRow({ name: 'A', n: '7', extra: 'dropped' }, 0, { textCells: true, spec });
   assert.deepEqual(ok, { ok: true, key: '1', input: { name: 'A', n: 7 }, json: '{"name":"A","n":7}', chars: 18 });
-  const bad = tg.prepareRow({ name: 'A', n: 'seven' }, 4, { format: 'csv', spec });
+  const bad = tg.prepareRow({ name: 'A', n: 'seven' }, 4, { textCells: true, spec });
   assert.equal(bad.ok, false);
-  assert.equal(tg.formatIssue('f.csv', 6, bad.issues[0], 'csv'), 'f.csv:6: column "n": must be integer (type)');
-  const miss = tg.prepareRow({ n: '1', name: '' }, 0, { format: 'csv', spec });
+  assert.equal(tg.formatIssue('f.csv:6', bad.issues[0], true), 'f.csv:6: column "n": must be integer (type)');
+  const miss = tg.prepareRow({ n: '1', name: '' }, 0, { textCells: true, spec });
   assert.equal(miss.issues[0].field, 'name');
   assert.equal(miss.issues[0].rule, 'required');
-  const big = tg.prepareRow({ q: 'x'.repeat(25001) }, 0, { format: 'jsonl', spec: null });
+  const big = tg.prepareRow({ q: 'x'.repeat(25001) }, 0, { textCells: false, spec: null });
   assert.equal(big.issues[0].rule, 'size');
-  const keyed = tg.prepareRow({ id: 42, q: 'x' }, 0, { format: 'jsonl', keyColumn: 'id', spec: null });
+  const keyed = tg.prepareRow({ id: 42, q: 'x' }, 0, { textCells: false, keyColumn: 'id', spec: null });
   assert.equal(keyed.key, '42');
-  assert.equal(tg.prepareRow('just text', 2, { format: 'jsonl', spec: null }).input, 'just text');
+  assert.equal(tg.prepareRow('just text', 2, { textCells: false, spec: null }).input, 'just text');
 });
 
 test('spec errors are clear', async () => {

@@ -122,7 +122,7 @@ test('journey: --field spec, dry-run cost, --limit 10, the rest, a failure retri
     // fetch --join shows the latest attempt too.
     const joined = await runInProcess(['fetch', group, '--join', 'companies.csv', '--base-url', e.url], { cwd: d });
     assert.equal(joined.code, 0, joined.stderr);
-    assert.equal(/** @type {any[]} */ (parse(joined.stdout, { columns: true }))[failingRow - 1].status, 'completed');
+    assert.equal(/** @type {any[]} */ (parse(joined.stdout, { columns: true }))[failingRow - 1].tg_status, 'completed');
   } finally {
     await e.close();
   }

@@ -4,11 +4,14 @@
 import http from 'node:http';
 
 /**
- * runs: [{ run_id, status, input, output, key }]; events: run_ids (a 'task_run.state' each, in order).
- * @param {{ group?: string, runs?: any[], events?: string[] | null, active?: boolean, fault?: string | null }} [opts]
+ * runs: [{ run_id, status, input, output, key, listOutput? }] (listOutput false: listed without its output);
+ * events: run_ids (a 'task_run.state' each, in order).
+ * listedRunning: the first so many run listings show every run as running (as a listing made
+ * before the runs finished would). `state.results` counts result GETs.
+ * @param {{ group?: string, runs?: any[], events?: string[] | null, active?: boolean, fault?: string | null, listedRunning?: number }} [opts]
  */
-export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, active = false, fault = null } = {}) {
-  const state = { runs, events, active, fault, requests: 0 };
+export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, active = false, fault = null, listedRunning = 0 } = {}) {
+  const state = { runs, events, active, fault, requests: 0, results: 0, listings: 0 };
   const counts = () => {
     const c = {};
     for (const r of state.runs) c[r.status] = (c[r.status] ?? 0) + 1;
@@ -54,12 +57,13 @@ export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, a
       const after = Number((url.searchParams.get('last_event_id') ?? 'r-1').slice(1));
       const withIn = url.searchParams.get('include_input') === 'true';
       const withOut = url.searchParams.get('include_output') === 'true';
+      const running = state.listings++ < listedRunning;
       const items = state.runs.map((r, i) => ({
         type: 'task_run.state',
         event_id: `r${i}`,
         input: withIn ? { input: r.input } : null,
-        run: runJson(r),
-        output: withOut && r.status === 'completed' ? { type: 'json', content: r.output } : null,
+        run: running ? { ...runJson(r), status: 'running', is_active: true, error: null } : runJson(r),
+        output: withOut && r.status === 'completed' && !running && r.listOutput !== false ? { type: 'json', content: r.output } : null,
       }));
       return sse(res, items.slice(after + 1));
     }
@@ -78,6 +82,7 @@ export async function fakeApi({ group = 'tgrp_fake', runs = [], events = null, a
     }
     const m = /^\/v1\/tasks\/runs\/([^/]+)\/result$/.exec(p);
     if (m) {
+      state.results++;
       const r = state.runs.find((x) => x.run_id === m[1]);
       if (!r || r.status !== 'completed') {
         res.writeHead(404, { 'content-type': 'application/json' });

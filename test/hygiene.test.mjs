@@ -41,7 +41,7 @@ test('the API key never appears in output, logs, state, journal, results or reje
     const [bad1, watched] = await Promise.all([run(['submit', bad, '--skip-invalid', '--json']), run(['watch', group, '-o', 'w.jsonl'])]);
     assert.ok([0, 1].includes(Number(bad1.code)), bad1.stderr);
     assert.ok([0, 1].includes(Number(watched.code)), watched.stderr);
-    assert.match(watched.stderr, /GET \S+\/events/, 'in-process, --verbose logs requests too');
+    assert.match(watched.stderr, /GET \S+\/(events|runs)\b/, 'in-process, --verbose logs requests too'); // the run list (catch-up) or the events
     const [csv, joined, , , wrong] = await Promise.all([
       run(['fetch', group, '-o', 'f.csv', '--format', 'csv']),
       run(['fetch', group, '--join', f, '-o', 'joined.csv']),

@@ -106,7 +106,15 @@ test('the input changes while sending: only validated rows are sent, the message
     const group = String(/created group (tgrp_\w+)/.exec(r.stderr)?.[1]);
     const again = await runInProcess(['submit', f, '--rate', 'off', '--json'], { cwd: d, env: via });
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(JSON.parse(again.stdout), { taskgroup_id: group, submitted: 300, skipped: 700, rejected: 0 });
+    assert.deepEqual(JSON.parse(again.stdout), {
+      taskgroup_id: group,
+      submitted: 300,
+      skipped: 700,
+      rejected: 0,
+      repeats: 0,
+      processor: 'base',
+      estimated_cost_usd: 3,
+    });
     const runs = await groupRuns(e.url, group);
     assert.equal(runs.length, 1000);
     assert.equal(new Set(runs.map((x) => x.run.metadata.tg_key)).size, 1000);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { root, BIN, KEY, emulator, fixture, tmp, groupRuns } from './helpers.mjs';
 
@@ -114,6 +114,20 @@ test('README CI recipe, run: steps as written: the packed tarball, never npx; a 
       assert.equal(readFileSync(path.join(repo, 'results.jsonl'), 'utf8').trim().split('\n').length, 60, `job ${job}: 60 results`);
     }
     assert.equal(e.stats.runsCreated, 60, 'the second job sent nothing: its journal was in the cached state directory');
+    assert.ok(existsSync(path.join(repo, 'data/companies.tg-group.json')), 'the first job wrote the group file');
+
+    // Two machines: a second clone with the group file committed, a state directory of its own
+    // (no cache), and five rows more: it continues the group and sends only those five.
+    const clone = tmp();
+    cpSync(repo, clone, { recursive: true, filter: (f) => !f.includes('.tg-state') && !f.includes('results.jsonl') });
+    appendFileSync(path.join(clone, 'data/companies.csv'), [1, 2, 3, 4, 5].map((i) => `New Co ${i},https://new${i}.example,smb`).join('\n') + '\n');
+    const env2 = { ...env, TG_STATE_DIR: stateDir }; // .tg-state relative to the clone: empty there
+    for (const line of runs) {
+      const r = await sh(line, { cwd: clone, env: env2 });
+      assert.equal(r.code, 0, `machine 2: ${line}\n${r.stderr}`);
+    }
+    assert.equal(e.stats.runsCreated, 65, 'machine 2 sent only the five new rows');
+    assert.equal(readFileSync(path.join(clone, 'results.jsonl'), 'utf8').trim().split('\n').length, 65, 'machine 2: 65 results');
   } finally {
     await e.close();
   }

@@ -20,8 +20,9 @@ const tgAt = (api, args, opts = {}) => runInProcess([...args, '--base-url', api.
 
 test('G.2 watch: a re-sent event never writes a second line; a run whose event never comes is filled from /runs', async () => {
   const runs = makeRuns(6, (i) => ['completed', 'failed', 'cancelled', 'completed', 'completed', 'completed'][i]);
-  // trun_2 is sent three times, trun_6 never.
-  const api = await fakeApi({ runs, events: ['trun_1', 'trun_2', 'trun_2', 'trun_3', 'trun_4', 'trun_2', 'trun_5'] });
+  // trun_2 is sent three times, trun_6 never; the catch-up listing (made as watch starts) shows
+  // every run still running, so the results come from the events.
+  const api = await fakeApi({ runs, events: ['trun_1', 'trun_2', 'trun_2', 'trun_3', 'trun_4', 'trun_2', 'trun_5'], listedRunning: 1 });
   try {
     const d = tmp();
     const r = await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d });
@@ -33,6 +34,59 @@ test('G.2 watch: a re-sent event never writes a second line; a run whose event n
     const again = await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d });
     assert.equal(again.code, 1, again.stderr);
     assert.equal(lines(path.join(d, 'w.jsonl')).length, 6);
+  } finally {
+    await api.close();
+  }
+});
+
+test('G.2 watch: runs finished before watch starts come from the run list (with inputs, no result GET), once each, as fetch writes them', async () => {
+  const runs = makeRuns(5, (i) => ['completed', 'failed', 'completed', 'cancelled', 'completed'][i]);
+  const api = await fakeApi({ runs, events: ['trun_3', 'trun_1', 'trun_1', 'trun_5', 'trun_2', 'trun_4'] });
+  try {
+    const d = tmp();
+    const r = await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d });
+    assert.equal(r.code, 1, r.stderr);
+    const got = lines(path.join(d, 'w.jsonl'));
+    assert.deepEqual(
+      got.map((l) => l.run.run_id),
+      runs.map((x) => x.run_id),
+    ); // the list's order
+    assert.equal(api.state.results, 0, 'no result GET');
+    for (const l of got) assert.deepEqual(l.input, { input: runs.find((x) => x.run_id === l.run.run_id)?.input });
+    const cursor = JSON.parse(readFileSync(path.join(d, 'w.jsonl.tg.json'), 'utf8'));
+    assert.equal(cursor.extra.runs, 'r4');
+    // fetch writes the same lines.
+    const f = await tgAt(api, ['fetch', api.group, '-o', 'f.jsonl'], { cwd: d });
+    assert.equal(f.code, 1, f.stderr);
+    assert.equal(readFileSync(path.join(d, 'f.jsonl'), 'utf8'), readFileSync(path.join(d, 'w.jsonl'), 'utf8'));
+    // A rerun (the list read from its cursor, the events from the start) adds nothing.
+    assert.equal((await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d })).code, 1);
+    assert.equal(lines(path.join(d, 'w.jsonl')).length, 5);
+  } finally {
+    await api.close();
+  }
+});
+
+test('G.2 watch: a completed run listed without its output gets it from its result', async () => {
+  /** @type {any[]} */
+  const runs = makeRuns(3);
+  runs[1].listOutput = false;
+  const api = await fakeApi({ runs });
+  try {
+    const d = tmp();
+    const r = await tgAt(api, ['watch', api.group, '-o', 'w.jsonl'], { cwd: d });
+    assert.equal(r.code, 0, r.stderr);
+    const got = lines(path.join(d, 'w.jsonl'));
+    assert.deepEqual(
+      got.map((l) => [l.run.run_id, l.output?.content.answer]),
+      [
+        ['trun_1', 'A1'],
+        ['trun_2', 'A2'],
+        ['trun_3', 'A3'],
+      ],
+    );
+    assert.equal(api.state.results, 1);
+    assert.deepEqual(got[1].input, { input: runs[1].input });
   } finally {
     await api.close();
   }
@@ -206,7 +260,9 @@ test('G.3 join: rows are verified against the run input; re-sorted input, no key
     assert.equal(ok.code, 0, ok.stderr);
     const out = readFileSync(path.join(d, 'out.csv'), 'utf8').trim().split('\n');
     assert.equal(out.length, 5);
-    assert.match(out[1], /^Company 1,1,A1,'=SUM\(A1:A2\),trun_1,completed,$/); // formula neutralised
+    // The enriched layout of submit --watch -o (issue K): input, per field X, X_confidence, X_citations, then tg_*.
+    assert.equal(out[0], 'name,size,answer,answer_confidence,answer_citations,note,note_confidence,note_citations,tg_status,tg_error,tg_run_id');
+    assert.match(out[1], /^Company 1,1,A1,,,'=SUM\(A1:A2\),,,completed,,trun_1$/); // formula neutralised
     const raw = await tgAt(api, ['fetch', api.group, '--join', path.join(d, 'in.csv'), '--raw-csv'], { cwd: d });
     assert.match(raw.stdout.split('\n')[1], /,=SUM\(A1:A2\),/);
     // Re-sorted: rows 1 and 2 swapped → a mismatch naming the lines, nothing written.
@@ -298,7 +354,7 @@ test('G.4 join -o replaces only files tg wrote: never the input, an unrelated CS
     // Its own output: replaced on a rerun; --force replaces the unrelated file.
     for (let i = 0; i < 2; i++) assert.equal((await tgAt(api, ['fetch', api.group, '--join', input, '-o', 'out.csv'], { cwd: d })).code, 0);
     assert.equal((await tgAt(api, ['fetch', api.group, '--join', input, '-o', 'other.csv', '--force'], { cwd: d })).code, 0);
-    assert.match(readFileSync(path.join(d, 'other.csv'), 'utf8'), /^name,size,output\.answer/);
+    assert.match(readFileSync(path.join(d, 'other.csv'), 'utf8'), /^name,size,answer,/);
     assert.deepEqual(
       readdirSync(d).filter((f) => f.endsWith('.tmp')),
       [],
@@ -394,7 +450,7 @@ test('G.4 a symlink planted at a temp-file name tg could use is never followed',
       assert.equal(readFileSync(path.join(d, 'victim.txt'), 'utf8'), 'precious\n', args.join(' '));
       for (const f of readdirSync(d).filter((n) => n.endsWith('.tmp'))) rmSync(path.join(d, f));
     }
-    assert.match(readFileSync(path.join(d, 'out.csv'), 'utf8'), /^name,size,output\.answer/);
+    assert.match(readFileSync(path.join(d, 'out.csv'), 'utf8'), /^name,size,answer,/);
   } finally {
     await api.close();
   }

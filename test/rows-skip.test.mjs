@@ -10,12 +10,27 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { emulator, groupRuns, inputsInRowOrder, runInProcess, tmp } from './helpers.mjs';
 
-test('rows with no values are refused with --field; JSON fields outside the spec are named from any row', async () => {
+test('rows with no values are skipped (a spreadsheet habit) or refused; JSON fields outside the spec are named from any row', async () => {
   const cwd = tmp();
+  // Rows whose every cell is empty are skipped and counted, never sent (issue K).
   writeFileSync(path.join(cwd, 'excel.csv'), 'name,city\r\nalice,paris\r\n,\r\n,\r\n');
   const csv = await runInProcess(['submit', 'excel.csv', '--field', 'x: y', '--dry-run'], { cwd });
-  assert.equal(csv.code, 2, csv.stderr);
-  assert.match(csv.stderr, /excel\.csv:3: the row has no values \(empty\)/);
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.match(csv.stdout, /rows {9}1 \(1 valid, 0 invalid\)/);
+  assert.match(csv.stdout, /excel\.csv: 2 empty rows skipped/);
+  // A row with values, none of them in input_schema, is still refused.
+  writeFileSync(path.join(cwd, 'cols.csv'), 'name,city,other\r\nalice,paris,\r\n,,x\r\n');
+  const spec = path.join(cwd, 'spec.json');
+  writeFileSync(
+    spec,
+    JSON.stringify({
+      input_schema: { type: 'json', json_schema: { type: 'object', properties: { name: { type: 'string' }, city: { type: 'string' } } } },
+      output_schema: 'x',
+    }),
+  );
+  const cols = await runInProcess(['submit', 'cols.csv', '--spec', spec, '--dry-run'], { cwd });
+  assert.equal(cols.code, 2, cols.stderr);
+  assert.match(cols.stderr, /cols\.csv:3: none of the row's values is a property of input_schema \(it has "other"\) \(empty\)/);
   writeFileSync(path.join(cwd, 'sparse.jsonl'), '{"name":"A"}\n{"name":"B","website":"b.com"}\n{"website":"c.com"}\n');
   const jsonl = await runInProcess(['submit', 'sparse.jsonl', '--field', 'ceo: the CEO', '--dry-run', '--skip-invalid'], { cwd });
   assert.equal(jsonl.code, 0, jsonl.stderr);
@@ -81,7 +96,7 @@ test('submit --watch -o enriched.csv --json prints the summary object on stdout'
   }
 });
 
-test('tg spec reads --input - from stdin; a one-column header with semicolons is warned about', async () => {
+test('tg spec reads --input - from stdin; a semicolon-separated file is read as such, and said', async () => {
   const cwd = tmp();
   const s = await runInProcess(['spec', '--field', 'ceo: the CEO', '--input', '-', '--format', 'csv'], { cwd, stdin: 'name,city\nAcme,Paris\n' });
   assert.equal(s.code, 0, s.stderr);
@@ -89,7 +104,8 @@ test('tg spec reads --input - from stdin; a one-column header with semicolons is
   writeFileSync(path.join(cwd, 'semi.csv'), 'name;city\nbob;rome\n');
   const d = await runInProcess(['submit', 'semi.csv', '--dry-run'], { cwd });
   assert.equal(d.code, 0, d.stderr);
-  assert.match(d.stderr, /semi\.csv:1: the header is one column, "name;city": tg reads comma-separated values/);
+  assert.match(d.stdout, /semi\.csv: read as ;-separated \(detected from the header; --delimiter chooses\)/);
+  assert.match(d.stdout, /rows {9}1 \(1 valid, 0 invalid\)/);
 });
 
 test('the enriched CSV marks a row --skip-invalid left out: tg_status rejected, the reason as tg_error', async () => {

@@ -6,10 +6,13 @@ import { ApiError, NetworkError, UnknownOutcomeError } from '../errors';
 import { flat } from '../core/util';
 import { systemClock, systemRandom, type Clock, type Random } from '../core/clock';
 import type { GroupEvent, Metadata, TaskGroup, TaskGroupRunResponse, TaskRun, TaskRunEvent, TaskRunInput, TaskRunResult, TaskSpec } from '../core/wire';
+import type { SuggestedTask } from '../core/suggest';
 import { Transport, type RawResponse } from './transport';
 import { errorFor } from './httpErrors';
 import { withRetries } from './retry';
-import { buildQuery, resumable, type ResumableOptions, type StreamEnv } from './sse';
+import { buildQuery, resumable, resumeWith, sseDataOnce, type ResumableOptions, type StreamEnv } from './sse';
+import { badEvent, inlineParser, parsedLines, workerParser } from './lineParser';
+import { lastEventId, type LineBatch } from './runLines';
 
 export interface ClientOptions {
   baseUrl: string;
@@ -34,11 +37,24 @@ export interface ClientOptions {
 /** Longest a request waits for response headers, or between body chunks (capped by the give-up). */
 const REQUEST_TIMEOUT_MS = 60_000;
 
+/** The body of POST /v1beta/tasks/suggest (plain JSON schemas in previous_task). */
+export interface SuggestRequest {
+  user_intent: string;
+  previous_task?: { input_schema?: unknown; output_schema?: unknown; inputs?: unknown[] };
+}
+
+export interface SuggestProcessorRequest {
+  task_spec: { input_schema?: unknown; output_schema: unknown };
+  choose_processors_from?: string[];
+}
+
 export interface RunStreamOptions extends ResumableOptions {
   includeInput?: boolean;
   includeOutput?: boolean;
   status?: string;
 }
+
+const runQuery = (o: RunStreamOptions) => ({ include_input: o.includeInput || undefined, include_output: o.includeOutput || undefined, status: o.status });
 
 export class ApiClient {
   readonly baseUrl: URL;
@@ -179,6 +195,17 @@ export class ApiClient {
     }
   }
 
+  // ----- the Ingest API: suggestions for --intent (they create nothing: retried like a GET) -----
+  /** POST /v1beta/tasks/suggest: output fields (and an input schema, a title, warnings) for an intent. */
+  suggestTask(body: SuggestRequest, signal?: AbortSignal): Promise<SuggestedTask> {
+    return this.requestJson<SuggestedTask>('POST', '/v1beta/tasks/suggest', { body, signal });
+  }
+
+  /** POST /v1beta/tasks/suggest-processor: processors for a task spec, the recommended one first. */
+  suggestProcessors(body: SuggestProcessorRequest, signal?: AbortSignal): Promise<{ recommended_processors: string[] }> {
+    return this.requestJson<{ recommended_processors: string[] }>('POST', '/v1beta/tasks/suggest-processor', { body, signal });
+  }
+
   // ----- streams -----
   /** Snapshot of the group's runs (in creation order), resumed after breaks. */
   streamRuns(groupId: string, opts: RunStreamOptions = {}): AsyncGenerator<TaskRunEvent> {
@@ -187,8 +214,26 @@ export class ApiClient {
 
   /** streamRuns in batches (those of one chunk received). */
   streamRunBatches(groupId: string, opts: RunStreamOptions = {}): AsyncGenerator<TaskRunEvent[]> {
-    const query = { include_input: opts.includeInput || undefined, include_output: opts.includeOutput || undefined, status: opts.status };
-    return resumable(this.t, this.env, this.groupsPath(`/${encodeURIComponent(groupId)}/runs`), query, opts) as AsyncGenerator<TaskRunEvent[]>;
+    return resumable(this.t, this.env, this.groupsPath(`/${encodeURIComponent(groupId)}/runs`), runQuery(opts), opts) as AsyncGenerator<TaskRunEvent[]>;
+  }
+
+  /**
+   * The group's runs as the event texts the server sent, each with its type, event_id, run_id,
+   * status (runLines.ts), in batches, resumed after breaks: what a results file copies. `worker`:
+   * parse them in a worker thread (a large listing; parsed here when the worker is not at hand).
+   */
+  async *streamRunLines(groupId: string, opts: RunStreamOptions & { worker?: boolean } = {}): AsyncGenerator<LineBatch> {
+    const path = this.groupsPath(`/${encodeURIComponent(groupId)}/runs`);
+    const query = runQuery(opts);
+    const parser = (opts.worker && workerParser()) || inlineParser();
+    const connect = (last: string | undefined) =>
+      parsedLines(sseDataOnce(this.t, path, { ...query, last_event_id: last }, opts.signal, opts.idleMs), parser, badEvent(`GET ${path}`));
+    try {
+      yield* resumeWith(this.env, path, opts, connect, lastEventId);
+      if (!parser.here) this.t.opts.log?.(`GET ${path}: its events parsed in a worker thread`);
+    } finally {
+      parser.close();
+    }
   }
 
   /** The group's events; one pass until the server closes cleanly (reconnecting through breaks). */

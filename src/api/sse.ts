@@ -56,16 +56,52 @@ export interface StreamEnv {
 }
 
 /**
- * One SSE connection. Yields parsed JSON payloads in order, in batches (those of one chunk
- * received: no promise per event). Returns normally when the server ends the stream cleanly;
- * throws NetworkError if the connection breaks (an event received only in part is dropped),
- * ApiError for a non-2xx answer. `idleMs`: a stream that sends no event (keep-alives only) for
- * this long counts as broken.
+ * One SSE connection. Yields the data of its events as received (keep-alives and empty events
+ * left out), in batches (those of one chunk received: no promise per event). Returns normally
+ * when the server ends the stream cleanly; throws NetworkError if the connection breaks (an event
+ * received only in part is dropped), ApiError for a non-2xx answer. `idleMs`: a stream that sends
+ * no event (keep-alives only) for this long counts as broken.
  */
-export async function* sseOnce(t: Transport, path: string, query: Query, signal?: AbortSignal, idleMs?: number): AsyncGenerator<GroupEvent[]> {
+export async function* sseDataOnce(t: Transport, path: string, query: Query, signal?: AbortSignal, idleMs?: number): AsyncGenerator<string[]> {
   const full = path + buildQuery(query);
-  const t0 = t.opts.clock.now();
   const idle = idleMs ? new IdleTimer(idleMs, signal) : null;
+  const res = await open(t, full, signal, idle, idleMs);
+  let queue: string[] = [];
+  const parser = createParser({
+    onEvent: (ev) => {
+      if (!ev.data) return; // keep-alive or empty event
+      queue.push(ev.data);
+      idle?.reset();
+    },
+  });
+  const text = utf8Chunks();
+  try {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      // In pieces: the stream hands over all it has buffered at once (often over 100 KB), and
+      // a string that large is made in V8's large-object space at a high price (measured, the
+      // events of a 100k-run group: 0.49 s to decode whole chunks, 0.02 s in pieces).
+      for (let i = 0; i < chunk.length; i += SSE_PIECE) parser.feed(text(chunk.subarray(i, i + SSE_PIECE)));
+      if (queue.length) {
+        const batch = queue;
+        queue = [];
+        yield batch;
+      }
+    }
+  } catch (e) {
+    if (signal?.aborted) throw signal.reason ?? e;
+    if (e instanceof TgError) throw e;
+    if (idle?.fired) throw silent(new NetworkError(`stream ${path}: no event for ${Math.round(idleMs! / 1000)} s (keep-alives only)`, true), idleMs!);
+    throw new NetworkError(`stream ${path} broke: ${t.redact(String((e as Error).message))}`, true, { cause: e });
+  } finally {
+    idle?.clear();
+    if (!res.body.destroyed) res.body.destroy();
+  }
+  // Whatever is left in the parser is a half-received event: dropped.
+}
+
+/** The GET of a stream, answered 2xx (else its typed error). */
+async function open(t: Transport, full: string, signal: AbortSignal | undefined, idle: IdleTimer | null, idleMs: number | undefined) {
+  const t0 = t.opts.clock.now();
   let res;
   try {
     res = await t.dispatcher.request(
@@ -91,43 +127,22 @@ export async function* sseOnce(t: Transport, path: string, query: Query, signal?
     if (res.statusCode === 429) t.rateLimited++;
     throw errorFor('GET', full, { status: res.statusCode, headers: res.headers, text }, t.opts.clock.now(), (s) => t.redact(s));
   }
-  let queue: GroupEvent[] = [];
-  let bad: Error | undefined;
-  const parser = createParser({
-    onEvent: (ev) => {
-      if (!ev.data) return; // keep-alive or empty event
+  return res;
+}
+
+/** One SSE connection, its events parsed (JSON); an event that is not JSON breaks the stream (NetworkError). */
+export async function* sseOnce(t: Transport, path: string, query: Query, signal?: AbortSignal, idleMs?: number): AsyncGenerator<GroupEvent[]> {
+  for await (const texts of sseDataOnce(t, path, query, signal, idleMs)) {
+    const batch: GroupEvent[] = new Array<GroupEvent>(texts.length);
+    for (let i = 0; i < texts.length; i++) {
       try {
-        queue.push(JSON.parse(ev.data) as GroupEvent);
-        idle?.reset();
+        batch[i] = JSON.parse(texts[i]) as GroupEvent;
       } catch {
-        bad = new Error(`unparsable SSE data: ${ev.data.slice(0, 120)}`);
-      }
-    },
-  });
-  const text = utf8Chunks();
-  try {
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      // In pieces: the stream hands over all it has buffered at once (often over 100 KB), and
-      // a string that large is made in V8's large-object space at a high price (measured, the
-      // events of a 100k-run group: 0.49 s to decode whole chunks, 0.02 s in pieces).
-      for (let i = 0; i < chunk.length; i += SSE_PIECE) parser.feed(text(chunk.subarray(i, i + SSE_PIECE)));
-      if (bad) throw new NetworkError(`GET ${full}: ${bad.message}`, true);
-      if (queue.length) {
-        const batch = queue;
-        queue = [];
-        yield batch;
+        throw new NetworkError(`GET ${path + buildQuery(query)}: unparsable SSE data: ${texts[i].slice(0, 120)}`, true);
       }
     }
-  } catch (e) {
-    if (signal?.aborted) throw signal.reason ?? e;
-    if (e instanceof TgError) throw e;
-    if (idle?.fired) throw silent(new NetworkError(`stream ${path}: no event for ${Math.round(idleMs! / 1000)} s (keep-alives only)`, true), idleMs!);
-    throw new NetworkError(`stream ${path} broke: ${t.redact(String((e as Error).message))}`, true, { cause: e });
-  } finally {
-    idle?.clear();
-    if (!res.body.destroyed) res.body.destroy();
+    yield batch;
   }
-  // Whatever is left in the parser is a half-received event: dropped.
 }
 
 export interface ResumableOptions {
@@ -143,17 +158,37 @@ export interface ResumableOptions {
  * the server ends a connection cleanly. Each batch is consumed whole before the next is asked for,
  * so a reconnect resumes after it.
  */
-export async function* resumable(t: Transport, env: StreamEnv, path: string, query: Query, o: ResumableOptions = {}): AsyncGenerator<GroupEvent[]> {
+export function resumable(t: Transport, env: StreamEnv, path: string, query: Query, o: ResumableOptions = {}): AsyncGenerator<GroupEvent[]> {
+  return resumeWith(env, path, o, (last) => sseOnce(t, path, { ...query, last_event_id: last }, o.signal, o.idleMs), lastIdOf);
+}
+
+function lastIdOf(batch: GroupEvent[]): string | undefined {
+  let last: string | undefined;
+  for (const ev of batch) {
+    const id = (ev as { event_id?: string | null }).event_id;
+    if (typeof id === 'string' && id !== '') last = id;
+  }
+  return last;
+}
+
+/**
+ * Batches of `connect(cursor)`, reconnected from the cursor after the last batch consumed
+ * (`lastOf`) whenever a connection breaks with a transient error, by the give-up rule.
+ */
+export async function* resumeWith<B>(
+  env: StreamEnv,
+  path: string,
+  o: ResumableOptions,
+  connect: (last: string | undefined) => AsyncGenerator<B>,
+  lastOf: (batch: B) => string | undefined,
+): AsyncGenerator<B> {
   let last = o.lastEventId ?? undefined;
   const outage = new Outage({ giveUpMs: o.giveUpMs ?? env.giveUpMs, clock: env.clock, random: env.random, backoff: { baseMs: 250, capMs: 15_000 } });
   for (;;) {
     try {
-      for await (const batch of sseOnce(t, path, { ...query, last_event_id: last }, o.signal, o.idleMs)) {
+      for await (const batch of connect(last)) {
         outage.ok();
-        for (const ev of batch) {
-          const id = (ev as { event_id?: string | null }).event_id;
-          if (typeof id === 'string' && id !== '') last = id;
-        }
+        last = lastOf(batch) ?? last;
         yield batch;
       }
       return;

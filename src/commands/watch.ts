@@ -1,25 +1,31 @@
 // `tg watch`: one JSON line per distinct run that reached a terminal state (completed, failed,
 // cancelled), exactly once, resumable.
 //
-// Events are taken in stream order; outputs of completed runs are fetched concurrently through an
-// OrderedWindow, which writes lines in event order, so the saved cursor never passes an event
-// whose line is not durable. Lines are keyed by run_id (a compact set of the ids written, rebuilt
-// from the -o file on resume), so a re-sent event never writes a second line. When the group is
-// inactive but some finished runs have no line (their events never came), they are filled from
-// the group's run stream instead of waiting for events that will not come.
+// Catch-up first: the runs already finished when watch starts are read in bulk from the group's
+// run list with their inputs and outputs (one stream, its texts copied as lines, not a result GET
+// a run), in the list's order, behind a runs cursor (`extra.runs` of the -o cursor) that stops
+// before the first unfinished run. Then events: taken in stream order; outputs of completed runs
+// are fetched concurrently through an OrderedWindow, which writes lines in event order, so the
+// saved cursor never passes an event whose line is not durable. Lines are keyed by run_id (a
+// compact set of the ids written, rebuilt from the -o file on resume), so a run listed at
+// catch-up and then seen in an event, or a re-sent event, never writes a second line. When the
+// group is inactive but some finished runs have no line (their events never came), they are
+// filled from the run list again (from the runs cursor) instead of waiting for events that will
+// not come.
 import path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import type { Context } from '../context';
-import { ClosedPipeError, EXIT, TgError, InterruptedError, ApiError, withHint } from '../errors';
+import { ClosedPipeError, EXIT, TgError, InterruptedError, withHint } from '../errors';
 import { count, countTerminal, failedCount, seconds, sleep, TERMINAL_STATUSES } from '../core/util';
 import { OrderedWindow } from '../core/orderedWindow';
 import { RunIdSet } from '../core/runIdSet';
-import { FileSink, StdoutSink, type OutputSink } from '../io/output';
-import { readJsonLines } from '../io/durable';
+import { FileSink, StdoutSink, pacer, type OutputSink } from '../io/output';
 import { Progress, type ProgressOptions } from '../io/progress';
 import type { ApiClient } from '../api/client';
 import type { WatchOptions } from '../options';
 import type { TaskRunEvent, TaskGroupStatus, GroupEvent } from '../core/wire';
+import { WORKER_MIN_RUNS } from '../api/lineParser';
+import { lineFor, RunList, writtenRunIds, type WindowLine } from './runList';
 
 export type { WatchOptions };
 
@@ -41,13 +47,6 @@ const FLUSH_MS = 200;
 
 class Deadline extends Error {}
 
-/** One window item: the event's id (the cursor) and the line it adds (text null: none), with the run's status. */
-interface WindowLine {
-  eventId: string | null;
-  text: string | null;
-  status: string;
-}
-
 export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {}): Promise<number> {
   const timeoutMs = o.timeout;
   const out = o.output ? path.resolve(ctx.io.cwd, o.output) : null;
@@ -59,7 +58,7 @@ export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {
   const sink: OutputSink = out
     ? FileSink.open(out, 'watch', o.group, undefined, ctx.global.emulator ? 'emulator' : undefined)
     : new StdoutSink(ctx.io.stdout, 'watch', o.group);
-  const written = out ? await writtenRunIds(out) : new RunIdSet();
+  const written = out ? await writtenRunIds(out, status.num_task_runs) : new RunIdSet(status.num_task_runs);
   if (o.output && (sink as FileSink).resumed) ctx.info(`tg: resuming ${o.output}: ${sink.state.lines} results already there`);
   const w = new Watcher(o, ctx, hooks, client, sink, written, status, t0);
   await w.start(timeoutMs);
@@ -70,13 +69,6 @@ export async function watch(o: WatchOptions, ctx: Context, hooks: WatchHooks = {
   } finally {
     w.dispose();
   }
-}
-
-/** The run ids already in a results file (after FileSink.open cut it back to its cursor). */
-async function writtenRunIds(file: string): Promise<RunIdSet> {
-  const set = new RunIdSet();
-  for await (const line of readJsonLines<{ run?: { run_id?: string } }>(file)) if (line.run?.run_id) set.add(line.run.run_id);
-  return set;
 }
 
 /** The state of one `watch`: the stream passes, the window of lines, the end or the failure. */
@@ -144,8 +136,11 @@ class Watcher {
     this.progress.update(this.sink.state.lines + this.sink.pendingLines(), `${c.failed ? ` | failed ${c.failed}` : ''}${this.hooks.extra?.() ?? ''}`);
   }
 
-  /** Stream passes until the group is inactive, submit is done and every finished run has a line. */
+  /** Catch-up, then stream passes until the group is inactive, submit is done and every finished run has a line. */
   async run(): Promise<number> {
+    await this.listFinished();
+    this.status = (await this.client.getGroup(this.o.group, this.signal)).status;
+    if (!this.status.is_active && this.submitDone && !this.o.follow && this.written.size >= countTerminal(this.status)) return this.finish();
     for (;;) {
       const events = await this.pass();
       await this.window.settle();
@@ -215,16 +210,38 @@ class Watcher {
     return { eventId, text: null, status: '' }; // unknown event types are tolerated
   }
 
-  /** Lines for finished runs whose events never came, from the run stream (the cursor stays). */
+  /** Lines for finished runs whose events never came, from the run list. */
   private async fill() {
-    let n = 0;
-    for await (const ev of this.client.streamRuns(this.o.group, { includeOutput: true, signal: this.signal, giveUpMs: this.ctx.giveUpMs })) {
-      if (ev.type !== 'task_run.state' || !TERMINAL_STATUSES.has(ev.run.status) || !this.written.add(ev.run.run_id)) continue;
-      n++;
-      await this.window.push(lineFor(this.client, { ...ev, event_id: null }, null, this.signal));
-    }
-    await this.window.settle();
+    const n = await this.listFinished();
     if (n) this.ctx.info(`tg: ${count(n, 'finished run')} had no event; ${n === 1 ? 'its result was' : 'their results were'} taken from the group's run list`);
+  }
+
+  /**
+   * A line for each finished run of the group's run list that has none yet, from the runs cursor
+   * on; the cursor moves up to the first unfinished run. Returns how many lines were added.
+   */
+  private async listFinished(): Promise<number> {
+    const list = new RunList(this.sink, this.written, (text) => this.resultLine(text));
+    const idleMs = Math.min(this.ctx.giveUpMs, 60_000); // a snapshot stream that only sends keep-alives is stalled
+    const opts = { lastEventId: list.from, includeInput: true, includeOutput: true, signal: this.signal, giveUpMs: this.ctx.giveUpMs, idleMs };
+    const paced = pacer(
+      this.sink,
+      () => this.ctx.clock.now(),
+      () => this.showProgress(),
+    );
+    for await (const b of this.client.streamRunLines(this.o.group, { ...opts, worker: this.status.num_task_runs >= WORKER_MIN_RUNS })) {
+      await list.take(b);
+      const full = paced();
+      if (full) await full;
+    }
+    await this.sink.flush();
+    return list.added;
+  }
+
+  /** The line of a completed run the list gave without its output: the output fetched as for an event. */
+  private async resultLine(text: string): Promise<string> {
+    const ev = JSON.parse(text) as TaskRunEvent;
+    return (await lineFor(this.client, ev, null, this.signal)).text!;
   }
 
   private async finish(): Promise<number> {
@@ -273,25 +290,4 @@ class Watcher {
     if (e instanceof TgError && e.exitCode === EXIT.API) throw withHint(e, hint, 'replace');
     throw e;
   }
-}
-
-/**
- * The item of a terminal run event: its line, the event with `output` filled in for completed
- * runs. A failure is the window's to report, in order (push handles the rejection).
- */
-async function lineFor(client: ApiClient, ev: TaskRunEvent, eventId: string | null, signal: AbortSignal): Promise<WindowLine> {
-  const out: TaskRunEvent = { type: 'task_run.state', event_id: ev.event_id, input: ev.input ?? null, run: ev.run, output: ev.output ?? null };
-  if (ev.run.status === 'completed' && !out.output) {
-    for (let attempt = 0; ; attempt++) {
-      const r = await client.getResult(ev.run.run_id, 30, signal);
-      if (r) {
-        out.output = r.output;
-        out.run = r.run;
-        break;
-      }
-      if (attempt >= 3) throw new ApiError('missing_result', `run ${ev.run.run_id} completed but its result is not available`, { status: 404 });
-      await sleep(500 * (attempt + 1), signal);
-    }
-  }
-  return { eventId, text: JSON.stringify(out), status: out.run.status };
 }

@@ -1,5 +1,6 @@
 // The enriched CSV's columns: the input's own, then per output field X: X, X_confidence,
-// X_citations (and X_reasoning on request), then tg_status, tg_error, tg_run_id. The names tg adds
+// X_citations (and X_reasoning on request), then tg_status, tg_error, tg_run_id (and tg_processor
+// when the rows' runs may differ in processor: --escalate, or a group of several). The names tg adds
 // need no quoting in SQL (DuckDB, SQLite): lowercase [a-z0-9_], not a keyword, not starting with
 // a digit, and never equal to an input column (then prefixed out_). Pure.
 
@@ -33,15 +34,15 @@ export interface OutputColumn {
   name: string;
   /** The output field it comes from (content key), or null for tg's own columns. */
   field: string | null;
-  part: 'value' | 'confidence' | 'citations' | 'reasoning' | 'status' | 'error' | 'run_id';
+  part: 'value' | 'confidence' | 'citations' | 'reasoning' | 'status' | 'error' | 'run_id' | 'processor';
 }
 
 /**
- * The columns appended to the input's: per output field its value and basis, then tg's. A name
- * that equals an input column (compared case-insensitively) or an earlier name gets out_ in front
- * (then _2, _3… if still taken).
+ * The columns appended to the input's: per output field its value and basis, then tg's (with
+ * `processor`, tg_processor last). A name that equals an input column (compared
+ * case-insensitively) or an earlier name gets out_ in front (then _2, _3… if still taken).
  */
-export function outputColumns(inputColumns: string[], fields: string[], reasoning: boolean): OutputColumn[] {
+export function outputColumns(inputColumns: string[], fields: string[], reasoning: boolean, processor = false): OutputColumn[] {
   const taken = new Set(inputColumns.map((c) => c.toLowerCase()));
   const cols: OutputColumn[] = [];
   const add = (base: string, field: string | null, part: OutputColumn['part']) => {
@@ -61,6 +62,7 @@ export function outputColumns(inputColumns: string[], fields: string[], reasonin
   add('tg_status', null, 'status');
   add('tg_error', null, 'error');
   add('tg_run_id', null, 'run_id');
+  if (processor) add('tg_processor', null, 'processor');
   return cols;
 }
 
@@ -75,6 +77,8 @@ export interface RunResult {
   run_id?: string;
   status?: string;
   error?: string | null;
+  /** The processor that answered (tg_processor). */
+  processor?: string;
   output?: { type?: string; content?: unknown; basis?: unknown[] | null } | null;
 }
 
@@ -92,6 +96,7 @@ export function outputCells(cols: OutputColumn[], r: RunResult | null): unknown[
     if (c.part === 'status') return r.status;
     if (c.part === 'error') return r.error ?? undefined;
     if (c.part === 'run_id') return r.run_id;
+    if (c.part === 'processor') return r.processor;
     const f = c.field!;
     if (c.part === 'value') return obj ? obj[f] : f === 'output' ? content : undefined;
     const b = basis.get(f);

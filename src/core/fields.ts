@@ -14,7 +14,7 @@ export interface Field {
 }
 
 /** Property names the API's basis already gives for every field: an output field of that name is refused. */
-const BASIS_NAMES = new Set(['basis', 'citations', 'reasoning', 'confidence', 'sources']);
+export const BASIS_NAMES = new Set(['basis', 'citations', 'reasoning', 'confidence', 'sources']);
 const NAME = /^[a-z][a-z0-9_]{0,63}$/;
 const FORM = "--field 'NAME[:TYPE]: DESCRIPTION', e.g. --field 'founded_year:int: year the company was founded'";
 
@@ -76,6 +76,19 @@ export function fieldSchema(f: Field): Record<string, unknown> {
     default:
       return { type: 'string', description: f.description };
   }
+}
+
+/** The field type a property's JSON Schema says (the reverse of fieldSchema; anything else is text). */
+export function fieldTypeOf(schema: unknown): FieldType {
+  const s = (schema ?? {}) as { type?: unknown; description?: unknown };
+  const desc = typeof s.description === 'string' ? s.description : '';
+  if (s.type === 'integer') return 'int';
+  if (s.type === 'number') return 'number';
+  if (s.type === 'boolean') return 'bool';
+  if (s.type === 'array') return 'list';
+  if (s.type === 'string' && /\(a date, YYYY-MM-DD\)$/.test(desc)) return 'date';
+  if (s.type === 'string' && /\(a URL\)$/.test(desc)) return 'url';
+  return 'text';
 }
 
 /**

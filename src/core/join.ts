@@ -19,6 +19,8 @@ export interface StoredRun {
   output?: RunOutput | null;
   /** tg_try; 1 when absent. */
   attempt?: number;
+  /** The run's processor (an escalation's differs from the job's). */
+  processor?: string;
 }
 
 /** The runs of a group by tg_key. */
@@ -26,6 +28,8 @@ export interface RunLookup {
   get(key: string): StoredRun[];
   readonly runs: number;
   readonly keys: number;
+  /** The processors the runs used (more than one: the enriched output says each row's). */
+  readonly processors?: ReadonlySet<string>;
 }
 
 /** A CSV cell, a JSON value and a run's (schema-coerced) input field, compared as text. */
@@ -56,8 +60,18 @@ export function runOf(value: unknown, key: string, index: RunLookup): { run: Sto
   const runs = index.get(key);
   if (!runs.length) return { run: null, keyed: false };
   let best: StoredRun | null = null;
-  for (const r of runs) if (inputMatchesRow(value, r.input) && (!best || (r.attempt ?? 1) >= (best.attempt ?? 1))) best = r;
+  for (const r of runs) if (inputMatchesRow(value, r.input) && (!best || answers(r, best))) best = r;
   return { run: best, keyed: true };
+}
+
+/**
+ * Whether run `a` answers a row rather than `b`: a completed run beats one that is not (a failed
+ * escalation never hides the answer it was to improve), then the later attempt.
+ */
+export function answers(a: { attempt?: number; flat?: { status?: unknown } }, b: { attempt?: number; flat?: { status?: unknown } }): boolean {
+  const done = (r: typeof a) => r.flat?.status === 'completed';
+  if (done(a) !== done(b)) return done(a);
+  return (a.attempt ?? 1) >= (b.attempt ?? 1);
 }
 
 /** How many row lines a message names, at most. */

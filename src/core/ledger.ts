@@ -55,34 +55,89 @@ export const shaNum = (sha: string): number => parseInt(sha.slice(0, 13), 16);
 const TWO52 = 2 ** 52;
 
 /**
- * A row's two hashes, as the Ledger compares them: its slot, and its presence. A row is "already
- * in the group" when a run has its key (the key column's value, or the row number, whatever source
- * sent it) with the same digest: so the same rows sent once from a file and again through stdin,
- * a copy or a renamed file are recognised; two files sent into one group are not confused, because
- * their rows differ in content.
- * The presence hash adds the digest's 52 bits to a hash of the key: one string hash per row
- * instead of hashing the key and digest again as one string.
+ * A row's marks, as the Ledger compares them: its slot (key column + key, or source + row
+ * number); its presence; and a second, independent hash of its content for content identity.
+ *
+ * With content identity (the default, `dedupe`), a row is in the group when a run has the same
+ * digest under any key: a repeated row, a re-sorted or re-exported file, a copy, stdin — the
+ * content is what is paid for, once. Presence is then the digest's own 52 bits, and `check` a
+ * second 52-bit hash of it: both must match (content sets keep every pair, so two contents whose
+ * first hashes collide are both kept: a collision never hides a row).
+ * Without it (--no-dedupe), a row is in the group when a run has its key with the same digest:
+ * the presence hash adds the digest's 52 bits to a hash of the key.
  */
-export function rowMarks(src: string, keyColumn: string | undefined, key: string, sha: string): [slot: number, presence: number] {
+export type RowMarks = [slot: number, presence: number, check: number];
+
+export function rowMarks(src: string, keyColumn: string | undefined, key: string, sha: string, dedupe = false): RowMarks {
   const slot = hash52(rowIdent(src, keyColumn, key));
-  return [slot, keyColumn !== undefined ? (slot + shaNum(sha)) % TWO52 : presenceHash(undefined, key, sha)];
+  if (dedupe) return [slot, shaNum(sha), hash52(sha)];
+  return [slot, keyColumn !== undefined ? (slot + shaNum(sha)) % TWO52 : presenceHash(undefined, key, sha), 0];
 }
 
-/** A row's presence hash alone (the second of rowMarks). */
+/** A row's presence hash alone without content identity (the second of rowMarks). */
 export function presenceHash(keyColumn: string | undefined, key: string, sha: string): number {
   return (hash52(keyColumn !== undefined ? rowIdent('', keyColumn, key) : `n\0${key}`) + shaNum(sha)) % TWO52;
+}
+
+/** The content marks of a digest: its own 52 bits and a second hash of it. */
+export const contentMarks = (sha: string): [number, number] => [shaNum(sha), hash52(sha)];
+
+/**
+ * A set of contents by their two 52-bit hashes: a table of first hash → second, and for the rare
+ * first hash two contents share, the others beside it (so nothing is lost to a collision).
+ */
+export class ContentSet {
+  private table: NumTable;
+  private more = new Map<number, number[]>();
+  constructor(capacity = 1024) {
+    this.table = new NumTable(true, capacity);
+  }
+  /** Add a content; false when it was there already. */
+  add(a: number, b: number): boolean {
+    const v = this.table.get(a);
+    if (v === undefined) {
+      this.table.set(a, b);
+      return true;
+    }
+    if (v === b) return false;
+    const others = this.more.get(a);
+    if (others?.includes(b)) return false;
+    if (others) others.push(b);
+    else this.more.set(a, [b]);
+    return true;
+  }
+  has(a: number, b: number): boolean {
+    const v = this.table.get(a);
+    return v === b || (v !== undefined && (this.more.get(a)?.includes(b) ?? false));
+  }
+  export(): ContentSetData {
+    return { table: this.table.export(), more: [...this.more] };
+  }
+  static from(d: ContentSetData): ContentSet {
+    const c = new ContentSet(0);
+    c.table = NumTable.from(d.table);
+    c.more = new Map(d.more);
+    return c;
+  }
+}
+
+export interface ContentSetData {
+  table: NumTableData;
+  more: [number, number[]][];
 }
 
 export type RowState = 'new' | 'present' | 'conflict';
 
 /**
- * What a group holds, in bounded memory: 52-bit hashes of presence keys, and of slots → digests.
- * A collision of two hashes (about 1 in 10^4 for a million rows) can make a new row look like a
- * conflict, which stops the command before anything is sent; for a row to look present, its key
- * and digest must both collide (about 1 in 10^15).
+ * What a group holds, in bounded memory: 52-bit hashes of slots → digests, and of what is present
+ * (contents, or keys with digests — see rowMarks). A collision of two slot hashes (about 1 in 10^4
+ * for a million rows) can make a new row look like a conflict, which stops the command before
+ * anything is sent; for a row to look present, two independent hashes must collide (about 1 in
+ * 10^15).
  */
 export class Ledger {
-  private present: NumTable;
+  private present: NumTable | null;
+  private content: ContentSet | null;
   private slots: NumTable;
   runs = 0;
   tagged = 0;
@@ -90,10 +145,14 @@ export class Ledger {
   /** Key columns seen per source (to catch a resume with another --key). */
   readonly keyColumnsBySource = new Map<string, Set<string>>();
 
-  /** `expected`: the group's run count, when known (the tables are sized once, not grown). */
-  constructor(expected = 1024) {
+  /** `expected`: the group's run count, when known (the tables are sized once, not grown); `dedupe`: content identity (see rowMarks). */
+  constructor(
+    expected = 1024,
+    readonly dedupe = false,
+  ) {
     const size = Math.min(expected, 1 << 22); // beyond 4M runs, the tables grow as they fill
-    this.present = new NumTable(false, size);
+    this.present = dedupe ? null : new NumTable(false, size);
+    this.content = dedupe ? new ContentSet(size) : null;
     this.slots = new NumTable(true, size);
   }
 
@@ -102,11 +161,11 @@ export class Ledger {
     const id = identOf(md);
     if (!md || !id || typeof md.tg_sha !== 'string') return;
     this.tagged++;
-    const [slot, p] = rowMarks(id.src, id.kc, id.key, md.tg_sha);
+    const [slot, p, check] = rowMarks(id.src, id.kc, id.key, md.tg_sha, this.dedupe);
     const sha = shaNum(md.tg_sha);
     const retry = Number(md.tg_try) > 1; // --retry-failed sends a row again on purpose
-    if (this.slots.get(slot) === sha && this.present.has(p) && !retry) this.duplicates++; // the same row twice (a resend after a change is not)
-    this.present.set(p);
+    const isNew = this.content ? this.content.add(p, check) : this.present!.has(p) ? false : (this.present!.set(p), true);
+    if (!isNew && !retry && (this.content || this.slots.get(slot) === sha)) this.duplicates++; // the same content paid twice (a resend after a change is not)
     this.slots.set(slot, sha);
     if (md.tg_src !== undefined) {
       const src = String(md.tg_src);
@@ -122,9 +181,9 @@ export class Ledger {
     return this;
   }
 
-  /** A row's state, from its two hashes (see rowMarks). */
-  stateOf(slot: number, presence: number): RowState {
-    if (this.present.has(presence)) return 'present';
+  /** A row's state, from its marks (see rowMarks). */
+  stateOf(slot: number, presence: number, check: number): RowState {
+    if (this.content ? this.content.has(presence, check) : this.present!.has(presence)) return 'present';
     return this.slots.has(slot) ? 'conflict' : 'new';
   }
 
@@ -134,14 +193,24 @@ export class Ledger {
 
   /** Everything the ledger holds, to move it between threads (the table buffers transfer). */
   export(): LedgerData {
-    const { runs, tagged, duplicates } = this;
+    const { runs, tagged, duplicates, dedupe } = this;
     const keyColumns = [...this.keyColumnsBySource].map(([src, kcs]) => [src, [...kcs]] as [string, string[]]);
-    return { present: this.present.export(), slots: this.slots.export(), runs, tagged, duplicates, keyColumns };
+    return {
+      present: this.present?.export() ?? null,
+      content: this.content?.export() ?? null,
+      slots: this.slots.export(),
+      runs,
+      tagged,
+      duplicates,
+      dedupe,
+      keyColumns,
+    };
   }
 
   static from(d: LedgerData): Ledger {
-    const l = new Ledger(0);
-    l.present = NumTable.from(d.present);
+    const l = new Ledger(0, d.dedupe);
+    l.present = d.present && NumTable.from(d.present);
+    l.content = d.content && ContentSet.from(d.content);
     l.slots = NumTable.from(d.slots);
     Object.assign(l, { runs: d.runs, tagged: d.tagged, duplicates: d.duplicates });
     for (const [src, kcs] of d.keyColumns) l.keyColumnsBySource.set(src, new Set(kcs));
@@ -150,39 +219,37 @@ export class Ledger {
 }
 
 export interface LedgerData {
-  present: NumTableData;
+  present: NumTableData | null;
+  content: ContentSetData | null;
   slots: NumTableData;
   runs: number;
   tagged: number;
   duplicates: number;
+  dedupe: boolean;
   keyColumns: [string, string[]][];
 }
 
 /**
  * The marks of the rows read while the group is still being listed, in row order: classified
- * once the listing ends (16 bytes a row).
+ * once the listing ends (24 bytes a row).
  */
 export class MarkList {
-  private slots = new Float64Array(1024);
-  private presence = new Float64Array(1024);
+  private cols = [new Float64Array(1024), new Float64Array(1024), new Float64Array(1024)];
   length = 0;
 
-  push([slot, presence]: [number, number]): void {
-    if (this.length === this.slots.length) {
-      const grow = (a: Float64Array) => {
+  push(marks: RowMarks): void {
+    if (this.length === this.cols[0].length)
+      this.cols = this.cols.map((a) => {
         const b = new Float64Array(a.length * 2);
         b.set(a);
         return b;
-      };
-      this.slots = grow(this.slots);
-      this.presence = grow(this.presence);
-    }
-    this.slots[this.length] = slot;
-    this.presence[this.length++] = presence;
+      });
+    for (let k = 0; k < 3; k++) this.cols[k][this.length] = marks[k];
+    this.length++;
   }
 
   state(ledger: Ledger, i: number): RowState {
-    return ledger.stateOf(this.slots[i], this.presence[i]);
+    return ledger.stateOf(this.cols[0][i], this.cols[1][i], this.cols[2][i]);
   }
 }
 

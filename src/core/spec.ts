@@ -145,7 +145,8 @@ export interface RowIssue {
 }
 
 export interface PrepareConfig {
-  format: 'csv' | 'json' | 'jsonl';
+  /** The input's cells are text (CSV, TSV, xlsx): an empty cell is an absent value. */
+  textCells: boolean;
   inputColumn?: string;
   keyColumn?: string;
   spec: LoadedSpec | null;
@@ -170,10 +171,10 @@ function describe(e: ErrorObject): RowIssue {
 
 /** Turn one row into a run input: pick, coerce, validate, key, and check sizes. Mutates nothing it does not own. */
 /** Without a spec, a row with a value and no empty CSV cell is sent as it is (no copy); else null. */
-function asIs(src: Record<string, unknown>, format: PrepareConfig['format']): Record<string, unknown> | null {
+function asIs(src: Record<string, unknown>, textCells: boolean): Record<string, unknown> | null {
   let any = false;
   for (const k in src) {
-    if (format === 'csv' && src[k] === '') return null;
+    if (textCells && src[k] === '') return null;
     any = true;
   }
   return any ? src : null;
@@ -193,7 +194,7 @@ function inputFields(src: Record<string, unknown>, cfg: PrepareConfig): Record<s
   for (const n of cfg.spec?.inputProps ?? Object.keys(src)) {
     if (!(n in src)) continue;
     const v = src[n];
-    if (cfg.format === 'csv' && v === '') continue; // an empty cell is an absent value
+    if (cfg.textCells && v === '') continue; // an empty cell is an absent value
     out[n] = v;
   }
   return out;
@@ -229,7 +230,7 @@ export function prepareRow(value: unknown, index: number, cfg: PrepareConfig): P
     input = value;
   } else if (isObj) {
     const src = value as Record<string, unknown>;
-    const out = cfg.spec ? null : asIs(src, cfg.format);
+    const out = cfg.spec ? null : asIs(src, cfg.textCells);
     input = out ?? inputFields(src, cfg);
     // Nothing to send is a paid run with an empty input: refused, spec or not.
     if (out === null && Object.keys(input).length === 0) return { ok: false, key, issues: [{ rule: 'empty', message: emptyWhy(src) }] };
@@ -272,7 +273,11 @@ export function prepareRow(value: unknown, index: number, cfg: PrepareConfig): P
   return { ok: true, key, input, json, chars };
 }
 
-export function formatIssue(file: string, line: number, issue: RowIssue, format: string): string {
-  const what = issue.field !== undefined ? `${format === 'csv' ? 'column' : 'field'} "${issue.field}": ` : '';
-  return `${file}:${line}: ${what}${issue.message} (${issue.rule})`;
+/**
+ * An issue as messages say it: `at` is where the row (or its cell) is — `f.csv:5`,
+ * `f.xlsx:Sheet1!C5` — and a text-celled input names columns, others fields.
+ */
+export function formatIssue(at: string, issue: RowIssue, textCells: boolean): string {
+  const what = issue.field !== undefined ? `${textCells ? 'column' : 'field'} "${issue.field}": ` : '';
+  return `${at}: ${what}${issue.message} (${issue.rule})`;
 }

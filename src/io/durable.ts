@@ -11,8 +11,7 @@ import { atPath, inTempDir } from '../errors';
  * predictable name in a shared directory is never followed.
  */
 export function writeFileAtomic(file: string, data: string): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
+  const tmp = tempName(file);
   try {
     const fd = fs.openSync(tmp, 'wx', 0o600);
     try {
@@ -29,13 +28,39 @@ export function writeFileAtomic(file: string, data: string): void {
     throw atPath(e, file, true); // the temporary name is tg's business: the failure is the file's
   }
   try {
-    const dfd = fs.openSync(dir, 'r');
+    const dfd = fs.openSync(path.dirname(file), 'r');
     fs.fsyncSync(dfd);
     fs.closeSync(dfd);
   } catch {
     /* some filesystems do not allow fsync on directories */
   }
 }
+
+/** writeFileAtomic with its file system calls off the main thread (the same steps, in the same order). */
+export async function writeFileAtomicAsync(file: string, data: string): Promise<void> {
+  const tmp = tempName(file);
+  try {
+    const fh = await fs.promises.open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(data); // all of it (a short write is written on from where it stopped)
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.promises.rename(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw atPath(e, file, true); // the temporary name is tg's business: the failure is the file's
+  }
+  try {
+    const dh = await fs.promises.open(path.dirname(file), 'r');
+    await dh.sync().finally(() => dh.close());
+  } catch {
+    /* some filesystems do not allow fsync on directories */
+  }
+}
+
+const tempName = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
 
 /**
  * mkdir -p `dir`. Node's recursive mkdir reports ENOENT for other causes (a read-only file

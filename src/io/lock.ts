@@ -113,3 +113,13 @@ export function acquireLock(file: string, what: string, hint: string): Lock {
   }
   throw new TgError('locked', `could not take the lock ${file}`, { hint });
 }
+
+/**
+ * Who holds the lock `file` now (for `tg jobs`): its owner, or null when there is no lock or its
+ * process is gone (a lock of another host is taken as held: it cannot be checked from here).
+ */
+export function lockHolder(file: string): LockOwner | null {
+  const owner = readOwner(file);
+  if (!owner) return null;
+  return owner.host !== os.hostname() || alive(owner.pid) ? owner : null;
+}

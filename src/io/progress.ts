@@ -1,7 +1,16 @@
 // Progress on stderr through the context's Display: a bar drawn in place on a terminal, a plain
 // line every N seconds otherwise, a JSON event with --json, nothing with --quiet. Counts start
 // from what was already done (correct after a resume); the ETA is shown once it means something.
-import type { Context } from '../context';
+import type { Clock } from '../core/clock';
+import type { Display } from './display';
+
+/** What a progress display needs of a command's context (a Context has all of it). */
+export interface ProgressHost {
+  clock: Clock;
+  global: { quiet?: boolean };
+  display: Display;
+  io: { stdoutIsTTY?: boolean; env: NodeJS.ProcessEnv };
+}
 import { estimateEta, formatDuration } from '../core/plan';
 import type { StatusSource } from './display';
 
@@ -36,7 +45,7 @@ export class Progress implements StatusSource {
   private attached = false;
 
   constructor(
-    private readonly ctx: Context,
+    private readonly ctx: ProgressHost,
     private readonly o: ProgressOptions,
   ) {
     this.t0 = ctx.clock.now();
@@ -45,7 +54,7 @@ export class Progress implements StatusSource {
     this.total = o.total;
   }
 
-  static async start(ctx: Context, o: ProgressOptions): Promise<Progress> {
+  static async start(ctx: ProgressHost, o: ProgressOptions): Promise<Progress> {
     const p = new Progress(ctx, o);
     if (ctx.global.quiet) return p;
     p.attached = true;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { flatten } from '../core/flatten';
 import { writeAllSync } from './durable';
 import type { RunLookup, StoredRun } from '../core/join';
-import type { TaskRunEvent } from '../core/wire';
+import type { TaskRunEvent, TaskSpec } from '../core/wire';
 
 export class RunIndex implements RunLookup {
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-join-'));
@@ -18,6 +18,10 @@ export class RunIndex implements RunLookup {
   /** The flattened column names of the runs, in the order first seen. */
   readonly outNames: string[] = [];
   runs = 0;
+  /** The processors the runs used. */
+  readonly processors = new Set<string>();
+  /** The task spec the first run was sent with (its input carries it): the output fields and their types. */
+  taskSpec: TaskSpec | null = null;
   /** keepOutput: store each run's output (the enriched output needs its basis). */
   constructor(private readonly keepOutput = false) {}
 
@@ -28,6 +32,7 @@ export class RunIndex implements RunLookup {
       if (ev.type !== 'task_run.state') continue;
       const key = ev.run.metadata?.tg_key;
       if (key === undefined) continue;
+      this.taskSpec ??= (ev.input?.task_spec as TaskSpec | undefined) ?? null;
       const flat = flatten({ run: ev.run, output: ev.output });
       for (const k of Object.keys(flat)) {
         if (names.has(k)) continue;
@@ -35,7 +40,8 @@ export class RunIndex implements RunLookup {
         this.outNames.push(k);
       }
       const attempt = Number(ev.run.metadata?.tg_try ?? 1) || 1;
-      const stored: StoredRun = { flat, input: ev.input?.input, attempt, ...(this.keepOutput ? { output: ev.output } : {}) };
+      this.processors.add(ev.run.processor);
+      const stored: StoredRun = { flat, input: ev.input?.input, attempt, processor: ev.run.processor, ...(this.keepOutput ? { output: ev.output } : {}) };
       const b = Buffer.from(JSON.stringify(stored));
       writeAllSync(this.fd, b, this.pos, this.file, true);
       const at = this.byKey.get(String(key));

@@ -13,6 +13,8 @@ export interface ListRunsJob {
   /** The group's run count when the listing starts. */
   expected: number;
   giveUpMs: number;
+  /** Content identity (see core/ledger.ts rowMarks). */
+  dedupe: boolean;
 }
 
 export type ListRunsMessage =
@@ -24,9 +26,10 @@ async function listRuns(job: ListRunsJob, post: (m: ListRunsMessage, transfer?: 
   const client = new ApiClient({ ...job.client, log: (line) => post({ t: 'log', line: `${line} (listing thread)` }) });
   try {
     const idleMs = Math.min(job.giveUpMs, 60_000);
-    const ledger = await new Ledger(job.expected).fill(client.streamRunBatches(job.group, { giveUpMs: job.giveUpMs, idleMs }));
+    const ledger = await new Ledger(job.expected, job.dedupe).fill(client.streamRunBatches(job.group, { giveUpMs: job.giveUpMs, idleMs }));
     const data = ledger.export();
-    const buffers = [data.present.keys, data.slots.keys, data.slots.vals].flatMap((a) => (a ? [a.buffer as ArrayBuffer] : []));
+    const tables = [data.present, data.slots, data.content?.table];
+    const buffers = tables.flatMap((t) => (t ? [t.keys, t.vals] : [])).flatMap((a) => (a ? [a.buffer as ArrayBuffer] : []));
     post({ t: 'done', ledger: data }, buffers);
   } catch (e) {
     const { code, message, exitCode, hint } = e as TgError;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Parallel from 'parallel-web';
 import { root, fixture, tmp } from '../helpers.mjs';
 
 const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -46,7 +47,10 @@ test('npm pack: the tarball installs with the registry unreachable, then runs tg
   const d = tmp();
   const { tgz, files } = npmPack(d);
   assert.equal(path.basename(tgz), `tg-cli-${pkg.version}.tgz`, 'the name the README gives');
-  assert.ok(files.includes('bin/tg') && files.includes('dist/tg.cjs') && files.includes('dist/list-worker.cjs'), files.join(' '));
+  assert.ok(
+    files.includes('bin/tg') && files.includes('dist/tg.cjs') && files.includes('dist/list-worker.cjs') && files.includes('dist/parse-worker.cjs'),
+    files.join(' '),
+  );
   assert.ok(!files.some((f) => f.startsWith('src/') || f.startsWith('node_modules/')), `only the bundle ships: ${files.join(' ')}`);
   // A fresh project; npm pointed at a port nothing listens on and an empty cache: any download fails the install.
   const proj = path.join(d, 'proj');
@@ -117,6 +121,34 @@ test('the binary lists a group in its worker thread (an asset of the executable)
     assert.match(again.stderr, /listing the 60 runs of/);
     assert.match(again.stderr, /http GET \/v1\/tasks\/groups\/tgrp_\w+\/runs 200 \d+ms \(listing thread\)/, 'the worker relays its request log');
     assert.match(again.stderr, /the group holds 60 of these 60 rows already; 0 to send/);
+  } finally {
+    emu.kill();
+  }
+});
+
+test('the binary parses a large listing in its worker thread (an asset of the executable): fetch writes every run', { timeout: 180_000 }, async () => {
+  // A copy alone in a directory: no dist/parse-worker.cjs beside it, so the worker comes from the asset.
+  const bin = path.join(tmp(), 'tg');
+  copyFileSync(path.join(root, 'dist/tg'), bin);
+  const emu = spawn(bin, ['emulator', '--port', '0', '--latency', '1ms..5ms', '--rate-limit', 'off'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const url = await new Promise((resolve) => emu.stdout.once('data', (d) => resolve(String(/listening on (\S+)/.exec(String(d))?.[1]))));
+    const sdk = new Parallel({ apiKey: 'k', baseURL: url });
+    const { taskgroup_id: group } = await sdk.taskGroup.create({});
+    for (let i = 0; i < 5000; i += 1000) {
+      const inputs = Array.from({ length: 1000 }, (_, k) => ({ input: `row ${i + k + 1}`, processor: 'base' }));
+      await sdk.taskGroup.addRuns(group, { inputs, refresh_status: false });
+    }
+    const d = tmp();
+    const env = { ...process.env, PARALLEL_API_KEY: 'k', PARALLEL_BASE_URL: url, TG_STATE_DIR: path.join(d, 'state') };
+    const r = spawnSync(bin, ['fetch', group, '--verbose'], { cwd: d, encoding: 'utf8', env, maxBuffer: 1 << 30 });
+    assert.ok([0, 5].includes(r.status ?? -1), r.stderr);
+    assert.match(r.stderr, /http GET \/v1\/tasks\/groups\/tgrp_\w+\/runs: its events parsed in a worker thread/);
+    const runs = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).run.run_id);
+    assert.equal(new Set(runs).size, 5000);
   } finally {
     emu.kill();
   }

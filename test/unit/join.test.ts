@@ -36,3 +36,12 @@ test('JoinTally: open = meant to have a run and no finished one; never-sent rows
   none.add(2, true, null, false);
   assert.throws(() => none.check(idx, { join: 'rows.csv', group: 'g' }), /no row of rows\.csv matched a run of g by its key/);
 });
+
+test('a completed attempt answers a row before a later one that failed (a failed escalation hides nothing)', () => {
+  const idx = lookup({ '1': [run('completed', { a: 'x' }, 1), run('failed', { a: 'x' }, 2)] });
+  assert.equal(runOf({ a: 'x' }, '1', idx).run?.attempt, 1);
+  const fixed = lookup({ '1': [run('failed', { a: 'x' }, 1), run('completed', { a: 'x' }, 2)] });
+  assert.equal(runOf({ a: 'x' }, '1', fixed).run?.attempt, 2);
+  const both = lookup({ '1': [run('failed', { a: 'x' }, 1), run('failed', { a: 'x' }, 2)] });
+  assert.equal(runOf({ a: 'x' }, '1', both).run?.attempt, 2);
+});

@@ -4,16 +4,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../../context';
-import { ClosedPipeError, EXIT, InterruptedError, TgError, withHint } from '../../errors';
-import { FileSink, StdoutSink, type OutputSink } from '../../io/output';
+import { ClosedPipeError, EXIT, InterruptedError, TgError, usageError, withHint } from '../../errors';
+import { FileSink, StdoutSink, pacer, type OutputSink } from '../../io/output';
 import { Progress } from '../../io/progress';
-import { readJsonLines } from '../../io/durable';
+import { writtenRunIds } from '../runList';
 import { csvLine, flatten, orderColumns } from '../../core/flatten';
 import { readRows } from '../../io/rows';
 import { count, failedCount, TERMINAL_STATUSES } from '../../core/util';
 import { RunIdSet } from '../../core/runIdSet';
 import type { TaskRunEvent } from '../../core/wire';
+import type { ApiClient } from '../../api/client';
+import { WORKER_MIN_RUNS } from '../../api/lineParser';
+import { META, M_EVENT, M_RUN, M_STATUS, M_TYPE } from '../../api/runLines';
 import type { FetchOptions } from '../../options';
+
+/** The format of a run listing: --format, else CSV for an -o ending in .csv, else JSONL (xlsx, Parquet: with --join). */
+function runsFormat(o: FetchOptions): 'jsonl' | 'csv' {
+  const f = o.format ?? (o.output && /\.csv$/i.test(o.output) ? 'csv' : 'jsonl');
+  if (f !== 'jsonl' && f !== 'csv')
+    throw usageError(`tg fetch writes a group's runs as jsonl or csv, not ${f}`, `For your rows with their answers as ${f}, add --join <input>.`);
+  return f;
+}
 
 /** CSV: runs held back to choose the header columns from (a wider header than the first run's). */
 const PEEK = 1000;
@@ -57,7 +68,7 @@ class CsvWriter {
     const names: string[] = [];
     for (const ev of this.peek) names.push(...Object.keys(flatten(ev)));
     this.columns = orderColumns(names.length ? names : ['run_id', 'status', 'error']);
-    this.sink.state.extra = { columns: this.columns };
+    this.sink.setExtra({ columns: this.columns });
     this.sink.line(csvLine(this.columns));
     for (const ev of this.peek) this.line(ev);
     this.peek.length = 0;
@@ -65,11 +76,10 @@ class CsvWriter {
 }
 
 /** The run ids already in a resumed -o file (JSONL lines or CSV rows). */
-async function writtenIds(file: string, format: 'jsonl' | 'csv'): Promise<RunIdSet> {
-  const set = new RunIdSet();
-  if (format === 'jsonl') {
-    for await (const l of readJsonLines<{ run?: { run_id?: string } }>(file)) if (l.run?.run_id) set.add(l.run.run_id);
-  } else if (fs.statSync(file).size > 0) {
+async function writtenIds(file: string, format: 'jsonl' | 'csv', runs: number): Promise<RunIdSet> {
+  if (format === 'jsonl') return writtenRunIds(file, runs);
+  const set = new RunIdSet(runs);
+  if (fs.statSync(file).size > 0) {
     for await (const row of readRows(file, 'csv')) {
       const id = (row.value as Record<string, unknown>)?.run_id;
       if (typeof id === 'string' && id) set.add(id);
@@ -86,38 +96,23 @@ async function writtenIds(file: string, format: 'jsonl' | 'csv'): Promise<RunIdS
  * To stdout every run is shown with its status (exit 5 too while any is unfinished).
  */
 export async function fetchRuns(o: FetchOptions & { group: string }, ctx: Context): Promise<number> {
-  const format = o.format ?? 'jsonl';
+  const format = runsFormat(o);
   const kind = `fetch-${format}${o.status ? `-${o.status}` : ''}`;
   const out = o.output ? path.resolve(ctx.io.cwd, o.output) : null;
   if (out) FileSink.check(out, kind, o.group); // a bad -o fails before any request
   const client = await ctx.client();
   const group = await client.getGroup(o.group, ctx.signal);
   const sink: OutputSink = out ? FileSink.open(out, kind, o.group) : new StdoutSink(ctx.io.stdout, kind, o.group);
-  const seen = out ? await writtenIds(out, format) : null;
+  const seen = out ? await writtenIds(out, format, group.status.num_task_runs) : null;
   const onlyDone = out !== null && !o.status;
   const csv = format === 'csv' ? new CsvWriter(sink, !o.rawCsv) : null;
   const progress = await Progress.start(ctx, { label: 'fetch', unit: 'runs', total: group.status.num_task_runs, done: sink.state.lines, toStdout: !out });
   const t0 = ctx.clock.now();
   const pending: Record<string, number> = {};
-  let frontier = true; // no unfinished run seen yet in this pass: the cursor may move
+  const pass: Pass = { onlyDone, seen, frontier: true, pending };
   try {
-    let n = 0;
-    const stream = client.streamRuns(o.group, streamOptions(o, sink, ctx));
-    for await (const ev of stream) {
-      if (ev.type !== 'task_run.state') continue;
-      const st = ev.run.status;
-      if (!TERMINAL_STATUSES.has(st)) pending[st] = (pending[st] ?? 0) + 1;
-      if (onlyDone && !TERMINAL_STATUSES.has(st)) frontier = false;
-      else if (!seen || seen.add(ev.run.run_id)) {
-        if (csv) csv.write(ev);
-        else sink.line(JSON.stringify(ev), st);
-      }
-      if (frontier) sink.setEventId(ev.event_id);
-      if (++n % 2000 === 0 && (!csv || csv.ready)) {
-        await sink.flush(); // CSV: not before the header exists
-        progress.update(sink.state.lines);
-      }
-    }
+    if (csv) await csvPass(client, o, ctx, sink, csv, progress, pass);
+    else await jsonlPass(client, o, ctx, sink, progress, pass, group.status.num_task_runs);
     csv?.end();
     await sink.close();
     progress.stop();
@@ -135,6 +130,61 @@ export async function fetchRuns(o: FetchOptions & { group: string }, ctx: Contex
     if (ctx.signal.aborted) throw new InterruptedError(hint);
     if (e instanceof TgError && e.exitCode === EXIT.API) throw withHint(e, hint, 'replace');
     throw e;
+  }
+}
+
+/** What a pass over the listing keeps: which runs to write, whether the cursor may still move, the unfinished runs by status. */
+interface Pass {
+  onlyDone: boolean;
+  seen: RunIdSet | null;
+  frontier: boolean;
+  pending: Record<string, number>;
+}
+
+/** Whether the run (of this status) gets a line; counts it when unfinished, and stops the cursor at the first unfinished one (with -o). */
+function take(pass: Pass, runId: string, st: string): boolean {
+  const done = TERMINAL_STATUSES.has(st);
+  if (!done) pass.pending[st] = (pass.pending[st] ?? 0) + 1;
+  if (pass.onlyDone && !done) return (pass.frontier = false);
+  return !pass.seen || pass.seen.add(runId);
+}
+
+/**
+ * JSONL: each run's line is the event's text as the server sent it (parsed to know the run, in a
+ * worker thread for a large group), not parsed and stringified again.
+ */
+async function jsonlPass(client: ApiClient, o: FetchOptions & { group: string }, ctx: Context, sink: OutputSink, progress: Progress, pass: Pass, runs: number) {
+  const paced = pacer(
+    sink,
+    () => ctx.clock.now(),
+    () => progress.update(sink.state.lines + sink.pendingLines()),
+  );
+  for await (const b of client.streamRunLines(o.group, { ...streamOptions(o, sink, ctx), worker: runs >= WORKER_MIN_RUNS })) {
+    const m = b.meta;
+    for (let i = 0, k = 0; i < b.texts.length; i++, k += META) {
+      if (m[k + M_TYPE] !== 'task_run.state') continue;
+      if (take(pass, m[k + M_RUN], m[k + M_STATUS])) sink.line(b.texts[i], m[k + M_STATUS]);
+      if (pass.frontier) sink.setEventId(m[k + M_EVENT] || null);
+    }
+    const full = paced();
+    if (full) await full;
+  }
+}
+
+/** CSV: the runs parsed and flattened; the header waits for the first runs (CsvWriter). */
+async function csvPass(client: ApiClient, o: FetchOptions & { group: string }, ctx: Context, sink: OutputSink, csv: CsvWriter, progress: Progress, pass: Pass) {
+  const paced = pacer(
+    sink,
+    () => ctx.clock.now(),
+    () => progress.update(sink.state.lines + sink.pendingLines()),
+  );
+  for await (const ev of client.streamRuns(o.group, streamOptions(o, sink, ctx))) {
+    if (ev.type !== 'task_run.state') continue;
+    if (take(pass, ev.run.run_id, ev.run.status)) csv.write(ev);
+    if (pass.frontier) sink.setEventId(ev.event_id);
+    if (!csv.ready) continue; // nothing is written before the header
+    const full = paced();
+    if (full) await full;
   }
 }
 

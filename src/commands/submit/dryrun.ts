@@ -6,9 +6,11 @@ import type { Job } from './job';
 import fs from 'node:fs';
 import { planBatches } from '../../core/plan';
 import { checkCost, describeEstimate, estimate, withinLimit, type Estimate } from './cost';
-import { readJournal, replayJournal } from './journal';
-import { rowsToSend, targetOf, validateAgainst } from './target';
+import { readJournal, replayJournal } from '../../io/journal';
+import { earlierJob, rowsToSend, targetOf, validateAgainst } from './target';
+import { distinctText } from './report';
 import { LATENCY } from '../../core/pricing';
+import { escalationWorstCase } from './escalate';
 
 function runLatency(processor: string): string {
   const base = processor.replace(/-fast$/, '') as keyof typeof LATENCY;
@@ -18,38 +20,50 @@ function runLatency(processor: string): string {
 }
 
 function specName(job: Job): string | null {
+  // --intent (issue L7): the suggested fields, by name
+  if (job.o.intent !== undefined) {
+    const out = job.cfg.spec?.spec.output_schema as { json_schema?: { properties?: object } } | undefined;
+    return `--intent (suggested fields: ${Object.keys(out?.json_schema?.properties ?? {}).join(', ')})`;
+  }
   if (job.o.field?.length) return `--field ${job.o.field.map((f) => f.split(':')[0].trim()).join(', ')}`;
   return job.o.spec ?? null;
 }
 
-/** "50", "10 (--limit 10); 50 not sent now", "0; 60 in the group already". */
+/** "50", "10 (--limit 10); 50 not sent now", "0; 60 in the group already", "160; 40 repeat another row". */
 function toSendText(job: Job, v: Validation, rows: number): string {
   const within = withinLimit(job, v.valid);
+  const repeats = v.repeatAt.countBelow(within);
   const parts = [`${rows}${job.o.limit !== undefined ? ` (--limit ${job.o.limit})` : ''}`];
-  if (within > rows) parts.push(`${within - rows} in the group already`);
+  if (within - repeats > rows) parts.push(`${within - repeats - rows} in the group already`);
+  if (repeats) parts.push(`${repeats} repeat another row`);
   if (v.valid > within) parts.push(`${v.valid - within} not sent now`);
   return parts.join('; ');
 }
 
 export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estimate, group: string | null) {
   const { ctx, o } = job;
+  const within = withinLimit(job, v.valid);
+  const esc = o.escalate !== undefined ? escalationWorstCase(job, within - v.repeatAt.countBelow(within)) : null; // every row of the job
   const out = {
     dry_run: true,
     input: job.shown,
-    format: job.cfg.format,
+    format: job.format.name,
     rows: v.rows,
     valid: v.valid,
     invalid: v.invalid,
+    distinct: v.valid - v.repeats,
+    repeats: v.repeats,
     batches: plan.batches,
     batch_size: job.batchSize,
     rate: job.rateText,
     min_duration_s: Math.round(est.minDurationMs / 1000),
-    processor: job.o.processor,
+    processor: job.processor,
     to_send: est.rows,
     limit: o.limit ?? null,
     price_per_1k_usd: est.per1k,
     estimated_cost_usd: est.usd,
     price_source: est.source,
+    escalate: esc?.json ?? null,
     spec: specName(job),
     group,
     state: job.statePath,
@@ -60,19 +74,21 @@ export function printDryRun(job: Job, v: Validation, plan: BatchPlan, est: Estim
   }
   const lines = [
     `dry run: nothing sent`,
-    `input        ${job.shown} (${job.cfg.format})`,
-    `rows         ${v.rows} (${v.valid} valid, ${v.invalid} invalid)`,
+    `input        ${job.shown} (${job.format.name})`,
+    `rows         ${v.rows} (${v.valid} valid, ${v.invalid} invalid)${v.repeats ? `; ${distinctText(v).replace(/^[^,]*, /, '')}` : ''}`,
     `batches      ${plan.batches} × ≤${job.batchSize} inputs per POST`,
     `to send      ${toSendText(job, v, est.rows)}`,
-    `processor    ${job.o.processor}`,
+    `processor    ${job.processor}${o.intent !== undefined && !o.processorGiven ? ' (suggested for --intent)' : ''}`,
     `cost         ${describeEstimate(job, est)}`,
+    ...(esc ? [`escalate     ${esc.text}`] : []),
     `spec         ${specName(job) ?? '(none: auto output)'}`,
     `rate         ${out.rate}`,
-    `min duration ${formatDuration(est.minDurationMs)} to send at the rate limit; then each run takes ${runLatency(job.o.processor)}`,
+    `min duration ${formatDuration(est.minDurationMs)} to send at the rate limit; then each run takes ${runLatency(job.processor)}`,
     `group        ${group ? `${group} (rows it holds already are not sent again)` : '(a new group)'}`,
     `state        ${shownPath(job.statePath, ctx.io.cwd, ctx.io.env.HOME)}`,
   ];
-  if (v.dropped.length) lines.push(`not sent     ${job.cfg.format === 'csv' ? 'columns' : 'fields'} outside input_schema: ${v.dropped.join(', ')}`);
+  if (v.dropped.length) lines.push(`not sent     ${job.cfg.textCells ? 'columns' : 'fields'} outside input_schema: ${v.dropped.join(', ')}`);
+  for (const n of v.notes) lines.push(`read         ${n}`);
   ctx.io.stdout.write(lines.join('\n') + '\n');
   for (const e of v.errors) ctx.warn(`tg: invalid: ${e}`);
 }
@@ -91,11 +107,14 @@ export async function dryRun(job: Job): Promise<void> {
     const { recs, damaged } = readJournal(job.statePath);
     replay = replayJournal(recs, damaged);
   }
-  const target = targetOf(job, replay);
+  let target = targetOf(job, replay);
   const keyed = Boolean(ctx.global.apiKey ?? ctx.io.env.PARALLEL_API_KEY) || Boolean(ctx.global.emulator);
-  if (target && !keyed) ctx.warn(`tg: no API key: ${target} was not asked which rows it holds; rows the journal does not record count as to send`);
-  const client = target && keyed ? await ctx.client() : null;
-  const { v, ledger } = await validateAgainst(job, client, replay, target);
+  const ask = async (g: string | undefined) => {
+    if (g && !keyed) ctx.warn(`tg: no API key: ${g} was not asked which rows it holds; rows the journal does not record count as to send`);
+    return validateAgainst(job, g && keyed ? await ctx.client() : null, replay, g);
+  };
+  let { v, ledger } = await ask(target);
+  if (!target && (target = earlierJob(job, v))) ({ v, ledger } = await ask(target)); // as the real run would continue it
   const est = estimate(job, rowsToSend(job, v, ledger, replay));
   printDryRun(job, v, planBatches(v.valid, job.batchSize, job.rate), est, target ?? null);
   await checkCost(job, est.rows, true);

@@ -9,23 +9,27 @@ import path from 'node:path';
 import type { Context } from '../../context';
 import { beforeWork, ClosedPipeError, EXIT } from '../../errors';
 import type { ApiClient } from '../../api/client';
-import { csvLine } from '../../core/flatten';
-import { outputCells, outputColumns, type OutputColumn, type RunResult } from '../../core/columns';
-import { count, countTerminal, seconds, sleep, TERMINAL_STATUSES } from '../../core/util';
-import { JoinTally, runOf } from '../../core/join';
-import { readRows, type Row } from '../../io/rows';
+import { count, countTerminal, seconds, sleep } from '../../core/util';
+import { formatByExtension, type Row } from '../../io/formats';
 import { Progress } from '../../io/progress';
-import { stdoutError, writeOut } from '../../io/output';
+import { stdoutError } from '../../io/output';
 import { RunIndex } from '../../io/runIndex';
 import { checkJoinTarget, TempOutput } from '../../io/tempOutput';
 import { makeDir } from '../../io/durable';
+import { outputFields, writeEnriched, type RowJoin } from '../../flows/enriched';
+import { inputDelimiter, openTable, tableFormat } from '../../flows/tables';
 import { retryPass } from './retry';
-import { itemOf, readOptions } from './validate';
+import { escalatePass, type EscalationReport } from './escalate';
+import { itemOf } from './validate';
+import { rowsOf } from './input';
 import type { Job, SubmitOptions } from './job';
 
-/** The results format of `submit --watch`: --output-format, else by the -o extension (JSONL by default). */
-export function watchFormat(o: SubmitOptions): 'csv' | 'jsonl' {
-  return (o.outputFormat as 'csv' | 'jsonl' | undefined) ?? (o.output && /\.csv$/i.test(o.output) ? 'csv' : 'jsonl');
+/**
+ * The results format of `submit --watch`: --output-format, else the -o extension's; JSONL (the
+ * results stream of `tg watch`) by default. Any other format is the enriched table.
+ */
+export function watchFormat(o: SubmitOptions): string {
+  return o.outputFormat ?? (o.output ? formatByExtension(o.output)?.name : undefined) ?? 'jsonl';
 }
 
 /** Checks before anything is sent: -o must be in a writable directory (made if missing, as for watch -o) and a file tg may replace (never the input). */
@@ -43,24 +47,24 @@ export function checkEnrichedTarget(o: SubmitOptions, ctx: Context): string | nu
   return out;
 }
 
-/** What the enriched CSV holds, for the --json summary. */
-export interface EnrichedReport {
+/** What the enriched CSV holds (and what escalation did), for the --json summary. */
+export interface EnrichedReport extends EscalationReport {
   rows?: number;
   with_run?: number;
   failed?: number;
   not_finished?: number;
 }
 
-/** After the send pass: wait, retry, wait, then write the enriched CSV. Returns the exit status. */
+/** After the send pass: wait, retry, wait (escalate, wait, retry, wait), then write the enriched CSV. Returns the exit status. */
 export async function finishEnriched(job: Job, client: ApiClient, group: string, out: string | null, report: EnrichedReport = {}): Promise<number> {
   const deadline = job.o.timeout === undefined ? Infinity : job.ctx.clock.now() + job.o.timeout;
-  let timedOut = await waitDone(job, client, group, deadline);
-  const retrying = job.o.retryFailed || job.o.retryCancelled;
-  for (let pass = 1; retrying && !timedOut && pass < (job.o.maxAttempts ?? 2); pass++) {
-    if (!(await retryPass(job, client, group))) break;
-    timedOut = await waitDone(job, client, group, deadline);
+  let timedOut = await retryRounds(job, client, group, deadline);
+  if (job.o.escalate !== undefined && !timedOut) {
+    const esc = await escalatePass(job, client, group);
+    Object.assign(report, esc);
+    if (esc.escalated) timedOut = await retryRounds(job, client, group, deadline);
   }
-  const code = await writeEnriched(job, client, group, out, report);
+  const code = await writeResults(job, client, group, out, report);
   if (timedOut) {
     job.ctx.warn(
       `tg: still waiting for results after --timeout ${seconds(job.o.timeout)}; rows without a finished run are blank. Run the same command again to resume.`,
@@ -68,6 +72,17 @@ export async function finishEnriched(job: Job, client: ApiClient, group: string,
     return EXIT.PENDING;
   }
   return code;
+}
+
+/** Wait, then retry (if asked) and wait again, up to --max-attempts (true: the deadline came first). */
+async function retryRounds(job: Job, client: ApiClient, group: string, deadline: number): Promise<boolean> {
+  let timedOut = await waitDone(job, client, group, deadline);
+  const retrying = job.o.retryFailed || job.o.retryCancelled;
+  for (let pass = 1; retrying && !timedOut && pass < (job.o.maxAttempts ?? 2); pass++) {
+    if (!(await retryPass(job, client, group))) break;
+    timedOut = await waitDone(job, client, group, deadline);
+  }
+  return timedOut;
 }
 
 /** Poll the group until no run is active (true: the deadline came first). */
@@ -91,23 +106,25 @@ async function waitDone(job: Job, client: ApiClient, group: string, deadline: nu
   }
 }
 
-/** The output fields, in order: the spec's output properties, else those the runs hold. */
-function outputFields(job: Job, index: RunIndex): string[] {
-  const os = job.cfg.spec?.spec.output_schema as { type?: string; json_schema?: { properties?: object } } | string | undefined;
-  if (os && typeof os === 'object' && os.json_schema?.properties) return Object.keys(os.json_schema.properties);
-  if (typeof os === 'string' || (os && os.type === 'text')) return ['output'];
-  return index.outNames.filter((n) => n === 'output' || n.startsWith('output.')).map((n) => (n === 'output' ? n : n.slice('output.'.length)));
-}
-
-async function writeEnriched(job: Job, client: ApiClient, group: string, out: string | null, report: EnrichedReport): Promise<number> {
+async function writeResults(job: Job, client: ApiClient, group: string, out: string | null, report: EnrichedReport): Promise<number> {
   const { ctx } = job;
+  const format = tableFormat(watchFormat(job.o), job.o.output, ctx);
   const index = new RunIndex(true);
   let target: TempOutput | null = null;
   try {
     const idleMs = Math.min(ctx.giveUpMs, 60_000);
     await index.load(client.streamRuns(group, { includeInput: true, includeOutput: true, signal: ctx.signal, giveUpMs: ctx.giveUpMs, idleMs }));
     target = out ? TempOutput.create(out) : null;
-    const r = await enrichedRows(job, index, outputFields(job, index), target ? target.stream : ctx.io.stdout);
+    const sink = target ? target.stream : ctx.io.stdout;
+    const r = await writeEnriched(rowsOf(job), index, {
+      fields: outputFields(job.cfg.spec?.spec ?? null, index.outNames),
+      spec: job.cfg.spec?.spec ?? null,
+      reasoning: Boolean(job.o.reasoning),
+      raw: Boolean(job.o.rawCsv),
+      processor: job.o.escalate !== undefined,
+      join: joiner(job),
+      open: (columns, src) => openTable(format, sink, columns, { bom: job.o.bom, delimiter: job.o.delimiter ?? inputDelimiter(src) }),
+    });
     r.check(index, { join: job.shown, group, key: job.o.key });
     if (target) await target.commit({ tg: 'join', group, input: job.file, by: 'submit' });
     const shown = job.o.output ?? 'stdout';
@@ -124,38 +141,17 @@ async function writeEnriched(job: Job, client: ApiClient, group: string, out: st
   }
 }
 
-/** Every input row in order, its cells, then its latest run's output and basis columns. */
-/** A row --skip-invalid left out: status "rejected", the reason as its error. */
-function rejected(job: Job, row: Row): RunResult {
-  let reason: string | null = null;
-  itemOf(job, row, (issues) => (reason = issues[0]));
-  return { run_id: '', status: 'rejected', error: reason, output: null };
-}
-
-async function enrichedRows(job: Job, index: RunIndex, fields: string[], out: NodeJS.WritableStream): Promise<JoinTally> {
-  const r = new JoinTally();
-  const safe = !job.o.rawCsv;
+/**
+ * How the input's rows join: a valid row by its key, meant to have a run within --limit; a row
+ * --skip-invalid left out has no run, whatever run its key may find (another row's): "rejected".
+ */
+function joiner(job: Job): (row: Row) => RowJoin {
   const limit = job.o.limit ?? Infinity;
-  let header: string[] | null = null;
-  let cols: OutputColumn[] = [];
   let valid = 0;
-  for await (const row of readRows(job.file, job.cfg.format, job.shown, readOptions(job))) {
-    const v = (row.value && typeof row.value === 'object' && !Array.isArray(row.value) ? row.value : { input: row.value }) as Record<string, unknown>;
-    if (!header) {
-      header = Object.keys(v);
-      cols = outputColumns(header, fields, Boolean(job.o.reasoning));
-      await writeOut(out, csvLine([...header, ...cols.map((c) => c.name)]) + '\n');
-    }
-    // A row --skip-invalid left out has no run, whatever run its key may find (another row's).
-    const item = itemOf(job, row);
-    const left = item ? null : rejected(job, row);
-    const { run, keyed } = item ? runOf(row.value, item.key, index) : { run: null, keyed: false };
-    r.add(row.line, item !== null && valid++ < limit, run, keyed);
-    const status = String(run?.flat.status ?? '');
-    const res = run
-      ? { run_id: String(run.flat.run_id), status, error: (run.flat.error as string | null) ?? null, output: TERMINAL_STATUSES.has(status) ? run.output : null }
-      : left;
-    await writeOut(out, csvLine([...header.map((c) => v[c]), ...outputCells(cols, res)], safe) + '\n');
-  }
-  return r;
+  return (row) => {
+    let reason: string | null = null;
+    const item = itemOf(job, row, (issues) => (reason = issues[0]));
+    if (!item) return { key: null, expected: false, rejected: reason };
+    return { key: item.key, expected: valid++ < limit };
+  };
 }

@@ -10,21 +10,37 @@ import type { Job, SubmitOptions } from './job';
 import type { ApiClient } from '../../api/client';
 import { checkEnrichedTarget, finishEnriched, watchFormat, type EnrichedReport } from './enrich';
 import { retryPass } from './retry';
+import { escalatePass, type EscalationReport } from './escalate';
 
 export type { SubmitOptions } from './job';
 export { runSubmit, type SubmitSummary, type SubmitHooks } from './run';
-export { replayJournal } from './journal';
+export { replayJournal } from '../../io/journal';
 
 export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
   ctx.sending = 'not-yet'; // from the first check of -o on: a file failure is "nothing was sent" (exit 2)
-  if (o.watch && !o.dryRun && watchFormat(o) === 'csv') return submitEnriched(o, ctx);
+  if (o.watch && !o.dryRun && watchFormat(o) !== 'jsonl') return submitEnriched(o, ctx);
   if (o.watch && !o.dryRun) return submitAndWatch(o, ctx);
   const retrying = (o.retryFailed || o.retryCancelled) && !o.dryRun;
-  const summary = await runSubmit(o, ctx, retrying ? { afterSend: retryOnce } : {});
+  const esc: EscalationReport = {};
+  const afterSend = async (job: Job, client: ApiClient, group: string) => {
+    if (retrying) await retryOnce(job, client, group);
+    if (o.escalate !== undefined) Object.assign(esc, await escalatePass(job, client, group)); // the rows answered so far
+    return EXIT.OK;
+  };
+  const summary = await runSubmit(o, ctx, (retrying || o.escalate !== undefined) && !o.dryRun ? { afterSend } : {});
   if (!summary) return EXIT.OK; // dry run printed its plan
   if (ctx.global.json) {
     ctx.io.stdout.write(
-      JSON.stringify({ taskgroup_id: summary.taskgroup_id, submitted: summary.submitted, skipped: summary.skipped, rejected: summary.rejected }) + '\n',
+      JSON.stringify({
+        taskgroup_id: summary.taskgroup_id,
+        submitted: summary.submitted,
+        skipped: summary.skipped,
+        rejected: summary.rejected,
+        repeats: summary.repeats,
+        processor: summary.processor,
+        estimated_cost_usd: summary.estimated_cost_usd,
+        ...esc,
+      }) + '\n',
     );
   } else ctx.io.stdout.write(`${summary.taskgroup_id}\n`);
   return EXIT.OK;
@@ -43,8 +59,8 @@ async function submitEnriched(o: SubmitOptions, ctx: Context): Promise<number> {
   const report: EnrichedReport = {};
   const summary = await runSubmit(o, ctx, { afterSend: (job, client, group) => finishEnriched(job, client, group, out, report) });
   if (summary) {
-    const { taskgroup_id, submitted, skipped, rejected } = summary;
-    ctx.summary({ taskgroup_id, submitted, skipped, rejected, ...report, output: o.output ?? null }, Boolean(out)); // --json
+    const { taskgroup_id, submitted, skipped, rejected, repeats, processor } = summary;
+    ctx.summary({ taskgroup_id, submitted, skipped, rejected, repeats, processor, ...report, output: o.output ?? null }, Boolean(out)); // --json
   }
   return summary?.exit ?? EXIT.OK;
 }

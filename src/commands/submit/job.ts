@@ -7,6 +7,7 @@ import type { PrepareConfig } from '../../core/spec';
 import type { SubmitOptions } from '../../options';
 import type { Rate } from '../../core/rateBudget';
 import type { RunOptions } from '../../core/runOptions';
+import type { Format } from '../../io/formats';
 
 export type { SubmitOptions } from '../../options';
 
@@ -19,9 +20,13 @@ export interface Job {
   file: string;
   /** How the input is named in messages: as the user typed it, or <stdin>. */
   shown: string;
-  /** How a row becomes a run input: the input's format, --key, --input-column and the spec. */
+  /** The input's format: --format, else the extension, else (stdin) its content. */
+  format: Format;
+  /** How a row becomes a run input: text cells or typed, --key, --input-column and the spec. */
   cfg: PrepareConfig;
   specSha: string | null;
+  /** --processor, or the one the API suggests for --intent. */
+  processor: string;
   /** --batch-size, lowered to fit a --rate counted in runs. */
   batchSize: number;
   /** --rate in --rate-unit (null: off), and as messages show it. */
@@ -52,6 +57,9 @@ export interface PreparedRow {
   /** The run input as JSON text (sent as is). */
   inputJson: string;
   line: number;
-  /** A retry (--retry-failed): its attempt number (tg_try) and the run it replaces (tg_prev). */
-  retry?: { attempt: number; prev: string };
+  /**
+   * A retry (--retry-failed) or an escalation (--escalate): its attempt number (tg_try) and the run
+   * it replaces (tg_prev); an escalation's level (tg_esc) and processor (else the job's).
+   */
+  retry?: { attempt: number; prev: string; esc?: string; processor?: string };
 }

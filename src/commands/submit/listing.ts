@@ -16,7 +16,7 @@ export async function listLedger(job: Job, client: ApiClient, group: string, exp
   job.ctx.info(`tg: listing the ${count(expected, 'run')} of ${group} to send only the rows it lacks`);
   const code = workerCode();
   const ledger = code
-    ? await listInWorker(code, client, { client: client.wireOptions, group, expected, giveUpMs: job.ctx.giveUpMs }, signal)
+    ? await listInWorker(code, client, { client: client.wireOptions, group, expected, giveUpMs: job.ctx.giveUpMs, dedupe: job.o.dedupe }, signal)
     : await listHere(job, client, group, expected, signal);
   if (ledger.duplicates)
     job.ctx.warn(
@@ -28,7 +28,7 @@ export async function listLedger(job: Job, client: ApiClient, group: string, exp
 /** The listing on this thread (no worker code at hand). */
 function listHere(job: Job, client: ApiClient, group: string, expected: number, signal: AbortSignal): Promise<Ledger> {
   const giveUpMs = job.ctx.giveUpMs;
-  return new Ledger(expected).fill(client.streamRunBatches(group, { signal, giveUpMs, idleMs: Math.min(giveUpMs, 60_000) }));
+  return new Ledger(expected, job.o.dedupe).fill(client.streamRunBatches(group, { signal, giveUpMs, idleMs: Math.min(giveUpMs, 60_000) }));
 }
 
 /** The worker's source: the single executable's asset, or a loader of the file the build writes beside the bundle. */

@@ -4,15 +4,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../../context';
 import { inputError, usageError } from '../../errors';
-import { detectFormat, type Format } from '../../io/rows';
 import type { Rate, RateUnit } from '../../core/rateBudget';
 import { count, errnoText } from '../../core/util';
 import { PROCESSORS } from '../../core/processors';
+import { pricePer1k } from '../../core/pricing';
 import { resolveRunOptions, runOptionsKey, type RunOptions } from '../../core/runOptions';
 import type { SubmitOptions } from './job';
+import { watchFormat } from './enrich';
 
 export interface Preflight {
-  format: Format;
   rate: Rate | null;
   rateText: string;
   batchSize: number;
@@ -33,13 +33,13 @@ export function preflight(o: SubmitOptions, ctx: Context): Preflight {
       `--processor "${o.processor}" is not one the API lists: ${[...PROCESSORS].join(', ')}`,
       'Check the spelling; to send a processor tg does not know yet, add --unlisted-processor.',
     );
+  escalatePreflight(o);
   if (o.input !== '-') statInput(o.input, ctx);
-  const format = detectFormat(o.input, o.format);
   const batchSize = rate?.unit === 'runs' ? Math.min(o.batchSize, Math.floor(rate.limit)) : o.batchSize;
   if (batchSize < o.batchSize) ctx.info(`tg: batch size lowered to ${batchSize} to fit the --rate budget`);
   const rateText = rate ? `${count(rate.limit, rate.unit === 'runs' ? 'run' : 'request')}/${rate.windowMs / 1000}s` : 'off';
   const { options: runOptions, betas } = runOptionsOf(o, ctx);
-  return { format, rate, rateText, batchSize, runOptions, betas, optionsKey: runOptionsKey(runOptions, betas) };
+  return { rate, rateText, batchSize, runOptions, betas, optionsKey: runOptionsKey(runOptions, betas) };
 }
 
 /** --run-options, --mcp-servers and the run option flags, checked (exit 2 names the flag and rule). */
@@ -75,19 +75,47 @@ function enrichPreflight(o: SubmitOptions) {
     ['--reasoning', o.reasoning],
     ['--raw-csv', o.rawCsv],
     ['--force', o.force],
+    ['--bom', o.bom],
   ] as const)
     if (on !== undefined && on !== false && !o.watch) throw usageError(`${flag} goes with --watch on submit`, 'Add --watch (and -o enriched.csv).');
-  const csvOut = o.outputFormat === 'csv' || (o.outputFormat === undefined && /\.csv$/i.test(o.output ?? ''));
-  if (o.force && !csvOut)
+  const table = watchFormat(o) !== 'jsonl'; // an enriched table, not the JSONL results stream
+  if (o.bom && !(o.watch && ['csv', 'tsv'].includes(watchFormat(o)))) throw usageError('--bom goes with --watch -o <file>.csv or .tsv (an enriched CSV/TSV)');
+  if (o.force && !table)
     throw usageError(
       '--force goes with --watch -o <file>.csv (an enriched CSV): a JSONL results file is resumed, never replaced',
       'Drop --force, or pick another -o file.',
     );
-  if ((o.retryFailed || o.retryCancelled) && o.watch && !csvOut)
+  if ((o.retryFailed || o.retryCancelled) && o.watch && !table)
     throw usageError(
       '--retry-failed/--retry-cancelled with --watch write an enriched CSV: pass -o <file>.csv (or --output-format csv)',
       'Or retry without --watch, then `tg watch <group>`.',
     );
   if (o.maxAttempts !== undefined && o.maxAttempts !== 2 && !o.retryFailed && !o.retryCancelled)
     throw usageError('--max-attempts goes with --retry-failed or --retry-cancelled');
+}
+
+/** --escalate: a processor checked as --processor is, not the job's own; like --retry-failed, an enriched table with --watch. */
+function escalatePreflight(o: SubmitOptions) {
+  if (o.escalateOn !== undefined && o.escalate === undefined) throw usageError('--escalate-on goes with --escalate <processor>');
+  if (o.escalate === undefined) return;
+  if (!PROCESSORS.has(o.escalate) && !o.unlistedProcessor)
+    throw usageError(
+      `--escalate "${o.escalate}" is not a processor the API lists: ${[...PROCESSORS].join(', ')}`,
+      'Check the spelling; to send a processor tg does not know yet, add --unlisted-processor.',
+    );
+  if (o.escalate === o.processor && (o.processorGiven || o.intent === undefined))
+    throw usageError(
+      `--escalate ${o.escalate} is the job's own processor: its rows are answered there already`,
+      'Escalate to a stronger processor (e.g. core, pro).',
+    );
+  if (o.watch && watchFormat(o) === 'jsonl')
+    throw usageError(
+      '--escalate with --watch writes an enriched table: pass -o <file>.csv (or --output-format csv)',
+      'Or escalate without --watch, then `tg watch <group>`.',
+    );
+  if (o.maxCost !== undefined && pricePer1k(o.escalate) === null)
+    throw usageError(
+      `--max-cost: no price is known for --escalate ${o.escalate}; nothing was sent`,
+      'Drop --max-cost, or escalate to a processor tg knows the price of.',
+    );
 }

@@ -9,8 +9,15 @@ import type { ApiClient } from '../../api/client';
 import type { Validation } from './validate';
 import type { Sender } from './send';
 import type { Job, SubmitOptions } from './job';
+import { estimate } from './cost';
+import { formatUsd } from '../../core/pricing';
 
 export interface SubmitSummary {
+  /** Rows that repeat another row's content, answered by its run (never sent). */
+  repeats: number;
+  processor: string;
+  /** What the rows sent by this run cost once they complete (null: no price known). */
+  estimated_cost_usd: number | null;
   taskgroup_id: string | null;
   submitted: number;
   skipped: number;
@@ -26,9 +33,17 @@ export interface SubmitSummary {
   waited_ms: number;
 }
 
+/** "200 rows, 160 distinct inputs: 40 repeat another row; sent once" (content identity). */
+export function distinctText(v: Validation): string {
+  const r = v.repeats;
+  return `${count(v.valid, 'row')}, ${count(v.valid - r, 'distinct input')}: ${r} repeat${r === 1 ? 's' : ''} another row; sent once (--no-dedupe sends each)`;
+}
+
 export function reportPlan(job: Job, v: Validation, ledger: Ledger | null) {
   const { ctx } = job;
-  if (v.dropped.length) ctx.info(`tg: ${job.cfg.format === 'csv' ? 'columns' : 'fields'} not in input_schema are not sent: ${v.dropped.join(', ')}`);
+  for (const n of v.notes) ctx.info(`tg: ${n}`);
+  if (v.repeats) ctx.info(`tg: ${distinctText(v)}`);
+  if (v.dropped.length) ctx.info(`tg: ${job.cfg.textCells ? 'columns' : 'fields'} not in input_schema are not sent: ${v.dropped.join(', ')}`);
   if (v.invalid) ctx.warn(`tg: ${count(v.invalid, 'invalid row')} skipped; see ${shownPath(job.rejectsPath, ctx.io.cwd, ctx.io.env.HOME)}`);
   if (ledger && (v.present || v.conflicts)) {
     const conflict = v.conflicts ? `, ${v.conflicts} changed (${job.o.onConflict === 'resend' ? 'sent again' : 'skipped'})` : '';
@@ -69,11 +84,15 @@ function paceText(job: Job, sender: Sender, elapsed: number): string {
 export function summarize(job: Job, v: Validation, groupId: string, sender: Sender, client: ApiClient, elapsed: number): SubmitSummary {
   const { ctx } = job;
   const skipped = sender.skippedRows;
+  const cost = estimate(job, sender.sentRows);
+  const paid = sender.sentRows && cost.usd !== null ? `; ${formatUsd(cost.usd)} on ${job.processor} as they complete` : '';
   ctx.info(
-    `tg: ${groupId}: ${count(sender.sentRows, 'row')} sent${skipped ? `, ${skipped} already in the group` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''}` +
+    `tg: ${groupId}: ${count(sender.sentRows, 'row')} sent${skipped ? `, ${skipped} already in the group` : ''}` +
+      `${sender.sameRows ? `, ${sender.sameRows} repeating another row (answered by its run)` : ''}${v.invalid ? `, ${v.invalid} rejected` : ''}` +
       `${sender.limitedRows ? `, ${sender.limitedRows} past --limit ${job.o.limit} (the same command without --limit sends them)` : ''} in ${formatDuration(elapsed)}` +
       paceText(job, sender, elapsed) +
-      (client.rateLimited ? ` (${client.rateLimited} answers were 429)` : ''),
+      (client.rateLimited ? ` (${client.rateLimited} answers were 429)` : '') +
+      paid,
   );
   if (client.rateLimited >= 3 && client.rateLimited > 0.05 * sender.posts)
     ctx.warn(
@@ -85,6 +104,9 @@ export function summarize(job: Job, v: Validation, groupId: string, sender: Send
     submitted: sender.sentRows,
     skipped,
     rejected: v.invalid,
+    repeats: sender.sameRows,
+    processor: job.processor,
+    estimated_cost_usd: cost.usd,
     rows: v.rows,
     batches,
     state: job.statePath,

@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import type { Context } from '../../context';
 import { ApiError, inputError } from '../../errors';
 import { spoolStdin } from '../../io/rows';
+import type { Format } from '../../io/formats';
+import { inputFormat, openInput } from './input';
 import { loadSpec, type LoadedSpec } from '../../core/spec';
 import { formatDuration, rowBudget } from '../../core/plan';
 import { errnoText } from '../../core/util';
@@ -16,14 +18,14 @@ import { AppendLog } from '../../io/durable';
 import { Progress } from '../../io/progress';
 import type { ApiClient } from '../../api/client';
 import { preflight, type Preflight } from './preflight';
-import { apiOrigin, defaultJournalPath, fileIdentity, groupLockPath, stateDir, type InputIdentity } from './identity';
-import { headerRecord } from './journal';
+import { apiOrigin, defaultJournalPath, fileIdentity, groupLockPath, stateDir, type InputIdentity } from '../../flows/state';
+import { JOURNAL_VERSION } from '../../io/journal';
 import type { Validation } from './validate';
 import { Sender, sendPass } from './send';
 import { dryRun } from './dryrun';
-import { fieldSpec } from './fieldspec';
+import { fieldSpec, intentSpec } from '../../flows/spec';
 import { checkCost, withinLimit } from './cost';
-import { holdAll, openJournal, rowsToSend, targetOf, validateAgainst } from './target';
+import { earlierJob, holdAll, openJournal, recordGroupFile, rowsToSend, targetOf, validateAgainst } from './target';
 import { outOfCredit, reportPlan, resumeHint, summarize, type SubmitSummary } from './report';
 import type { Job, SubmitOptions } from './job';
 
@@ -52,7 +54,8 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
     if (o.input === '-') spool = await spoolStdin(ctx.io.stdin, tmpDir ?? path.join(dir, 'spool'));
     const file = spool ?? path.resolve(ctx.io.cwd, o.input);
     const id = await fileIdentity(file, Boolean(spool));
-    const job = await makeJob(o, ctx, pre, file, id, tmpDir ?? dir);
+    const format = await inputFormat(o, file, Boolean(spool), ctx);
+    const job = await makeJob(o, ctx, pre, { file, format, id }, tmpDir ?? dir);
     if (o.dryRun) {
       await dryRun(job);
       return null;
@@ -68,13 +71,25 @@ export async function runSubmit(o: SubmitOptions, ctx: Context, hooks: SubmitHoo
   }
 }
 
-async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, file: string, id: InputIdentity, dir: string): Promise<Job> {
+interface Input {
+  file: string;
+  format: Format;
+  id: InputIdentity;
+}
+
+async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, { file, format, id }: Input, dir: string): Promise<Job> {
   const shown = o.input === '-' ? '<stdin>' : o.input;
+  const columns = () => openInput(o, file, shown, format, true);
+  const input = { columns, textCells: format.textCells, inputColumn: o.inputColumn };
+  // --intent (issue L7): the API's suggested fields and processor, kept in the state dir for reruns
+  const intent = o.intent !== undefined ? await intentSpec({ ...o, intent: o.intent }, ctx, input, dir) : null;
   const spec = o.field?.length
-    ? await loadSpec('--field', JSON.stringify(await fieldSpec(o.field, { file, format: pre.format, shown, inputColumn: o.inputColumn })), pre.format === 'csv')
+    ? await loadSpec('--field', JSON.stringify(await fieldSpec(o.field, input)), format.textCells)
     : o.spec
-      ? await readSpec(o.spec, ctx, pre.format === 'csv')
-      : null;
+      ? await readSpec(o.spec, ctx, format.textCells)
+      : intent
+        ? await loadSpec('--intent', JSON.stringify(intent.spec), format.textCells)
+        : null;
   const origin = apiOrigin(ctx);
   const statePath = o.state ? path.resolve(ctx.io.cwd, o.state) : defaultJournalPath(dir, id, origin, o.group);
   return {
@@ -82,8 +97,10 @@ async function makeJob(o: SubmitOptions, ctx: Context, pre: Preflight, file: str
     ctx,
     file,
     shown,
-    cfg: { format: pre.format, inputColumn: o.inputColumn, keyColumn: o.key, spec },
+    format,
+    cfg: { textCells: format.textCells, inputColumn: o.inputColumn, keyColumn: o.key, spec },
     specSha: spec ? createHash('sha256').update(JSON.stringify(spec.spec)).digest('hex') : null,
+    processor: intent?.processor ?? o.processor, // --intent: the suggested one unless --processor was given
     batchSize: pre.batchSize,
     rate: pre.rate,
     rateText: pre.rateText,
@@ -118,24 +135,31 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
   const t0 = ctx.clock.now();
   if (o.restart) fs.rmSync(job.statePath, { force: true });
   const replay = openJournal(job);
-  const target = targetOf(job, replay);
+  let target = targetOf(job, replay);
   hooks.onTarget?.(target ?? null);
   const client = await ctx.client();
   const journal = new AppendLog(job.statePath);
   try {
     if (!replay.header) journal.appendSoon(headerRecord(job)); // durable with the first record that must be
-    if (target) {
+    const lockGroup = (g: string) =>
       locks.push(
         acquireLock(
-          groupLockPath(job.stateDir, job.origin, target),
-          `adding runs to ${target}`,
+          groupLockPath(job.stateDir, job.origin, g),
+          `adding runs to ${g}`,
           'Wait for it to finish, then rerun: tg sends only the rows the group lacks.',
         ),
       );
-    }
-    const { v, ledger } = await validateAgainst(job, client, replay, target, () => {
+    if (target) lockGroup(target);
+    const seen = () => {
       if (target && !replay.group) journal.appendSoon({ t: 'group', id: target, created: false }); // known from now on, even if killed
-    });
+    };
+    let { v, ledger } = await validateAgainst(job, client, replay, target, seen);
+    if (!target && (target = earlierJob(job, v))) {
+      hooks.onTarget?.(target);
+      lockGroup(target);
+      ({ v, ledger } = await validateAgainst(job, client, replay, target, seen));
+    }
+    if (!replay.sketch) journal.appendSoon({ t: 'sketch', ...v.sketch }); // finds this job again from another path
     reportPlan(job, v, ledger);
     await checkCost(job, rowsToSend(job, v, ledger, replay));
     const groupId = target ?? (await createGroup(job, client, journal));
@@ -145,7 +169,7 @@ async function submitLocked(job: Job, hooks: SubmitHooks, locks: Lock[]): Promis
     const sender = new Sender(job, client, journal, groupId, replay.lastSentCursor);
     if (ledger && v.fresh === 0 && v.conflicts === 0) holdAll(job, v, journal, groupId, sender);
     else await sendWithProgress(job, client, v, sender, { ledger, replay }, hooks);
-    journal.append({ t: 'done', g: groupId, submitted: sender.sentRows, at: new Date().toISOString() });
+    journal.append({ t: 'done', g: groupId, submitted: sender.sentRows, at: new Date().toISOString(), rows: v.valid }); // rows: for `tg jobs`
     const summary = summarize(job, v, groupId, sender, client, ctx.clock.now() - t0);
     if (hooks.afterSend) summary.exit = await hooks.afterSend(job, client, groupId);
     return summary;
@@ -158,6 +182,7 @@ async function createGroup(job: Job, client: ApiClient, journal: AppendLog): Pro
   const g = await client.createGroup({ tg_input: path.basename(job.shown).slice(0, 500) }, job.ctx.signal);
   journal.append({ t: 'group', id: g.taskgroup_id, created: true });
   job.ctx.info(`tg: created group ${g.taskgroup_id}`);
+  recordGroupFile(job, g.taskgroup_id);
   return g.taskgroup_id;
 }
 
@@ -169,7 +194,7 @@ async function sendWithProgress(job: Job, client: ApiClient, v: Validation, send
   const progress = await Progress.start(quietCtx, { label: 'submit', unit: 'rows', total: withinLimit(job, v.valid), done: 0, budget });
   ctx.display.phase('sending');
   sender.onProgress = () => {
-    const n = sender.sentRows + sender.skippedRows;
+    const n = sender.sentRows + sender.skippedRows + sender.sameRows;
     const waited = sender.waitedMs();
     progress.update(
       n,
@@ -186,4 +211,29 @@ async function sendWithProgress(job: Job, client: ApiClient, v: Validation, send
     progress.stop();
     ctx.display.phase('');
   }
+}
+
+/** The first record of a new journal: what it is for. */
+export function headerRecord(job: Job) {
+  const o = job.o;
+  const options = {
+    format: job.format.name,
+    processor: job.processor,
+    key: o.key ?? null,
+    input_column: o.inputColumn ?? null,
+    metadata: job.o.metadata ?? {},
+    batch_size: job.batchSize,
+    spec_sha256: job.specSha,
+    ...(job.optionsKey ? { run_options: job.runOptions, betas: job.betas } : {}),
+  };
+  return {
+    t: 'header' as const,
+    v: JOURNAL_VERSION,
+    identity: job.identity,
+    src: job.src,
+    origin: job.origin,
+    input: o.input === '-' ? '-' : job.file,
+    options,
+    created_at: new Date().toISOString(),
+  };
 }

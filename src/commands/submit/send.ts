@@ -4,7 +4,6 @@
 import type { ApiClient } from '../../api/client';
 import type { TaskGroupRunResponse } from '../../core/wire';
 import { ApiError, InterruptedError, NetworkError, TgError, UnknownOutcomeError } from '../../errors';
-import { readRowBatches } from '../../io/rows';
 import type { AppendLog } from '../../io/durable';
 import { AdaptiveBudget, type Reservation } from '../../core/rateBudget';
 import { runOptionsJson } from '../../core/runOptions';
@@ -12,8 +11,9 @@ import { backoffDelay } from '../../core/backoff';
 import { rowIdent, runIdent, type Ledger } from '../../core/ledger';
 import { count, sleep } from '../../core/util';
 import { formatDuration } from '../../core/plan';
-import type { Replay } from './journal';
-import { ChunkHasher, itemOf, ledgerState, readOptions, shaOf, type Validation } from './validate';
+import type { Replay } from '../../io/journal';
+import { ChunkHasher, itemOf, ledgerState, shaOf, type Validation } from './validate';
+import { rowsOf } from './input';
 import type { PreparedRow, Job } from './job';
 
 /**
@@ -44,25 +44,31 @@ export function inputChanged(job: Job, sent: number) {
   });
 }
 
-/** What a chunk still needs: the offsets to send, and those the group holds already. */
-function decide(job: Job, plan: SendPlan, c: number, digest: string, items: PreparedRow[]): { send: number[]; held: number[] } {
-  const all = items.map((_, i) => i);
+/**
+ * What a chunk still needs: the offsets to send, those the group holds already, and those that
+ * repeat an earlier row's content (answered by its run: never sent).
+ */
+function decide(job: Job, v: Validation, plan: SendPlan, c: number, digest: string, items: PreparedRow[]): { send: number[]; held: number[]; same: number[] } {
+  const base = c * job.batchSize;
+  const same: number[] = [];
+  const rest: number[] = [];
+  for (let i = 0; i < items.length; i++) (v.repeatAt.has(base + i) ? same : rest).push(i);
   if (plan.ledger) {
     const ledger = plan.ledger;
     const send: number[] = [];
     const held: number[] = [];
-    for (const i of all) {
+    for (const i of rest) {
       const s = ledgerState(job, ledger, items[i]);
       if (s === 'present') held.push(i);
       else if (s === 'new' || job.o.onConflict === 'resend') send.push(i);
     }
-    return { send, held };
+    return { send, held, same };
   }
   const st = plan.replay.chunks.get(c);
-  if (!st || st.h !== digest || st.n !== items.length) return { send: all, held: [] };
-  if (st.covered === 'all') return { send: [], held: [] };
+  if (!st || st.h !== digest || st.n !== items.length) return { send: rest, held: [], same };
+  if (st.covered === 'all') return { send: [], held: [], same: [] };
   const covered = st.covered;
-  return { send: all.filter((i) => !covered.has(i)), held: [] };
+  return { send: rest.filter((i) => !covered.has(i)), held: [], same: same.filter((i) => !covered.has(i)) };
 }
 
 /** Fast path: the journal shows every chunk wholly in the group; nothing to read again. */
@@ -121,7 +127,7 @@ class InFlight {
 
 export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: Sender): Promise<void> {
   if (allCovered(v, plan)) return sender.skip(v.valid);
-  const rows = readRowBatches(job.file, job.cfg.format, job.shown, readOptions(job));
+  const rows = rowsOf(job).batches;
   const hasher = new ChunkHasher(job);
   let items: PreparedRow[] = [];
   let c = 0;
@@ -144,11 +150,13 @@ export async function sendPass(job: Job, v: Validation, plan: SendPlan, sender: 
       await posts.drain(); // the count of rows sent is final only then
       throw inputChanged(job, sender.sentRows);
     }
-    const { send: all, held } = decide(job, plan, c, digest, items);
+    const { send: all, held, same: repeats } = decide(job, v, plan, c, digest, items);
     const send = limited(job, c, all); // --limit: rows past it wait for a run without
+    const same = limited(job, c, repeats);
     if (held.length) sender.hold(c, digest, items.length, held);
-    const notNow = all.length - send.length;
-    if (items.length > held.length + all.length) sender.skip(items.length - held.length - all.length);
+    if (same.length) sender.hold(c, digest, items.length, same, true);
+    const notNow = all.length - send.length + repeats.length - same.length;
+    if (items.length > held.length + all.length + repeats.length) sender.skip(items.length - held.length - all.length - repeats.length);
     if (notNow) sender.limitedRows += notNow;
     if (send.length) await posts.add(sender.send(c, digest, items, send));
     c++;
@@ -195,6 +203,8 @@ function waitReason(e: unknown): string {
 export class Sender {
   sentRows = 0;
   skippedRows = 0;
+  /** Rows that repeat an earlier row's content: answered by its run, never sent. */
+  sameRows = 0;
   /** Rows not sent because of --limit. */
   limitedRows = 0;
   /** POSTs the server accepted. */
@@ -224,7 +234,7 @@ export class Sender {
     this.lastSentCursor = lastSentCursor;
     this.specJson = job.cfg.spec ? JSON.stringify(job.cfg.spec.spec) : null;
     this.metaJson = JSON.stringify(job.o.metadata ?? {}).slice(1, -1);
-    this.processorJson = JSON.stringify(job.o.processor);
+    this.processorJson = JSON.stringify(job.processor);
     this.optionsJson = runOptionsJson(job.runOptions);
   }
 
@@ -234,9 +244,14 @@ export class Sender {
   }
 
   /** Record that the group holds these rows of chunk c already (the journal accounts for them). */
-  hold(c: number, h: string, n: number, offsets: number[]) {
-    this.journal.append({ t: 'held', g: this.group, c, h, n, ...(offsets.length === n ? {} : { offsets }) });
-    this.skippedRows += offsets.length;
+  /**
+   * Record that the group holds these rows of chunk c already (the journal accounts for them);
+   * `same`: they repeat an earlier row's content, whose run answers them (they add no run).
+   */
+  hold(c: number, h: string, n: number, offsets: number[], same = false) {
+    this.journal.append({ t: 'held', g: this.group, c, h, n, ...(offsets.length === n ? {} : { offsets }), ...(same ? { same: true } : {}) });
+    if (same) this.sameRows += offsets.length;
+    else this.skippedRows += offsets.length;
     this.onProgress();
   }
 
@@ -251,9 +266,11 @@ export class Sender {
     const parts: string[] = [];
     for (const off of offsets) {
       const it = items[off];
-      const again = it.retry ? `,"tg_try":${it.retry.attempt},"tg_prev":${JSON.stringify(it.retry.prev)}` : '';
+      const r = it.retry;
+      const again = r ? `,"tg_try":${r.attempt},"tg_prev":${JSON.stringify(r.prev)}${r.esc ? `,"tg_esc":${JSON.stringify(r.esc)}` : ''}` : '';
       const meta = `{${this.metaJson ? this.metaJson + ',' : ''}"tg_key":${JSON.stringify(it.key)},"tg_src":${src}${kc},"tg_sha":"${shaOf(this.job, it)}"${again}}`;
-      parts.push(`{"input":${it.inputJson},"processor":${this.processorJson},"metadata":${meta}${this.optionsJson}}`);
+      const processor = r?.processor ? JSON.stringify(r.processor) : this.processorJson; // an escalation: its own; tg_sha stays the row's
+      parts.push(`{"input":${it.inputJson},"processor":${processor},"metadata":${meta}${this.optionsJson}}`);
     }
     return `{"inputs":[${parts.join(',')}]${this.specJson ? `,"default_task_spec":${this.specJson}` : ''}}`;
   }

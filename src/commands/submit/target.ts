@@ -6,15 +6,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import { TgError, inputError } from '../../errors';
+import { TgError, inputError, usageError } from '../../errors';
+import { shownPath } from '../../core/util';
+import { findJobs, type FoundJob } from '../../flows/state';
 import { keyColumnChange, MarkList, type Ledger } from '../../core/ledger';
 import { writeFileAtomic, type AppendLog } from '../../io/durable';
 import type { ApiClient } from '../../api/client';
-import { readJournal, replayJournal, type Replay } from './journal';
-import { classify, validatePass, rowErrors, rowErrorText, type Validation } from './validate';
+import { readJournal, replayJournal, type Replay } from '../../io/journal';
+import { classify, validatePass, rowErrors, type Validation } from './validate';
 import { listLedger } from './listing';
+import { conflictError } from './conflicts';
 import type { Sender } from './send';
-import { journalCovered, withinLimit } from './cost';
+import { journalCovered, uncoveredRepeats, withinLimit } from './cost';
 import type { Job } from './job';
 
 export function checkValidation(job: Job, v: Validation) {
@@ -28,7 +31,7 @@ export function checkValidation(job: Job, v: Validation) {
     );
   if (v.rows === 0)
     throw inputError(
-      `${job.shown}: no data rows${job.cfg.format === 'csv' ? ' (a header row at most)' : ' (the input is empty)'}`,
+      `${job.shown}: no data rows${job.cfg.textCells ? ' (a header row at most)' : ' (the input is empty)'}`,
       'Nothing to send: check that this is the file you meant.',
     );
   if (v.valid === 0) throw inputError(`${job.shown}: no valid rows to send (${v.invalid} invalid)`);
@@ -36,7 +39,7 @@ export function checkValidation(job: Job, v: Validation) {
 
 /** The rows this run sends (what the bill counts): as the ledger classified them, else the journal's uncovered ones within --limit. */
 export function rowsToSend(job: Job, v: Validation, ledger: Ledger | null, replay: Replay): number {
-  return ledger ? v.toSend : withinLimit(job, v.valid) - journalCovered(job, replay, v.chunks);
+  return ledger ? v.toSend : withinLimit(job, v.valid) - journalCovered(job, replay, v.chunks) - uncoveredRepeats(job, replay, v);
 }
 
 /**
@@ -45,11 +48,95 @@ export function rowsToSend(job: Job, v: Validation, ledger: Ledger | null, repla
  */
 export function targetOf(job: Job, replay: Replay): string | undefined {
   const { o } = job;
-  if (o.group && replay.group && o.group !== replay.group)
-    throw new TgError('usage', `the journal ${job.statePath} belongs to group ${replay.group}, not ${o.group}`, {
+  const given = o.group ?? groupOfFile(job);
+  if (given && replay.group && given !== replay.group)
+    throw new TgError('usage', `the journal ${job.statePath} belongs to group ${replay.group}, not ${given}`, {
       hint: 'Pass another --state file for the other group.',
     });
-  return replay.group ?? o.group ?? legacyGroup(job);
+  return replay.group ?? given ?? legacyGroup(job);
+}
+
+/** The file --group-file names: the group a job goes into, wherever it runs (commit it, or keep it with the input). */
+interface GroupFile {
+  tg: 'group';
+  taskgroup_id: string;
+  origin: string;
+  input: string;
+  created_at: string;
+}
+
+/** --group-file's group, when the file exists (an error when it is not tg's, or of another API). */
+function groupOfFile(job: Job): string | undefined {
+  const file = job.o.groupFile && path.resolve(job.ctx.io.cwd, job.o.groupFile);
+  if (!file || !fs.existsSync(file)) return undefined;
+  let g: GroupFile;
+  try {
+    g = JSON.parse(fs.readFileSync(file, 'utf8')) as GroupFile;
+  } catch {
+    throw inputError(`--group-file ${job.o.groupFile}: not a group file tg wrote`, 'Pick another --group-file, or move this one away.');
+  }
+  if (g?.tg !== 'group' || typeof g.taskgroup_id !== 'string') throw inputError(`--group-file ${job.o.groupFile}: not a group file tg wrote`);
+  if (job.o.group && job.o.group !== g.taskgroup_id)
+    throw usageError(`--group ${job.o.group} and --group-file ${job.o.groupFile} (${g.taskgroup_id}) name two groups`);
+  if (g.origin !== job.origin)
+    throw usageError(
+      `--group-file ${job.o.groupFile} names a group of ${g.origin}, not of ${job.origin}`,
+      'Pass the --base-url it was made with, or another --group-file.',
+    );
+  return g.taskgroup_id;
+}
+
+/** After a new group is created: --group-file records it (never replacing a file that exists). */
+export function recordGroupFile(job: Job, group: string): void {
+  const file = job.o.groupFile && path.resolve(job.ctx.io.cwd, job.o.groupFile);
+  if (!file || fs.existsSync(file)) return;
+  const g: GroupFile = {
+    tg: 'group',
+    taskgroup_id: group,
+    origin: job.origin,
+    input: path.basename(job.shown),
+    created_at: new Date(job.ctx.clock.now()).toISOString(),
+  };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  writeFileAtomic(file, JSON.stringify(g, null, 2) + '\n');
+  job.ctx.info(`tg: wrote ${job.o.groupFile}: this job's group, for reruns anywhere (commit it, or keep it with the input)`);
+}
+
+/**
+ * A job with no group yet: an earlier job of this machine whose content the input holds (a
+ * renamed or copied file, another checkout, a re-sorted file, stdin that grew) is continued — the
+ * group is the ledger, so only the rows it lacks are sent; a partial likeness is said plainly, as
+ * is a state directory with no jobs at all (a fresh machine: the group may be elsewhere).
+ */
+export function earlierJob(job: Job, v: Validation): string | undefined {
+  if (job.o.restart || job.o.state) return undefined; // a journal the user chose, or a new group on purpose
+  const found = findJobs(job.stateDir, job.origin, job.statePath, v.sketch);
+  const best = found[0];
+  const pct = (x: number) => `${Math.round(x * 100)}%`;
+  const where = (f: FoundJob) => (f.input === '-' ? 'stdin' : shownPath(f.input, job.ctx.io.cwd, job.ctx.io.env.HOME));
+  if (best && best.share >= 0.5) {
+    job.ctx.info(
+      `tg: ${job.shown} holds the rows of ${where(best)} (${pct(best.share)} alike), sent before into ${best.group}: continuing into it; only the rows it lacks are sent (--restart starts a new group)`,
+    );
+    return best.group;
+  }
+  if (best)
+    job.ctx.warn(
+      `tg: warning: a new group for ${job.shown}, though ${pct(best.share)} of its rows look like rows of ${where(best)} in ${best.group}: pass --group ${best.group} to pay only for the rows it lacks`,
+    );
+  else if (!hasJournals(job.stateDir))
+    job.ctx.info(
+      `tg: no earlier jobs on this machine: a new group (if ${job.shown} was sent from elsewhere, --group G or --group-file sends only the rows G lacks)`,
+    );
+  return undefined;
+}
+
+function hasJournals(dir: string): boolean {
+  try {
+    return fs.readdirSync(path.join(dir, 'journals')).some((n) => n.endsWith('.jsonl'));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -85,7 +172,7 @@ export async function validateAgainst(
     ctx.display.phase('');
     v = await validatePass(job, ledger, false);
   }
-  if (ledger) checkLedger(job, ledger, v);
+  if (ledger) await checkLedger(job, ledger, v, client, target!);
   return { v, ledger };
 }
 
@@ -162,7 +249,7 @@ function journalMatches(replay: Replay, v: Validation): boolean {
   return true;
 }
 
-function checkLedger(job: Job, ledger: Ledger, v: Validation) {
+async function checkLedger(job: Job, ledger: Ledger, v: Validation, client: ApiClient | null, group: string) {
   const other = keyColumnChange(ledger, job.src, job.cfg.keyColumn);
   if (other !== null) {
     const was = other === '' ? 'by row number (no --key)' : `by --key ${other}`;
@@ -171,10 +258,5 @@ function checkLedger(job: Job, ledger: Ledger, v: Validation) {
       `Pass the same ${other === '' ? 'options (no --key)' : `--key ${other}`} as before, so rows already in the group are recognised.`,
     );
   }
-  if (v.conflicts && job.o.onConflict === 'error') {
-    const summary = `${v.conflicts} row${v.conflicts === 1 ? '' : 's'} of ${job.shown} differ from the runs the group holds for the same key; nothing was sent.`;
-    throw new TgError('conflict', rowErrorText(v.conflictLines, v.conflicts, summary), {
-      hint: 'Pass --on-conflict resend to send the changed rows again (new runs; the old ones stay), or --on-conflict skip to send only the new rows.',
-    });
-  }
+  if (v.conflicts && job.o.onConflict === 'error') throw await conflictError(job, client, group, v);
 }

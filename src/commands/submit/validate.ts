@@ -3,12 +3,17 @@
 // rows the group already holds and which conflict with it.
 import { createHash } from 'node:crypto';
 import { inputError } from '../../errors';
-import { readRowBatches, readRows, type ReadOptions, type Row } from '../../io/rows';
+import { readNotes, type Row } from '../../io/formats';
+import { flat } from '../../core/util';
+import { positionIn, rowsOf } from './input';
 import { RejectsFile } from '../../io/rejects';
 import { prepareRow, formatIssue } from '../../core/spec';
 import { hash52 } from '../../core/hash';
 import { NumTable } from '../../core/numTable';
-import { rowMarks, rowSha, type Ledger, type MarkList, type RowState } from '../../core/ledger';
+import type { ConflictRow } from './conflicts';
+import { ContentSet, contentMarks, rowIdent, rowMarks, rowSha, type Ledger, type MarkList, type RowMarks, type RowState } from '../../core/ledger';
+import { Bits } from '../../core/bits';
+import { BottomK, type Sketch } from '../../core/sketch';
 import type { PreparedRow, Job } from './job';
 
 export const MAX_SHOWN_ERRORS = 10;
@@ -24,26 +29,40 @@ export interface Validation {
   /** With a ledger: rows the group holds already, rows whose content differs, rows to send. */
   present: number;
   conflicts: number;
-  conflictLines: string[];
+  /** The first few conflicting rows, to be named with what differs (see conflicts.ts). */
+  conflictRows: ConflictRow[];
   fresh: number;
   /** With a ledger: rows among the first --limit valid ones that are to be sent (new, or changed with --on-conflict resend). */
   toSend: number;
+  /** What the read found out that the user should know (the delimiter detected, empty rows skipped): one line each. */
+  notes: string[];
+  /**
+   * Valid rows whose input (as sent, with processor, spec and run options) repeats an earlier
+   * valid row's exactly: sent once, answered by that row's run (content identity; --no-dedupe
+   * sends each). `repeatAt` holds their positions among the valid rows.
+   */
+  repeats: number;
+  repeatAt: Bits;
+  /** The input's content sketch (its distinct rows' k smallest content hashes): finds the job it belongs to from another path. */
+  sketch: Sketch;
 }
 
-/** How the job's input is read: with --skip-invalid, a CSV row with the wrong number of fields is one more invalid row. */
-export function readOptions(job: Job): ReadOptions {
-  return { ragged: Boolean(job.o.skipInvalid) };
-}
+/** Where a row (or its cell) is, for messages: see positionIn. */
+export type At = (line: number, column?: string) => string;
 
-/** A valid row's identity and digest, or null for an invalid one (issues go to `onInvalid`). */
-export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => void): PreparedRow | null {
+/**
+ * A valid row's identity and digest, or null for an invalid one (issues go to `onInvalid`,
+ * placed by `at`: `f.csv:5`, `f.xlsx:Sheet1!C5`).
+ */
+export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => void, at: At = positionIn(undefined, job)): PreparedRow | null {
+  const textCells = job.cfg.textCells;
   if (row.invalid) {
-    onInvalid?.([formatIssue(job.shown, row.line, { rule: 'fields', message: row.invalid.message }, job.cfg.format)]);
+    onInvalid?.([formatIssue(at(row.line), { rule: 'fields', message: row.invalid.message }, textCells)]);
     return null;
   }
   const p = prepareRow(row.value, row.index, job.cfg);
   if (!p.ok) {
-    onInvalid?.(p.issues.map((i) => formatIssue(job.shown, row.line, i, job.cfg.format)));
+    onInvalid?.(p.issues.map((i) => formatIssue(at(row.line, i.field), i, textCells)));
     return null;
   }
   return { key: p.key, inputJson: p.json, line: row.line };
@@ -51,7 +70,7 @@ export function itemOf(job: Job, row: Row, onInvalid?: (issues: string[]) => voi
 
 /** The row's digest (tg_sha), computed once. */
 export function shaOf(job: Job, it: PreparedRow): string {
-  return (it.sha ??= rowSha(it.inputJson, job.o.processor, job.specSha, job.optionsKey));
+  return (it.sha ??= rowSha(it.inputJson, job.processor, job.specSha, job.optionsKey));
 }
 
 /** What the ledger knows of a row: its state there (see core/ledger). */
@@ -60,8 +79,8 @@ export function ledgerState(job: Job, ledger: Ledger, it: PreparedRow) {
 }
 
 /** The row's slot and presence hashes (see core/ledger). */
-export function marksOf(job: Job, it: PreparedRow): [number, number] {
-  return rowMarks(job.src, job.cfg.keyColumn, it.key, shaOf(job, it));
+export function marksOf(job: Job, it: PreparedRow): RowMarks {
+  return rowMarks(job.src, job.cfg.keyColumn, it.key, shaOf(job, it), job.o.dedupe);
 }
 
 /**
@@ -74,7 +93,8 @@ export class ChunkHasher {
   readonly digests: string[] = [];
   private readonly prefix: string;
   constructor(job: Job) {
-    this.prefix = `${job.o.processor}\0${job.specSha ?? ''}${job.optionsKey ? `\0${job.optionsKey}` : ''}\n`;
+    // --no-dedupe sends rows a dedupe run answered by another row's run: its chunks are other chunks
+    this.prefix = `${job.processor}\0${job.specSha ?? ''}${job.optionsKey ? `\0${job.optionsKey}` : ''}${job.o.dedupe ? '' : '\0no-dedupe'}\n`;
     this.size = job.batchSize;
   }
   private readonly size: number;
@@ -92,20 +112,15 @@ export class ChunkHasher {
   }
 }
 
-/** A CSV's --key and --input-column must be columns of its header (one clear error, not one per row). */
-function checkHeader(job: Job, columns: string[]): void {
-  const sep = columns.length === 1 ? [';', '\t', '|'].find((c) => columns[0].includes(c)) : undefined;
-  if (sep)
-    job.ctx.warn(
-      `tg: warning: ${job.shown}:1: the header is one column, "${columns[0]}": tg reads comma-separated values; if "${sep === '\t' ? '\\t' : sep}" separates the fields, save the file with commas`,
-    );
+/** --key and --input-column must be columns of a header (one clear error, not one per row). */
+function checkHeader(job: Job, columns: string[], at: At): void {
   for (const [opt, col] of [
     ['--key', job.cfg.keyColumn],
     ['--input-column', job.cfg.inputColumn],
   ] as const) {
     if (col !== undefined && !columns.includes(col))
       throw inputError(
-        `${job.shown}:1: the header has no column "${col}" (${opt}); it has: ${columns.map((c) => `"${c}"`).join(', ')}`,
+        `${at(1)}: the header has no column "${col}" (${opt}); it has: ${columns.map((c) => `"${c}"`).join(', ')}`,
         `Pass ${opt} one of the header's column names (case matters).`,
       );
   }
@@ -131,10 +146,16 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     chunks: [],
     present: 0,
     conflicts: 0,
-    conflictLines: [],
+    conflictRows: [],
     fresh: 0,
     toSend: 0,
+    notes: [],
+    repeats: 0,
+    repeatAt: new Bits(),
+    sketch: { n: 0, h: [] },
   };
+  const bottom = new BottomK();
+  const seen = job.o.dedupe ? new ContentSet() : null;
   const keyHashes = job.cfg.keyColumn !== undefined ? new NumTable(false) : null;
   const suspects = new Set<string>();
   const dropped = new Set<string>();
@@ -146,12 +167,15 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
     rejects?.add(row.line, row.invalid?.fields ?? row.value, issues);
   };
   try {
-    for await (const batch of readRowBatches(job.file, job.cfg.format, job.shown, readOptions(job))) {
+    const src = rowsOf(job);
+    const at = positionIn(src.info, job);
+    for await (const batch of src.batches) {
       for (const row of batch) {
         v.rows++;
-        if (v.rows === 1 && job.cfg.format === 'csv') checkHeader(job, Object.keys(row.value as object));
-        if (v.rows === 1 || job.cfg.format !== 'csv') droppedColumns(job, row.value, dropped); // JSON rows each have their own keys
-        const it = itemOf(job, row, onInvalid(row));
+        const header = src.info.columns ?? (job.cfg.textCells ? Object.keys(row.value as object) : null);
+        if (v.rows === 1 && header) checkHeader(job, header, at);
+        if (v.rows === 1 || !header) droppedColumns(job, row.value, dropped); // JSON rows each have their own keys
+        const it = itemOf(job, row, onInvalid(row), at);
         if (!it) continue;
         if (keyHashes) {
           const h = hash52(it.key);
@@ -160,14 +184,23 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
         }
         v.valid++;
         hasher.add(it);
-        if (ledger) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity));
-        else marks?.push(marksOf(job, it));
+        const content = contentMarks(shaOf(job, it));
+        const repeat = seen !== null && !seen.add(...content);
+        if (repeat) {
+          v.repeats++;
+          v.repeatAt.set(v.valid - 1);
+        } else bottom.add(content[0]);
+        if (!ledger)
+          marks?.push(marksOf(job, it)); // every valid row: classify() skips the repeats
+        else if (!repeat) countAgainst(ledger, job, it, v, v.valid <= (job.o.limit ?? Infinity), at);
       }
       if (rejects) await rejects.drained();
     }
     hasher.close();
     v.chunks = hasher.digests;
     v.dropped = [...dropped];
+    v.notes = readNotes(src.info);
+    v.sketch = bottom.sketch();
     if (suspects.size) await confirmDuplicates(job, suspects);
     await rejects?.finish(v.invalid > 0);
   } catch (e) {
@@ -180,12 +213,12 @@ export async function validatePass(job: Job, ledger: Ledger | null, writeRejects
 /** Count the rows marked during validation against the ledger listed meanwhile (conflicts unnamed). */
 export function classify(job: Job, v: Validation, marks: MarkList, ledger: Ledger): void {
   const limit = job.o.limit ?? Infinity;
-  for (let i = 0; i < marks.length; i++) countState(job, v, marks.state(ledger, i), i < limit);
+  for (let i = 0; i < marks.length; i++) if (!v.repeatAt.has(i)) countState(job, v, marks.state(ledger, i), i < limit);
 }
 
-function countAgainst(ledger: Ledger, job: Job, it: PreparedRow, v: Validation, inLimit: boolean) {
-  if (countState(job, v, ledgerState(job, ledger, it), inLimit) === 'conflict' && v.conflictLines.length < MAX_SHOWN_ERRORS)
-    v.conflictLines.push(`${job.shown}:${it.line}: key "${it.key}": the group holds this row with other content (input, processor or spec changed)`);
+function countAgainst(ledger: Ledger, job: Job, it: PreparedRow, v: Validation, inLimit: boolean, at: At) {
+  if (countState(job, v, ledgerState(job, ledger, it), inLimit) === 'conflict' && v.conflictRows.length < MAX_SHOWN_ERRORS)
+    v.conflictRows.push({ at: at(it.line), key: it.key, ident: rowIdent(job.src, job.cfg.keyColumn, it.key), inputJson: it.inputJson });
 }
 
 /** Count one row's state (and, within --limit, whether it is to be sent); returns the state. */
@@ -202,7 +235,9 @@ async function confirmDuplicates(job: Job, suspects: Set<string>) {
   const firstLine = new Map<string, number>();
   const dupErrors: string[] = [];
   let dupCount = 0;
-  for await (const row of readRows(job.file, job.cfg.format, job.shown, readOptions(job))) {
+  const src = rowsOf(job);
+  const at = positionIn(src.info, job);
+  for await (const row of flat(src.batches)) {
     if (row.invalid) continue; // rejected already: not a duplicate of anything
     const p = prepareRow(row.value, row.index, job.cfg);
     if (!p.ok || !suspects.has(p.key)) continue;
@@ -211,7 +246,9 @@ async function confirmDuplicates(job: Job, suspects: Set<string>) {
     else {
       dupCount++;
       if (dupErrors.length < MAX_SHOWN_ERRORS)
-        dupErrors.push(`${job.shown}:${row.line}: column "${job.cfg.keyColumn}": duplicate key "${p.key}" (first at line ${f}) (unique)`);
+        dupErrors.push(
+          `${at(row.line, job.cfg.keyColumn)}: column "${job.cfg.keyColumn}": duplicate key "${p.key}" (first at ${job.format.unit} ${f}) (unique)`,
+        );
     }
   }
   if (dupCount)

@@ -22,6 +22,9 @@ export const FORMATS: readonly Format[] = [xlsx, parquet, json, jsonl, csv, tsv]
 /** The `--format` choices. */
 export const formatNames = (): string[] => FORMATS.map((f) => f.name);
 
+/** The formats tg writes (enriched tables; JSONL results). */
+export const WRITABLE: readonly string[] = FORMATS.filter((f) => f.open).map((f) => f.name);
+
 export function formatByName(name: string): Format {
   const f = FORMATS.find((x) => x.name === name);
   if (!f) throw usageError(`--format ${name}: not a format tg reads`, `Use one of ${formatNames().join(', ')}.`);

@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { Context } from '../../context';
-import { readJournal } from './journal';
+import type { Context } from '../context';
+import { journalHead, readJournal } from '../io/journal';
+import { containment, type Sketch } from '../core/sketch';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -71,4 +72,43 @@ function withGroup(dir: string, id: InputIdentity, origin: string, group: string
 /** The lock that keeps one tg adding runs to a group from this machine at a time. */
 export function groupLockPath(dir: string, origin: string, group: string): string {
   return path.join(dir, 'locks', `group-${sha(`${origin}\0${group}`).slice(0, 16)}.lock`);
+}
+
+/** An earlier job of this machine whose content this input holds (see findJob). */
+export interface FoundJob {
+  group: string;
+  /** The input it was submitted as (its real path, or "-" for stdin). */
+  input: string;
+  journal: string;
+  /** How much of the smaller of the two inputs' content the other holds (0..1). */
+  share: number;
+}
+
+/**
+ * The earlier jobs, on this machine and API, whose content this input holds — a renamed or copied
+ * file, another checkout, a re-sorted or re-exported file, stdin that grew — best first. Read from
+ * the heads of the journals in `dir` (their sketch record); `self` (this input's own journal) is
+ * left out.
+ */
+export function findJobs(dir: string, origin: string, self: string, sketch: Sketch): FoundJob[] {
+  const jdir = path.join(dir, 'journals');
+  let names: string[];
+  try {
+    names = fs.readdirSync(jdir).filter((n) => n.endsWith('.jsonl'));
+  } catch {
+    return [];
+  }
+  const found: FoundJob[] = [];
+  for (const name of names) {
+    const file = path.join(jdir, name);
+    if (file === self) continue;
+    const recs = journalHead(file);
+    const header = recs.find((r) => r.t === 'header');
+    const group = recs.find((r) => r.t === 'group');
+    const other = recs.find((r) => r.t === 'sketch');
+    if (!header || !group || !other || header.origin !== origin) continue;
+    const share = containment(sketch, other);
+    if (share > 0) found.push({ group: group.id, input: header.input, journal: file, share });
+  }
+  return found.sort((a, b) => b.share - a.share);
 }

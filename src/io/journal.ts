@@ -3,10 +3,8 @@
 // the run ids after. A torn last line (a kill mid-append) is dropped; a garbled line elsewhere is
 // skipped with a warning and the group is listed instead (it is the ledger; this is a cache).
 import fs from 'node:fs';
-import { completeLength } from '../../io/durable';
-import { inputError } from '../../errors';
-
-import type { Job } from './job';
+import { completeLength } from './durable';
+import { inputError } from '../errors';
 
 export const JOURNAL_VERSION = 2;
 
@@ -16,8 +14,9 @@ export type JournalRec =
   | { t: 'sending'; g: string; c: number; h: string; n: number; offsets?: number[] }
   | { t: 'sent'; g: string; c: number; offsets?: number[]; run_ids: string[]; run_cursor: string | null }
   | { t: 'found'; g: string; c: number; offsets: number[]; run_ids: string[] }
-  | { t: 'held'; g: string; c: number; h: string; n: number; offsets?: number[] }
-  | { t: 'done'; g: string; submitted: number; at: string };
+  | { t: 'held'; g: string; c: number; h: string; n: number; offsets?: number[]; /** rows repeating another row's content: no run of their own */ same?: true }
+  | { t: 'sketch'; n: number; h: number[] }
+  | { t: 'done'; g: string; submitted: number; at: string; /** the input's valid rows (tg jobs); absent before L6 */ rows?: number };
 
 /** What the journal knows of one chunk (batchSize valid rows) of the input. */
 export interface ChunkState {
@@ -28,10 +27,14 @@ export interface ChunkState {
   pending: boolean;
   /** Run cursor to reconcile a pending send from. */
   scanFrom: string | null;
+  /** Covered rows that repeat another row's content: they add no run. */
+  same: number;
 }
 
 export interface Replay {
   header?: Extract<JournalRec, { t: 'header' }>;
+  /** The input's content sketch, once recorded (see core/sketch.ts). */
+  sketch?: Extract<JournalRec, { t: 'sketch' }>;
   group?: string;
   chunks: Map<number, ChunkState>;
   lastSentCursor: string | null;
@@ -59,18 +62,21 @@ export function replayJournal(recs: JournalRec[], damaged = 0): Replay {
   const r: Replay = { chunks: new Map(), lastSentCursor: null, knownRuns: 0, damaged };
   for (const rec of recs) {
     if (rec.t === 'header') r.header = rec;
+    else if (rec.t === 'sketch') r.sketch = rec;
     else if (rec.t === 'group') r.group = rec.id;
     else if (rec.t === 'sending') {
       r.group ??= rec.g;
       let c = r.chunks.get(rec.c);
-      if (!c || c.h !== rec.h || c.n !== rec.n) r.chunks.set(rec.c, (c = { n: rec.n, h: rec.h, covered: new Set(), pending: true, scanFrom: null }));
+      if (!c || c.h !== rec.h || c.n !== rec.n) r.chunks.set(rec.c, (c = { n: rec.n, h: rec.h, covered: new Set(), pending: true, scanFrom: null, same: 0 }));
       c.pending = true;
       c.scanFrom = r.lastSentCursor;
     } else if (rec.t === 'held') {
       r.group ??= rec.g;
       let c = r.chunks.get(rec.c);
-      if (!c || c.h !== rec.h || c.n !== rec.n) r.chunks.set(rec.c, (c = { n: rec.n, h: rec.h, covered: new Set(), pending: false, scanFrom: null }));
+      if (!c || c.h !== rec.h || c.n !== rec.n) r.chunks.set(rec.c, (c = { n: rec.n, h: rec.h, covered: new Set(), pending: false, scanFrom: null, same: 0 }));
+      const before = coveredCount(c);
       cover(c, rec.offsets);
+      if (rec.same) c.same += coveredCount(c) - before;
     } else if (rec.t === 'sent' || rec.t === 'found') {
       r.group ??= rec.g;
       const c = r.chunks.get(rec.c);
@@ -83,11 +89,40 @@ export function replayJournal(recs: JournalRec[], damaged = 0): Replay {
   // Rows of the current chunks the group is known to hold. Runs of a chunk recorded earlier with
   // other rows (the input changed) are not counted: if the group holds such runs, its count
   // exceeds this and the group is listed.
-  for (const c of r.chunks.values()) r.knownRuns += coveredCount(c);
+  for (const c of r.chunks.values()) r.knownRuns += coveredCount(c) - c.same;
   return r;
 }
 
-const KNOWN = new Set(['header', 'group', 'sending', 'sent', 'found', 'held', 'done']);
+const KNOWN = new Set(['header', 'group', 'sending', 'sent', 'found', 'held', 'sketch', 'done']);
+
+/**
+ * The head of a journal (its first records: header, group, sketch), read without the rest: enough
+ * to tell which input it was, into which group, and what content it held.
+ */
+export function journalHead(file: string, bytes = 64 * 1024): JournalRec[] {
+  let text: string;
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(bytes);
+      text = buf.subarray(0, fs.readSync(fd, buf, 0, bytes, 0)).toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return [];
+  }
+  const recs: JournalRec[] = [];
+  for (const line of text.split('\n').slice(0, -1)) {
+    try {
+      const r = JSON.parse(line);
+      if (r && typeof r === 'object' && KNOWN.has(r.t)) recs.push(r as JournalRec);
+    } catch {
+      /* a torn or garbled line: the journal's reader says so */
+    }
+  }
+  return recs;
+}
 
 /**
  * Read a journal: complete lines only; lines that do not parse as records are counted as damaged.
@@ -136,29 +171,4 @@ export function readJournal(file: string): { recs: JournalRec[]; damaged: number
 
 function looksLikeJournal(text: string): boolean {
   return /"t":"(header|group|sending|sent|found|held|done)"/.test(text);
-}
-
-/** The first record of a new journal: what it is for. */
-export function headerRecord(job: Job) {
-  const o = job.o;
-  const options = {
-    format: job.cfg.format,
-    processor: job.o.processor,
-    key: o.key ?? null,
-    input_column: o.inputColumn ?? null,
-    metadata: job.o.metadata ?? {},
-    batch_size: job.batchSize,
-    spec_sha256: job.specSha,
-    ...(job.optionsKey ? { run_options: job.runOptions, betas: job.betas } : {}),
-  };
-  return {
-    t: 'header' as const,
-    v: JOURNAL_VERSION,
-    identity: job.identity,
-    src: job.src,
-    origin: job.origin,
-    input: o.input === '-' ? '-' : job.file,
-    options,
-    created_at: new Date().toISOString(),
-  };
 }

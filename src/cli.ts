@@ -2,7 +2,7 @@
 // one exit point that maps typed errors to messages and exit codes. No import side effects.
 import { isatty } from 'node:tty';
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { TgError, EXIT, InterruptedError, fsError, isFsError, isTgError, usageError } from './errors';
+import { TgError, EXIT, InterruptedError, errorReport, fsError, isFsError, isTgError, usageError } from './errors';
 import { shownPath } from './core/util';
 import { systemClock, systemRandom } from './core/clock';
 import { createContext, createDisplay, type Context, type Io } from './context';
@@ -69,8 +69,7 @@ const GLOBAL_HINT = 'Global options (--api-key, --base-url, --emulator, --json, 
 
 /** A usage error from commander ("error: unknown option '--x'") as the JSON of --json errors. */
 function usageJson(s: string): string {
-  const message = s.replace(/^error: /, '').trim();
-  return JSON.stringify({ error: { code: 'usage', message } }) + '\n';
+  return JSON.stringify(errorReport({ code: 'usage', message: s.replace(/^error: /, '').trim() }).json) + '\n';
 }
 
 /** The value of `--name v` or `--name=v` in argv (before commander parsed it). */
@@ -81,10 +80,6 @@ function argValue(argv: string[], name: string): string | undefined {
     if (argv[i].startsWith(`${name}=`)) return argv[i].slice(name.length + 1);
   }
   return undefined;
-}
-
-function errorPayload(e: TgError) {
-  return { error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } };
 }
 
 /**
@@ -157,7 +152,7 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
     }
     let err: TgError;
     if (isTgError(e)) err = e;
-    else if (isFsError(e)) err = fsError(e, ctx?.sending === 'not-yet', (p) => shownPath(p, io.cwd, io.env.HOME));
+    else if (isFsError(e)) err = fsError(e, ctx?.sending ?? 'none', (p) => shownPath(p, io.cwd, io.env.HOME));
     else if (ac.signal.aborted) err = new InterruptedError();
     else {
       const msg = String((e as Error)?.stack ?? e);
@@ -168,7 +163,8 @@ export async function run(argv: string[], ioIn?: Partial<Io>, signal?: AbortSign
     if (err instanceof InterruptedError && isTgError(ac.signal.reason) && ac.signal.reason.code === 'closed_pipe') return ac.signal.reason.exitCode;
     // Before the command started (no display yet): the same display, from the flags in argv.
     display ??= createDisplay({ json: jsonArg, apiKey: argValue(argv, '--api-key') }, io);
-    display.error([`tg: ${err.message}`, ...(err.hint ? [`tg: hint: ${err.hint}`] : [])], errorPayload(err));
+    const { lines, json } = errorReport(err);
+    display.error(lines, json);
     return err.exitCode;
   }
 }

@@ -1,8 +1,9 @@
 // The API settings a command runs with (--api-key, --base-url, --api-version, --insecure-http and
-// their environment variables), checked before anything is sent: each slip a user can make in
-// them is a usage error naming it, with the corrected form where there is one.
+// their environment variables, and the proxy of HTTPS_PROXY/HTTP_PROXY/NO_PROXY), checked before
+// anything is sent: each slip a user can make in them is a usage error naming it, with the
+// corrected form where there is one.
 import { TgError, usageError } from './errors';
-import { isLoopbackHost } from './core/util';
+import { isLoopbackHost, redactUrl } from './core/util';
 import type { GlobalOptions } from './options';
 
 export const DEFAULT_BASE_URL = 'https://api.parallel.ai';
@@ -11,6 +12,8 @@ export interface ApiConfig {
   baseUrl: string;
   apiKey: string;
   apiVersion: 'v1' | 'v1beta';
+  /** The proxy requests go through (HTTPS_PROXY …), or null: straight to the API. */
+  proxy: string | null;
 }
 
 const noKey = () =>
@@ -73,5 +76,62 @@ export function apiConfig(global: Partial<GlobalOptions>, env: NodeJS.ProcessEnv
   const baseUrl = checkBaseUrl(global.baseUrl ?? env.PARALLEL_BASE_URL ?? DEFAULT_BASE_URL, Boolean(global.insecureHttp));
   const from = global.apiKey !== undefined ? '--api-key' : 'PARALLEL_API_KEY';
   const apiKey = checkApiKey(global.apiKey ?? env.PARALLEL_API_KEY, from);
-  return { baseUrl, apiKey, apiVersion };
+  return { baseUrl, apiKey, apiVersion, proxy: proxyFor(baseUrl, env).proxy };
+}
+
+/** Where the requests to the API go: through `proxy`, or straight (null); `why` says which variable decided. */
+export interface ProxyChoice {
+  proxy: string | null;
+  why: string;
+}
+
+/**
+ * The proxy for the API at `baseUrl`, from the environment as curl and most tools read it:
+ * https_proxy/HTTPS_PROXY for an https API, http_proxy/HTTP_PROXY for an http one (the lowercase
+ * name first), none for a loopback host or a host NO_PROXY names (no_proxy first: comma- or
+ * space-separated hosts, each matching itself and its subdomains, with an optional :port; `*`
+ * matches every host). A proxy without a scheme is http://. A malformed one is a usage error
+ * naming the variable.
+ */
+export function proxyFor(baseUrl: string, env: NodeJS.ProcessEnv): ProxyChoice {
+  const url = new URL(baseUrl);
+  const names = url.protocol === 'https:' ? ['https_proxy', 'HTTPS_PROXY'] : ['http_proxy', 'HTTP_PROXY'];
+  const name = names.find((n) => env[n]);
+  if (!name) return { proxy: null, why: `${names[1]} is not set` };
+  if (isLoopbackHost(url.hostname)) return { proxy: null, why: `${url.hostname} is a loopback host` };
+  const noName = ['no_proxy', 'NO_PROXY'].find((n) => env[n] !== undefined);
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  if (noName && noProxyMatches(url.hostname, port, env[noName]!)) return { proxy: null, why: `${noName} names ${url.hostname}` };
+  return { proxy: checkProxy(env[name]!.trim(), name), why: name };
+}
+
+function checkProxy(raw: string, name: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw usageError(`${name} is not a URL: "${redactUrl(raw)}"`, `Set it to the proxy's URL, e.g. ${name}=http://proxy.example.com:3128`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw usageError(
+      `${name} must be an http:// or https:// proxy, not ${url.protocol}//`,
+      `Set it to the proxy's URL, e.g. ${name}=http://proxy.example.com:3128`,
+    );
+  return withScheme;
+}
+
+/** Whether a NO_PROXY value names `host` (or a domain above it), on `port` when the entry gives one. */
+export function noProxyMatches(host: string, port: number, noProxy: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  for (const entry of noProxy.split(/[\s,]+/)) {
+    if (!entry) continue;
+    if (entry === '*') return true;
+    // [v6]:port, host:port, or a host (a bare IPv6 address has more than one colon)
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry) ?? /^([^:]+):(\d+)$/.exec(entry) ?? [entry, entry, undefined];
+    if (m[2] !== undefined && Number(m[2]) !== port) continue;
+    const name = m[1].replace(/^\*?\./, '').toLowerCase();
+    if (h === name || h.endsWith(`.${name}`)) return true;
+  }
+  return false;
 }

@@ -1,9 +1,9 @@
 // What every command receives: io, clock, the API client factory and the abort signal.
 import type { ApiClient } from './api/client';
-import { parseSeconds, redact } from './core/util';
+import { parseSeconds, redact, redactUrl } from './core/util';
 import type { Clock, Random } from './core/clock';
 import type { GlobalOptions } from './options';
-import { apiConfig, apiVersionOf } from './config';
+import { apiConfig, apiVersionOf, proxyFor } from './config';
 import { Display, displayMode } from './io/display';
 
 export interface Io {
@@ -117,7 +117,12 @@ export function createContext(global: GlobalOptions, io: Io, signal: AbortSignal
       ctx.info(`tg: using the built-in emulator at ${emu.url}`);
       return client;
     }
-    const client = new ApiClient({ ...common, ...apiConfig(global, io.env) });
+    const cfg = apiConfig(global, io.env);
+    if (log) {
+      const { proxy, why } = proxyFor(cfg.baseUrl, io.env);
+      log(proxy ? `via proxy ${redactUrl(proxy)} (${why})` : `direct to ${new URL(cfg.baseUrl).host}, no proxy (${why})`);
+    }
+    const client = new ApiClient({ ...common, ...cfg });
     // The command has finished and what it wrote is durable: anything still open (an event
     // stream left at --timeout, a result fetch cut by an interrupt) is dropped, not waited for.
     closers.push(async () => client.destroy());

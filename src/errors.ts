@@ -63,6 +63,7 @@ export const EXIT_OF = {
   validation: EXIT.USAGE,
   retry_later: EXIT.API,
   network: EXIT.API,
+  proxy_refused: EXIT.API,
   unknown_outcome: EXIT.API,
   bad_response: EXIT.API,
   missing_result: EXIT.API,
@@ -100,10 +101,11 @@ export class TgError extends Error {
 
 /**
  * Add `text` to the error's hint and return the same error: its class, code, detail and cause are
- * kept (re-wrapping in a new TgError would lose them). `replace` drops the old hint.
+ * kept (re-wrapping in a new TgError would lose them). A hint is one instruction: `append` makes
+ * the two one ("Check the network, then rerun."); `replace` drops the old hint.
  */
 export function withHint<E extends TgError>(e: E, text: string, mode: 'append' | 'replace' = 'append'): E {
-  e.hint = mode === 'append' && e.hint ? `${e.hint} ${text}` : text;
+  e.hint = mode === 'append' && e.hint ? `${e.hint.replace(/[.;:,]\s*$/, '')}, then ${text.charAt(0).toLowerCase()}${text.slice(1)}` : text;
   return e;
 }
 
@@ -181,11 +183,24 @@ export class ClosedPipeError extends TgError {
 
 export const isTgError = (e: unknown): e is TgError => e instanceof TgError;
 
+/**
+ * An error as tg reports it on stderr: the lines for people ("tg: …", "tg: hint: …") and the
+ * object that --json prints instead ({"error": {code, message, hint}}). The exit point (cli.ts)
+ * and the process's own last words (main.ts: a second signal, a command that never finished) both
+ * report through it.
+ */
+export function errorReport(e: { code: string; message: string; hint?: string }): { lines: string[]; json: { error: Record<string, string> } } {
+  return {
+    lines: [`tg: ${e.message}`, ...(e.hint ? [`tg: hint: ${e.hint}`] : [])],
+    json: { error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } },
+  };
+}
+
 /** The causes of local file failures, in words (the errno code follows in parentheses). */
 const FS_CAUSES: Readonly<Record<string, string>> = {
   ENOSPC: 'no space left on the device',
   EDQUOT: 'disk quota exceeded',
-  EFBIG: 'file too large (a file size limit, ulimit -f)',
+  EFBIG: 'file too large for the file size limit (ulimit -f)',
   EROFS: 'read-only file system',
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
@@ -201,14 +216,15 @@ const FS_CAUSES: Readonly<Record<string, string>> = {
   EXDEV: 'not on the same file system',
 };
 
-/** What to do about each cause: one instruction. */
-function fsHint(code: string, resumes: boolean): string {
+/** What to do about each cause: one instruction. `temp`: the file is one of tg's temporary files (in TMPDIR). */
+function fsHint(code: string, resumes: boolean, temp: boolean): string {
   const again = resumes ? 'then run the same command again: it resumes.' : 'then run the same command again.';
-  if (code === 'ENOSPC' || code === 'EDQUOT') return `Free space on that disk (or point TG_STATE_DIR or -o elsewhere), ${again}`;
+  // Once work began, the journal and -o file are where the rerun resumes from: they stay put.
+  const elsewhere = temp ? ' (or set TMPDIR to another directory)' : resumes ? '' : ' (or point TG_STATE_DIR or -o elsewhere)';
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `Free space on that disk${elsewhere}, ${again}`;
   if (code === 'EFBIG') return `Raise the file size limit (ulimit -f), ${again}`;
-  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return `Make that place writable (or point TG_STATE_DIR or -o elsewhere), ${again}`;
-  if (code === 'ENOTDIR' || code === 'ENOENT' || code === 'ENAMETOOLONG' || code === 'ELOOP')
-    return `Fix the path (or point TG_STATE_DIR or -o elsewhere), ${again}`;
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return `Make that place writable${elsewhere}, ${again}`;
+  if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'ENOENT' || code === 'ENAMETOOLONG' || code === 'ELOOP') return `Fix the path${elsewhere}, ${again}`;
   return `Fix the cause, ${again}`;
 }
 
@@ -221,14 +237,37 @@ export function isFsError(e: unknown): e is NodeJS.ErrnoException {
 /**
  * Name the file a failure of `e` concerns (errors of writes on a descriptor carry no path) and
  * return it: the one mapping of file failures to messages is fsError, at the exit point.
+ * `replace`: the error names a file tg made for its own use (an exclusive temporary file beside
+ * `file`): the failure is `file`'s.
  */
-export function atPath<E>(e: E, file: string): E {
+export function atPath<E>(e: E, file: string, replace = false): E {
   const x = e as NodeJS.ErrnoException | null;
-  if (x && typeof x === 'object' && typeof x.code === 'string' && !x.path) x.path = file;
+  if (x && typeof x === 'object' && typeof x.code === 'string' && (replace || !x.path)) x.path = file;
+  return e;
+}
+
+const BEFORE_WORK = Symbol('tg.beforeWork');
+const TEMP_FILE = Symbol('tg.tempFile');
+
+/** Mark a failure of a private temporary file of tg's (in TMPDIR): the hint then names TMPDIR. */
+export function inTempDir<E>(e: E): E {
+  if (e && typeof e === 'object') (e as { [TEMP_FILE]?: boolean })[TEMP_FILE] = true;
+  return e;
+}
+
+/**
+ * Mark a file failure of a check made before the command does anything (the directory of -o):
+ * whatever the command, it is then a usage error (exit 2), as a bad flag is.
+ */
+export function beforeWork<E>(e: E): E {
+  if (e && typeof e === 'object') (e as { [BEFORE_WORK]?: boolean })[BEFORE_WORK] = true;
   return e;
 }
 
 const SYSCALL_VERB: Readonly<Record<string, string>> = {
+  access: 'write there',
+  stat: 'reach',
+  lstat: 'reach',
   open: 'open',
   mkdir: 'create the directory',
   rename: 'rename into place',
@@ -242,13 +281,20 @@ const SYSCALL_VERB: Readonly<Record<string, string>> = {
 
 /**
  * The one mapping of a local file failure to tg's error: one line naming the path and the cause
- * in words. `unsent`: nothing was sent yet (exit 2); else work had begun (exit 4). Either way the
- * journal and results files stay as they were made durable, so the rerun resumes exactly once.
+ * in words. `sending` (Context.sending): while submit has sent nothing yet, or in a check before
+ * any work (beforeWork), the error is exit 2; else work had begun: exit 4. Either way the journal
+ * and results files stay as they were made durable, so the rerun resumes exactly once.
  */
-export function fsError(e: NodeJS.ErrnoException, unsent: boolean, shown: (p: string) => string = (p) => p): TgError {
+export function fsError(e: NodeJS.ErrnoException, sending: 'none' | 'not-yet' | 'started', shown: (p: string) => string = (p) => p): TgError {
   const code = e.code ?? 'EIO';
+  const unsent = sending === 'not-yet' || (e as { [BEFORE_WORK]?: boolean })[BEFORE_WORK] === true;
   const verb = SYSCALL_VERB[e.syscall ?? ''] ?? 'write';
   const where = e.path ? shown(e.path) : 'a file';
-  const message = `${where}: cannot ${verb}: ${FS_CAUSES[code] ?? code} (${code})${unsent ? '; nothing was sent' : ''}`;
-  return new TgError(unsent ? 'local_io_unsent' : 'local_io', message, { hint: fsHint(code, !unsent), cause: e });
+  // mkdir -p where a file has the name of a directory on the way
+  const cause = code === 'EEXIST' && e.syscall === 'mkdir' ? 'a file of that name is in the way' : (FS_CAUSES[code] ?? code);
+  const message = `${where}: cannot ${verb}: ${cause} (${code})${sending === 'not-yet' ? '; nothing was sent' : ''}`;
+  return new TgError(unsent ? 'local_io_unsent' : 'local_io', message, {
+    hint: fsHint(code, !unsent, (e as { [TEMP_FILE]?: boolean })[TEMP_FILE] === true),
+    cause: e,
+  });
 }

@@ -1,35 +1,34 @@
 // The CLI bundle's entry (bin/tg and the single executable): the process wiring, and only here
 // (signals, the exit code, process.exit). Everything else is the library's `run(argv, io, signal)`.
 import { run } from './cli';
-import { EXIT, InterruptedError } from './errors';
-import { ClosedPipeError } from './errors';
+import { ClosedPipeError, EXIT, InterruptedError, errorReport } from './errors';
+import { SignalPolicy } from './core/signals';
 
 export { run, VERSION } from './cli';
 
 /**
  * Run tg as the process. The first SIGINT/SIGTERM aborts the command (it stops cleanly and exits
- * 130, resumable); a second one exits 130 at once. A signal after the command has finished (while
- * the process winds down) exits at once with the command's code.
+ * 130, resumable); a second one exits 130 at once; the same signal delivered twice at once by one
+ * sender (timeout(1)) is one (core/signals.ts). A signal after the command has finished (while the
+ * process winds down) exits at once with the command's code.
  */
 export async function main(argv: string[]): Promise<void> {
   const ac = new AbortController();
-  // With --json, stderr carries only JSON objects, these two lines included.
+  // With --json, stderr carries only JSON objects, these last words included.
   const json = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length).includes('--json');
   // On a terminal, first clear a progress line that may still be drawn.
   const clear = process.stderr.isTTY && process.env.TERM !== 'dumb' ? '\r\x1b[K' : '';
-  const say = (code: string, message: string, hint?: string) =>
-    process.stderr.write(
-      json ? JSON.stringify({ error: { code, message, ...(hint ? { hint } : {}) } }) + '\n' : `${clear}tg: ${message}\n${hint ? `tg: hint: ${hint}\n` : ''}`,
-    );
-  let finished = false;
-  let signals = 0;
+  const say = (e: { code: string; message: string; hint?: string }) => {
+    const r = errorReport(e);
+    process.stderr.write(json ? JSON.stringify(r.json) + '\n' : clear + r.lines.join('\n') + '\n');
+  };
+  const signals = new SignalPolicy((f) => setImmediate(f));
   const onSignal = (sig: NodeJS.Signals) => {
-    if (finished && signals === 0) process.exit(process.exitCode ?? EXIT.OK);
-    if (++signals > 1) {
-      say('interrupted', `${sig} again: exiting now`);
-      process.exit(EXIT.INTERRUPTED);
-    }
-    ac.abort(new InterruptedError());
+    const a = signals.on(sig);
+    if (a.act === 'ignore') return;
+    if (a.act === 'stop') return ac.abort(new InterruptedError());
+    if (a.say) say({ code: 'interrupted', message: a.say });
+    process.exit(a.code ?? process.exitCode ?? EXIT.OK);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -39,18 +38,22 @@ export async function main(argv: string[]): Promise<void> {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
     pipeClosed = true;
-    if (finished) process.exit(EXIT.CLOSED_PIPE);
+    if (signals.finished) process.exit(EXIT.CLOSED_PIPE);
     ac.abort(new ClosedPipeError());
   });
   // If the event loop empties while the command is still pending, that is a bug (a promise nobody
   // will settle): say so and fail instead of exiting 0 silently.
   const onBeforeExit = () => {
-    say('internal', 'internal error: the command stopped without finishing', 'This is a bug in tg; please report it with the command you ran.');
+    say({
+      code: 'internal',
+      message: 'internal error: the command stopped without finishing',
+      hint: 'This is a bug in tg; please report it with the command you ran.',
+    });
     process.exit(EXIT.API);
   };
   process.on('beforeExit', onBeforeExit);
   const code = await run(argv, {}, ac.signal);
   process.off('beforeExit', onBeforeExit);
   process.exitCode = pipeClosed ? EXIT.CLOSED_PIPE : code;
-  finished = true;
+  signals.finished = true;
 }

@@ -166,7 +166,13 @@ const CASES = [
     /refusing to send the API key over plain http to api\.example\.com/,
     'none',
   ],
-  ['non-writable output path', ['watch', 'tgrp_x', '-o', `${bad('ok.csv')}/results.jsonl`], 2, /results\.jsonl: cannot write there/, 'none'],
+  [
+    'non-writable output path',
+    ['watch', 'tgrp_x', '-o', `${bad('ok.csv')}/results.jsonl`],
+    2,
+    /ok\.csv: cannot create the directory: a file of that name is in the way \(EEXIST\)/,
+    'none',
+  ],
   [
     '-o file that is not a tg output',
     ['watch', 'tgrp_x', '-o', bad('not-a-tg-output.jsonl')],

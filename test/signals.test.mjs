@@ -4,9 +4,10 @@
 // at a point the stall proxy holds (a POST of runs, an event stream), never at a wall-clock moment.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runInProcess, spawnTg, stallProxy, waitFor, groupRuns, tmp, makeCsv, assertExactlyOnce } from './helpers.mjs';
+import { BIN, KEY, emulator, runInProcess, spawnTg, stallProxy, waitFor, groupRuns, tmp, makeCsv, assertExactlyOnce } from './helpers.mjs';
 
 function jsonLines(file) {
   const text = readFileSync(file, 'utf8');
@@ -119,4 +120,68 @@ test('a second SIGINT exits at once; the files stay consistent and a rerun compl
     await px.close();
     await e.close();
   }
+});
+
+/**
+ * A submit of a large input (its validation keeps tg busy: signals sent then reach it before it
+ * can act on either, as when timeout(1) fires), started under `wrap` (e.g. ['timeout', '600']).
+ * Resolves once the journal's lock exists (the validation begins), with the child and its output.
+ * @param {string[]} wrap
+ */
+async function busySubmit(wrap) {
+  const e = await emulator({ rateLimit: null });
+  const d = tmp();
+  const f = makeCsv(d, 200_000);
+  const journals = path.join(d, '.tg', 'journals');
+  const args = [...wrap, process.execPath, BIN, 'submit', f, '--base-url', e.url, '--yes', '--max-cost', '1000000'];
+  const child = spawn(args[0], args.slice(1), {
+    cwd: d,
+    env: { ...process.env, PARALLEL_API_KEY: KEY, NO_COLOR: '1', TG_STATE_DIR: path.join(d, '.tg') },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  let exited = false;
+  child.stderr.on('data', (b) => (stderr += b));
+  /** @type {Promise<{ code: number | null, signal: NodeJS.Signals | null, stderr: string }>} */
+  const done = new Promise((r) =>
+    child.on('close', (code, signal) => {
+      exited = true;
+      r({ code, signal, stderr });
+    }),
+  );
+  await waitFor(() => exited || (existsSync(journals) && readdirSync(journals).some((x) => x.endsWith('.jsonl.lock'))), { what: 'the journal lock' });
+  assert.ok(!exited, stderr);
+  return { child, done, close: () => e.close() };
+}
+
+/** One signal, however many times it was delivered: tg stopped cleanly, said so once, exit 130. */
+function assertOneInterrupt(/** @type {{ code: number | null, signal: NodeJS.Signals | null, stderr: string }} */ r) {
+  assert.equal(r.code, 130, `${r.code} ${r.signal} ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /exiting now/, 'a second signal was never sent');
+  assert.match(r.stderr, /^tg: interrupted\ntg: hint: Rerun the same command to resume/m);
+}
+
+test('timeout(1) signals tg and its process group: one SIGTERM, so tg stops cleanly (no "again: exiting now")', async () => {
+  // timeout relays a signal it receives exactly as it sends its own when the time is up: to the
+  // command, then to the process group. Here it is signalled at a known point, not after a time.
+  const s = await busySubmit(['timeout', '600']);
+  try {
+    s.child.kill('SIGTERM');
+    assertOneInterrupt(await s.done); // timeout exits with its command's status
+  } finally {
+    await s.close();
+  }
+});
+
+test('the same signal sent twice at once by the test is one event; a second one after tg reacted exits at once', async () => {
+  const s = await busySubmit([]);
+  try {
+    s.child.kill('SIGTERM');
+    s.child.kill('SIGTERM');
+    assertOneInterrupt(await s.done);
+  } finally {
+    await s.close();
+  }
+  // The real second Ctrl-C is in the test above ('a second SIGINT exits at once'): sent once tg
+  // dropped its event stream, i.e. after it acted on the first.
 });

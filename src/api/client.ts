@@ -23,6 +23,8 @@ export interface ClientOptions {
   /** Retries for safe requests (GET, group create). */
   maxRetries?: number;
   connections?: number;
+  /** The proxy's URL (config.ts proxyFor: HTTPS_PROXY …), or null/absent: straight to the API. */
+  proxy?: string | null;
   userAgent?: string;
   /** How long a sustained outage may last before a request gives up (TG_OUTAGE_GIVE_UP_S); also caps each request's timeouts. */
   giveUpMs?: number;
@@ -79,6 +81,7 @@ export class ApiClient {
       userAgent: opts.userAgent ?? 'tg',
       timeoutMs: Math.min(REQUEST_TIMEOUT_MS, this.giveUpMs),
       connections: opts.connections ?? 32,
+      proxy: opts.proxy,
       clock,
       log: opts.log,
     });

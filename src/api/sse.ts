@@ -104,20 +104,21 @@ async function open(t: Transport, full: string, signal: AbortSignal | undefined,
   const t0 = t.opts.clock.now();
   let res;
   try {
-    res = await t.pool.request({
-      method: 'GET',
-      path: t.basePath + full,
-      headers: t.headers({ accept: 'text/event-stream' }),
-      signal: idle?.signal ?? signal,
-      headersTimeout: t.opts.timeoutMs,
-      bodyTimeout: 300_000,
-    });
+    res = await t.dispatcher.request(
+      t.request(full, {
+        method: 'GET',
+        headers: t.headers({ accept: 'text/event-stream' }),
+        signal: idle?.signal ?? signal,
+        headersTimeout: t.opts.timeoutMs,
+        bodyTimeout: 300_000,
+      }),
+    );
   } catch (e) {
     idle?.clear();
     if (signal?.aborted) throw signal.reason ?? e;
     t.logLine('GET', full, (e as { code?: string })?.code || 'error', t0);
     if (idle?.fired) throw silent(new NetworkError(`GET ${full}: no answer for ${Math.round(idleMs! / 1000)} s`, true), idleMs!);
-    throw new NetworkError(`GET ${full}: ${t.redact(String((e as Error).message))}`, true, { cause: e });
+    throw t.proxyRefusal(`GET ${full}`, e) ?? new NetworkError(`GET ${full}: ${t.netText(e, '', 0)}`, true, { cause: e });
   }
   t.logLine('GET', full, res.statusCode, t0);
   if (res.statusCode < 200 || res.statusCode >= 300) {

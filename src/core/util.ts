@@ -34,6 +34,11 @@ export function redact(text: string, secret: string | undefined): string {
   return text.split(secret).join('***');
 }
 
+/** A URL as it may be printed: without the user and password it may carry (a proxy's). */
+export function redactUrl(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@\s]*@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}***@`);
+}
+
 export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'cancelled']);
 
 /** Runs that ended without a result (exit code 1 when any). */

@@ -6,12 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { RowSource } from '../io/formats';
-import { writeFileAtomic } from '../io/durable';
+import { makeDir, writeFileAtomic } from '../io/durable';
 import { fieldSchema, parseField, parseFields, specFromFields, type Field } from '../core/fields';
 import { fieldOption, fieldsFromSuggestion, pickProcessor, plainInputSchema, shellQuote, warningLines } from '../core/suggest';
 import { PROCESSORS } from '../core/processors';
 import { shownPath } from '../core/util';
-import { inputError, usageError } from '../errors';
+import { atPath, inputError, usageError } from '../errors';
 import type { TaskSpec } from '../core/wire';
 import type { Context } from '../context';
 import { apiOrigin } from './state';
@@ -199,16 +199,20 @@ function readKept(file: string, ctx: Context): Kept | null | 'damaged' {
  * once the first kept wins and both use it; a damaged one is replaced. Returns the one kept.
  */
 function keep(file: string, k: Kept, replace: boolean): Kept {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeDir(path.dirname(file), 0o700);
   const text = JSON.stringify(k, null, 2) + '\n';
   if (replace) {
     writeFileAtomic(file, text);
     return k;
   }
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, text, { mode: 0o600, flag: 'wx', flush: true });
   try {
-    fs.linkSync(tmp, file);
+    try {
+      fs.writeFileSync(tmp, text, { mode: 0o600, flag: 'wx', flush: true });
+      fs.linkSync(tmp, file);
+    } catch (e) {
+      throw (e as NodeJS.ErrnoException).code === 'EEXIST' ? e : atPath(e, file, true); // the failure is the kept file's
+    }
     return k;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;

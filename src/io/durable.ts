@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { atPath } from '../errors';
+import { atPath, inTempDir } from '../errors';
 
 /**
  * Write a whole file atomically: temp file, fsync, rename, fsync the directory. Mode 0600. The
@@ -12,10 +12,12 @@ import { atPath } from '../errors';
  */
 export function writeFileAtomic(file: string, data: string): void {
   const tmp = tempName(file);
-  const fd = fs.openSync(tmp, 'wx', 0o600);
   try {
+    const fd = fs.openSync(tmp, 'wx', 0o600);
     try {
-      fs.writeSync(fd, data);
+      // A write can be short (a disk filling up): the next one then fails with the cause.
+      const b = Buffer.from(data);
+      for (let off = 0; off < b.length;) off += fs.writeSync(fd, b, off, b.length - off, off);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -23,9 +25,7 @@ export function writeFileAtomic(file: string, data: string): void {
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    // the temporary name is tg's business: the failure is the file's
-    if (e && typeof e === 'object' && 'code' in e) (e as NodeJS.ErrnoException).path = file;
-    throw e;
+    throw atPath(e, file, true); // the temporary name is tg's business: the failure is the file's
   }
   try {
     const dfd = fs.openSync(path.dirname(file), 'r');
@@ -39,10 +39,10 @@ export function writeFileAtomic(file: string, data: string): void {
 /** writeFileAtomic with its file system calls off the main thread (the same steps, in the same order). */
 export async function writeFileAtomicAsync(file: string, data: string): Promise<void> {
   const tmp = tempName(file);
-  const fh = await fs.promises.open(tmp, 'wx', 0o600);
   try {
+    const fh = await fs.promises.open(tmp, 'wx', 0o600);
     try {
-      await fh.writeFile(data);
+      await fh.writeFile(data); // all of it (a short write is written on from where it stopped)
       await fh.sync();
     } finally {
       await fh.close();
@@ -50,7 +50,7 @@ export async function writeFileAtomicAsync(file: string, data: string): Promise<
     await fs.promises.rename(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw e;
+    throw atPath(e, file, true); // the temporary name is tg's business: the failure is the file's
   }
   try {
     const dh = await fs.promises.open(path.dirname(file), 'r');
@@ -61,6 +61,65 @@ export async function writeFileAtomicAsync(file: string, data: string): Promise<
 }
 
 const tempName = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
+
+/**
+ * mkdir -p `dir`. Node's recursive mkdir reports ENOENT for other causes (a read-only file
+ * system, where a plain mkdir says EROFS): then the missing directories are made one at a time,
+ * so that a failure carries its real cause.
+ */
+export function makeDir(dir: string, mode?: number): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode });
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const missing: string[] = [];
+  for (let d = path.resolve(dir); !fs.existsSync(d) && path.dirname(d) !== d; d = path.dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    try {
+      fs.mkdirSync(d, { mode });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
+/**
+ * Write all of `b` at `pos` of `fd`: a write can be short (a disk filling up), and the next one
+ * then fails with the cause. A failure names `file` (a descriptor's errors carry no path); `temp`:
+ * it is a private temporary file of tg's in TMPDIR.
+ */
+export function writeAllSync(fd: number, b: Buffer, pos: number, file: string, temp = false): void {
+  let off = 0;
+  try {
+    while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off, pos + off);
+  } catch (e) {
+    throw temp ? inTempDir(atPath(e, file)) : atPath(e, file);
+  }
+}
+
+type WriteCb = (e: NodeJS.ErrnoException | null, n: number, data?: unknown) => void;
+
+/**
+ * fs.createWriteStream whose every failure names `file` (errors of writes on a descriptor carry no
+ * path, and a write's callback sees the error before the stream's 'error' listeners do): through
+ * the stream's documented `fs` option, the usual functions with the error named. `file` is the
+ * name a failure is reported under (the destination of a temporary file).
+ */
+export function namedWriteStream(file: string, target: string | number, opts: { mode?: number; flags?: string } = {}): fs.WriteStream {
+  const named = (cb: WriteCb) => (e: NodeJS.ErrnoException | null, n: number, data?: unknown) => cb(e && atPath(e, file), n, data);
+  const own = {
+    open: (p: string, flags: string, mode: number, cb: (e: NodeJS.ErrnoException | null, fd: number) => void) =>
+      fs.open(p, flags, mode, (e, fd) => cb(e && atPath(e, file, true), fd)),
+    close: fs.close,
+    write: (fd: number, b: Buffer, off: number, len: number, pos: number | null, cb: WriteCb) => fs.write(fd, b, off, len, pos, named(cb)),
+    writev: (fd: number, bufs: Buffer[], pos: number | null, cb: WriteCb) => fs.writev(fd, bufs, pos, named(cb)),
+  };
+  return typeof target === 'number'
+    ? fs.createWriteStream('', { fd: target, fs: own })
+    : fs.createWriteStream(target, { ...opts, fs: own } as Parameters<typeof fs.createWriteStream>[1]);
+}
 
 /**
  * Length of the file up to and including its last newline: a half-written last line (a kill in
@@ -101,10 +160,15 @@ export class AppendLog {
   readonly file: string;
   constructor(file: string) {
     this.file = file;
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    makeDir(path.dirname(file), 0o700);
     const good = completeLength(file);
     this.fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_WRONLY, 0o600);
-    if (fs.fstatSync(this.fd).size !== good) fs.ftruncateSync(this.fd, good);
+    try {
+      if (fs.fstatSync(this.fd).size !== good) fs.ftruncateSync(this.fd, good);
+    } catch (e) {
+      fs.closeSync(this.fd);
+      throw atPath(e, file);
+    }
     try {
       fs.fchmodSync(this.fd, 0o600);
     } catch {
@@ -148,13 +212,16 @@ export class AppendLog {
     const list = Array.isArray(records) ? records : [records];
     const text = list.map((r) => JSON.stringify(r) + '\n').join('');
     const b = Buffer.from(text);
-    let off = 0;
     try {
-      while (off < b.length) off += fs.writeSync(this.fd, b, off, b.length - off, this.pos + off);
+      writeAllSync(this.fd, b, this.pos, this.file);
     } catch (e) {
       // a part written is a torn last line: the next reader drops it, and so does this log
-      if (off > 0) fs.ftruncateSync(this.fd, this.pos);
-      throw atPath(e, this.file);
+      try {
+        fs.ftruncateSync(this.fd, this.pos);
+      } catch {
+        /* the reader drops it */
+      }
+      throw e;
     }
     this.pos += b.length;
   }

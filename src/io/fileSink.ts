@@ -4,8 +4,8 @@
 // cursor was never saved: the stream replays them), so nothing is lost or written twice.
 import fs from 'node:fs';
 import path from 'node:path';
-import { atPath, inputError, usageError } from '../errors';
-import { writeFileAtomic, writeFileAtomicAsync } from './durable';
+import { atPath, beforeWork, inputError, usageError } from '../errors';
+import { makeDir, writeFileAtomic, writeFileAtomicAsync } from './durable';
 import { acquireLock, type Lock } from './lock';
 import { cursorPath, type CursorState, type OutputSink } from './cursor';
 
@@ -119,20 +119,23 @@ export class FileSink implements OutputSink {
     try {
       fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_WRONLY, 0o644);
     } catch (e) {
-      throw usageError(`${file}: cannot open for writing (${(e as NodeJS.ErrnoException).code})`, 'Pick a writable place for -o.');
+      throw beforeWork(e); // nothing written yet
     }
-    const actual = fs.fstatSync(fd).size;
-    if (actual < state.bytes) {
-      fs.closeSync(fd);
-      throw inputError(
-        `${file} is shorter than its cursor says (${actual} < ${state.bytes} bytes): it was changed outside tg`,
-        `Delete ${file} and ${cfile} to start over.`,
-      );
-    }
-    if (actual > state.bytes) fs.ftruncateSync(fd, state.bytes); // lines past the cursor are replayed
     const sink = new FileSink(file, state, fd, resumed);
+    try {
+      const actual = sink.guard(() => fs.fstatSync(fd).size);
+      if (actual < state.bytes)
+        throw inputError(
+          `${file} is shorter than its cursor says (${actual} < ${state.bytes} bytes): it was changed outside tg`,
+          `Delete ${file} and ${cfile} to start over.`,
+        );
+      if (actual > state.bytes) sink.guard(() => fs.ftruncateSync(fd, state.bytes)); // lines past the cursor are replayed
+      if (!resumed) sink.saveFirstCursor(); // the cursor exists before the first line does
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
     sink.lock = lock;
-    if (!resumed) sink.saveFirstCursor(); // the cursor exists before the first line does
     return sink;
   }
 
@@ -143,13 +146,10 @@ export class FileSink implements OutputSink {
   static check(file: string, kind: string, group: string, extraCheck?: (s: CursorState) => void): { state: CursorState | null; cfile: string } {
     const dir = path.dirname(file);
     try {
-      fs.mkdirSync(dir, { recursive: true });
+      makeDir(dir);
       fs.accessSync(dir, fs.constants.W_OK);
     } catch (e) {
-      throw usageError(
-        `${file}: cannot write there (${(e as NodeJS.ErrnoException).code}: ${dir} is not a writable directory)`,
-        'Pick a writable place for -o.',
-      );
+      throw beforeWork(e);
     }
     const cfile = cursorPath(file);
     let state: CursorState | null = null;

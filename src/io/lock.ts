@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { TgError } from '../errors';
+import { atPath, TgError } from '../errors';
+import { makeDir } from './durable';
 
 export interface LockOwner {
   pid: number;
@@ -83,18 +84,22 @@ function held(file: string, me: LockOwner): Lock {
  * naming the process that holds it. A lock whose process no longer exists on this host is taken over.
  */
 export function acquireLock(file: string, what: string, hint: string): Lock {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makeDir(path.dirname(file), 0o700);
   const me: LockOwner = { pid: process.pid, host: os.hostname(), what, since: new Date().toISOString() };
   // The lock appears with its content in one step (link of a private temp file), so a contender
   // never reads a half-written owner.
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(me) + '\n', { mode: 0o600, flag: 'wx' });
   try {
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(me) + '\n', { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      throw atPath(e, file, true); // the temporary name is tg's business: the failure is the lock's
+    }
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         fs.linkSync(tmp, file);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw atPath(e, file, true);
         const owner = readOwner(file);
         if (owner === null) continue; // released meanwhile: try again
         if (owner.host === me.host && !alive(owner.pid) && takeOver(file, owner)) continue;

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { atPath } from '../errors';
+import { makeDir, namedWriteStream } from './durable';
 
 export class RejectsFile {
   private readonly tmp: string;
@@ -13,9 +14,9 @@ export class RejectsFile {
   /** The stream's error (a full disk; or a write still in flight when abort() destroyed it). */
   private failed: Error | null = null;
   constructor(private readonly file: string) {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    makeDir(path.dirname(file), 0o700);
     this.tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
-    this.out = fs.createWriteStream(this.tmp, { mode: 0o600, flags: 'wx' });
+    this.out = namedWriteStream(this.file, this.tmp, { mode: 0o600, flags: 'wx' });
     this.out.on('error', (e) => {
       this.failed ??= atPath(e, this.file);
       this.wake?.();
@@ -47,8 +48,13 @@ export class RejectsFile {
   async finish(keep: boolean) {
     if (this.failed) throw this.failed;
     await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(atPath(err, this.file)) : resolve())));
-    if (keep) fs.renameSync(this.tmp, this.file);
-    else {
+    if (keep) {
+      try {
+        fs.renameSync(this.tmp, this.file);
+      } catch (e) {
+        throw atPath(e, this.file, true);
+      }
+    } else {
       fs.rmSync(this.tmp, { force: true });
       fs.rmSync(this.file, { force: true });
     }

@@ -4,12 +4,13 @@
 import { pipeline } from 'node:stream/promises';
 import fs from 'node:fs';
 import path from 'node:path';
-import { inputError } from '../errors';
+import { atPath, inputError } from '../errors';
 import { flat } from '../core/util';
 import { delimitedBatches } from './formats/delimited';
 import { jsonlBatches } from './formats/jsonl';
 import { jsonArrayBatches } from './formats/json';
 import { textChunks as decodedChunks } from './formats/text';
+import { makeDir, namedWriteStream } from './durable';
 import type { Row } from './formats/types';
 
 export { firstInvalidUtf8 } from './formats/text';
@@ -67,9 +68,13 @@ export function readRows(file: string, format: Format, shown = file, opts: ReadO
 
 /** Copy stdin to a spool file (so the input can be read twice: validate, then send). */
 export async function spoolStdin(stdin: NodeJS.ReadableStream, dir: string): Promise<string> {
-  await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+  makeDir(dir, 0o700);
   const file = path.join(dir, `stdin-${process.pid}-${Date.now()}.spool`);
-  const out = fs.createWriteStream(file, { mode: 0o600 });
-  await pipeline(stdin, out);
+  try {
+    await pipeline(stdin, namedWriteStream(file, file, { mode: 0o600, flags: 'wx' }));
+  } catch (e) {
+    fs.rmSync(file, { force: true });
+    throw atPath(e, file);
+  }
   return file;
 }

@@ -5,12 +5,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { flatten } from '../core/flatten';
+import { writeAllSync } from './durable';
 import type { RunLookup, StoredRun } from '../core/join';
 import type { TaskRunEvent, TaskSpec } from '../core/wire';
 
 export class RunIndex implements RunLookup {
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-join-'));
-  private readonly fd = fs.openSync(path.join(this.dir, 'runs.jsonl'), 'wx+', 0o600);
+  private readonly file = path.join(this.dir, 'runs.jsonl');
+  private readonly fd = fs.openSync(this.file, 'wx+', 0o600);
   private readonly byKey = new Map<string, number[]>();
   private pos = 0;
   /** The flattened column names of the runs, in the order first seen. */
@@ -41,7 +43,7 @@ export class RunIndex implements RunLookup {
       this.processors.add(ev.run.processor);
       const stored: StoredRun = { flat, input: ev.input?.input, attempt, processor: ev.run.processor, ...(this.keepOutput ? { output: ev.output } : {}) };
       const b = Buffer.from(JSON.stringify(stored));
-      fs.writeSync(this.fd, b, 0, b.length, this.pos);
+      writeAllSync(this.fd, b, this.pos, this.file, true);
       const at = this.byKey.get(String(key));
       if (at) at.push(this.pos, b.length);
       else this.byKey.set(String(key), [this.pos, b.length]);

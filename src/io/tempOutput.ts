@@ -5,8 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { atPath, usageError } from '../errors';
-import { writeFileAtomic } from './durable';
+import { atPath, beforeWork, usageError } from '../errors';
+import { namedWriteStream, writeFileAtomic } from './durable';
 import { cursorPath } from './output';
 
 /** The marker beside a file written by a join: proof that tg may replace it. */
@@ -27,7 +27,7 @@ export function checkJoinTarget(dest: string, input: string, force: boolean, by:
     st = fs.statSync(dest);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
+    throw beforeWork(e);
   }
   if (st.isDirectory()) throw usageError(`-o ${dest} is a directory`);
   const inSt = fs.statSync(input, { throwIfNoEntry: false });
@@ -67,23 +67,28 @@ export class TempOutput {
     try {
       fd = fs.openSync(tmp, 'wx', 0o644);
     } catch (e) {
-      throw Object.assign(e as Error, { path: dest }); // the failure is the file's, not its temporary name's
+      throw atPath(e, dest, true); // the failure is the file's, not its temporary name's
     }
-    return new TempOutput(dest, tmp, fs.createWriteStream('', { fd }));
+    return new TempOutput(dest, tmp, namedWriteStream(dest, fd));
   }
 
   async commit(marker: JoinMarker): Promise<void> {
     await new Promise<void>((resolve, reject) => this.stream.end((e?: Error | null) => (e ? reject(atPath(e, this.dest)) : resolve())));
     if (this.failed) throw this.failed;
-    try {
+    const ours = <R>(f: () => R): R => {
+      try {
+        return f();
+      } catch (e) {
+        throw atPath(e, this.dest, true); // the temporary name is tg's business: the failure is the file's
+      }
+    };
+    ours(() => {
       const fd = fs.openSync(this.tmp, 'r+');
       fs.fsyncSync(fd);
       fs.closeSync(fd);
-      writeFileAtomic(cursorPath(this.dest), JSON.stringify(marker) + '\n'); // first: a crash leaves the old file, still ours
-      fs.renameSync(this.tmp, this.dest);
-    } catch (e) {
-      throw atPath(e, this.dest);
-    }
+    });
+    writeFileAtomic(cursorPath(this.dest), JSON.stringify(marker) + '\n'); // first: a crash leaves the old file, still ours
+    ours(() => fs.renameSync(this.tmp, this.dest));
     this.done = true;
   }
 

@@ -11,8 +11,8 @@ test('withHint keeps the error and its cause; withResumeHint adds only one resum
   const cause = new Error('root');
   const e = new TgError('network', 'boom', { hint: 'Check the network.', cause });
   assert.equal(e.exitCode, EXIT.API);
-  assert.equal(withHint(e, 'Then rerun.'), e);
-  assert.equal(e.hint, 'Check the network. Then rerun.');
+  assert.equal(withHint(e, 'Rerun.'), e);
+  assert.equal(e.hint, 'Check the network, then rerun.', 'one instruction');
   assert.equal(e.cause, cause);
   const u = usageError('bad', 'Rerun the same command to resume.');
   withResumeHint(u, 'Rerun the same command: it resumes.');
@@ -20,6 +20,10 @@ test('withHint keeps the error and its cause; withResumeHint adds only one resum
   const r = new TgError('unknown_outcome', 'x', { hint: 'Rerun the same command: it reconciles.' });
   withResumeHint(r, 'Rerun the same command to resume: it resumes.');
   assert.equal(r.hint, 'Rerun the same command: it reconciles.', 'one instruction, not two glued together');
+  // A refused key mid-submit (exit 3): what to check, then how to resume, as one instruction.
+  const k = new TgError('unauthorized', 'x', { hint: 'The API key was refused: check PARALLEL_API_KEY (or --api-key) and --base-url.' });
+  withResumeHint(k, 'Rerun the same command to resume: it resumes.');
+  assert.equal(k.hint, 'The API key was refused: check PARALLEL_API_KEY (or --api-key) and --base-url, then rerun the same command to resume: it resumes.');
 });
 
 test('every code has one exit status, and every status one meaning', () => {

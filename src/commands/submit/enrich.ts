@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../../context';
-import { ClosedPipeError, EXIT, usageError } from '../../errors';
+import { beforeWork, ClosedPipeError, EXIT } from '../../errors';
 import type { ApiClient } from '../../api/client';
 import { count, countTerminal, seconds, sleep } from '../../core/util';
 import { formatByExtension, type Row } from '../../io/formats';
@@ -15,6 +15,7 @@ import { Progress } from '../../io/progress';
 import { stdoutError } from '../../io/output';
 import { RunIndex } from '../../io/runIndex';
 import { checkJoinTarget, TempOutput } from '../../io/tempOutput';
+import { makeDir } from '../../io/durable';
 import { outputFields, writeEnriched, type RowJoin } from '../../flows/enriched';
 import { inputDelimiter, openTable, tableFormat } from '../../flows/tables';
 import { retryPass } from './retry';
@@ -37,10 +38,10 @@ export function checkEnrichedTarget(o: SubmitOptions, ctx: Context): string | nu
   const out = path.resolve(ctx.io.cwd, o.output);
   const dir = path.dirname(out);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDir(dir);
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (e) {
-    throw usageError(`-o ${o.output}: cannot write there (${(e as NodeJS.ErrnoException).code}: ${dir})`, 'Pick a writable place for -o.');
+    throw beforeWork(e);
   }
   checkJoinTarget(out, o.input === '-' ? out + '\0' : path.resolve(ctx.io.cwd, o.input), Boolean(o.force), 'submit --watch');
   return out;

@@ -17,6 +17,7 @@ export { runSubmit, type SubmitSummary, type SubmitHooks } from './run';
 export { replayJournal } from '../../io/journal';
 
 export async function submit(o: SubmitOptions, ctx: Context): Promise<number> {
+  ctx.sending = 'not-yet'; // from the first check of -o on: a file failure is "nothing was sent" (exit 2)
   if (o.watch && !o.dryRun && watchFormat(o) !== 'jsonl') return submitEnriched(o, ctx);
   if (o.watch && !o.dryRun) return submitAndWatch(o, ctx);
   const retrying = (o.retryFailed || o.retryCancelled) && !o.dryRun;

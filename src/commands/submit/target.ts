@@ -10,7 +10,7 @@ import { TgError, inputError, usageError } from '../../errors';
 import { shownPath } from '../../core/util';
 import { findJobs, type FoundJob } from '../../flows/state';
 import { keyColumnChange, MarkList, type Ledger } from '../../core/ledger';
-import { writeFileAtomic, type AppendLog } from '../../io/durable';
+import { makeDir, writeFileAtomic, type AppendLog } from '../../io/durable';
 import type { ApiClient } from '../../api/client';
 import { readJournal, replayJournal, type Replay } from '../../io/journal';
 import { classify, validatePass, rowErrors, type Validation } from './validate';
@@ -97,7 +97,7 @@ export function recordGroupFile(job: Job, group: string): void {
     input: path.basename(job.shown),
     created_at: new Date(job.ctx.clock.now()).toISOString(),
   };
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeDir(path.dirname(file));
   writeFileAtomic(file, JSON.stringify(g, null, 2) + '\n');
   job.ctx.info(`tg: wrote ${job.o.groupFile}: this job's group, for reruns anywhere (commit it, or keep it with the input)`);
 }

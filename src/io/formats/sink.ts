@@ -26,7 +26,7 @@ export async function openSink(target: string | NodeJS.WritableStream): Promise<
     size = 0;
     if (fh) {
       for (let off = 0; off < buf.length;) off += (await fh.write(buf, off)).bytesWritten;
-    } else if (!stream!.write(buf)) await new Promise<void>((r) => stream!.once('drain', r));
+    } else await put(stream!, buf);
   };
   return {
     get bytes() {
@@ -52,6 +52,29 @@ export async function openSink(target: string | NodeJS.WritableStream): Promise<
       await fh?.close().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Write to a stream tg does not own, resolving once it is taken (after 'drain' when it is full).
+ * A failed write (a full disk under a TempOutput's stream, a closed stdout) rejects with its
+ * error: waiting for a 'drain' that never comes would leave the command stopped for good.
+ */
+function put(stream: NodeJS.WritableStream, buf: Buffer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const done = (e?: unknown) => {
+      if (settled) return;
+      settled = true;
+      stream.removeListener('error', done);
+      stream.removeListener('drain', drained);
+      if (e) reject(e);
+      else resolve();
+    };
+    const drained = () => done();
+    stream.once('error', done);
+    if (stream.write(buf, (e?: Error | null) => e && done(e))) done();
+    else stream.once('drain', drained);
+  });
 }
 
 /** A row of cells as an object of the columns' names (a missing cell is null), for the JSON writers. */

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeAllSync } from '../durable';
 
 const PAGE = 4 << 20;
 
@@ -66,7 +67,7 @@ export class StringStore {
         const file = path.join(os.tmpdir(), `tg-strings-${process.pid}-${Date.now()}.tmp`);
         this.spill = { fd: fs.openSync(file, 'wx+', 0o600), file };
       }
-      fs.writeSync(this.spill.fd, full, 0, full.length, this.pages.length * PAGE);
+      writeAllSync(this.spill.fd, full, this.pages.length * PAGE, this.spill.file, true);
       this.pages.push(null);
     }
     this.page = Buffer.allocUnsafe(PAGE);

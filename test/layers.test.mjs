@@ -53,7 +53,7 @@ const MAY_IMPORT = {
   flows: ['context', 'config', 'options', 'workers', 'api', 'io', 'core', 'errors'],
   commands: ['flows', 'context', 'config', 'options', 'workers', 'api', 'io', 'emulator', 'core', 'errors'],
   cli: ['commands', 'context', 'config', 'options', 'io', 'core', 'errors'],
-  main: ['cli', 'errors'],
+  main: ['cli', 'core', 'errors'],
   index: null, // the library's entry: exports from any layer
 };
 

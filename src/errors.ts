@@ -20,7 +20,7 @@ export type ExitStatus = (typeof EXIT)[keyof typeof EXIT];
 /** What each exit status means, as README's and `--help`'s tables say it (a test keeps them equal). */
 export const EXIT_MEANING: Readonly<Record<ExitStatus, string>> = {
   0: 'done: everything asked for is there',
-  1: 'done, but some runs ended failed or cancelled',
+  1: 'done, but some rows ended failed or cancelled',
   2: 'usage error or invalid input: nothing was sent',
   3: "the API refused the key (401/403) or the account's credit (402)",
   4: 'API, network or local file error that retries did not overcome: the same command resumes',

@@ -4,7 +4,9 @@
 // is still active (exit 5 while runs are pending, a later fetch completes the file); and one
 // command's stdout is closed by its reader (`| head -n K`: exit 141, a rerun completes). Then the
 // invariants, checked through the API (faults switched off) and the files:
-//   - every input row → exactly one run (tg_key, input equal to the row);
+//   - every distinct row content → exactly one run (content identity: a repeated row, a re-sorted
+//     copy sends nothing; with --no-dedupe every row → exactly one run), with the row's input;
+//   - --escalate: every content at most one escalation, exactly those whose answer was low;
 //   - every terminal run → exactly one line in each results file; no partial line;
 //   - the results equal, as sets, a fault-free read of the group (run id, status, output, error).
 // Everything random comes from the trial's seed, printed first, so a failure can be replayed
@@ -13,9 +15,9 @@
 // (though not every interleaving of the emulator's timers).
 import { readFileSync, readdirSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { emulator, runTg, groupRuns, tmp, makeCsv, tg, lineCount, pipeToHead } from '../helpers.mjs';
+import { emulator, runTg, groupRuns, tmp, tg, lineCount, pipeToHead } from '../helpers.mjs';
 
-export const VARIATIONS = ['same', 'group', 'cwd', 'symlink', 'stdin', 'deleted-journal', 'corrupted-journal', 'concurrent'];
+export const VARIATIONS = ['same', 'group', 'cwd', 'symlink', 'stdin', 'deleted-journal', 'corrupted-journal', 'concurrent', 'resorted'];
 
 /**
  * The faults, sizes and kill schedule of a trial, all from its seed.
@@ -41,10 +43,33 @@ export function plan(seed) {
   const g = tg.mulberry32((seed ^ 0x67c4a05) >>> 0);
   faults.resendEvents = g() < 0.6 ? +(0.02 + g() * 0.2).toFixed(2) : 0;
   faults.dropEvents = g() < 0.6 ? +(0.01 + g() * 0.1).toFixed(2) : 0;
+  // Issue L's choices, from a stream of their own: repeated rows, --no-dedupe, --escalate.
+  const l = tg.mulberry32((seed ^ 0x1d2e3f4) >>> 0);
+  const repeats = l() < 0.6 ? +(0.05 + l() * 0.3).toFixed(2) : 0;
+  const dedupe = l() >= 0.2;
+  const escalate = l() < 0.4;
   return {
     seed,
     faults,
     rows,
+    repeats,
+    dedupe,
+    escalate,
+    /** Row i (1-based) → the row whose content it has (itself, or the first of those it repeats). */
+    contentOf: (() => {
+      const c = [0];
+      for (let i = 1; i <= rows; i++) c.push(i > 1 && l() < repeats ? c[1 + Math.floor(l() * (i - 1))] : i);
+      return c;
+    })(),
+    /** A seeded permutation, for the re-sorted copy. */
+    shuffle: (xs) => {
+      const a = [...xs];
+      for (let i = a.length - 1; i > 0; i--) {
+        const j = Math.floor(l() * (i + 1));
+        [a[i], a[j]] = [a[j], a[i]];
+      }
+      return a;
+    },
     /** fetch -o while the group is still active, before the final fetch. */
     activeFetch: g() < 0.7,
     /** Whose stdout is closed by `| head -n K`, and K. */
@@ -142,6 +167,7 @@ async function submitUntilDone(args, f, d, env, p, counts, variations, progress,
     else if (v === 'deleted-journal' && group) (rmSync(path.join(stateDir, 'journals'), { recursive: true, force: true }), (a = [...args, ...withGroup]));
     if (!groupFromJournals(stateDir) && group && !a.includes('--group')) a = [...a, ...withGroup];
     else if (v === 'corrupted-journal') corruptJournal(stateDir, p);
+    else if (v === 'resorted' && p.dedupe) a = a.map((x) => (x === f ? resorted(f, p) : x)); // found again by its content
     if (k > 0) variations[v] = (variations[v] ?? 0) + 1;
     const target = progress() + p.killAfter();
     const killWhen = k < maxKills ? () => progress() >= target : undefined;
@@ -160,6 +186,14 @@ async function submitUntilDone(args, f, d, env, p, counts, variations, progress,
     const bad = rs.find((r) => r.code === 2 || (r.code === 75 && !/another tg \(pid/.test(r.stderr)));
     if (bad) return bad;
   }
+}
+
+/** A re-sorted copy of the input beside it (another path, the rows in another order). */
+function resorted(f, p) {
+  const [header, ...rows] = readFileSync(f, 'utf8').trimEnd().split('\n');
+  const copy = path.join(path.dirname(f), 'resorted.csv');
+  writeFileSync(copy, [header, ...p.shuffle(rows)].join('\n') + '\n');
+  return copy;
 }
 
 function corruptJournal(stateDir, p) {
@@ -206,7 +240,20 @@ async function activeFetch(e, group, fetched, base, d, problems, variations) {
 async function commands(e, p, d, f, files, kills, variations, problems) {
   const base = ['--base-url', e.url];
   const env = { TG_STATE_DIR: path.join(d, 'state') };
-  const submit = ['submit', f, '--batch-size', String(p.batchSize), '--rate', p.rate, '--rate-unit', 'runs', '--json', '-q', ...base];
+  const submit = [
+    'submit',
+    f,
+    '--batch-size',
+    String(p.batchSize),
+    '--rate',
+    p.rate,
+    '--rate-unit',
+    'runs',
+    '--json',
+    '-q',
+    ...base,
+    ...(p.dedupe ? [] : ['--no-dedupe']),
+  ];
   let fetchedActive = !p.activeFetch;
   const fetchNow = async (group) => {
     if (fetchedActive || !group) return;
@@ -234,6 +281,15 @@ async function commands(e, p, d, f, files, kills, variations, problems) {
     const w = await untilDone(['watch', group, '-o', files.results, '-q', ...base], { cwd: d }, p, kills, 'watch', () => lineCount(files.results));
     if (w.code !== 0 && w.code !== 1) problems.push(`watch: exit ${w.code}: ${w.stderr.trim().split('\n').at(-1)}`);
   }
+  if (p.escalate && group) {
+    // Escalate the low-confidence answers once the first answers are in, killed part-way and rerun.
+    await runTg(['status', group, '--wait', '-q', ...base], { cwd: d });
+    const s = await untilDone([...submit, '--escalate', 'core'], { cwd: d, env }, p, kills, 'escalate', () => e.stats.runsCreated);
+    if (s.code !== 0) problems.push(`submit --escalate: exit ${s.code}: ${s.stderr.trim().split('\n').at(-1)}`);
+    variations['--escalate core'] = (variations['--escalate core'] ?? 0) + 1;
+    const w = await untilDone(['watch', group, '-o', files.results, '-q', ...base], { cwd: d }, p, kills, 'watch', () => lineCount(files.results));
+    if (w.code !== 0 && w.code !== 1) problems.push(`watch after --escalate: exit ${w.code}: ${w.stderr.trim().split('\n').at(-1)}`);
+  }
   await fetchNow(group);
   const fr = await untilDone(['fetch', group, '-o', files.fetched, '-q', ...base], { cwd: d }, p, kills, 'fetch', () => lineCount(files.fetched));
   if (fr.code !== 0 && fr.code !== 1) problems.push(`fetch: exit ${fr.code}: ${fr.stderr.trim().split('\n').at(-1)}`);
@@ -241,25 +297,55 @@ async function commands(e, p, d, f, files, kills, variations, problems) {
   return group;
 }
 
+/** The content index of a run ("Company 7" → 7), from its stored input. */
+const contentOfRun = (x) => Number(/^Company (\d+)$/.exec(x.input?.input?.name ?? '')?.[1] ?? NaN);
+
+/**
+ * Every distinct content one base run (with --no-dedupe: every row one run, under its key), with
+ * the row's input; an escalation at most once per row, exactly for the answers that were low.
+ */
+function checkRuns(p, runs, problems) {
+  const base = runs.filter((x) => x.run.metadata?.tg_esc === undefined);
+  const esc = runs.filter((x) => x.run.metadata?.tg_esc !== undefined);
+  const per = new Map();
+  const idOf = (x) => (p.dedupe ? contentOfRun(x) : Number(x.run.metadata?.tg_key));
+  for (const x of base) per.set(idOf(x), (per.get(idOf(x)) ?? 0) + 1);
+  const want = p.dedupe ? new Set(p.contentOf.slice(1)) : new Set(p.contentOf.map((_, i) => i).slice(1));
+  const paidTwice = [...per.values()].filter((n) => n > 1).length;
+  if (paidTwice) problems.push(`duplicate runs: ${paidTwice} ${p.dedupe ? 'contents' : 'rows'} sent more than once`);
+  const missing = [...want].filter((k) => !per.has(k)).length;
+  if (missing) problems.push(`rows without a run: ${missing}`);
+  const stray = [...per.keys()].filter((k) => !want.has(k)).length;
+  if (stray) problems.push(`runs of no row: ${stray}`);
+  for (const x of base) {
+    const row = Number(x.run.metadata?.tg_key);
+    const c = contentOfRun(x);
+    if (
+      JSON.stringify(x.input?.input) !== JSON.stringify({ name: `Company ${c}`, website: `https://c${c}.example` }) ||
+      (!p.dedupe && p.contentOf[row] !== c)
+    ) {
+      problems.push(`run ${x.run.run_id}: input ${JSON.stringify(x.input?.input)} is not row ${row}'s`);
+      break;
+    }
+  }
+  const escPer = new Map();
+  for (const x of esc) escPer.set(idOf(x), (escPer.get(idOf(x)) ?? 0) + 1);
+  const twice = [...escPer.values()].filter((n) => n > 1).length;
+  if (twice) problems.push(`escalated twice: ${twice}`);
+  if (p.escalate) {
+    const low = (x) => x.run.status === 'completed' && (x.output?.basis ?? []).some((b) => !String(b.field).includes('.') && b.confidence === 'low');
+    const shouldEsc = new Set(base.filter(low).map(idOf));
+    const wrong = [...shouldEsc].filter((k) => !escPer.has(k)).length + [...escPer.keys()].filter((k) => !shouldEsc.has(k)).length;
+    if (wrong) problems.push(`escalations: ${wrong} rows escalated or not against their answer's confidence`);
+  }
+}
+
 /** The invariants: every row one run with its input; every terminal run one line per file. */
 async function check(e, p, group, files, problems) {
   // The reference: the group read with faults off.
   e.setFaults({ errorRate: 0, loseResponses: 0, dropStreamsAfter: 0 });
   const runs = await groupRuns(e.url, group, undefined, { output: true });
-  const keys = runs.map((x) => x.run.metadata?.tg_key);
-  if (runs.length !== p.rows) problems.push(`runs: ${runs.length} for ${p.rows} rows`);
-  const dup = keys.length - new Set(keys).size;
-  if (dup) problems.push(`duplicate runs: ${dup}`);
-  for (const x of runs) {
-    const i = Number(x.run.metadata?.tg_key);
-    const want = JSON.stringify({ name: `Company ${i}`, website: `https://c${i}.example` });
-    if (JSON.stringify(x.input?.input) !== want) {
-      problems.push(`run ${x.run.run_id}: input ${JSON.stringify(x.input?.input)} is not row ${i}`);
-      break;
-    }
-  }
-  const missing = p.rows - new Set(keys).size;
-  if (missing > 0) problems.push(`rows without a run: ${missing}`);
+  checkRuns(p, runs, problems);
   const terminal = runs.filter((x) => ['completed', 'failed', 'cancelled'].includes(x.run.status));
   const ref = new Set(terminal.map(project));
   for (const [what, file] of [
@@ -294,7 +380,8 @@ export async function trial(seed, log = () => {}) {
   const problems = [];
   try {
     const d = tmp();
-    const f = makeCsv(d, p.rows);
+    const f = path.join(d, 'rows.csv');
+    writeFileSync(f, ['name,website', ...p.contentOf.slice(1).map((c) => `Company ${c},https://c${c}.example`)].join('\n') + '\n');
     const files = { results: path.join(d, 'results.jsonl'), fetched: path.join(d, 'fetched.jsonl') };
     const group = await commands(e, p, d, f, files, kills, variations, problems);
     if (!group) throw new Error(`no group: ${JSON.stringify(problems)}`);
@@ -302,6 +389,9 @@ export async function trial(seed, log = () => {}) {
     const summary = {
       seed,
       rows: p.rows,
+      distinct: new Set(p.contentOf.slice(1)).size,
+      dedupe: p.dedupe,
+      escalate: p.escalate,
       batch: p.batchSize,
       rate: p.rate,
       together: p.together,

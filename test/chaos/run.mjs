@@ -24,6 +24,7 @@ const totals = {
   r429: 0,
   resent: 0,
   withheld: 0,
+  repeats: 0,
 };
 /** @type {Record<string, number>} trials per fault kind */
 const faultTrials = {};
@@ -65,9 +66,15 @@ for (let i = 0; i < trials; i++) {
   totals.withheld += s.stats.eventsDropped;
   for (const f of s.faults.split(', ')) if (f) faultTrials[f.split(' ')[0]] = (faultTrials[f.split(' ')[0]] ?? 0) + 1;
   for (const [v, n] of Object.entries(s.variations)) variations[v] = (variations[v] ?? 0) + n;
+  // issue L's variations: repeated rows (content identity), --no-dedupe, --escalate
+  if (s.rows && s.distinct < s.rows)
+    variations[`repeated rows (${s.dedupe ? 'sent once' : '--no-dedupe'})`] =
+      (variations[`repeated rows (${s.dedupe ? 'sent once' : '--no-dedupe'})`] ?? 0) + 1;
+  if (s.rows && !s.dedupe) variations['--no-dedupe'] = (variations['--no-dedupe'] ?? 0) + 1;
+  totals.repeats += s.rows - (s.distinct ?? s.rows);
   if (s.problems.length) totals.badTrials++;
   for (const p of s.problems) {
-    if (/duplicate/.test(p)) totals.duplicates++;
+    if (/duplicate|twice/.test(p)) totals.duplicates++;
     if (/without a run|missing/.test(p)) totals.lost++;
   }
   const kills =
@@ -83,7 +90,7 @@ for (let i = 0; i < trials; i++) {
   );
 }
 console.log(
-  `\nchaos: ${totals.trials} trials (first seed ${first}), ${totals.rows} rows, ${totals.kills} SIGKILLs, ` +
+  `\nchaos: ${totals.trials} trials (first seed ${first}), ${totals.rows} rows (${totals.repeats} repeating another row), ${totals.kills} SIGKILLs, ` +
     `faults injected: ${totals.lostResponses} lost add-runs responses, ${totals.errors} 5xx, ${totals.drops} dropped streams, ${totals.r429} 429s, ${totals.resent} re-sent events, ${totals.withheld} runs without an event, ${totals.failedRuns} failed runs; ` +
     `trials per fault: ${Object.entries(faultTrials)
       .map(([c, n]) => `${c}×${n}`)

@@ -109,7 +109,7 @@ function readLines(file, problems, what) {
 /**
  * Run a command, SIGKILLing it at planned points of its progress, until it exits by itself (or maxKills).
  * @param {string[]} args
- * @param {{ cwd: string }} opts
+ * @param {{ cwd: string, env?: Record<string, string> }} opts
  * @param {ReturnType<typeof plan>} p
  * @param {Record<string, number>} counts
  * @param {string} name

@@ -67,7 +67,7 @@ for (let i = 0; i < trials; i++) {
   for (const f of s.faults.split(', ')) if (f) faultTrials[f.split(' ')[0]] = (faultTrials[f.split(' ')[0]] ?? 0) + 1;
   for (const [v, n] of Object.entries(s.variations)) variations[v] = (variations[v] ?? 0) + n;
   // issue L's variations: repeated rows (content identity), --no-dedupe, --escalate
-  if (s.rows && s.distinct < s.rows)
+  if (s.rows && (s.distinct ?? s.rows) < s.rows)
     variations[`repeated rows (${s.dedupe ? 'sent once' : '--no-dedupe'})`] =
       (variations[`repeated rows (${s.dedupe ? 'sent once' : '--no-dedupe'})`] ?? 0) + 1;
   if (s.rows && !s.dedupe) variations['--no-dedupe'] = (variations['--no-dedupe'] ?? 0) + 1;
